@@ -1,0 +1,187 @@
+//! Applies a plan to OpenPhone exactly once: creates are preceded by an externalId lookup
+//! (adopting a contact that already exists), ambiguous failures are resolved by re-reading
+//! before writing again, and every confirmed write is committed to the mirror at once.
+//! Requests run concurrently; the client's limiter keeps them within the rate limit.
+
+mod tasks;
+
+use std::collections::HashMap;
+
+use futures::StreamExt;
+
+use crate::mirror::{Mirror, MirrorError};
+use crate::model::PushedState;
+use crate::openphone::client::LOOKUP_BATCH;
+use crate::openphone::wire::ApiContact;
+use crate::openphone::{ApiError, Client};
+use crate::plan::Plan;
+use crate::report::{Action, Applied, RecordError};
+pub use tasks::Effect;
+use tasks::{Task, TaskResult};
+
+/// After this many consecutive records failed because OpenPhone was unreachable or
+/// failing, the run stops (exit 4) instead of failing every remaining record slowly.
+const MAX_CONSECUTIVE_UNAVAILABLE: usize = 5;
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// The contact `source` this tool writes and recognises as its own.
+    pub source_label: String,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Re-read-and-retry rounds after an ambiguous write failure.
+    pub max_ambiguous_retries: u32,
+}
+
+/// What applying did.
+#[derive(Debug, Default)]
+pub struct ApplyResult {
+    pub applied: Applied,
+    pub adopted: u64,
+    pub failed: u64,
+    pub errors: Vec<RecordError>,
+    /// Why the run stopped early, if it did.
+    pub fatal: Option<ApiError>,
+}
+
+/// Contacts found by externalId lookups.
+pub type Found = HashMap<String, Vec<ApiContact>>;
+
+/// Looks up `ids` in batches of [`LOOKUP_BATCH`], `concurrency` batches at a time.
+pub async fn lookup(client: &Client, ids: &[&str], concurrency: usize) -> Result<Found, ApiError> {
+    let batches: Vec<Vec<String>> =
+        ids.chunks(LOOKUP_BATCH).map(|c| c.iter().map(|s| (*s).to_owned()).collect()).collect();
+    let mut stream = futures::stream::iter(batches.iter().map(|b| client.find_by_external_ids(b)))
+        .buffer_unordered(concurrency.max(1));
+    let mut found = Found::new();
+    while let Some(res) = stream.next().await {
+        for c in res? {
+            if let Some(ext) = c.external_id.clone() {
+                found.entry(ext).or_default().push(c);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Applies `plan`, committing each confirmed write to `mirror` as it lands.
+pub async fn apply(
+    plan: Plan,
+    client: &Client,
+    mirror: &mut Mirror,
+    opts: &ApplyOptions,
+) -> Result<ApplyResult, MirrorError> {
+    let mut result = ApplyResult::default();
+    let create_ids: Vec<&str> = plan.creates.iter().map(|c| c.external_id.as_str()).collect();
+    let update_ids: Vec<&str> = plan.updates.iter().map(|u| u.external_id.as_str()).collect();
+    mirror.mark_pending(&create_ids, &update_ids)?;
+
+    let found = match lookup(client, &create_ids, opts.concurrency).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(error = %e, "Cannot look up the contacts to create");
+            for c in &plan.creates {
+                result.failed += 1;
+                result.errors.push(error(
+                    Some(c.row),
+                    &c.external_id,
+                    Action::Create,
+                    &e,
+                    "lookup before create failed",
+                ));
+            }
+            if e.is_fatal() || e.is_unavailable() {
+                result.fatal = Some(e);
+                return Ok(result);
+            }
+            Found::new()
+        }
+    };
+    let mut found = found;
+    let tasks: Vec<Task> = plan
+        .creates
+        .into_iter()
+        .map(|c| {
+            let existing = found.remove(&c.external_id).unwrap_or_default();
+            Task::Create(c, existing)
+        })
+        .chain(plan.updates.into_iter().map(|u| Task::Update(Box::new(u))))
+        .chain(plan.deletes.into_iter().map(Task::Delete))
+        .collect();
+
+    let mut stream = futures::stream::iter(tasks.into_iter().map(|t| tasks::run(t, client, opts)))
+        .buffer_unordered(opts.concurrency.max(1));
+    let mut unavailable_streak = 0usize;
+    while let Some(TaskResult { row, external_id, action, outcome }) = stream.next().await {
+        match outcome {
+            Ok(effect) => {
+                unavailable_streak = 0;
+                commit(mirror, &external_id, &effect)?;
+                match effect {
+                    Effect::Confirmed { adopted, .. } => {
+                        result.adopted += u64::from(adopted);
+                        result.applied.add(action);
+                    }
+                    Effect::Gone => result.applied.add(action),
+                }
+                tracing::debug!(external_id, ?action, "Applied");
+            }
+            Err(failure) => {
+                if failure.not_applied && action == Action::Create {
+                    mirror.drop_unconfirmed(&external_id)?;
+                }
+                tracing::warn!(row, external_id, ?action, error = %failure.message, "Record failed");
+                result.failed += 1;
+                result.errors.push(RecordError {
+                    row,
+                    external_id: Some(external_id),
+                    action: Some(action),
+                    message: failure.message,
+                    status: failure.api.as_ref().and_then(ApiError::status),
+                    code: failure.api.as_ref().and_then(|e| e.code().map(str::to_owned)),
+                });
+                if let Some(api) = failure.api {
+                    if api.is_fatal() {
+                        result.fatal = Some(api);
+                        break;
+                    }
+                    if api.is_unavailable() {
+                        unavailable_streak += 1;
+                        if unavailable_streak >= MAX_CONSECUTIVE_UNAVAILABLE {
+                            tracing::error!(error = %api, "OpenPhone keeps failing; stopping the run");
+                            result.fatal = Some(api);
+                            break;
+                        }
+                    } else {
+                        unavailable_streak = 0;
+                    }
+                }
+            }
+        }
+    }
+    Ok(result)
+}
+
+fn commit(mirror: &mut Mirror, external_id: &str, effect: &Effect) -> Result<(), MirrorError> {
+    match effect {
+        Effect::Confirmed { contact_id, pushed, .. } => mirror.confirm(external_id, contact_id, pushed),
+        Effect::Gone => mirror.forget(external_id),
+    }
+}
+
+fn error(row: Option<u64>, external_id: &str, action: Action, e: &ApiError, context: &str) -> RecordError {
+    RecordError {
+        row,
+        external_id: Some(external_id.to_owned()),
+        action: Some(action),
+        message: format!("{context}: {e}"),
+        status: e.status(),
+        code: e.code().map(str::to_owned),
+    }
+}
+
+/// The pushed state to record for a contact whose OpenPhone state equals `desired`.
+pub(crate) fn settled(desired: &crate::model::ContactState, contact: &ApiContact) -> PushedState {
+    crate::openphone::wire::confirmed_state(desired, contact)
+}

@@ -1,0 +1,269 @@
+//! `openphone-sync sync`: read the source, map, plan against the mirror, guard, and apply
+//! (or, with `--dry-run`, stop before any write). Prints the report; returns the exit code.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::apply::{self, ApplyOptions};
+use crate::config::Config;
+use crate::exit::Exit;
+use crate::mapping::records::{Mapped, map_rows};
+use crate::mapping::{FieldCatalog, Mapper, Mapping};
+use crate::mirror::{Mirror, MirrorError, MirrorIndex, RunLock, RunRecord};
+use crate::openphone::Client;
+use crate::plan::{self, Inputs, Plan};
+use crate::report::{Mode, Outcome, RecordError, Report};
+use crate::source::{self, SourceError};
+
+use super::Output;
+use super::setup::{self, Stop};
+
+/// How `sync` was asked to run.
+#[derive(Debug, Clone)]
+pub struct SyncArgs {
+    pub mode: Mode,
+    pub output: Output,
+    pub allow_mass_delete: bool,
+}
+
+/// Runs one sync and prints its report. Returns the exit code.
+pub async fn run(config_path: &Path, args: &SyncArgs) -> Exit {
+    let started = Instant::now();
+    let (config, mapping) = match setup::load(config_path) {
+        Ok(x) => x,
+        Err(stop) => return fail(stop),
+    };
+    match sync_once(&config, &mapping, args, started).await {
+        Ok(report) => {
+            print_report(&report, args.output);
+            report.exit()
+        }
+        Err(stop) => fail(stop),
+    }
+}
+
+/// Prints a stop to stderr and returns its exit code.
+pub fn fail(stop: Stop) -> Exit {
+    tracing::error!(exit = stop.exit.code(), "{}", stop.message.lines().next().unwrap_or(""));
+    let _ = writeln!(std::io::stderr(), "error: {}", stop.message);
+    stop.exit
+}
+
+pub fn print_report(report: &Report, output: Output) {
+    let mut out = std::io::stdout().lock();
+    let _ = match output {
+        Output::Json => report.write_json(&mut out),
+        Output::Text => report.write_text(&mut out),
+    };
+}
+
+/// One sync of a loaded config. `Err` for what stops a run before it has a report.
+pub async fn sync_once(config: &Config, mapping: &Mapping, args: &SyncArgs, started: Instant) -> Result<Report, Stop> {
+    let dry = args.mode == Mode::DryRun;
+    let mut report = Report::new(args.mode);
+    let key = setup::api_key(config)?;
+    if key.is_none() && !dry {
+        setup::require_api_key(config)?;
+    }
+    let _lock = if dry { None } else { Some(RunLock::acquire(&config.database).map_err(mirror_stop)?) };
+
+    let data = source::read(&config.source).map_err(|e| match e {
+        SourceError::Unreadable { .. } => Stop::new(Exit::Unavailable, e.to_string()),
+        _ => Stop::new(Exit::Config, e.to_string()),
+    })?;
+    report.source_rows = data.total_rows() as u64;
+
+    let mut mirror =
+        if dry { Mirror::open_read_only(&config.database) } else { Mirror::open(&config.database).map(Some) }
+            .map_err(mirror_stop)?;
+    let client = key.map(|k| setup::client(config, k)).transpose()?;
+
+    let catalog = match &client {
+        Some(c) => {
+            let catalog = setup::catalog(mapping, c).await?;
+            if let (FieldCatalog::Workspace(defs), Some(m), false) = (&catalog, mirror.as_mut(), dry)
+                && !mapping.custom_fields.is_empty()
+            {
+                m.save_fields(defs).map_err(mirror_stop)?;
+            }
+            catalog
+        }
+        None => offline_catalog(mapping, mirror.as_ref(), &mut report)?,
+    };
+    let mapper =
+        Mapper::new(mapping, &data.header, &config.source.describe(), &catalog).map_err(|p| Stop::config(&p))?;
+    let Mapped { records, errors, protected } = map_rows(&mapper, &data.rows, data.errors);
+    drop(data.rows);
+    report.invalid_rows = errors.len() as u64;
+    report.errors.extend(errors.into_iter().map(|e| RecordError {
+        row: Some(e.row),
+        external_id: e.external_id,
+        action: None,
+        message: e.message,
+        status: None,
+        code: None,
+    }));
+
+    let index = match &mirror {
+        Some(m) => m.index().map_err(mirror_stop)?,
+        None => MirrorIndex::new(),
+    };
+    let bases = match &mirror {
+        Some(m) => m.pushed(&plan::needs_base(&records, &index)).map_err(mirror_stop)?,
+        None => Default::default(),
+    };
+    let inputs =
+        Inputs { records: &records, protected: &protected, index: &index, delete_missing: config.sync.delete_missing };
+    let plan = plan::plan(&inputs, &bases);
+    drop(bases);
+    report.set_plan(&plan);
+    let mirrored = index.values().filter(|e| e.contact_id.is_some()).count();
+    drop(index);
+    tracing::info!(
+        rows = report.source_rows,
+        invalid = report.invalid_rows,
+        create = plan.creates.len(),
+        update = plan.updates.len(),
+        delete = plan.deletes.len(),
+        unchanged = plan.unchanged,
+        "Planned"
+    );
+
+    if let Err(refusal) =
+        plan::guard(&plan, mirrored, records.len(), config.sync.max_delete_fraction, args.allow_mass_delete)
+    {
+        report.outcome = Outcome::Refused;
+        report.fatal = Some(refusal.to_string());
+        report.list_plan(&Plan { creates: vec![], updates: vec![], ..plan });
+        finish(&mut report, client.as_ref(), started);
+        return Ok(report);
+    }
+    drop(records);
+
+    if dry {
+        report.list_plan(&plan);
+        if let Some(c) = &client {
+            note_existing(&plan, c, config, &mut report).await?;
+        } else {
+            report.notes.push(
+                "no API key: creates were not looked up in OpenPhone (some may already exist and would be adopted)"
+                    .into(),
+            );
+        }
+        finish(&mut report, client.as_ref(), started);
+        return Ok(report);
+    }
+
+    let client = client.expect("apply mode has a client");
+    let mut mirror = mirror.expect("apply mode opens the mirror");
+    let run_id = mirror.start_run(Mode::Apply.as_str()).map_err(mirror_stop)?;
+    let opts = ApplyOptions {
+        source_label: config.openphone.source_label.clone(),
+        concurrency: config.openphone.concurrency.unwrap_or(default_concurrency(config.openphone.requests_per_second)),
+        max_ambiguous_retries: config.openphone.max_retries.max(1),
+    };
+    let result = apply::apply(plan, &client, &mut mirror, &opts).await.map_err(mirror_stop)?;
+    report.applied = result.applied;
+    report.adopted = result.adopted;
+    report.failed = result.failed;
+    report.errors.extend(result.errors);
+    if let Some(fatal) = result.fatal {
+        report.outcome = Outcome::Unavailable;
+        report.fatal = Some(fatal.to_string());
+    }
+    finish(&mut report, Some(&client), started);
+    let record = run_record(run_id, &report);
+    if let Err(e) = mirror.finish_run(&record) {
+        tracing::warn!(error = %e, "Could not record the run in the mirror");
+    }
+    tracing::info!(
+        outcome = ?report.outcome,
+        created = report.applied.create,
+        updated = report.applied.update,
+        deleted = report.applied.delete,
+        failed = report.failed,
+        invalid = report.invalid_rows,
+        api_requests = report.api_requests,
+        duration_ms = report.duration_ms,
+        "Sync finished"
+    );
+    Ok(report)
+}
+
+/// Enough requests in flight to use the rate limit when the API answers slowly (up to
+/// two seconds a reply), without flooding it.
+pub fn default_concurrency(requests_per_second: u32) -> usize {
+    (requests_per_second as usize * 2).clamp(4, 64)
+}
+
+fn finish(report: &mut Report, client: Option<&Client>, started: Instant) {
+    report.api_requests = client.map(Client::requests_sent).unwrap_or(0);
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.settle();
+}
+
+fn mirror_stop(e: MirrorError) -> Stop {
+    let exit = if matches!(e, MirrorError::Busy { .. }) { Exit::Refused } else { Exit::Unavailable };
+    Stop::new(exit, e.to_string())
+}
+
+/// Offline: the custom fields as cached by an earlier run, else read as text by name.
+fn offline_catalog(mapping: &Mapping, mirror: Option<&Mirror>, report: &mut Report) -> Result<FieldCatalog, Stop> {
+    if mapping.custom_fields.is_empty() {
+        return Ok(FieldCatalog::Workspace(Vec::new()));
+    }
+    let cached = match mirror {
+        Some(m) => m.cached_fields().map_err(mirror_stop)?,
+        None => None,
+    };
+    Ok(match cached {
+        Some(defs) => {
+            report.notes.push("no API key: custom fields were checked against the list cached by the last sync".into());
+            FieldCatalog::Cached(defs)
+        }
+        None => {
+            report.notes.push(
+                "no API key: custom fields were not checked against the workspace (names unverified, values read as text)".into(),
+            );
+            FieldCatalog::Unknown
+        }
+    })
+}
+
+/// Dry run with a key: which creates would adopt a contact that already exists.
+async fn note_existing(plan: &Plan, client: &Client, config: &Config, report: &mut Report) -> Result<(), Stop> {
+    let ids: Vec<&str> = plan.creates.iter().map(|c| c.external_id.as_str()).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let conc = config.openphone.concurrency.unwrap_or(default_concurrency(config.openphone.requests_per_second));
+    let found = apply::lookup(client, &ids, conc).await.map_err(|e| Stop::api(&e))?;
+    if !found.is_empty() {
+        report.notes.push(format!(
+            "{} of the {} creates already exist in OpenPhone with their externalId and would be adopted, not created again",
+            found.len(),
+            ids.len()
+        ));
+    }
+    Ok(())
+}
+
+fn run_record(id: i64, r: &Report) -> RunRecord {
+    let n = |v: u64| Some(v as i64);
+    RunRecord {
+        id,
+        mode: r.mode.as_str().to_owned(),
+        outcome: Some(format!("{:?}", r.outcome).to_lowercase()),
+        exit_code: Some(r.exit().code() as i64),
+        source_rows: n(r.source_rows),
+        invalid_rows: n(r.invalid_rows),
+        planned: [n(r.planned.create), n(r.planned.update), n(r.planned.delete), n(r.planned.unchanged)],
+        applied: [n(r.applied.create), n(r.applied.update), n(r.applied.delete)],
+        failed: n(r.failed),
+        api_requests: n(r.api_requests),
+        duration_ms: n(r.duration_ms),
+        first_error: r.fatal.clone().or_else(|| r.errors.first().map(|e| e.message.clone())),
+        ..RunRecord::default()
+    }
+}

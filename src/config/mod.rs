@@ -1,0 +1,482 @@
+//! The config file: strict TOML (see `docs/interface.md`), loaded into [`Config`] with every
+//! problem located by file, line and key. Relative paths resolve against the file's folder.
+
+pub mod diagnostic;
+pub mod toml_check;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use diagnostic::{Problem, Problems};
+use toml_check::{KeyLines, Kind};
+
+use crate::secret::ApiKey;
+
+/// Where the config is looked for when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/openphone-sync/config.toml";
+/// The environment variable that names the config file.
+pub const CONFIG_ENV: &str = "OPENPHONE_SYNC_CONFIG";
+/// The environment variable holding the API key.
+pub const API_KEY_ENV: &str = "OPENPHONE_API_KEY";
+
+const OPENPHONE_KEYS: &[(&str, Kind)] = &[
+    ("api_key_file", Kind::Str),
+    ("base_url", Kind::Str),
+    ("requests_per_second", Kind::Int),
+    ("source_label", Kind::Str),
+    ("timeout_seconds", Kind::Number),
+    ("max_retries", Kind::Int),
+    ("concurrency", Kind::Int),
+];
+const STATE_KEYS: &[(&str, Kind)] = &[("database", Kind::Str)];
+const SCHEDULE_KEYS: &[(&str, Kind)] = &[("cron", Kind::Str)];
+const SOURCE_KEYS: &[(&str, Kind)] = &[
+    ("type", Kind::Str),
+    ("path", Kind::Str),
+    ("delimiter", Kind::Str),
+    ("spreadsheet_id", Kind::Str),
+    ("range", Kind::Str),
+    ("service_account_key", Kind::Str),
+    ("api_base_url", Kind::Str),
+];
+const SYNC_KEYS: &[(&str, Kind)] =
+    &[("mapping", Kind::Str), ("delete_missing", Kind::Bool), ("max_delete_fraction", Kind::Number)];
+const CONFIG_SCHEMA: &[(&str, Kind)] = &[
+    ("openphone", Kind::Table(OPENPHONE_KEYS)),
+    ("state", Kind::Table(STATE_KEYS)),
+    ("schedule", Kind::Table(SCHEDULE_KEYS)),
+    ("source", Kind::Table(SOURCE_KEYS)),
+    ("sync", Kind::Table(SYNC_KEYS)),
+];
+
+/// The contact `source` written when `[openphone].source_label` is not set. Not the
+/// "openphone-sync" that `docs/interface.md` shows: the API reserves the prefix
+/// "openphone" for `source`, so that value would be refused on every create.
+pub const DEFAULT_SOURCE_LABEL: &str = "contact-sync";
+
+/// The contact `source` values the API refuses, and the prefixes it refuses.
+const RESERVED_SOURCES: &[&str] = &["openphone", "device", "csv", "zapier", "google-people", "other"];
+const RESERVED_SOURCE_PREFIXES: &[&str] = &["openphone", "csv"];
+
+/// A loaded, validated config file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file itself.
+    pub path: PathBuf,
+    pub openphone: OpenPhoneConfig,
+    /// The SQLite mirror file.
+    pub database: PathBuf,
+    /// The `[schedule].cron` expression, validated.
+    pub cron: Option<String>,
+    pub source: SourceConfig,
+    pub sync: SyncConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct OpenPhoneConfig {
+    pub api_key_file: Option<PathBuf>,
+    pub base_url: url::Url,
+    pub requests_per_second: u32,
+    pub source_label: String,
+    /// Per request: connect, send and read the reply.
+    pub timeout: Duration,
+    /// Attempts after the first one for a retryable failure.
+    pub max_retries: u32,
+    /// Requests in flight at once; `None` picks enough to use the rate limit fully.
+    pub concurrency: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceConfig {
+    Csv { path: PathBuf, delimiter: u8 },
+}
+
+impl SourceConfig {
+    /// A short description for messages: the file name.
+    pub fn describe(&self) -> String {
+        match self {
+            SourceConfig::Csv { path, .. } => path.display().to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    pub mapping: PathBuf,
+    pub delete_missing: bool,
+    pub max_delete_fraction: f64,
+}
+
+#[derive(Deserialize, Default)]
+struct RawConfig {
+    #[serde(default)]
+    openphone: RawOpenPhone,
+    #[serde(default)]
+    state: RawState,
+    schedule: Option<RawSchedule>,
+    source: Option<RawSource>,
+    #[serde(default)]
+    sync: RawSync,
+}
+
+#[derive(Deserialize, Default)]
+struct RawOpenPhone {
+    api_key_file: Option<String>,
+    base_url: Option<String>,
+    requests_per_second: Option<i64>,
+    source_label: Option<String>,
+    timeout_seconds: Option<f64>,
+    max_retries: Option<i64>,
+    concurrency: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawState {
+    database: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawSchedule {
+    cron: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawSource {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    path: Option<String>,
+    delimiter: Option<String>,
+    spreadsheet_id: Option<String>,
+    range: Option<String>,
+    service_account_key: Option<String>,
+    api_base_url: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawSync {
+    mapping: Option<String>,
+    delete_missing: Option<bool>,
+    max_delete_fraction: Option<f64>,
+}
+
+/// Resolves which config file to read: `--config`, else `$OPENPHONE_SYNC_CONFIG`, else the default.
+pub fn resolve_path(flag: Option<&Path>) -> PathBuf {
+    if let Some(p) = flag {
+        return p.to_path_buf();
+    }
+    match std::env::var_os(CONFIG_ENV) {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(DEFAULT_CONFIG_PATH),
+    }
+}
+
+impl Config {
+    /// Reads and validates the config file, collecting every problem.
+    pub fn load(path: &Path) -> Result<Config, Problems> {
+        let mut problems = Problems::default();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(path, None, None, format!("cannot read the config file: {e}"));
+                return Err(problems);
+            }
+        };
+        // The walk reports unknown keys and wrong types; serde (which ignores unknown
+        // keys) then gives the values, so semantic problems are reported alongside.
+        let (lines, found) = toml_check::check(path, &text, CONFIG_SCHEMA);
+        problems.extend(found);
+        let raw: RawConfig = match toml::from_str(&text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                if problems.is_empty() {
+                    let line = e.span().map(|s| diagnostic::line_of(&text, s.start));
+                    problems.push(path, line, None, e.message().trim().to_owned());
+                }
+                return Err(problems);
+            }
+        };
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let ctx = Ctx { file: path, dir: &dir, lines: &lines };
+        let config = build(&ctx, raw, &mut problems);
+        problems.into_result(config)
+    }
+
+    /// The folder relative paths resolve against.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
+    }
+
+    /// The API key: `$OPENPHONE_API_KEY`, else `[openphone].api_key_file`. `Ok(None)` when
+    /// neither is set; an unreadable key file is an error naming it.
+    pub fn api_key(&self) -> Result<Option<ApiKey>, Problems> {
+        if let Some(key) = std::env::var(API_KEY_ENV).ok().as_deref().and_then(ApiKey::new) {
+            return Ok(Some(key));
+        }
+        let Some(file) = &self.openphone.api_key_file else { return Ok(None) };
+        let mut problems = Problems::default();
+        match std::fs::read_to_string(file) {
+            Ok(text) => match ApiKey::new(&text) {
+                Some(key) => return Ok(Some(key)),
+                None => problems.push(
+                    &self.path,
+                    None,
+                    Some("openphone.api_key_file"),
+                    format!("{} is empty", file.display()),
+                ),
+            },
+            Err(e) => problems.push(
+                &self.path,
+                None,
+                Some("openphone.api_key_file"),
+                format!("cannot read the API key from {}: {e}", file.display()),
+            ),
+        }
+        Err(problems)
+    }
+}
+
+struct Ctx<'a> {
+    file: &'a Path,
+    dir: &'a Path,
+    lines: &'a KeyLines,
+}
+
+impl Ctx<'_> {
+    fn problem(&self, problems: &mut Problems, key: &str, message: impl Into<String>) {
+        problems.push(self.file, self.lines.line(key), Some(key), message);
+    }
+
+    fn resolve(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() { p.to_path_buf() } else { self.dir.join(p) }
+    }
+
+    /// A path that must name an existing file.
+    fn existing_file(&self, problems: &mut Problems, key: &str, value: &str) -> PathBuf {
+        let path = self.resolve(value);
+        if !path.is_file() {
+            self.problem(problems, key, format!("file not found: {}", path.display()));
+        }
+        path
+    }
+}
+
+fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
+    let op = raw.openphone;
+    let base_url = op.base_url.as_deref().unwrap_or("https://api.openphone.com");
+    let base_url = match url::Url::parse(base_url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+        Ok(_) => {
+            ctx.problem(problems, "openphone.base_url", "must be an http:// or https:// URL");
+            url::Url::parse("https://api.openphone.com").expect("valid default")
+        }
+        Err(e) => {
+            ctx.problem(problems, "openphone.base_url", format!("not a URL: {e}"));
+            url::Url::parse("https://api.openphone.com").expect("valid default")
+        }
+    };
+    let rps = op.requests_per_second.unwrap_or(10);
+    if !(1..=1000).contains(&rps) {
+        ctx.problem(problems, "openphone.requests_per_second", "must be between 1 and 1000");
+    }
+    let source_label = op.source_label.unwrap_or_else(|| DEFAULT_SOURCE_LABEL.to_owned());
+    if let Some(why) = source_label_problem(&source_label) {
+        ctx.problem(problems, "openphone.source_label", why);
+    }
+    let timeout = op.timeout_seconds.unwrap_or(30.0);
+    if !(0.1..=600.0).contains(&timeout) {
+        ctx.problem(problems, "openphone.timeout_seconds", "must be between 0.1 and 600");
+    }
+    let max_retries = op.max_retries.unwrap_or(6);
+    if !(0..=50).contains(&max_retries) {
+        ctx.problem(problems, "openphone.max_retries", "must be between 0 and 50");
+    }
+    let concurrency = match op.concurrency {
+        None => None,
+        Some(n) if (1..=256).contains(&n) => Some(n as usize),
+        Some(_) => {
+            ctx.problem(problems, "openphone.concurrency", "must be between 1 and 256");
+            None
+        }
+    };
+    let openphone = OpenPhoneConfig {
+        api_key_file: op.api_key_file.as_deref().map(|p| ctx.resolve(p)),
+        base_url,
+        requests_per_second: rps.clamp(1, 1000) as u32,
+        source_label,
+        timeout: Duration::from_secs_f64(timeout.clamp(0.1, 600.0)),
+        max_retries: max_retries.clamp(0, 50) as u32,
+        concurrency,
+    };
+
+    let database = ctx.resolve(raw.state.database.as_deref().unwrap_or("mirror.sqlite3"));
+
+    let cron = match raw.schedule.and_then(|s| s.cron) {
+        Some(expr) => {
+            if let Err(e) = cron::Schedule::from_str(&expr) {
+                ctx.problem(
+                    problems,
+                    "schedule.cron",
+                    format!("not a valid schedule ({e}); six fields are expected: sec min hour day-of-month month day-of-week"),
+                );
+            }
+            Some(expr)
+        }
+        None => None,
+    };
+
+    let source = build_source(ctx, raw.source, problems);
+
+    let sync = raw.sync;
+    let mapping = match sync.mapping.as_deref() {
+        Some(m) => ctx.existing_file(problems, "sync.mapping", m),
+        None => {
+            problems.push(ctx.file, ctx.lines.line("sync"), Some("sync.mapping"), "missing: the mapping file to use");
+            PathBuf::new()
+        }
+    };
+    let max_delete_fraction = sync.max_delete_fraction.unwrap_or(0.25);
+    if !(0.0..=1.0).contains(&max_delete_fraction) {
+        ctx.problem(problems, "sync.max_delete_fraction", "must be between 0 and 1");
+    }
+    Config {
+        path: ctx.file.to_path_buf(),
+        openphone,
+        database,
+        cron,
+        source,
+        sync: SyncConfig { mapping, delete_missing: sync.delete_missing.unwrap_or(true), max_delete_fraction },
+    }
+}
+
+fn build_source(ctx: &Ctx<'_>, raw: Option<RawSource>, problems: &mut Problems) -> SourceConfig {
+    let placeholder = SourceConfig::Csv { path: PathBuf::new(), delimiter: b',' };
+    let Some(raw) = raw else {
+        problems.push(ctx.file, None, Some("source"), "missing: a [source] table (type = \"csv\", path = ...)");
+        return placeholder;
+    };
+    match raw.kind.as_deref() {
+        Some("csv") => {
+            for (key, set) in [
+                ("source.spreadsheet_id", raw.spreadsheet_id.is_some()),
+                ("source.range", raw.range.is_some()),
+                ("source.service_account_key", raw.service_account_key.is_some()),
+                ("source.api_base_url", raw.api_base_url.is_some()),
+            ] {
+                if set {
+                    ctx.problem(problems, key, "only for type = \"google_sheets\"");
+                }
+            }
+            let delimiter = match raw.delimiter.as_deref() {
+                None => b',',
+                Some(d) if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+                Some("\\t" | "tab") => b'\t',
+                Some(_) => {
+                    ctx.problem(problems, "source.delimiter", "must be one ASCII character, e.g. \",\" or \";\"");
+                    b','
+                }
+            };
+            let path = match raw.path.as_deref() {
+                Some(p) => ctx.existing_file(problems, "source.path", p),
+                None => {
+                    ctx.problem(problems, "source", "missing `path`: the CSV file to read");
+                    PathBuf::new()
+                }
+            };
+            SourceConfig::Csv { path, delimiter }
+        }
+        Some("google_sheets") => {
+            ctx.problem(
+                problems,
+                "source.type",
+                "the google_sheets source is not available in this build yet (see README: not finished)",
+            );
+            placeholder
+        }
+        Some(other) => {
+            ctx.problem(
+                problems,
+                "source.type",
+                format!("unknown source type {other:?} (expected \"csv\" or \"google_sheets\")"),
+            );
+            placeholder
+        }
+        None => {
+            ctx.problem(problems, "source", "missing `type` (\"csv\" or \"google_sheets\")");
+            placeholder
+        }
+    }
+}
+
+/// Why the API would refuse `label` as a contact `source`, if it would.
+pub fn source_label_problem(label: &str) -> Option<String> {
+    let len = label.chars().count();
+    if !(1..=72).contains(&len) {
+        return Some("must be 1 to 72 characters".into());
+    }
+    let lower = label.to_ascii_lowercase();
+    if RESERVED_SOURCES.contains(&lower.as_str()) {
+        return Some(format!("{label:?} is reserved by OpenPhone"));
+    }
+    if let Some(p) = RESERVED_SOURCE_PREFIXES.iter().find(|p| lower.starts_with(**p)) {
+        return Some(format!("must not start with {p:?} (reserved by OpenPhone)"));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn loads_a_minimal_config_with_defaults_and_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "m.toml", "external_id = \"ID\"\n");
+        write(dir.path(), "c.csv", "ID\n");
+        let cfg = write(
+            dir.path(),
+            "config.toml",
+            "[source]\ntype = \"csv\"\npath = \"c.csv\"\n[sync]\nmapping = \"m.toml\"\n",
+        );
+        let c = Config::load(&cfg).unwrap();
+        assert_eq!(c.openphone.requests_per_second, 10);
+        assert_eq!(c.openphone.base_url.as_str(), "https://api.openphone.com/");
+        assert_eq!(c.database, dir.path().join("mirror.sqlite3"));
+        assert_eq!(c.sync.mapping, dir.path().join("m.toml"));
+        assert!(c.sync.delete_missing);
+        assert_eq!(c.sync.max_delete_fraction, 0.25);
+        assert_eq!(c.openphone.source_label, DEFAULT_SOURCE_LABEL);
+        assert_eq!(source_label_problem(DEFAULT_SOURCE_LABEL), None);
+        assert!(source_label_problem("openphone-sync").is_some());
+    }
+
+    #[test]
+    fn reports_all_problems_with_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(
+            dir.path(),
+            "config.toml",
+            "[openphone]\nrequests_per_secnd = 5\nsource_label = \"csv-import\"\n[schedule]\ncron = \"*/5 * * * *\"\n[source]\ntype = \"csv\"\npath = \"nope.csv\"\n[sync]\nmapping = \"m.toml\"\nmax_delete_fraction = 2\n",
+        );
+        let err = Config::load(&cfg).unwrap_err().to_string();
+        for want in [
+            "config.toml:2: `openphone.requests_per_secnd`: unknown key",
+            "config.toml:3: `openphone.source_label`: must not start with \"csv\"",
+            "config.toml:5: `schedule.cron`: not a valid schedule",
+            "config.toml:8: `source.path`: file not found",
+            "config.toml:10: `sync.mapping`: file not found",
+            "config.toml:11: `sync.max_delete_fraction`: must be between 0 and 1",
+        ] {
+            assert!(err.contains(want), "missing {want:?} in:\n{err}");
+        }
+    }
+}

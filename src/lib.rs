@@ -1,0 +1,32 @@
+//! openphone-sync keeps an OpenPhone workspace's contacts in step with a CSV export
+//! (and, later, a Google Sheet).
+//!
+//! # Layout
+//! Data flows one way: config → source rows → mapped records → plan → apply → report.
+//!
+//! - [`cli`]: command-line arguments, logging set-up, dispatch to [`commands`].
+//! - [`commands`]: one file per subcommand (`sync`, `check`, `status`, `fields`).
+//! - [`config`]: the config file: strict TOML with file/line/key diagnostics.
+//! - [`mapping`]: the mapping file and the conversion of a source row into a contact.
+//! - [`source`]: source adapters (CSV) producing rows that keep their origin row number.
+//! - [`model`]: the canonical contact state that is hashed, diffed and pushed.
+//! - [`mirror`]: the SQLite mirror of what this tool pushed (the only SQLite user).
+//! - [`plan`]: the pure diff of (records, mirror) into creates/updates/deletes.
+//! - [`apply`]: runs a plan against OpenPhone, committing each confirmed write.
+//! - [`openphone`]: the HTTP client, wire types and typed API errors (the only HTTP user).
+//! - [`report`]: the run report (text and JSON) and the exit code it implies.
+//! - [`exit`], [`secret`]: exit codes; the API key wrapper that never prints.
+
+pub mod apply;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod exit;
+pub mod mapping;
+pub mod mirror;
+pub mod model;
+pub mod openphone;
+pub mod plan;
+pub mod report;
+pub mod secret;
+pub mod source;

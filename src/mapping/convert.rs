@@ -1,0 +1,126 @@
+//! Cell → API value conversions: custom field values by the field's type, and emails.
+//! An empty cell is `null` (it clears the field); a value that does not convert is an
+//! error message naming the value.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde_json::Value;
+
+use crate::model::{FieldType, canonical_number};
+
+/// Converts a cell for a custom field of type `ty`; `separator` splits multi-select cells.
+pub fn custom_value(cell: &str, ty: FieldType, separator: &str) -> Result<Value, String> {
+    let cell = cell.trim();
+    if cell.is_empty() {
+        return Ok(Value::Null);
+    }
+    match ty {
+        FieldType::Address | FieldType::String => Ok(Value::String(cell.to_owned())),
+        FieldType::Url => {
+            url::Url::parse(cell).map_err(|_| format!("{cell:?} is not a URL (e.g. https://example.com)"))?;
+            Ok(Value::String(cell.to_owned()))
+        }
+        FieldType::Boolean => match cell.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "1" => Ok(Value::Bool(true)),
+            "false" | "no" | "n" | "0" => Ok(Value::Bool(false)),
+            _ => Err(format!("{cell:?} is not a boolean (true/false, yes/no, y/n, 1/0)")),
+        },
+        FieldType::Number => parse_decimal(cell)
+            .and_then(canonical_number)
+            .ok_or_else(|| format!("{cell:?} is not a number (e.g. 42 or -3.5)")),
+        FieldType::Date => date_time(cell)
+            .map(Value::String)
+            .ok_or_else(|| format!("{cell:?} is not an ISO 8601 date or date-time (e.g. 2024-05-31)")),
+        FieldType::MultiSelect => Ok(Value::Array(
+            cell.split(separator)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_owned()))
+                .collect(),
+        )),
+    }
+}
+
+/// A plain decimal: optional sign, digits, optional fraction. No thousands separators,
+/// no exponent, no `inf`/`nan`: what a spreadsheet user means by a number.
+fn parse_decimal(s: &str) -> Option<f64> {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let mut parts = body.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    let ok = digits(int) && frac.is_none_or(digits) && !(int.is_empty() && frac.is_none_or(str::is_empty));
+    if ok { s.parse().ok() } else { None }
+}
+
+/// An ISO 8601 date (midnight UTC) or RFC 3339 date-time, as the API's canonical
+/// date-time: UTC with milliseconds (`2024-05-31T00:00:00.000Z`).
+pub fn date_time(s: &str) -> Option<String> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let dt = d.and_hms_opt(0, 0, 0)?.and_utc();
+        return Some(dt.to_rfc3339_opts(SecondsFormat::Millis, true));
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Millis, true));
+    }
+    // A date-time without an offset is read as UTC.
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(dt.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true));
+        }
+    }
+    None
+}
+
+/// Checks an email address the way a mail form would: one `@`, a local part, a domain with
+/// a dot, no spaces. Returns the trimmed address.
+pub fn email(cell: &str) -> Result<String, String> {
+    let s = cell.trim();
+    let valid = match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))
+        }
+        None => false,
+    };
+    if valid { Ok(s.to_owned()) } else { Err(format!("{s:?} is not an email address")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn converts_by_type() {
+        let c = |cell, ty| custom_value(cell, ty, ";");
+        assert_eq!(c("", FieldType::Number).unwrap(), Value::Null);
+        assert_eq!(c("Yes", FieldType::Boolean).unwrap(), json!(true));
+        assert_eq!(c("n", FieldType::Boolean).unwrap(), json!(false));
+        assert!(c("maybe", FieldType::Boolean).unwrap_err().contains("\"maybe\""));
+        assert_eq!(c("42", FieldType::Number).unwrap(), json!(42));
+        assert_eq!(c("-3.25", FieldType::Number).unwrap(), json!(-3.25));
+        for bad in ["1,000", "1e5", "nan", ".", "-", "12abc"] {
+            assert!(c(bad, FieldType::Number).is_err(), "{bad}");
+        }
+        assert_eq!(c("2024-05-31", FieldType::Date).unwrap(), json!("2024-05-31T00:00:00.000Z"));
+        assert_eq!(c("2024-05-31T10:00:00+02:00", FieldType::Date).unwrap(), json!("2024-05-31T08:00:00.000Z"));
+        assert!(c("31/05/2024", FieldType::Date).is_err());
+        assert_eq!(c(" a; b ;;c", FieldType::MultiSelect).unwrap(), json!(["a", "b", "c"]));
+        assert_eq!(custom_value("a|b", FieldType::MultiSelect, "|").unwrap(), json!(["a", "b"]));
+        assert_eq!(c("x", FieldType::String).unwrap(), json!("x"));
+        assert!(c("not a url", FieldType::Url).is_err());
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(email(" a@b.co ").unwrap(), "a@b.co");
+        for bad in ["a", "a@b", "@b.co", "a@@b.co", "a b@c.co", "a@b.co,"] {
+            assert!(email(bad).is_err(), "{bad}");
+        }
+    }
+}

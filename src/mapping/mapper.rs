@@ -1,0 +1,285 @@
+//! [`Mapper`]: the mapping resolved against a source header (column indices) and the
+//! workspace's custom fields (keys and types); it turns one source row into a [`Record`].
+
+use std::collections::BTreeMap;
+
+use crate::config::diagnostic::Problems;
+use crate::model::{ContactState, CustomFieldDef, FieldType, Record, Slot};
+use crate::source::{RowError, SourceRow};
+
+use super::phone::{self, Region};
+use super::{FieldRef, Mapping, convert};
+
+/// The longest `externalId` the API accepts.
+pub const MAX_EXTERNAL_ID: usize = 75;
+
+/// Where the custom fields' keys and types came from.
+#[derive(Debug, Clone)]
+pub enum FieldCatalog {
+    /// Fetched from the workspace in this run.
+    Workspace(Vec<CustomFieldDef>),
+    /// Remembered in the mirror from an earlier run (offline dry run).
+    Cached(Vec<CustomFieldDef>),
+    /// Not known (offline, no earlier run): custom fields are read as text, by name.
+    Unknown,
+}
+
+impl FieldCatalog {
+    fn defs(&self) -> Option<&[CustomFieldDef]> {
+        match self {
+            FieldCatalog::Workspace(d) | FieldCatalog::Cached(d) => Some(d),
+            FieldCatalog::Unknown => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CustomColumn {
+    key: String,
+    ty: FieldType,
+    index: usize,
+    column: String,
+    separator: String,
+}
+
+/// A mapping bound to one source's header and one workspace's custom fields.
+#[derive(Debug, Clone)]
+pub struct Mapper {
+    external_id: usize,
+    first_name: Option<usize>,
+    last_name: Option<usize>,
+    company: Option<usize>,
+    role: Option<usize>,
+    emails: Vec<(String, usize, String)>,
+    phones: Vec<(String, usize, String)>,
+    custom: Vec<CustomColumn>,
+    region: Option<Region>,
+}
+
+/// Finds a workspace field by key, or by name (exactly, then ignoring case if unique).
+pub fn resolve_field<'a>(defs: &'a [CustomFieldDef], field: &FieldRef) -> Option<&'a CustomFieldDef> {
+    match field {
+        FieldRef::Key(k) => defs.iter().find(|d| &d.key == k),
+        FieldRef::Name(n) => defs.iter().find(|d| &d.name == n).or_else(|| {
+            let mut matches = defs.iter().filter(|d| d.name.eq_ignore_ascii_case(n));
+            let first = matches.next();
+            if matches.next().is_some() { None } else { first }
+        }),
+    }
+}
+
+impl Mapper {
+    /// Binds `mapping` to `header` and the custom fields of `catalog`. Every mapped column
+    /// missing from the header and every unknown custom field is a problem.
+    pub fn new(mapping: &Mapping, header: &[String], origin: &str, catalog: &FieldCatalog) -> Result<Mapper, Problems> {
+        let mut problems = Problems::default();
+        for (key, column) in mapping.columns() {
+            let count = header.iter().filter(|h| *h == column).count();
+            let msg = match count {
+                1 => continue,
+                0 => format!("column {column:?} is not in the header of {origin} (it has: {})", quote_all(header)),
+                _ => format!("column {column:?} appears {count} times in the header of {origin}"),
+            };
+            problems.push(&mapping.path, mapping.line(&key), Some(&key), msg);
+        }
+        let idx = |col: &str| header.iter().position(|h| h == col).unwrap_or(usize::MAX);
+        let mut custom = Vec::new();
+        for (i, cm) in mapping.custom_fields.iter().enumerate() {
+            let (key, ty) = match catalog.defs() {
+                Some(defs) => match resolve_field(defs, &cm.field) {
+                    Some(def) => (def.key.clone(), def.field_type),
+                    None => {
+                        let at = format!("custom_fields[{}]", i + 1);
+                        let known: Vec<String> = defs.iter().map(|d| format!("{:?} ({})", d.name, d.key)).collect();
+                        problems.push(
+                            &mapping.path,
+                            mapping.line(&at),
+                            Some(&at),
+                            format!(
+                                "the workspace has no custom field with {} (it has: {})",
+                                cm.field,
+                                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                            ),
+                        );
+                        continue;
+                    }
+                },
+                None => match &cm.field {
+                    FieldRef::Name(n) | FieldRef::Key(n) => (n.clone(), FieldType::String),
+                },
+            };
+            custom.push(CustomColumn {
+                key,
+                ty,
+                index: idx(&cm.column),
+                column: cm.column.clone(),
+                separator: cm.separator.clone(),
+            });
+        }
+        let items = |list: &[super::ItemMapping]| {
+            list.iter().map(|m| (m.label.clone(), idx(&m.column), m.column.clone())).collect::<Vec<_>>()
+        };
+        let mapper = Mapper {
+            external_id: idx(&mapping.external_id),
+            first_name: mapping.first_name.as_deref().map(idx),
+            last_name: mapping.last_name.as_deref().map(idx),
+            company: mapping.company.as_deref().map(idx),
+            role: mapping.role.as_deref().map(idx),
+            emails: items(&mapping.emails),
+            phones: items(&mapping.phones),
+            custom,
+            region: mapping.default_region,
+        };
+        problems.into_result(mapper)
+    }
+
+    /// The row's external id, if the cell is usable (for rows that fail otherwise).
+    pub fn external_id(&self, row: &SourceRow) -> Option<String> {
+        let id = row.cells.get(self.external_id)?.trim();
+        (!id.is_empty() && id.chars().count() <= MAX_EXTERNAL_ID).then(|| id.to_owned())
+    }
+
+    /// Maps one row; every problem in the row goes into one error message.
+    pub fn map(&self, row: &SourceRow) -> Result<Record, RowError> {
+        let cell = |i: usize| row.cells.get(i).map(|c| c.trim()).unwrap_or("");
+        let text = |i: Option<usize>| i.map(cell).filter(|c| !c.is_empty()).map(str::to_owned);
+        let mut errors: Vec<String> = Vec::new();
+        let raw_id = cell(self.external_id);
+        let external_id = if raw_id.is_empty() {
+            errors.push("missing external id".to_owned());
+            None
+        } else if raw_id.chars().count() > MAX_EXTERNAL_ID {
+            errors.push(format!("external id is longer than {MAX_EXTERNAL_ID} characters"));
+            None
+        } else {
+            Some(raw_id.to_owned())
+        };
+        let mut state = ContactState {
+            first_name: text(self.first_name),
+            last_name: text(self.last_name),
+            company: text(self.company),
+            role: text(self.role),
+            ..ContactState::default()
+        };
+        for (label, index, column) in &self.emails {
+            let value = match cell(*index) {
+                "" => None,
+                c => convert::email(c).map_err(|e| errors.push(format!("column {column:?}: {e}"))).ok(),
+            };
+            state.emails.push(Slot { label: label.clone(), value });
+        }
+        for (label, index, column) in &self.phones {
+            let value = match cell(*index) {
+                "" => None,
+                c => phone::to_e164(c, self.region)
+                    .map_err(|e| errors.push(format!("column {column:?}: {c:?} {e}")))
+                    .ok(),
+            };
+            state.phones.push(Slot { label: label.clone(), value });
+        }
+        let mut custom = BTreeMap::new();
+        for c in &self.custom {
+            match convert::custom_value(cell(c.index), c.ty, &c.separator) {
+                Ok(v) => {
+                    custom.insert(c.key.clone(), v);
+                }
+                Err(e) => errors.push(format!("column {:?} ({} field): {e}", c.column, c.ty.as_str())),
+            }
+        }
+        state.custom = custom;
+        match (external_id, errors.is_empty()) {
+            (Some(external_id), true) => Ok(Record { row: row.row, external_id, state }),
+            (external_id, _) => Err(RowError { row: row.row, external_id, message: errors.join("; ") }),
+        }
+    }
+}
+
+fn quote_all(header: &[String]) -> String {
+    header.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn mapping(dir: &std::path::Path) -> Mapping {
+        let p = dir.join("m.toml");
+        std::fs::write(
+            &p,
+            r#"external_id = "ID"
+[default_fields]
+first_name = "First"
+[[emails]]
+label = "work"
+column = "Email"
+[[phone_numbers]]
+label = "mobile"
+column = "Phone"
+[phone]
+default_region = "US"
+[[custom_fields]]
+name = "vip"
+column = "VIP"
+"#,
+        )
+        .unwrap();
+        Mapping::load(&p).unwrap()
+    }
+
+    fn header() -> Vec<String> {
+        ["ID", "First", "Email", "Phone", "VIP"].map(String::from).to_vec()
+    }
+
+    fn catalog() -> FieldCatalog {
+        FieldCatalog::Workspace(vec![CustomFieldDef {
+            name: "VIP".into(),
+            key: "k1".into(),
+            field_type: FieldType::Boolean,
+        }])
+    }
+
+    fn row(cells: [&str; 5]) -> SourceRow {
+        SourceRow { row: 7, cells: cells.map(String::from).to_vec() }
+    }
+
+    #[test]
+    fn maps_a_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Mapper::new(&mapping(dir.path()), &header(), "t.csv", &catalog()).unwrap();
+        let r = m.map(&row(["C-1", " Ann ", "ann@x.io", "(201) 555-0123", "yes"])).unwrap();
+        assert_eq!(r.external_id, "C-1");
+        assert_eq!(r.state.first_name.as_deref(), Some("Ann"));
+        assert_eq!(r.state.emails, vec![Slot { label: "work".into(), value: Some("ann@x.io".into()) }]);
+        assert_eq!(r.state.phones[0].value.as_deref(), Some("+12015550123"));
+        assert_eq!(r.state.custom["k1"], json!(true));
+    }
+
+    #[test]
+    fn row_errors_name_every_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Mapper::new(&mapping(dir.path()), &header(), "t.csv", &catalog()).unwrap();
+        let e = m.map(&row(["C-2", "", "nope", "12", "perhaps"])).unwrap_err();
+        assert_eq!((e.row, e.external_id.as_deref()), (7, Some("C-2")));
+        assert!(e.message.contains("column \"Email\""), "{}", e.message);
+        assert!(e.message.contains("column \"Phone\""), "{}", e.message);
+        assert!(e.message.contains("column \"VIP\" (boolean field): \"perhaps\""), "{}", e.message);
+        let e = m.map(&row(["", "", "", "", ""])).unwrap_err();
+        assert_eq!(e.message, "missing external id");
+        assert!(m.map(&row([&"x".repeat(76), "", "", "", ""])).is_err());
+    }
+
+    #[test]
+    fn missing_columns_and_unknown_fields_are_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let header: Vec<String> = ["ID", "First", "Email"].map(String::from).to_vec();
+        let err = Mapper::new(&mapping(dir.path()), &header, "t.csv", &FieldCatalog::Workspace(vec![]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("m.toml:9: `phone_numbers[1].column`: column \"Phone\" is not in the header of t.csv"),
+            "{err}"
+        );
+        assert!(err.contains("`custom_fields[1]`: the workspace has no custom field with name \"vip\""), "{err}");
+    }
+}

@@ -1,0 +1,286 @@
+//! The mapping file (`mapping.toml`): which column feeds which OpenPhone field. Loaded
+//! strictly like the config (file, line and key for every problem); [`mapper`] turns it,
+//! with a source header and the workspace's custom fields, into a row → contact function.
+
+pub mod convert;
+pub mod mapper;
+pub mod phone;
+pub mod records;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::config::diagnostic::{Problems, line_of};
+use crate::config::toml_check::{self, KeyLines, Kind};
+pub use mapper::{FieldCatalog, Mapper};
+use phone::Region;
+
+const DEFAULT_FIELD_KEYS: &[(&str, Kind)] =
+    &[("first_name", Kind::Str), ("last_name", Kind::Str), ("company", Kind::Str), ("role", Kind::Str)];
+const ITEM_KEYS: &[(&str, Kind)] = &[("label", Kind::Str), ("column", Kind::Str)];
+const PHONE_KEYS: &[(&str, Kind)] = &[("default_region", Kind::Str)];
+const CUSTOM_KEYS: &[(&str, Kind)] =
+    &[("name", Kind::Str), ("key", Kind::Str), ("column", Kind::Str), ("separator", Kind::Str)];
+const MAPPING_SCHEMA: &[(&str, Kind)] = &[
+    ("external_id", Kind::Str),
+    ("default_fields", Kind::Table(DEFAULT_FIELD_KEYS)),
+    ("emails", Kind::ArrayOfTables(ITEM_KEYS)),
+    ("phone_numbers", Kind::ArrayOfTables(ITEM_KEYS)),
+    ("phone", Kind::Table(PHONE_KEYS)),
+    ("custom_fields", Kind::ArrayOfTables(CUSTOM_KEYS)),
+];
+
+/// A loaded, validated mapping file.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub path: PathBuf,
+    pub external_id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub role: Option<String>,
+    pub emails: Vec<ItemMapping>,
+    pub phones: Vec<ItemMapping>,
+    pub default_region: Option<Region>,
+    pub custom_fields: Vec<CustomMapping>,
+    lines: KeyLines,
+}
+
+/// One `[[emails]]` or `[[phone_numbers]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemMapping {
+    pub label: String,
+    pub column: String,
+}
+
+/// One `[[custom_fields]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomMapping {
+    pub field: FieldRef,
+    pub column: String,
+    pub separator: String,
+}
+
+/// How a mapping names a workspace custom field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldRef {
+    Name(String),
+    Key(String),
+}
+
+impl std::fmt::Display for FieldRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldRef::Name(n) => write!(f, "name {n:?}"),
+            FieldRef::Key(k) => write!(f, "key {k:?}"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawMapping {
+    external_id: Option<String>,
+    #[serde(default)]
+    default_fields: RawDefaults,
+    #[serde(default)]
+    emails: Vec<RawItem>,
+    #[serde(default)]
+    phone_numbers: Vec<RawItem>,
+    phone: Option<RawPhone>,
+    #[serde(default)]
+    custom_fields: Vec<RawCustom>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawDefaults {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    company: Option<String>,
+    role: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawItem {
+    label: Option<String>,
+    column: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawPhone {
+    default_region: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawCustom {
+    name: Option<String>,
+    key: Option<String>,
+    column: Option<String>,
+    separator: Option<String>,
+}
+
+impl Mapping {
+    /// Reads and validates a mapping file, collecting every problem.
+    pub fn load(path: &Path) -> Result<Mapping, Problems> {
+        let mut problems = Problems::default();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(path, None, None, format!("cannot read the mapping file: {e}"));
+                return Err(problems);
+            }
+        };
+        let (lines, found) = toml_check::check(path, &text, MAPPING_SCHEMA);
+        problems.extend(found);
+        let raw: RawMapping = match toml::from_str(&text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                if problems.is_empty() {
+                    let line = e.span().map(|s| line_of(&text, s.start));
+                    problems.push(path, line, None, e.message().trim().to_owned());
+                }
+                return Err(problems);
+            }
+        };
+        let mapping = build(path, raw, lines, &mut problems);
+        problems.into_result(mapping)
+    }
+
+    /// The line of a dotted key in the file, for messages.
+    pub fn line(&self, key: &str) -> Option<usize> {
+        self.lines.line(key)
+    }
+
+    /// Every mapped column with the key that maps it, in file order.
+    pub fn columns(&self) -> Vec<(String, &str)> {
+        let mut out = vec![("external_id".to_owned(), self.external_id.as_str())];
+        for (key, col) in [
+            ("default_fields.first_name", &self.first_name),
+            ("default_fields.last_name", &self.last_name),
+            ("default_fields.company", &self.company),
+            ("default_fields.role", &self.role),
+        ] {
+            if let Some(c) = col {
+                out.push((key.to_owned(), c.as_str()));
+            }
+        }
+        for (i, m) in self.emails.iter().enumerate() {
+            out.push((format!("emails[{}].column", i + 1), m.column.as_str()));
+        }
+        for (i, m) in self.phones.iter().enumerate() {
+            out.push((format!("phone_numbers[{}].column", i + 1), m.column.as_str()));
+        }
+        for (i, m) in self.custom_fields.iter().enumerate() {
+            out.push((format!("custom_fields[{}].column", i + 1), m.column.as_str()));
+        }
+        out
+    }
+}
+
+fn build(path: &Path, raw: RawMapping, lines: KeyLines, problems: &mut Problems) -> Mapping {
+    let mut problem = |key: &str, msg: String| problems.push(path, lines.line(key), Some(key), msg);
+    let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let external_id = nonempty(raw.external_id).unwrap_or_else(|| {
+        problem("external_id", "missing: the column that identifies a record".into());
+        String::new()
+    });
+    let mut items = |list: Vec<RawItem>, table: &str| -> Vec<ItemMapping> {
+        let mut out = Vec::new();
+        for (i, item) in list.into_iter().enumerate() {
+            let at = format!("{table}[{}]", i + 1);
+            let label = nonempty(item.label);
+            let column = nonempty(item.column);
+            if label.is_none() {
+                problem(&at, "missing `label` (the item's name in OpenPhone, e.g. \"work\")".into());
+            }
+            if column.is_none() {
+                problem(&at, "missing `column`".into());
+            }
+            if let (Some(label), Some(column)) = (label, column) {
+                if out.iter().any(|m: &ItemMapping| m.label == label) {
+                    problem(&format!("{at}.label"), format!("label {label:?} is used twice in [[{table}]]"));
+                }
+                out.push(ItemMapping { label, column });
+            }
+        }
+        out
+    };
+    let emails = items(raw.emails, "emails");
+    let phones = items(raw.phone_numbers, "phone_numbers");
+    let default_region = match raw.phone.and_then(|p| p.default_region) {
+        Some(code) => Region::parse(&code).or_else(|| {
+            problem("phone.default_region", format!("{code:?} is not a two-letter region code (e.g. \"US\")"));
+            None
+        }),
+        None => None,
+    };
+    let mut custom_fields: Vec<CustomMapping> = Vec::new();
+    for (i, c) in raw.custom_fields.into_iter().enumerate() {
+        let at = format!("custom_fields[{}]", i + 1);
+        let field = match (nonempty(c.name), nonempty(c.key)) {
+            (Some(n), None) => Some(FieldRef::Name(n)),
+            (None, Some(k)) => Some(FieldRef::Key(k)),
+            (Some(_), Some(_)) => {
+                problem(&at, "give `name` or `key`, not both".into());
+                None
+            }
+            (None, None) => {
+                problem(&at, "missing `name` (the field's name in OpenPhone) or `key`".into());
+                None
+            }
+        };
+        let column = nonempty(c.column);
+        if column.is_none() {
+            problem(&at, "missing `column`".into());
+        }
+        let separator = c.separator.unwrap_or_else(|| ";".to_owned());
+        if separator.is_empty() {
+            problem(&format!("{at}.separator"), "must not be empty".into());
+        }
+        if let (Some(field), Some(column)) = (field, column) {
+            if custom_fields.iter().any(|m| m.field == field) {
+                problem(&at, format!("the custom field {field} is mapped twice"));
+            }
+            custom_fields.push(CustomMapping { field, column, separator });
+        }
+    }
+    let d = raw.default_fields;
+    Mapping {
+        path: path.to_path_buf(),
+        external_id,
+        first_name: nonempty(d.first_name),
+        last_name: nonempty(d.last_name),
+        company: nonempty(d.company),
+        role: nonempty(d.role),
+        emails,
+        phones,
+        default_region,
+        custom_fields,
+        lines,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_every_problem_with_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.toml");
+        std::fs::write(
+            &p,
+            "external_id = \"ID\"\n[default_fields]\nfirst_nme = \"F\"\n[[emails]]\nlabel = \"work\"\n[phone]\ndefault_region = \"ZZ\"\n[[custom_fields]]\nname = \"A\"\nkey = \"b\"\ncolumn = \"S\"\n",
+        )
+        .unwrap();
+        let err = Mapping::load(&p).unwrap_err().to_string();
+        for want in [
+            "m.toml:3: `default_fields.first_nme`: unknown key",
+            "m.toml:4: `emails[1]`: missing `column`",
+            "m.toml:7: `phone.default_region`: \"ZZ\" is not a two-letter region code",
+            "m.toml:8: `custom_fields[1]`: give `name` or `key`, not both",
+        ] {
+            assert!(err.contains(want), "missing {want:?} in:\n{err}");
+        }
+    }
+}

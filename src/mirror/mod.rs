@@ -1,0 +1,434 @@
+//! The SQLite mirror (the only code that touches SQLite): per externalId the OpenPhone id,
+//! the last confirmed state with its item ids, and whether a write is in flight; the
+//! history of runs; the workspace's custom fields as last seen; and the run lock.
+
+pub mod lock;
+pub mod migrate;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::model::{CustomFieldDef, FieldType, PushedState};
+pub use lock::RunLock;
+
+/// Why the mirror cannot be used. Every variant stops the run (exit 4) and names the file.
+#[derive(Debug, Error)]
+pub enum MirrorError {
+    #[error("cannot open the mirror {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error("the mirror {path} cannot be used: {message}")]
+    Schema { path: PathBuf, message: String },
+    #[error("the mirror {path} failed: {message}")]
+    Sql { path: PathBuf, message: String },
+    /// Another run holds the lock (exit 3).
+    #[error("another openphone-sync run is using the mirror {path} (lock {lock}); try again when it ends")]
+    Busy { path: PathBuf, lock: PathBuf },
+}
+
+/// A write that was sent and not yet confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+    Create,
+    Update,
+}
+
+/// What the planner needs to know about one mirrored contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub contact_id: Option<String>,
+    pub hash: Option<String>,
+    pub pending: Option<Pending>,
+}
+
+/// Every mirrored contact by externalId.
+pub type MirrorIndex = HashMap<String, IndexEntry>;
+
+/// One row of the `runs` table.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RunRecord {
+    pub id: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub mode: String,
+    pub outcome: Option<String>,
+    pub exit_code: Option<i64>,
+    pub source_rows: Option<i64>,
+    pub invalid_rows: Option<i64>,
+    pub planned: [Option<i64>; 4],
+    pub applied: [Option<i64>; 3],
+    pub failed: Option<i64>,
+    pub api_requests: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub first_error: Option<String>,
+}
+
+/// An open mirror database.
+pub struct Mirror {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl Mirror {
+    /// Opens (creating it with mode 0600 if missing) and migrates the mirror for writing.
+    pub fn open(path: &Path) -> Result<Mirror, MirrorError> {
+        let open_err = |message: String| MirrorError::Open { path: path.to_path_buf(), message };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        if !path.exists() {
+            create_private(path).map_err(|e| open_err(e.to_string()))?;
+        }
+        let mut conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(|e| open_err(e.to_string()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| open_err(e.to_string()))?;
+        let schema_err = |message: String| MirrorError::Schema { path: path.to_path_buf(), message };
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(|e| schema_err(format!("{e} (is it an SQLite database?)")))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(schema_err(format!("cannot switch to WAL journal mode (got {mode})")));
+        }
+        conn.pragma_update(None, "synchronous", "FULL").map_err(|e| schema_err(e.to_string()))?;
+        migrate::migrate(&mut conn).map_err(schema_err)?;
+        Ok(Mirror { conn, path: path.to_path_buf() })
+    }
+
+    /// Opens an existing mirror read-only (dry run, status). `Ok(None)` when there is none.
+    pub fn open_read_only(path: &Path) -> Result<Option<Mirror>, MirrorError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(|e| MirrorError::Open { path: path.to_path_buf(), message: e.to_string() })?;
+        let schema_err = |message: String| MirrorError::Schema { path: path.to_path_buf(), message };
+        let version = migrate::version(&conn).map_err(|e| schema_err(format!("{e} (is it an SQLite database?)")))?;
+        if version == 0 {
+            // Created but never migrated (a run stopped at once): same as empty.
+            return Ok(None);
+        }
+        if version != migrate::SCHEMA_VERSION {
+            return Err(schema_err(format!(
+                "schema version {version}, this build reads {}: run a real sync (or upgrade) first",
+                migrate::SCHEMA_VERSION
+            )));
+        }
+        Ok(Some(Mirror { conn, path: path.to_path_buf() }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sql_err(&self, e: rusqlite::Error) -> MirrorError {
+        MirrorError::Sql { path: self.path.clone(), message: e.to_string() }
+    }
+
+    /// Every mirrored contact, for planning.
+    pub fn index(&self) -> Result<MirrorIndex, MirrorError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT external_id, contact_id, hash, pending FROM contacts")
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let pending: Option<String> = r.get(3)?;
+                Ok((
+                    r.get::<_, String>(0)?,
+                    IndexEntry {
+                        contact_id: r.get(1)?,
+                        hash: r.get(2)?,
+                        pending: match pending.as_deref() {
+                            Some("create") => Some(Pending::Create),
+                            Some("update") => Some(Pending::Update),
+                            _ => None,
+                        },
+                    },
+                ))
+            })
+            .map_err(|e| self.sql_err(e))?;
+        rows.collect::<Result<MirrorIndex, _>>().map_err(|e| self.sql_err(e))
+    }
+
+    /// The last confirmed states of `ids` (those that have one).
+    pub fn pushed(&self, ids: &[&str]) -> Result<HashMap<String, PushedState>, MirrorError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT pushed FROM contacts WHERE external_id = ?1 AND pushed IS NOT NULL")
+            .map_err(|e| self.sql_err(e))?;
+        let mut out = HashMap::with_capacity(ids.len());
+        for id in ids {
+            let json: Option<String> = stmt.query_row([id], |r| r.get(0)).optional().map_err(|e| self.sql_err(e))?;
+            if let Some(json) = json {
+                let state: PushedState = serde_json::from_str(&json).map_err(|e| MirrorError::Schema {
+                    path: self.path.clone(),
+                    message: format!("the stored state of {id:?} is unreadable: {e}"),
+                })?;
+                out.insert((*id).to_owned(), state);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records, in one transaction, that creates and updates are about to be sent, so a
+    /// run killed before their replies re-reads those contacts instead of trusting the mirror.
+    pub fn mark_pending(&mut self, creates: &[&str], updates: &[&str]) -> Result<(), MirrorError> {
+        let now = now();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+        {
+            let mut ins = tx
+                .prepare(
+                    "INSERT INTO contacts (external_id, pending, created_at, updated_at) VALUES (?1, 'create', ?2, ?2)
+                     ON CONFLICT(external_id) DO UPDATE SET pending = 'create', updated_at = ?2",
+                )
+                .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+            for id in creates {
+                ins.execute(params![id, now])
+                    .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+            }
+            let mut upd = tx
+                .prepare("UPDATE contacts SET pending = 'update', updated_at = ?2 WHERE external_id = ?1")
+                .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+            for id in updates {
+                upd.execute(params![id, now])
+                    .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+            }
+        }
+        tx.commit().map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })
+    }
+
+    /// Records a confirmed write: the contact's id and the state now in OpenPhone.
+    pub fn confirm(&mut self, external_id: &str, contact_id: &str, pushed: &PushedState) -> Result<(), MirrorError> {
+        let json = serde_json::to_string(pushed).expect("a PushedState always serialises");
+        let now = now();
+        self.conn
+            .prepare_cached(
+                "INSERT INTO contacts (external_id, contact_id, hash, pushed, pending, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5)
+                 ON CONFLICT(external_id) DO UPDATE SET contact_id = ?2, hash = ?3, pushed = ?4, pending = NULL, updated_at = ?5",
+            )
+            .and_then(|mut s| s.execute(params![external_id, contact_id, pushed.state.hash(), json, now]))
+            .map(drop)
+            .map_err(|e| self.sql_err(e))
+    }
+
+    /// Forgets a contact (deleted, or found not to exist).
+    pub fn forget(&mut self, external_id: &str) -> Result<(), MirrorError> {
+        self.conn
+            .prepare_cached("DELETE FROM contacts WHERE external_id = ?1")
+            .and_then(|mut s| s.execute([external_id]))
+            .map(drop)
+            .map_err(|e| self.sql_err(e))
+    }
+
+    /// Drops a pending create that is known not to have been applied (the API refused it).
+    pub fn drop_unconfirmed(&mut self, external_id: &str) -> Result<(), MirrorError> {
+        self.conn
+            .prepare_cached("DELETE FROM contacts WHERE external_id = ?1 AND contact_id IS NULL")
+            .and_then(|mut s| s.execute([external_id]))
+            .map(drop)
+            .map_err(|e| self.sql_err(e))
+    }
+
+    /// (contacts, of which with a write pending).
+    pub fn counts(&self) -> Result<(u64, u64), MirrorError> {
+        self.conn
+            .query_row("SELECT COUNT(*), COUNT(pending) FROM contacts", [], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(|e| self.sql_err(e))
+    }
+
+    /// Starts a run record; returns its id.
+    pub fn start_run(&mut self, mode: &str) -> Result<i64, MirrorError> {
+        self.conn
+            .execute("INSERT INTO runs (started_at, mode) VALUES (?1, ?2)", params![now(), mode])
+            .map_err(|e| self.sql_err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Completes a run record.
+    pub fn finish_run(&mut self, run: &RunRecord) -> Result<(), MirrorError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET finished_at = ?2, outcome = ?3, exit_code = ?4, source_rows = ?5, invalid_rows = ?6,
+                 planned_create = ?7, planned_update = ?8, planned_delete = ?9, planned_unchanged = ?10,
+                 applied_create = ?11, applied_update = ?12, applied_delete = ?13, failed = ?14,
+                 api_requests = ?15, duration_ms = ?16, first_error = ?17 WHERE id = ?1",
+                params![
+                    run.id,
+                    now(),
+                    run.outcome,
+                    run.exit_code,
+                    run.source_rows,
+                    run.invalid_rows,
+                    run.planned[0],
+                    run.planned[1],
+                    run.planned[2],
+                    run.planned[3],
+                    run.applied[0],
+                    run.applied[1],
+                    run.applied[2],
+                    run.failed,
+                    run.api_requests,
+                    run.duration_ms,
+                    run.first_error
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.sql_err(e))
+    }
+
+    /// The latest runs, newest first.
+    pub fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, MirrorError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, started_at, finished_at, mode, outcome, exit_code, source_rows, invalid_rows,
+                 planned_create, planned_update, planned_delete, planned_unchanged,
+                 applied_create, applied_update, applied_delete, failed, api_requests, duration_ms, first_error
+                 FROM runs ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok(RunRecord {
+                    id: r.get(0)?,
+                    started_at: r.get(1)?,
+                    finished_at: r.get(2)?,
+                    mode: r.get(3)?,
+                    outcome: r.get(4)?,
+                    exit_code: r.get(5)?,
+                    source_rows: r.get(6)?,
+                    invalid_rows: r.get(7)?,
+                    planned: [r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?],
+                    applied: [r.get(12)?, r.get(13)?, r.get(14)?],
+                    failed: r.get(15)?,
+                    api_requests: r.get(16)?,
+                    duration_ms: r.get(17)?,
+                    first_error: r.get(18)?,
+                })
+            })
+            .map_err(|e| self.sql_err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
+    }
+
+    /// Remembers the workspace's custom fields (for offline dry runs).
+    pub fn save_fields(&mut self, defs: &[CustomFieldDef]) -> Result<(), MirrorError> {
+        let now = now();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+        let res = (|| {
+            tx.execute("DELETE FROM custom_fields", [])?;
+            for d in defs {
+                tx.execute(
+                    "INSERT OR REPLACE INTO custom_fields (key, name, type, fetched_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![d.key, d.name, d.field_type.as_str(), now],
+                )?;
+            }
+            Ok::<_, rusqlite::Error>(())
+        })();
+        res.and_then(|_| tx.commit()).map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })
+    }
+
+    /// The custom fields as last fetched, if ever.
+    pub fn cached_fields(&self) -> Result<Option<Vec<CustomFieldDef>>, MirrorError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, key, type FROM custom_fields ORDER BY name")
+            .map_err(|e| self.sql_err(e))?;
+        let defs: Vec<CustomFieldDef> = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .map_err(|e| self.sql_err(e))?
+            .filter_map(|r| r.ok())
+            .filter_map(|(name, key, ty)| {
+                FieldType::parse(&ty).map(|field_type| CustomFieldDef { name, key, field_type })
+            })
+            .collect();
+        Ok((!defs.is_empty()).then_some(defs))
+    }
+}
+
+/// Creates an empty file readable by its owner only: the mirror holds contact data.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ContactState;
+
+    #[test]
+    fn pending_confirm_forget_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.sqlite3");
+        let mut m = Mirror::open(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        m.mark_pending(&["a", "b"], &[]).unwrap();
+        let idx = m.index().unwrap();
+        assert_eq!(idx["a"], IndexEntry { contact_id: None, hash: None, pending: Some(Pending::Create) });
+        let pushed = PushedState {
+            state: ContactState { first_name: Some("A".into()), ..Default::default() },
+            ..Default::default()
+        };
+        m.confirm("a", "c1", &pushed).unwrap();
+        m.drop_unconfirmed("b").unwrap();
+        let idx = m.index().unwrap();
+        assert_eq!(idx.len(), 1);
+        assert_eq!(idx["a"].contact_id.as_deref(), Some("c1"));
+        assert_eq!(idx["a"].hash.as_deref(), Some(pushed.state.hash().as_str()));
+        assert_eq!(m.pushed(&["a", "zz"]).unwrap()["a"], pushed);
+        m.mark_pending(&[], &["a"]).unwrap();
+        assert_eq!(m.index().unwrap()["a"].pending, Some(Pending::Update));
+        m.forget("a").unwrap();
+        assert_eq!(m.counts().unwrap(), (0, 0));
+        drop(m);
+        // Reopening does not migrate twice; read-only sees the same.
+        Mirror::open(&path).unwrap();
+        assert!(Mirror::open_read_only(&path).unwrap().is_some());
+        assert!(Mirror::open_read_only(&dir.path().join("none")).unwrap().is_none());
+    }
+
+    #[test]
+    fn refuses_garbage_and_newer_schemas() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.sqlite3");
+        std::fs::write(
+            &junk,
+            b"this is not a database at all, not even close.....................................................",
+        )
+        .unwrap();
+        assert!(matches!(Mirror::open(&junk), Err(MirrorError::Schema { .. })));
+        let newer = dir.path().join("newer.sqlite3");
+        drop(Mirror::open(&newer).unwrap());
+        Connection::open(&newer).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        let err = Mirror::open(&newer).err().unwrap().to_string();
+        assert!(err.contains("newer than this build"), "{err}");
+    }
+}

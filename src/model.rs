@@ -1,0 +1,154 @@
+//! The canonical contact state: what a source record says a contact should be
+//! ([`ContactState`]), what was last pushed with the item ids OpenPhone gave back
+//! ([`PushedState`]), and the stable hash that makes an unchanged record free.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// One email or phone item, in the slot of its mapping entry (`[[emails]]`, `[[phone_numbers]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    /// The item's `name` in OpenPhone ("work", "mobile").
+    pub label: String,
+    /// `None` when the cell is empty: the item should not exist.
+    pub value: Option<String>,
+}
+
+/// The desired state of one contact: every field the mapping controls, nothing else.
+/// Fields not mapped are never read, written or compared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ContactState {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub role: Option<String>,
+    pub emails: Vec<Slot>,
+    pub phones: Vec<Slot>,
+    /// Custom field key → API value (`null` clears); one entry per mapped custom field.
+    pub custom: BTreeMap<String, serde_json::Value>,
+    pub source_url: Option<String>,
+}
+
+impl ContactState {
+    /// A stable digest of the state: equal states have equal hashes across runs,
+    /// platforms and versions (it hashes the canonical JSON, whose field order is fixed).
+    pub fn hash(&self) -> String {
+        let json = serde_json::to_vec(self).expect("a ContactState always serialises");
+        let digest = Sha256::digest(&json);
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// What OpenPhone holds for a contact, as far as this tool knows: the state last
+/// confirmed, with the OpenPhone id of each item slot (needed to edit or remove it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PushedState {
+    pub state: ContactState,
+    pub email_ids: Vec<Option<String>>,
+    pub phone_ids: Vec<Option<String>>,
+}
+
+impl PushedState {
+    pub fn item_id(&self, kind: ItemKind, slot: usize) -> Option<&str> {
+        let ids = match kind {
+            ItemKind::Email => &self.email_ids,
+            ItemKind::Phone => &self.phone_ids,
+        };
+        ids.get(slot).and_then(|id| id.as_deref())
+    }
+}
+
+/// The two kinds of list items a contact has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemKind {
+    Email,
+    Phone,
+}
+
+/// One mapped source record: the desired contact and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// 1-based row in the source (the header is row 1).
+    pub row: u64,
+    pub external_id: String,
+    pub state: ContactState,
+}
+
+/// Canonical form of a number for comparison and sending: integers stay integers.
+pub fn canonical_number(n: f64) -> Option<serde_json::Value> {
+    if !n.is_finite() {
+        return None;
+    }
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        return Some(serde_json::Value::from(n as i64));
+    }
+    serde_json::Number::from_f64(n).map(serde_json::Value::Number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_stable_and_sensitive() {
+        let mut a = ContactState { first_name: Some("Ann".into()), ..Default::default() };
+        a.custom.insert("k1".into(), serde_json::json!(true));
+        let b = a.clone();
+        assert_eq!(a.hash(), b.hash());
+        assert_eq!(a.hash().len(), 32);
+        let mut c = a.clone();
+        c.custom.insert("k1".into(), serde_json::Value::Null);
+        assert_ne!(a.hash(), c.hash());
+        // Pinned: a change here would make every mirrored record look changed.
+        assert_eq!(ContactState::default().hash(), "17e02f9a6314fa2def074128a341ce23");
+    }
+
+    #[test]
+    fn numbers_are_canonical() {
+        assert_eq!(canonical_number(42.0), Some(serde_json::json!(42)));
+        assert_eq!(canonical_number(1.5), Some(serde_json::json!(1.5)));
+        assert_eq!(canonical_number(f64::NAN), None);
+    }
+}
+
+/// The type of a workspace custom field, as `GET /v1/contact-custom-fields` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FieldType {
+    Address,
+    Boolean,
+    Date,
+    MultiSelect,
+    Number,
+    String,
+    Url,
+}
+
+impl FieldType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::Address => "address",
+            FieldType::Boolean => "boolean",
+            FieldType::Date => "date",
+            FieldType::MultiSelect => "multi-select",
+            FieldType::Number => "number",
+            FieldType::String => "string",
+            FieldType::Url => "url",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FieldType> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+}
+
+/// A workspace custom field: users know it by `name`, the API by `key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomFieldDef {
+    pub name: String,
+    pub key: String,
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+}

@@ -1,0 +1,288 @@
+//! [`Client`]: the only code that speaks HTTP. Every request waits on one rate limiter
+//! (`requests_per_second`), carries the raw key in `Authorization`, and is retried on
+//! 429, 5xx and transport errors with backoff, within the limits of [`Replay`].
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::retry::{self, Replay};
+use super::wire::{ApiContact, ApiErrorBody, ContactPage, CreateBody, CustomFieldList, Data, PatchBody};
+use crate::model::CustomFieldDef;
+use crate::secret::ApiKey;
+
+/// The most `externalIds` one lookup request carries (the API's `maxResults` limit).
+pub const LOOKUP_BATCH: usize = 50;
+
+/// How to reach OpenPhone.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub base_url: url::Url,
+    pub api_key: ApiKey,
+    pub requests_per_second: u32,
+    pub timeout: Duration,
+    pub max_retries: u32,
+}
+
+/// Counters a run reports.
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    /// Every HTTP request sent, retries included.
+    pub requests: AtomicU64,
+    /// Replies with status 429.
+    pub throttled: AtomicU64,
+}
+
+/// An OpenPhone API client. Cheap to clone; clones share the limiter and counters.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: url::Url,
+    auth: HeaderValue,
+    limiter: Arc<DefaultDirectRateLimiter>,
+    /// Until when every request holds back after a 429 asked for it.
+    pause_until: Arc<std::sync::Mutex<Option<Instant>>>,
+    max_retries: u32,
+    stats: Arc<ClientStats>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base.as_str()).field("auth", &"<redacted>").finish()
+    }
+}
+
+impl Client {
+    pub fn new(opts: ClientOptions) -> Result<Client, ApiError> {
+        let mut auth = HeaderValue::from_str(opts.api_key.expose()).map_err(|_| ApiError::Unauthorized {
+            status: 0,
+            code: None,
+            message: "the API key contains characters that cannot be sent in a header".to_owned(),
+        })?;
+        auth.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .timeout(opts.timeout)
+            .connect_timeout(opts.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("openphone-sync/", env!("CARGO_PKG_VERSION")))
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|e| ApiError::Transport { message: e.to_string(), maybe_applied: false })?;
+        let rps = NonZeroU32::new(opts.requests_per_second.max(1)).expect("at least one");
+        let mut base = opts.base_url;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        Ok(Client {
+            http,
+            base,
+            auth,
+            limiter: Arc::new(RateLimiter::direct(Quota::per_second(rps))),
+            pause_until: Arc::default(),
+            max_retries: opts.max_retries,
+            stats: Arc::default(),
+        })
+    }
+
+    pub fn stats(&self) -> &ClientStats {
+        &self.stats
+    }
+
+    pub fn requests_sent(&self) -> u64 {
+        self.stats.requests.load(Ordering::Relaxed)
+    }
+
+    /// `GET /v1/contact-custom-fields`.
+    pub async fn custom_fields(&self) -> Result<Vec<CustomFieldDef>, ApiError> {
+        let list: CustomFieldList =
+            self.call(Method::GET, "v1/contact-custom-fields", &[], None::<&()>, Replay::Safe).await?;
+        Ok(list.data)
+    }
+
+    /// `GET /v1/contacts?externalIds=..` for up to [`LOOKUP_BATCH`] ids, every page.
+    pub async fn find_by_external_ids(&self, ids: &[String]) -> Result<Vec<ApiContact>, ApiError> {
+        debug_assert!(ids.len() <= LOOKUP_BATCH);
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        let max = LOOKUP_BATCH.to_string();
+        loop {
+            let mut query: Vec<(&str, &str)> = ids.iter().map(|id| ("externalIds", id.as_str())).collect();
+            query.push(("maxResults", &max));
+            if let Some(t) = &token {
+                query.push(("pageToken", t));
+            }
+            let page: ContactPage = self.call(Method::GET, "v1/contacts", &query, None::<&()>, Replay::Safe).await?;
+            found.extend(page.data);
+            match page.next_page_token {
+                Some(t) if !t.is_empty() && Some(&t) != token.as_ref() => token = Some(t),
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
+    /// `GET /v1/contacts/{id}`; `Ok(None)` on 404.
+    pub async fn get_contact(&self, id: &str) -> Result<Option<ApiContact>, ApiError> {
+        let path = format!("v1/contacts/{}", encode(id));
+        match self.call::<Data<ApiContact>>(Method::GET, &path, &[], None::<&()>, Replay::Safe).await {
+            Ok(d) => Ok(Some(d.data)),
+            Err(ApiError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /v1/contacts`. Not replayed after an ambiguous failure: the caller looks up first.
+    pub async fn create_contact(&self, body: &CreateBody) -> Result<ApiContact, ApiError> {
+        let d: Data<ApiContact> = self.call(Method::POST, "v1/contacts", &[], Some(body), Replay::Unsafe).await?;
+        Ok(d.data)
+    }
+
+    /// `PATCH /v1/contacts/{id}`. Not replayed after an ambiguous failure: the caller re-reads first.
+    pub async fn update_contact(&self, id: &str, body: &PatchBody) -> Result<ApiContact, ApiError> {
+        let path = format!("v1/contacts/{}", encode(id));
+        let d: Data<ApiContact> = self.call(Method::PATCH, &path, &[], Some(body), Replay::Unsafe).await?;
+        Ok(d.data)
+    }
+
+    /// `DELETE /v1/contacts/{id}`; `Ok(false)` when it was already gone (404).
+    pub async fn delete_contact(&self, id: &str) -> Result<bool, ApiError> {
+        let path = format!("v1/contacts/{}", encode(id));
+        match self.send(Method::DELETE, &path, &[], None::<&()>, Replay::Safe).await {
+            Ok(_) => Ok(true),
+            Err(ApiError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&impl Serialize>,
+        replay: Replay,
+    ) -> Result<T, ApiError> {
+        let (status, bytes) = self.send(method, path, query, body, replay).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { status: status.as_u16(), message: e.to_string() })
+    }
+
+    /// Sends one request with retries; returns the 2xx status and body.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&impl Serialize>,
+        replay: Replay,
+    ) -> Result<(StatusCode, bytes::Bytes), ApiError> {
+        let url = self.base.join(path).expect("a relative API path");
+        let mut attempt = 0u32;
+        loop {
+            self.wait_turn().await;
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let mut req = self.http.request(method.clone(), url.clone()).header(AUTHORIZATION, self.auth.clone());
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let started = Instant::now();
+            let outcome = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(bytes) => Ok((status, headers, bytes)),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            attempt += 1;
+            let retries_left = attempt <= self.max_retries;
+            match outcome {
+                Ok((status, _, bytes)) if status.is_success() => {
+                    tracing::trace!(%method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "OpenPhone replied");
+                    return Ok((status, bytes));
+                }
+                Ok((status, headers, bytes)) => {
+                    let body: ApiErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+                    let code = body.code.clone();
+                    let message = body.summary();
+                    let s = status.as_u16();
+                    if s == 429 {
+                        self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                        let wait = retry::server_delay(&headers).unwrap_or_else(|| retry::backoff(attempt));
+                        if retries_left {
+                            tracing::debug!(%method, path, wait_ms = wait.as_millis() as u64, "Rate limited by OpenPhone; waiting");
+                            self.pause(wait);
+                            continue;
+                        }
+                        return Err(ApiError::Server { status: s, code, message });
+                    }
+                    if status.is_server_error() {
+                        if retries_left && replay == Replay::Safe {
+                            let wait = retry::server_delay(&headers).unwrap_or_else(|| retry::backoff(attempt));
+                            tracing::debug!(%method, path, status = s, wait_ms = wait.as_millis() as u64, "OpenPhone failed; retrying");
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                        return Err(ApiError::Server { status: s, code, message });
+                    }
+                    return Err(match s {
+                        401 | 403 => ApiError::Unauthorized { status: s, code, message },
+                        404 => ApiError::NotFound { code },
+                        409 => ApiError::Conflict { code, message },
+                        _ => ApiError::Rejected { status: s, code, message },
+                    });
+                }
+                Err(e) => {
+                    // A connect error means the request never left: always safe to resend.
+                    let maybe_applied = !e.is_connect();
+                    let message = e.to_string();
+                    if retries_left && (!maybe_applied || replay == Replay::Safe) {
+                        let wait = retry::backoff(attempt);
+                        tracing::debug!(%method, path, error = %message, wait_ms = wait.as_millis() as u64, "No reply from OpenPhone; retrying");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(ApiError::Transport { message, maybe_applied });
+                }
+            }
+        }
+    }
+
+    /// Waits for a pause asked by a 429 to end, then for the rate limiter.
+    async fn wait_turn(&self) {
+        loop {
+            let until = *self.pause_until.lock().expect("pause lock");
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
+                _ => break,
+            }
+        }
+        self.limiter.until_ready().await;
+    }
+
+    fn pause(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut guard = self.pause_until.lock().expect("pause lock");
+        if guard.is_none_or(|t| t < until) {
+            *guard = Some(until);
+        }
+    }
+}
+
+/// Percent-encodes an id for a path segment.
+fn encode(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>().replace('+', "%20")
+}

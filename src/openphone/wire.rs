@@ -1,0 +1,391 @@
+//! The JSON shapes of the contacts API (requests and replies) and the conversions between
+//! them and [`crate::model`]: a state to create, a diff to PATCH, a reply to a pushed state.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::mapping::convert;
+use crate::model::{ContactState, CustomFieldDef, PushedState, Slot, canonical_number};
+
+/// `{ "data": T }`, the envelope of every reply.
+#[derive(Debug, Deserialize)]
+pub struct Data<T> {
+    pub data: T,
+}
+
+/// A page of `GET /v1/contacts`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactPage {
+    pub data: Vec<ApiContact>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
+/// A contact as the API returns it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiContact {
+    pub id: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub source_url: Option<String>,
+    #[serde(default)]
+    pub default_fields: ApiDefaultFields,
+    #[serde(default)]
+    pub custom_fields: Vec<ApiCustomValue>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiDefaultFields {
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub company: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub emails: Vec<ApiItem>,
+    #[serde(default)]
+    pub phone_numbers: Vec<ApiItem>,
+}
+
+/// An email or phone item: `name` is the label.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+pub struct ApiItem {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// A custom field value on a contact.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct ApiCustomValue {
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub value: Value,
+}
+
+/// `GET /v1/contact-custom-fields`.
+#[derive(Debug, Deserialize)]
+pub struct CustomFieldList {
+    pub data: Vec<CustomFieldDef>,
+}
+
+/// The error body every non-2xx reply carries (as far as it does).
+#[derive(Debug, Default, Deserialize)]
+pub struct ApiErrorBody {
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub errors: Vec<ApiErrorDetail>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ApiErrorDetail {
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+impl ApiErrorBody {
+    /// One line: the message and each detail (`path: message`).
+    pub fn summary(&self) -> String {
+        let mut s = self.message.clone().unwrap_or_else(|| "no message".to_owned());
+        for d in &self.errors {
+            s.push_str(&format!(
+                "; {}: {}",
+                d.path.as_deref().unwrap_or("?"),
+                d.message.as_deref().unwrap_or("invalid")
+            ));
+        }
+        s
+    }
+}
+
+/// `POST /v1/contacts` body.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateBody {
+    pub default_fields: CreateDefaults,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub custom_fields: Vec<CustomValueBody>,
+    pub external_id: String,
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDefaults {
+    /// Required by the spec, even when null.
+    pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<ItemBody>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phone_numbers: Vec<ItemBody>,
+}
+
+/// An item in a request: without `id` it adds, with `id` it edits (`value: null` removes).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ItemBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CustomValueBody {
+    pub key: String,
+    pub value: Value,
+}
+
+/// `PATCH /v1/contacts/{id}` body: only what changes. `Some(None)` sends `null`.
+#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchBody {
+    #[serde(skip_serializing_if = "PatchDefaults::is_empty")]
+    pub default_fields: PatchDefaults,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub custom_fields: Vec<CustomValueBody>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<Option<String>>,
+}
+
+#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchDefaults {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emails: Option<Vec<ItemBody>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_numbers: Option<Vec<ItemBody>>,
+}
+
+impl PatchDefaults {
+    pub fn is_empty(&self) -> bool {
+        *self == PatchDefaults::default()
+    }
+}
+
+impl PatchBody {
+    pub fn is_empty(&self) -> bool {
+        *self == PatchBody::default()
+    }
+
+    /// Whether the PATCH adds items (which a blind resend would add twice).
+    pub fn adds_items(&self) -> bool {
+        let adds = |items: &Option<Vec<ItemBody>>| items.iter().flatten().any(|i| i.id.is_none());
+        adds(&self.default_fields.emails) || adds(&self.default_fields.phone_numbers)
+    }
+}
+
+/// The create body for a desired state.
+pub fn create_body(external_id: &str, source: &str, state: &ContactState) -> CreateBody {
+    let items = |slots: &[Slot]| {
+        slots
+            .iter()
+            .filter_map(|s| s.value.clone().map(|v| ItemBody { id: None, name: s.label.clone(), value: Some(v) }))
+            .collect()
+    };
+    CreateBody {
+        default_fields: CreateDefaults {
+            first_name: state.first_name.clone(),
+            last_name: state.last_name.clone(),
+            company: state.company.clone(),
+            role: state.role.clone(),
+            emails: items(&state.emails),
+            phone_numbers: items(&state.phones),
+        },
+        custom_fields: state
+            .custom
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| CustomValueBody { key: k.clone(), value: v.clone() })
+            .collect(),
+        external_id: external_id.to_owned(),
+        source: source.to_owned(),
+        source_url: state.source_url.clone(),
+    }
+}
+
+/// What the API holds for the fields `template` maps: the basis of a diff after a
+/// contact is adopted or re-read. Items are matched to slots by label (preferring the
+/// item whose value is the desired one).
+pub fn observed_state(contact: &ApiContact, template: &ContactState) -> PushedState {
+    let d = &contact.default_fields;
+    let (emails, email_ids) = match_slots(&template.emails, &d.emails, true);
+    let (phones, phone_ids) = match_slots(&template.phones, &d.phone_numbers, true);
+    let custom = template
+        .custom
+        .iter()
+        .map(|(key, want)| {
+            let got = contact
+                .custom_fields
+                .iter()
+                .find(|c| c.key.as_deref() == Some(key))
+                .map(|c| canonical_value(&c.value, want))
+                .unwrap_or(Value::Null);
+            (key.clone(), got)
+        })
+        .collect();
+    PushedState {
+        state: ContactState {
+            first_name: d.first_name.clone().filter(|s| !s.is_empty()),
+            last_name: d.last_name.clone().filter(|s| !s.is_empty()),
+            company: d.company.clone().filter(|s| !s.is_empty()),
+            role: d.role.clone().filter(|s| !s.is_empty()),
+            emails,
+            phones,
+            custom,
+            source_url: if template.source_url.is_some() { contact.source_url.clone() } else { None },
+        },
+        email_ids,
+        phone_ids,
+    }
+}
+
+/// The state just written (`desired`), with the item ids from the reply to the write.
+pub fn confirmed_state(desired: &ContactState, reply: &ApiContact) -> PushedState {
+    let d = &reply.default_fields;
+    let (_, email_ids) = match_slots(&desired.emails, &d.emails, false);
+    let (_, phone_ids) = match_slots(&desired.phones, &d.phone_numbers, false);
+    PushedState { state: desired.clone(), email_ids, phone_ids }
+}
+
+/// For each slot, the API item that fills it: same label and the slot's value, else
+/// (when `any_value`) the first unused item with the label.
+fn match_slots(slots: &[Slot], items: &[ApiItem], any_value: bool) -> (Vec<Slot>, Vec<Option<String>>) {
+    let mut used = vec![false; items.len()];
+    let mut pick = |slot: &Slot, exact: bool| -> Option<usize> {
+        let i = items.iter().enumerate().position(|(i, it)| {
+            !used[i]
+                && it.value.is_some()
+                && it.name.as_deref() == Some(slot.label.as_str())
+                && (!exact || same_item_value(it.value.as_deref(), slot.value.as_deref()))
+        })?;
+        used[i] = true;
+        Some(i)
+    };
+    let mut found: Vec<Option<usize>> =
+        slots.iter().map(|s| if s.value.is_some() { pick(s, true) } else { None }).collect();
+    if any_value {
+        for (slot, f) in slots.iter().zip(found.iter_mut()) {
+            if f.is_none() {
+                *f = pick(slot, false);
+            }
+        }
+    }
+    let states = slots
+        .iter()
+        .zip(&found)
+        .map(|(s, f)| Slot { label: s.label.clone(), value: f.and_then(|i| items[i].value.clone()) })
+        .collect();
+    let ids = found.iter().map(|f| f.and_then(|i| items[i].id.clone())).collect();
+    (states, ids)
+}
+
+fn same_item_value(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => false,
+    }
+}
+
+/// Puts an API value in the canonical form the mapping produces, so equal values compare
+/// equal (dates to UTC milliseconds, integral numbers to integers).
+fn canonical_value(got: &Value, want: &Value) -> Value {
+    match got {
+        Value::String(s) if want.as_str().is_some_and(|w| convert::date_time(w).as_deref() == Some(w)) => {
+            convert::date_time(s).map(Value::String).unwrap_or_else(|| got.clone())
+        }
+        Value::Number(n) => n.as_f64().and_then(canonical_number).unwrap_or_else(|| got.clone()),
+        _ => got.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn desired() -> ContactState {
+        let mut s = ContactState {
+            first_name: Some("Ann".into()),
+            emails: vec![
+                Slot { label: "work".into(), value: Some("a@x.io".into()) },
+                Slot { label: "home".into(), value: None },
+            ],
+            ..Default::default()
+        };
+        s.custom.insert("k1".into(), json!(3));
+        s.custom.insert("k2".into(), json!(null));
+        s
+    }
+
+    #[test]
+    fn create_body_matches_the_spec_shape() {
+        let body = serde_json::to_value(create_body("C-1", "contact-sync", &desired())).unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "defaultFields": {"firstName": "Ann", "emails": [{"name": "work", "value": "a@x.io"}]},
+                "customFields": [{"key": "k1", "value": 3}],
+                "externalId": "C-1",
+                "source": "contact-sync"
+            })
+        );
+        let empty = serde_json::to_value(create_body("C-2", "s", &ContactState::default())).unwrap();
+        assert_eq!(empty["defaultFields"], json!({"firstName": null}));
+    }
+
+    #[test]
+    fn observed_and_confirmed_states_match_items_to_slots() {
+        let reply: ApiContact = serde_json::from_value(json!({
+            "id": "c1",
+            "defaultFields": {
+                "firstName": "Ann", "lastName": null, "company": null, "role": null,
+                "emails": [{"name": "work", "value": "old@x.io", "id": "E1"}, {"name": "work", "value": "a@x.io", "id": "E2"}],
+                "phoneNumbers": []
+            },
+            "customFields": [{"key": "k1", "value": 3.0, "name": "n", "type": "number"}]
+        }))
+        .unwrap();
+        let obs = observed_state(&reply, &desired());
+        assert_eq!(obs.email_ids, vec![Some("E2".to_owned()), None]);
+        assert_eq!(obs.state.custom["k1"], json!(3));
+        assert_eq!(obs.state, desired());
+        let conf = confirmed_state(&desired(), &reply);
+        assert_eq!(conf.email_ids, vec![Some("E2".to_owned()), None]);
+    }
+}

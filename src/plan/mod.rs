@@ -1,0 +1,187 @@
+//! The plan: a pure, deterministic function of (mapped records, mirror) into creates,
+//! updates (each carrying only what changed) and deletes, plus the safety guard that
+//! refuses mass deletes. Invariant: nothing here does IO.
+
+pub mod diff;
+pub mod guard;
+
+use std::collections::{HashMap, HashSet};
+
+pub use diff::{Diff, FieldChange, diff};
+pub use guard::{Refusal, guard};
+
+use crate::mirror::{MirrorIndex, Pending};
+use crate::model::{ContactState, PushedState, Record};
+
+/// A contact to create (after looking its externalId up, in case it exists).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Create {
+    pub row: u64,
+    pub external_id: String,
+    pub state: ContactState,
+}
+
+/// A mirrored contact whose record changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    pub row: u64,
+    pub external_id: String,
+    pub contact_id: String,
+    pub desired: ContactState,
+    /// The last confirmed state, when the mirror has one.
+    pub base: Option<PushedState>,
+    /// A write to this contact was sent and not confirmed, or its state is unknown:
+    /// re-read it from OpenPhone and diff against that before writing.
+    pub refresh: bool,
+    /// The change against `base` (empty when `refresh` and there is no base).
+    pub diff: Diff,
+}
+
+/// A mirrored contact whose source row is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delete {
+    pub external_id: String,
+    /// `None` when only a create was ever sent: look it up to find out.
+    pub contact_id: Option<String>,
+}
+
+/// What a run will do, in a stable order: creates and updates by source row, deletes by id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub creates: Vec<Create>,
+    pub updates: Vec<Update>,
+    pub deletes: Vec<Delete>,
+    pub unchanged: usize,
+}
+
+/// What the planner reads.
+pub struct Inputs<'a> {
+    /// Valid records, each externalId at most once.
+    pub records: &'a [Record],
+    /// External ids that appear in the source but could not be applied (invalid or
+    /// duplicated rows): never deleted.
+    pub protected: &'a HashSet<String>,
+    pub index: &'a MirrorIndex,
+    pub delete_missing: bool,
+}
+
+/// The external ids whose last confirmed state the plan needs (changed records).
+pub fn needs_base<'a>(records: &'a [Record], index: &MirrorIndex) -> Vec<&'a str> {
+    records
+        .iter()
+        .filter(|r| match index.get(&r.external_id) {
+            Some(e) => e.contact_id.is_some() && (e.pending.is_some() || e.hash.as_deref() != Some(&r.state.hash())),
+            None => false,
+        })
+        .map(|r| r.external_id.as_str())
+        .collect()
+}
+
+/// Builds the plan. `bases` holds the last confirmed states named by [`needs_base`].
+pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
+    let mut plan = Plan::default();
+    for r in inputs.records {
+        let entry = inputs.index.get(&r.external_id);
+        let Some((entry, contact_id)) = entry.and_then(|e| e.contact_id.as_ref().map(|id| (e, id))) else {
+            plan.creates.push(Create { row: r.row, external_id: r.external_id.clone(), state: r.state.clone() });
+            continue;
+        };
+        let pending = entry.pending.is_some();
+        if !pending && entry.hash.as_deref() == Some(&r.state.hash()) {
+            plan.unchanged += 1;
+            continue;
+        }
+        let base = bases.get(&r.external_id).cloned();
+        let refresh = pending || base.is_none() || entry.pending == Some(Pending::Create);
+        let diff = base.as_ref().map(|b| diff(&r.state, b)).unwrap_or_default();
+        if !refresh && diff.is_empty() {
+            plan.unchanged += 1;
+            continue;
+        }
+        plan.updates.push(Update {
+            row: r.row,
+            external_id: r.external_id.clone(),
+            contact_id: contact_id.clone(),
+            desired: r.state.clone(),
+            base,
+            refresh,
+            diff,
+        });
+    }
+    if inputs.delete_missing {
+        let present: HashSet<&str> = inputs.records.iter().map(|r| r.external_id.as_str()).collect();
+        plan.deletes = inputs
+            .index
+            .iter()
+            .filter(|(id, _)| !present.contains(id.as_str()) && !inputs.protected.contains(*id))
+            .map(|(id, e)| Delete { external_id: id.clone(), contact_id: e.contact_id.clone() })
+            .collect();
+    }
+    plan.creates.sort_by_key(|c| c.row);
+    plan.updates.sort_by_key(|u| u.row);
+    plan.deletes.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mirror::IndexEntry;
+
+    fn rec(row: u64, id: &str, first: &str) -> Record {
+        Record {
+            row,
+            external_id: id.into(),
+            state: ContactState { first_name: Some(first.into()), ..Default::default() },
+        }
+    }
+
+    fn entry(contact: &str, state: &ContactState, pending: Option<Pending>) -> IndexEntry {
+        IndexEntry { contact_id: Some(contact.into()), hash: Some(state.hash()), pending }
+    }
+
+    #[test]
+    fn classifies_and_orders() {
+        let records = vec![rec(5, "new", "N"), rec(2, "same", "S"), rec(3, "changed", "C2"), rec(4, "new2", "M")];
+        let mut index = MirrorIndex::new();
+        index.insert("same".into(), entry("c-same", &records[1].state, None));
+        let old = rec(0, "changed", "C1").state;
+        index.insert("changed".into(), entry("c-ch", &old, None));
+        index.insert("gone".into(), entry("c-gone", &old, None));
+        index.insert("kept".into(), entry("c-kept", &old, None));
+        index.insert("half".into(), IndexEntry { contact_id: None, hash: None, pending: Some(Pending::Create) });
+        let protected: HashSet<String> = ["kept".to_owned()].into();
+        assert_eq!(needs_base(&records, &index), vec!["changed"]);
+        let bases: HashMap<String, PushedState> =
+            [("changed".to_owned(), PushedState { state: old.clone(), ..Default::default() })].into();
+        let inputs = Inputs { records: &records, protected: &protected, index: &index, delete_missing: true };
+        let p = plan(&inputs, &bases);
+        assert_eq!(p.creates.iter().map(|c| c.row).collect::<Vec<_>>(), vec![4, 5]);
+        assert_eq!(p.unchanged, 1);
+        assert_eq!(p.updates.len(), 1);
+        assert!(!p.updates[0].refresh);
+        assert_eq!(p.updates[0].diff.patch.default_fields.first_name, Some(Some("C2".into())));
+        let deletes: Vec<(&str, Option<&str>)> =
+            p.deletes.iter().map(|d| (d.external_id.as_str(), d.contact_id.as_deref())).collect();
+        assert_eq!(deletes, vec![("gone", Some("c-gone")), ("half", None)]);
+        // Same inputs, same plan; no deletes when delete_missing is off.
+        assert_eq!(plan(&inputs, &bases), p);
+        let keep = Inputs { delete_missing: false, ..inputs };
+        assert!(plan(&keep, &bases).deletes.is_empty());
+    }
+
+    #[test]
+    fn pending_writes_are_refreshed_even_when_the_hash_matches() {
+        let records = vec![rec(2, "a", "A")];
+        let mut index = MirrorIndex::new();
+        index.insert("a".into(), entry("c-a", &records[0].state, Some(Pending::Update)));
+        assert_eq!(needs_base(&records, &index), vec!["a"]);
+        let protected = HashSet::new();
+        let p = plan(
+            &Inputs { records: &records, protected: &protected, index: &index, delete_missing: true },
+            &HashMap::new(),
+        );
+        assert_eq!(p.updates.len(), 1);
+        assert!(p.updates[0].refresh);
+    }
+}

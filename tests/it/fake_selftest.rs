@@ -1,0 +1,285 @@
+//! Tests of the OpenPhone fake itself: auth, spec validation, contact round trips, the rate
+//! limit and fault injection, driven over real HTTP with reqwest.
+
+use std::time::Duration;
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::fake_openphone::{
+    CustomFieldDef, FakeOpenPhone, FakeOptions, Fault, FaultRule, PatchItems, RateLimit,
+};
+
+fn client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder().build().expect("reqwest client")
+}
+
+fn no_limit() -> FakeOptions {
+    FakeOptions { rate_limit: None, ..FakeOptions::default() }
+}
+
+fn fields() -> Vec<CustomFieldDef> {
+    let def =
+        |name: &str, key: &str, ty: &str| CustomFieldDef { name: name.into(), key: key.into(), field_type: ty.into() };
+    vec![def("Tier", "66aa00000000000000000001", "string"), def("Birthday", "bday", "date")]
+}
+
+fn rule(method: &str, fault: Fault) -> FaultRule {
+    FaultRule {
+        method: Some(method.into()),
+        path_prefix: Some("/v1/contacts".into()),
+        fault,
+        times: 1,
+        probability: None,
+    }
+}
+
+async fn post(c: &Client, fake: &FakeOpenPhone, body: &Value) -> reqwest::Result<reqwest::Response> {
+    c.post(format!("{}/v1/contacts", fake.base_url())).header("Authorization", fake.api_key()).json(body).send().await
+}
+
+fn person(ext: &str) -> Value {
+    json!({"externalId": ext, "defaultFields": {"firstName": "Ada", "lastName": "Lovelace",
+        "emails": [{"name": "work", "value": "ada@example.com"}],
+        "phoneNumbers": [{"name": "mobile", "value": "+14155550123"}]}})
+}
+
+#[tokio::test]
+async fn auth_is_the_raw_key() {
+    let fake = FakeOpenPhone::start(no_limit()).await;
+    let c = client();
+    let url = format!("{}/v1/contact-custom-fields", fake.base_url());
+    let r = c.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], 401);
+    assert_eq!(body["title"], "Unauthorized");
+    let bearer = format!("Bearer {}", fake.api_key());
+    let r = c.get(&url).header("Authorization", bearer).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = c.get(&url).header("Authorization", fake.api_key()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 3);
+    assert_eq!((reqs[0].authorized, reqs[0].status), (false, 401));
+    assert_eq!((reqs[2].authorized, reqs[2].status), (true, 200));
+
+    let r = post(&c, &fake, &json!({"defaultFields": {"firstName": "x"}})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = c.post(format!("{}/v1/contacts", fake.base_url())).json(&person("z")).send().await;
+    let body: Value = r.unwrap().json().await.unwrap();
+    assert_eq!(body["code"], "0800401");
+}
+
+#[tokio::test]
+async fn bodies_that_break_the_spec_get_400() {
+    let fake = FakeOpenPhone::start(FakeOptions { custom_fields: fields(), ..no_limit() }).await;
+    let c = client();
+    let bad = [
+        json!({}),
+        json!({"defaultFields": {"lastName": "no firstName key"}}),
+        json!({"defaultFields": {"firstName": null}, "sourceUrl": "not a uri"}),
+        json!({"defaultFields": {"firstName": "a"}, "source": "csv-import"}),
+        json!({"defaultFields": {"firstName": "a", "emails": [{"name": "w", "value": "nope"}]}}),
+        json!({"defaultFields": {"firstName": "a", "phoneNumbers": [{"name": "m", "value": "4155550123"}]}}),
+        json!({"defaultFields": {"firstName": "a"}, "customFields": [{"key": "nokey", "value": "x"}]}),
+        json!({"defaultFields": {"firstName": "a"}, "customFields": [{"key": "bday", "value": "yesterday"}]}),
+        json!({"defaultFields": {"firstName": "a"}, "externalId": ""}),
+    ];
+    for (i, b) in bad.iter().enumerate() {
+        let r = post(&c, &fake, b).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "case {i}: {b}");
+        let e: Value = r.json().await.unwrap();
+        assert_eq!((e["code"].as_str(), e["title"].as_str()), (Some("0801400"), Some("Bad Request")));
+        let first = &e["errors"][0];
+        assert!(first["path"].is_string() && first["schema"]["type"].is_string(), "{e}");
+        assert!(fake.spec_violations().len() > i, "case {i} not recorded");
+    }
+    assert!(fake.contacts().is_empty());
+    let list = format!("{}/v1/contacts", fake.base_url());
+    for q in [vec![("externalIds", "a")], vec![("maxResults", "10")], vec![("externalIds", "a"), ("maxResults", "51")]]
+    {
+        let r = c.get(&list).header("Authorization", fake.api_key()).query(&q).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q:?}");
+    }
+    let ok = json!({"defaultFields": {"firstName": null}, "source": "sheet-sync",
+        "customFields": [{"key": "bday", "value": "1990-05-01T00:00:00Z"},
+                         {"key": "66aa00000000000000000001", "value": "gold"}]});
+    let r = post(&c, &fake, &ok).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let d: Value = r.json().await.unwrap();
+    assert_eq!(d["data"]["customFields"].as_array().unwrap().len(), 2);
+    assert_eq!(d["data"]["customFields"][0]["name"], "Birthday");
+}
+
+#[tokio::test]
+async fn contact_round_trip() {
+    let fake = FakeOpenPhone::start(no_limit()).await;
+    let (c, base, key) = (client(), fake.base_url(), fake.api_key());
+    let r = post(&c, &fake, &person("row-1")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.unwrap();
+    let d = &created["data"];
+    let id = d["id"].as_str().unwrap().to_string();
+    assert!(id.len() == 24 && id.chars().all(|ch| ch.is_ascii_hexdigit() && !ch.is_uppercase()));
+    assert_eq!((d["source"].as_str(), &d["sourceUrl"]), (Some("public-api"), &Value::Null));
+    assert_eq!(d["defaultFields"]["company"], Value::Null);
+    let email_id = d["defaultFields"]["emails"][0]["id"].as_str().unwrap().to_string();
+    let phone_id = d["defaultFields"]["phoneNumbers"][0]["id"].as_str().unwrap().to_string();
+
+    let dup = post(&c, &fake, &person("row-1")).await.unwrap();
+    assert_eq!(dup.status(), StatusCode::CONFLICT);
+    assert_eq!(dup.json::<Value>().await.unwrap()["code"], "0800409");
+
+    let q = [("externalIds", "row-1"), ("externalIds", "row-2"), ("maxResults", "50")];
+    let r = c.get(format!("{base}/v1/contacts")).header("Authorization", &key).query(&q).send();
+    let listed: Value = r.await.unwrap().json().await.unwrap();
+    assert_eq!(listed["data"][0]["id"], id.as_str());
+    assert_eq!(listed["nextPageToken"], Value::Null);
+
+    let patch = json!({"defaultFields": {"company": "Analytical Engines",
+        "emails": [{"id": email_id, "name": "work", "value": "ada@engines.example"}],
+        "phoneNumbers": [{"id": phone_id, "name": "mobile", "value": null},
+                         {"name": "home", "value": "+442071838750"}]}});
+    let url = format!("{base}/v1/contacts/{id}");
+    let r = c.patch(&url).header("Authorization", &key).json(&patch).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let got: Value = c.get(&url).header("Authorization", &key).send().await.unwrap().json().await.unwrap();
+    let df = &got["data"]["defaultFields"];
+    assert_eq!(df["company"], "Analytical Engines");
+    assert_eq!(df["firstName"], "Ada");
+    assert_eq!(df["emails"], json!([{"id": email_id, "name": "work", "value": "ada@engines.example"}]));
+    assert_eq!(df["phoneNumbers"].as_array().unwrap().len(), 1);
+    assert_eq!(df["phoneNumbers"][0]["value"], "+442071838750");
+    assert!(got["data"]["updatedAt"].as_str() > got["data"]["createdAt"].as_str());
+
+    let unknown = json!({"defaultFields": {"emails": [{"id": "EMnope", "name": "w", "value": "a@b.c"}]}});
+    let r = c.patch(&url).header("Authorization", &key).json(&unknown).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    let r = c.delete(&url).header("Authorization", &key).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    for r in [c.get(&url), c.delete(&url), c.patch(&url).json(&patch)] {
+        let r = r.header("Authorization", &key).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(r.json::<Value>().await.unwrap()["code"], "0800404");
+    }
+    assert!(fake.contacts().is_empty());
+}
+
+#[tokio::test]
+async fn pagination_replace_mode_and_app_side_helpers() {
+    let fake = FakeOpenPhone::start(FakeOptions { patch_items: PatchItems::Replace, ..no_limit() }).await;
+    let (c, base, key) = (client(), fake.base_url(), fake.api_key());
+    for ext in ["a", "b", "c"] {
+        assert_eq!(post(&c, &fake, &person(ext)).await.unwrap().status(), StatusCode::CREATED);
+    }
+    let seeded = fake.insert_contact(json!({"externalId": "a", "source": "hubspot",
+        "defaultFields": {"firstName": "Twin"}}));
+    let q = |token: Option<&str>| {
+        let mut q = vec![("externalIds", "a"), ("externalIds", "b"), ("externalIds", "c"), ("maxResults", "2")];
+        q.extend(token.map(|t| ("pageToken", t)));
+        c.get(format!("{base}/v1/contacts")).header("Authorization", &key).query(&q).send()
+    };
+    let p1: Value = q(None).await.unwrap().json().await.unwrap();
+    assert_eq!(p1["data"].as_array().unwrap().len(), 2);
+    let token = p1["nextPageToken"].as_str().unwrap().to_string();
+    let p2: Value = q(Some(&token)).await.unwrap().json().await.unwrap();
+    assert_eq!(p2["data"].as_array().unwrap().len(), 2);
+    assert_eq!(p2["nextPageToken"], Value::Null);
+    assert_eq!(fake.contacts_with_external_id("a").len(), 2);
+
+    let id = fake.contacts_with_external_id("b")[0]["id"].as_str().unwrap().to_string();
+    let body = json!({"defaultFields": {"emails": [{"name": "other", "value": "x@y.z"}]}});
+    let url = format!("{base}/v1/contacts/{id}");
+    let r: Value = c.patch(&url).header("Authorization", &key).json(&body).send().await.unwrap().json().await.unwrap();
+    let emails = r["data"]["defaultFields"]["emails"].as_array().unwrap().clone();
+    assert_eq!(emails.len(), 1);
+    assert_eq!(emails[0]["value"], "x@y.z");
+
+    fake.edit_contact(&seeded, |c| c["defaultFields"]["lastName"] = json!("Edited"));
+    let edited = fake.contacts_with_external_id("a");
+    assert_eq!(edited[1]["defaultFields"]["lastName"], "Edited");
+    assert_eq!(edited[1]["source"], "hubspot");
+    fake.remove_contact(&seeded);
+    assert_eq!(fake.contacts().len(), 3);
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429() {
+    let rl = RateLimit { per_second: 2, burst: 3, retry_after: true };
+    let fake = FakeOpenPhone::start(FakeOptions { rate_limit: Some(rl), ..FakeOptions::default() }).await;
+    let c = client();
+    let url = format!("{}/v1/contact-custom-fields", fake.base_url());
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let r = c.get(&url).header("Authorization", fake.api_key()).send().await.unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(r.headers()["retry-after"], "1");
+            assert!(r.json::<Value>().await.unwrap()["message"].is_string());
+        }
+    }
+    assert_eq!(&statuses[..3], &[200, 200, 200]);
+    assert!(fake.count_429() >= 2, "{statuses:?}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let r = c.get(&url).header("Authorization", fake.api_key()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn faults_fire_once_each() {
+    let fake = FakeOpenPhone::start(no_limit()).await;
+    let c = client();
+    let count = |ext: &str| fake.contacts_with_external_id(ext).len();
+
+    fake.add_fault(rule("POST", Fault::FailBeforeApply { status: 503 }));
+    let r = post(&c, &fake, &person("f1")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], 503);
+    assert_eq!(count("f1"), 0);
+    assert_eq!(post(&c, &fake, &person("f1")).await.unwrap().status(), StatusCode::CREATED);
+
+    fake.add_fault(rule("POST", Fault::FailAfterApply { status: 500 }));
+    let r = post(&c, &fake, &person("f2")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "0801500");
+    assert_eq!(count("f2"), 1);
+
+    fake.add_fault(rule("POST", Fault::LoseReplyAfterApply));
+    let err = post(&c, &fake, &person("f3")).await.expect_err("reply must be lost");
+    assert!(!err.is_timeout(), "{err:?}");
+    assert_eq!(count("f3"), 1);
+    assert_eq!(post(&c, &fake, &person("f4")).await.unwrap().status(), StatusCode::CREATED);
+
+    let quick = Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+    fake.add_fault(rule("POST", Fault::HangBeforeApply));
+    let err = post(&quick, &fake, &person("f5")).await.expect_err("must hang");
+    assert!(err.is_timeout());
+    assert_eq!(count("f5"), 0);
+    fake.add_fault(rule("POST", Fault::HangAfterApply));
+    assert!(post(&quick, &fake, &person("f6")).await.unwrap_err().is_timeout());
+    assert_eq!(count("f6"), 1);
+
+    fake.add_fault(rule("POST", Fault::RateLimited { retry_after_secs: Some(7) }));
+    let r = post(&c, &fake, &person("f7")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "7");
+    assert_eq!(fake.count_429(), 1);
+    assert_eq!(post(&c, &fake, &person("f7")).await.unwrap().status(), StatusCode::CREATED);
+
+    let mut always = rule("GET", Fault::FailBeforeApply { status: 502 });
+    always.probability = Some(1.0);
+    fake.add_fault(always);
+    for _ in 0..3 {
+        let r = c.get(format!("{}/v1/contacts/x", fake.base_url())).header("Authorization", fake.api_key());
+        assert_eq!(r.send().await.unwrap().status(), StatusCode::BAD_GATEWAY);
+    }
+    fake.clear_faults();
+    let statuses: Vec<u16> = fake.requests().iter().map(|r| r.status).collect();
+    assert!(statuses.contains(&0), "lost replies are recorded with status 0");
+
+    fake.shutdown();
+    assert!(post(&c, &fake, &person("f8")).await.is_err());
+}

@@ -1,0 +1,9 @@
+//! The integration tests, one binary: the product run as a process against an in-process
+//! fake OpenPhone workspace (`support::fake_openphone`), asserting what a user would check.
+
+mod support;
+
+mod cli_errors;
+mod fake_selftest;
+mod sync_core;
+mod sync_faults;

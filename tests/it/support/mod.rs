@@ -1,0 +1,239 @@
+//! Test support: the fake OpenPhone API and a [`Workspace`] that writes a config, a mapping
+//! and a CSV into a temporary folder and runs the real binary against the fake.
+
+#![allow(dead_code)]
+
+pub mod fake_openphone;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use fake_openphone::{CustomFieldDef, FakeOpenPhone, FakeOptions};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_openphone-sync");
+
+/// The custom fields every test workspace has.
+pub fn standard_fields() -> Vec<CustomFieldDef> {
+    let def =
+        |name: &str, key: &str, ty: &str| CustomFieldDef { name: name.into(), key: key.into(), field_type: ty.into() };
+    vec![
+        def("Lead Source", "66aa00000000000000000001", "string"),
+        def("VIP", "66aa00000000000000000002", "boolean"),
+        def("Score", "66aa00000000000000000003", "number"),
+        def("Renewal", "66aa00000000000000000004", "date"),
+        def("Interests", "66aa00000000000000000005", "multi-select"),
+    ]
+}
+
+pub const HEADER: &str = "ID,First Name,Last Name,Company,Email,Mobile,Source,VIP,Score,Renewal,Interests";
+
+pub const MAPPING: &str = r#"
+external_id = "ID"
+
+[default_fields]
+first_name = "First Name"
+last_name  = "Last Name"
+company    = "Company"
+
+[[emails]]
+label  = "work"
+column = "Email"
+
+[[phone_numbers]]
+label  = "mobile"
+column = "Mobile"
+
+[phone]
+default_region = "US"
+
+[[custom_fields]]
+name   = "Lead Source"
+column = "Source"
+
+[[custom_fields]]
+name   = "VIP"
+column = "VIP"
+
+[[custom_fields]]
+name   = "Score"
+column = "Score"
+
+[[custom_fields]]
+name   = "Renewal"
+column = "Renewal"
+
+[[custom_fields]]
+name   = "Interests"
+column = "Interests"
+"#;
+
+/// A row of the standard CSV for contact `n`: valid, distinct values.
+pub fn row(n: usize) -> String {
+    format!(
+        "C-{n:04},First{n},Last{n},Company {n},user{n}@example.com,+1 201 555 {:04},Referral,yes,{n},2025-01-{:02},a;b",
+        n % 10000,
+        1 + n % 28
+    )
+}
+
+/// The result of one run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The JSON report on stdout.
+    pub fn report(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not a JSON report ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// A temporary folder with a config, a mapping and a CSV, wired to a fake workspace.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub fake: FakeOpenPhone,
+    pub api_key: String,
+}
+
+impl Workspace {
+    /// A fake workspace with the standard custom fields and no rate limit; the config
+    /// points at it.
+    pub async fn new() -> Workspace {
+        Workspace::with(FakeOptions { custom_fields: standard_fields(), ..FakeOptions::default() }).await
+    }
+
+    pub async fn with(opts: FakeOptions) -> Workspace {
+        let fake = FakeOpenPhone::start(opts).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ws = Workspace { api_key: fake.api_key(), dir, fake };
+        ws.write_config("");
+        ws.write("mapping.toml", MAPPING);
+        ws.write_rows(&[]);
+        ws
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.path(name), text).expect("write");
+    }
+
+    /// Writes config.toml; `extra_openphone` goes into the [openphone] table.
+    pub fn write_config(&self, extra_openphone: &str) {
+        self.write(
+            "config.toml",
+            &format!(
+                "[openphone]\nbase_url = \"{}\"\ntimeout_seconds = 2\nmax_retries = 4\n{extra_openphone}\n\n[state]\ndatabase = \"mirror.sqlite3\"\n\n[source]\ntype = \"csv\"\npath = \"contacts.csv\"\n\n[sync]\nmapping = \"mapping.toml\"\ndelete_missing = true\nmax_delete_fraction = 0.5\n",
+                self.fake.base_url()
+            ),
+        );
+    }
+
+    /// Writes contacts.csv: the standard header and these rows.
+    pub fn write_rows(&self, rows: &[String]) {
+        let mut text = format!("{HEADER}\n");
+        for r in rows {
+            text.push_str(r);
+            text.push('\n');
+        }
+        self.write("contacts.csv", &text);
+    }
+
+    /// Writes rows 1..=n.
+    pub fn write_n(&self, n: usize) {
+        self.write_rows(&(1..=n).map(row).collect::<Vec<_>>());
+    }
+
+    /// Runs the binary with `args` (after `--config`), with the API key in the environment.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        self.run_with_key(args, Some(&self.api_key)).await
+    }
+
+    pub async fn run_with_key(&self, args: &[&str], key: Option<&str>) -> Run {
+        let mut cmd = self.command(args, key);
+        let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+            .await
+            .expect("the binary finished within 120 s")
+            .expect("the binary ran");
+        Run::from(out)
+    }
+
+    pub fn command(&self, args: &[&str], key: Option<&str>) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.arg("--config").arg(self.path("config.toml")).args(args);
+        cmd.env_remove("OPENPHONE_API_KEY").env_remove("OPENPHONE_SYNC_CONFIG").env("RUST_LOG", "openphone_sync=debug");
+        if let Some(k) = key {
+            cmd.env("OPENPHONE_API_KEY", k);
+        }
+        cmd.kill_on_drop(true);
+        cmd
+    }
+
+    /// `sync --output json`, asserting the exit code.
+    pub async fn sync(&self, expect_code: i32) -> Value {
+        let run = self.run(&["sync", "--output", "json"]).await;
+        assert_eq!(run.code, expect_code, "exit code; stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+        run.report()
+    }
+
+    /// The contacts in the fake workspace with the given external id.
+    pub fn by_external_id(&self, id: &str) -> Vec<Value> {
+        self.fake.contacts_with_external_id(id)
+    }
+
+    /// Asserts that the workspace holds exactly one contact per external id in `ids`, and no other.
+    pub fn assert_exactly(&self, ids: &[String]) {
+        let contacts = self.fake.contacts();
+        let mut seen: Vec<String> =
+            contacts.iter().map(|c| c["externalId"].as_str().unwrap_or("<none>").to_owned()).collect();
+        seen.sort();
+        let mut want = ids.to_vec();
+        want.sort();
+        assert_eq!(seen, want, "the workspace should hold exactly one contact per source row");
+    }
+
+    /// Asserts that the fake saw no request body that breaks the official spec.
+    pub fn assert_spec_clean(&self) {
+        let v = self.fake.spec_violations();
+        assert!(v.is_empty(), "requests that break the spec: {v:#?}");
+    }
+
+    pub fn mirror_path(&self) -> PathBuf {
+        self.path("mirror.sqlite3")
+    }
+}
+
+/// External ids C-0001..C-n.
+pub fn ids(range: impl IntoIterator<Item = usize>) -> Vec<String> {
+    range.into_iter().map(|n| format!("C-{n:04}")).collect()
+}
+
+/// A custom field value of a contact, by key.
+pub fn custom(contact: &Value, key: &str) -> Value {
+    contact["customFields"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["key"] == key))
+        .map(|c| c["value"].clone())
+        .unwrap_or(Value::Null)
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}
