@@ -213,7 +213,7 @@ async fn rate_limit_answers_429() {
     let c = client();
     let url = format!("{}/v1/contact-custom-fields", fake.base_url());
     let mut statuses = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..8 {
         let r = c.get(&url).header("Authorization", fake.api_key()).send().await.unwrap();
         statuses.push(r.status().as_u16());
         if r.status() == StatusCode::TOO_MANY_REQUESTS {
