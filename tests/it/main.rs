@@ -5,5 +5,6 @@ mod support;
 
 mod cli_errors;
 mod fake_selftest;
+mod spec_conformance;
 mod sync_core;
 mod sync_faults;
