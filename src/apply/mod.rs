@@ -65,12 +65,25 @@ pub async fn lookup(client: &Client, ids: &[&str], concurrency: usize) -> Result
     Ok(found)
 }
 
+/// Told of each record as it is done (a progress bar, or nothing).
+pub trait Progress {
+    /// `total` records will be applied.
+    fn start(&self, _total: u64) {}
+    /// One more record is done (applied or failed).
+    fn advance(&self) {}
+    fn finish(&self) {}
+}
+
+/// No progress display.
+impl Progress for () {}
+
 /// Applies `plan`, committing each confirmed write to `mirror` as it lands.
 pub async fn apply(
     plan: Plan,
     client: &Client,
     mirror: &mut Mirror,
     opts: &ApplyOptions,
+    progress: &dyn Progress,
 ) -> Result<ApplyResult, MirrorError> {
     let mut result = ApplyResult::default();
     let create_ids: Vec<&str> = plan.creates.iter().map(|c| c.external_id.as_str()).collect();
@@ -110,10 +123,12 @@ pub async fn apply(
         .chain(plan.deletes.into_iter().map(Task::Delete))
         .collect();
 
+    progress.start(tasks.len() as u64);
     let mut stream = futures::stream::iter(tasks.into_iter().map(|t| tasks::run(t, client, opts)))
         .buffer_unordered(opts.concurrency.max(1));
     let mut unavailable_streak = 0usize;
     while let Some(TaskResult { row, external_id, action, outcome }) = stream.next().await {
+        progress.advance();
         match outcome {
             Ok(effect) => {
                 unavailable_streak = 0;
@@ -160,6 +175,7 @@ pub async fn apply(
             }
         }
     }
+    progress.finish();
     Ok(result)
 }
 

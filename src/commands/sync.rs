@@ -163,7 +163,8 @@ pub async fn sync_once(config: &Config, mapping: &Mapping, args: &SyncArgs, star
         concurrency: config.openphone.concurrency.unwrap_or(default_concurrency(config.openphone.requests_per_second)),
         max_ambiguous_retries: config.openphone.max_retries.max(1),
     };
-    let result = apply::apply(plan, &client, &mut mirror, &opts).await.map_err(mirror_stop)?;
+    let bar = progress_bar(args.output);
+    let result = apply::apply(plan, &client, &mut mirror, &opts, &bar).await.map_err(mirror_stop)?;
     report.applied = result.applied;
     report.adopted = result.adopted;
     report.failed = result.failed;
@@ -189,6 +190,40 @@ pub async fn sync_once(config: &Config, mapping: &Mapping, args: &SyncArgs, star
         "Sync finished"
     );
     Ok(report)
+}
+
+/// A progress bar on stderr for people at a terminal; nothing in JSON mode or when
+/// stderr is not a terminal (a pipe, a file, the journal).
+struct Bar(Option<indicatif::ProgressBar>);
+
+fn progress_bar(output: Output) -> Bar {
+    let show = output == Output::Text && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    Bar(show.then(|| {
+        let style =
+            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} records [{wide_bar}] {per_sec} ETA {eta}")
+                .expect("a valid template");
+        let bar = indicatif::ProgressBar::new(0).with_style(style);
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        bar
+    }))
+}
+
+impl apply::Progress for Bar {
+    fn start(&self, total: u64) {
+        if let Some(b) = &self.0 {
+            b.set_length(total);
+        }
+    }
+    fn advance(&self) {
+        if let Some(b) = &self.0 {
+            b.inc(1);
+        }
+    }
+    fn finish(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
 }
 
 /// Enough requests in flight to use the rate limit when the API answers slowly (up to

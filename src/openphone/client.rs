@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use super::retry::{self, Replay};
+use super::throttle::Throttle;
 use super::wire::{ApiContact, ApiErrorBody, ContactPage, CreateBody, CustomFieldList, Data, PatchBody};
 use crate::model::CustomFieldDef;
 use crate::secret::ApiKey;
@@ -48,8 +49,8 @@ pub struct Client {
     base: url::Url,
     auth: HeaderValue,
     limiter: Arc<DefaultDirectRateLimiter>,
-    /// Until when every request holds back after a 429 asked for it.
-    pause_until: Arc<std::sync::Mutex<Option<Instant>>>,
+    /// Slows down after 429s, climbs back on success.
+    throttle: Arc<Throttle>,
     max_retries: u32,
     stats: Arc<ClientStats>,
 }
@@ -85,8 +86,10 @@ impl Client {
             http,
             base,
             auth,
-            limiter: Arc::new(RateLimiter::direct(Quota::per_second(rps))),
-            pause_until: Arc::default(),
+            // Evenly spaced, no burst: a server-side token bucket of the same rate then
+            // never runs dry, so a run at the limit sees no 429.
+            limiter: Arc::new(RateLimiter::direct(Quota::per_second(rps).allow_burst(NonZeroU32::MIN))),
+            throttle: Arc::new(Throttle::new(rps.get())),
             max_retries: opts.max_retries,
             stats: Arc::default(),
         })
@@ -211,6 +214,7 @@ impl Client {
             let retries_left = attempt <= self.max_retries;
             match outcome {
                 Ok((status, _, bytes)) if status.is_success() => {
+                    self.throttle.succeeded();
                     tracing::trace!(%method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "OpenPhone replied");
                     return Ok((status, bytes));
                 }
@@ -221,14 +225,21 @@ impl Client {
                     let s = status.as_u16();
                     if s == 429 {
                         self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                        let wait = retry::server_delay(&headers).unwrap_or_else(|| retry::backoff(attempt));
+                        let asked = retry::server_delay(&headers);
+                        self.throttle.throttled(asked);
                         if retries_left {
-                            tracing::debug!(%method, path, wait_ms = wait.as_millis() as u64, "Rate limited by OpenPhone; waiting");
-                            self.pause(wait);
+                            tracing::debug!(
+                                %method, path, rate = self.throttle.rate(), retry_after_ms = asked.map(|d| d.as_millis() as u64),
+                                "Rate limited by OpenPhone; slowing down"
+                            );
+                            if asked.is_none() {
+                                tokio::time::sleep(retry::backoff(attempt)).await;
+                            }
                             continue;
                         }
                         return Err(ApiError::Server { status: s, code, message });
                     }
+                    self.throttle.succeeded();
                     if status.is_server_error() {
                         if retries_left && replay == Replay::Safe {
                             let wait = retry::server_delay(&headers).unwrap_or_else(|| retry::backoff(attempt));
@@ -261,24 +272,10 @@ impl Client {
         }
     }
 
-    /// Waits for a pause asked by a 429 to end, then for the rate limiter.
+    /// Waits for the throttle (after 429s), then for the rate limiter.
     async fn wait_turn(&self) {
-        loop {
-            let until = *self.pause_until.lock().expect("pause lock");
-            match until {
-                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
-                _ => break,
-            }
-        }
+        self.throttle.wait().await;
         self.limiter.until_ready().await;
-    }
-
-    fn pause(&self, wait: Duration) {
-        let until = Instant::now() + wait;
-        let mut guard = self.pause_until.lock().expect("pause lock");
-        if guard.is_none_or(|t| t < until) {
-            *guard = Some(until);
-        }
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod error;
 pub mod retry;
+pub mod throttle;
 pub mod wire;
 
 pub use client::Client;

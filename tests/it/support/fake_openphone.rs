@@ -187,8 +187,13 @@ pub struct FakeOpenPhone {
 impl FakeOpenPhone {
     /// Binds 127.0.0.1:0 and serves in a tokio task.
     pub async fn start(opts: FakeOptions) -> FakeOpenPhone {
+        FakeOpenPhone::start_on(0, opts).await
+    }
+
+    /// Like [`FakeOpenPhone::start`], on a chosen port of 127.0.0.1 (0: any free port).
+    pub async fn start_on(port: u16, opts: FakeOptions) -> FakeOpenPhone {
         specs();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("fake_openphone: bind");
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("fake_openphone: bind");
         let addr = listener.local_addr().expect("fake_openphone: local_addr");
         let (tx, rx) = watch::channel(false);
         let burst = opts.rate_limit.map_or(0.0, |r| f64::from(r.burst));

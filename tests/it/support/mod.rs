@@ -108,6 +108,8 @@ pub struct Workspace {
     pub dir: tempfile::TempDir,
     pub fake: FakeOpenPhone,
     pub api_key: String,
+    /// How long one run of the binary may take before the test fails.
+    pub run_timeout: Duration,
 }
 
 impl Workspace {
@@ -120,7 +122,7 @@ impl Workspace {
     pub async fn with(opts: FakeOptions) -> Workspace {
         let fake = FakeOpenPhone::start(opts).await;
         let dir = tempfile::tempdir().expect("tempdir");
-        let ws = Workspace { api_key: fake.api_key(), dir, fake };
+        let ws = Workspace { api_key: fake.api_key(), dir, fake, run_timeout: Duration::from_secs(120) };
         ws.write_config("");
         ws.write("mapping.toml", MAPPING);
         ws.write_rows(&[]);
@@ -135,12 +137,19 @@ impl Workspace {
         std::fs::write(self.path(name), text).expect("write");
     }
 
-    /// Writes config.toml; `extra_openphone` goes into the [openphone] table.
+    /// Writes config.toml; `extra_openphone` goes into the [openphone] table (its keys
+    /// replace the test defaults `timeout_seconds = 2`, `max_retries = 4`).
     pub fn write_config(&self, extra_openphone: &str) {
+        let mut defaults = String::new();
+        for (key, line) in [("timeout_seconds", "timeout_seconds = 2\n"), ("max_retries", "max_retries = 4\n")] {
+            if !extra_openphone.contains(key) {
+                defaults.push_str(line);
+            }
+        }
         self.write(
             "config.toml",
             &format!(
-                "[openphone]\nbase_url = \"{}\"\ntimeout_seconds = 2\nmax_retries = 4\n{extra_openphone}\n\n[state]\ndatabase = \"mirror.sqlite3\"\n\n[source]\ntype = \"csv\"\npath = \"contacts.csv\"\n\n[sync]\nmapping = \"mapping.toml\"\ndelete_missing = true\nmax_delete_fraction = 0.5\n",
+                "[openphone]\nbase_url = \"{}\"\n{defaults}{extra_openphone}\n\n[state]\ndatabase = \"mirror.sqlite3\"\n\n[source]\ntype = \"csv\"\npath = \"contacts.csv\"\n\n[sync]\nmapping = \"mapping.toml\"\ndelete_missing = true\nmax_delete_fraction = 0.5\n",
                 self.fake.base_url()
             ),
         );
@@ -168,9 +177,9 @@ impl Workspace {
 
     pub async fn run_with_key(&self, args: &[&str], key: Option<&str>) -> Run {
         let mut cmd = self.command(args, key);
-        let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+        let out = tokio::time::timeout(self.run_timeout, cmd.output())
             .await
-            .expect("the binary finished within 120 s")
+            .expect("the binary finished within the run timeout")
             .expect("the binary ran");
         Run::from(out)
     }

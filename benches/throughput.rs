@@ -1,0 +1,229 @@
+//! `cargo bench --bench throughput`: runs the release binary against the in-process fake
+//! OpenPhone API and prints how close a sync gets to the rate limit, what it costs in
+//! requests, and the same for a one-request-at-a-time client (the official guide's way).
+//!
+//! Scenarios are chosen with the first argument: `all` (default), `limit`, `waste`, `curve`.
+
+#[path = "../tests/it/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::fake_openphone::{FakeOptions, RateLimit};
+use support::{Workspace, row, standard_fields};
+
+struct Line {
+    scenario: String,
+    writes: u64,
+    requests: u64,
+    wall: f64,
+    /// Writes per second while writing.
+    sustained: f64,
+    throttled: usize,
+}
+
+impl Line {
+    fn print(&self) {
+        println!(
+            "| {:<40} | {:>6} | {:>8} | {:>7.1} | {:>8.2} | {:>8.2} | {:>4} |",
+            self.scenario,
+            self.writes,
+            self.requests,
+            self.wall,
+            self.requests as f64 / self.wall,
+            self.sustained,
+            self.throttled
+        );
+    }
+}
+
+fn header() {
+    println!(
+        "| {:<44} | {:>6} | {:>8} | {:>7} | {:>6} | {:>4} |",
+        "scenario", "writes", "requests", "wall s", "req/s", "429s"
+    );
+    println!(
+        "|{}|{}|{}|{}|{}|{}|",
+        "-".repeat(46),
+        "-".repeat(8),
+        "-".repeat(10),
+        "-".repeat(9),
+        "-".repeat(8),
+        "-".repeat(6)
+    );
+}
+
+fn writes(report: &Value) -> u64 {
+    let a = &report["applied"];
+    a["create"].as_u64().unwrap() + a["update"].as_u64().unwrap() + a["delete"].as_u64().unwrap()
+}
+
+async fn workspace(latency_ms: u64, extra: &str) -> Workspace {
+    let mut ws = Workspace::with(FakeOptions {
+        custom_fields: standard_fields(),
+        rate_limit: Some(RateLimit { per_second: 10, burst: 10, retry_after: false }),
+        ..FakeOptions::default()
+    })
+    .await;
+    ws.run_timeout = Duration::from_secs(1200);
+    ws.fake.set_latency(Duration::from_millis(latency_ms));
+    ws.write_config(&format!("timeout_seconds = 30\nmax_retries = 8\n{extra}"));
+    ws
+}
+
+async fn timed_sync(ws: &Workspace) -> (Value, f64) {
+    let t = Instant::now();
+    let run = ws.run(&["-q", "sync", "--output", "json"]).await;
+    let wall = t.elapsed().as_secs_f64();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    (run.report(), wall)
+}
+
+/// A first load of `n` creates. The sustained rate is measured by the fake: writes landed
+/// between the first and the last create, over that time (start-up and lookups excluded).
+async fn first_load(n: usize, latency_ms: u64, extra: &str, name: &str) -> Line {
+    let ws = workspace(latency_ms, extra).await;
+    ws.write_n(n);
+    let started = Instant::now();
+    let child = ws.command(&["-q", "sync", "--output", "json"], Some(&ws.api_key)).output();
+    let waiter = tokio::spawn(child);
+    let (mut first, mut last) = (None, started);
+    let mut seen = 0;
+    while !waiter.is_finished() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let count = ws.fake.contacts().len();
+        if count > seen {
+            if seen == 0 {
+                first = Some(Instant::now());
+            }
+            seen = count;
+            last = Instant::now();
+        }
+    }
+    let out = waiter.await.unwrap().unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ws.fake.contacts().len(), n);
+    let sustained = (n - 1) as f64 / last.duration_since(first.unwrap()).as_secs_f64();
+    Line {
+        scenario: name.to_owned(),
+        writes: writes(&report),
+        requests: report["api_requests"].as_u64().unwrap(),
+        wall,
+        sustained,
+        throttled: ws.fake.count_429(),
+    }
+}
+
+async fn limit() {
+    println!("\n## At the limit: first load of 300 contacts (fake: 10 req/s token bucket, burst 10)\n");
+    header();
+    for latency in [200, 500] {
+        first_load(300, latency, "", &format!("openphone-sync, {latency} ms latency")).await.print();
+    }
+    for latency in [200, 500] {
+        first_load(300, latency, "concurrency = 1", &format!("one request at a time, {latency} ms latency"))
+            .await
+            .print();
+    }
+}
+
+async fn waste() {
+    println!("\n## Nothing wasted: requests per run (1,000 contacts, no latency)\n");
+    // The client's own limiter is lifted too: this counts requests, it does not time them.
+    let ws = workspace(0, "requests_per_second = 1000").await;
+    ws.fake.set_rate_limit(None);
+    let n = 1000;
+    ws.write_n(n);
+    let (first, wall) = timed_sync(&ws).await;
+    println!("| {:<48} | {:>8} | {:>8} | {:>7} |", "run", "writes", "requests", "wall s");
+    println!("|{}|{}|{}|{}|", "-".repeat(50), "-".repeat(10), "-".repeat(10), "-".repeat(9));
+    let show = |name: &str, r: &Value, wall: f64| {
+        let requests = r["api_requests"].as_u64().unwrap();
+        println!("| {:<48} | {:>8} | {:>8} | {:>7.2} |", name, writes(r), requests, wall);
+    };
+    show("first load (field list + 20 lookups + creates)", &first, wall);
+    let (noop, wall) = timed_sync(&ws).await;
+    show("no-op rerun", &noop, wall);
+    let mut rows: Vec<String> = (1..=n).map(row).collect();
+    for r in rows.iter_mut().take(50) {
+        *r = r.replace(",Referral,", ",Partner,");
+    }
+    rows.truncate(n - 10);
+    rows.extend((n + 1..=n + 20).map(row));
+    ws.write_rows(&rows);
+    let (delta, wall) = timed_sync(&ws).await;
+    show("delta: 50 changed, 20 new, 10 removed", &delta, wall);
+    assert_eq!(delta["planned"]["update"], 50);
+}
+
+/// Another client shares the key and sends 6 requests a second from second 4 to 14: the
+/// sync meets 429s, slows down, and climbs back to the limit when the other stops. Prints,
+/// per second, the sync's writes and the 429s each client got.
+async fn curve() {
+    println!(
+        "\n## Sharing the key: another client sends 6 req/s from second 4 to 14 (fake: 10 req/s, 200 ms latency)\n"
+    );
+    let mut ws = workspace(200, "").await;
+    ws.run_timeout = Duration::from_secs(600);
+    ws.fake.set_rate_limit(Some(RateLimit { per_second: 10, burst: 10, retry_after: false }));
+    ws.write_n(300);
+    let base = ws.fake.base_url();
+    let key = ws.api_key.clone();
+    let started = Instant::now();
+    let hog = tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let mut tick = tokio::time::interval(Duration::from_millis(1000 / 6));
+        for _ in 0..60 {
+            tick.tick().await;
+            let req = http.get(format!("{base}/v1/contact-custom-fields")).header("Authorization", &key).send();
+            tokio::spawn(req);
+        }
+    });
+    let mut cmd = ws.command(&["-q", "sync", "--output", "json"], Some(&ws.api_key));
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let waiter = tokio::spawn(async move { cmd.output().await });
+    let throttled = |ws: &Workspace, ours: bool| {
+        ws.fake.requests().iter().filter(|r| r.status == 429 && (r.path == "/v1/contact-custom-fields") != ours).count()
+    };
+    println!("| second | sync writes/s | sync 429s | other client 429s |");
+    println!("|--------|---------------|-----------|-------------------|");
+    let (mut writes, mut ours, mut theirs) = (0, 0, 0);
+    let mut second = 0;
+    while !waiter.is_finished() {
+        second += 1;
+        tokio::time::sleep_until((started + Duration::from_secs(second)).into()).await;
+        let (w, o, t) = (ws.fake.contacts().len(), throttled(&ws, true), throttled(&ws, false));
+        println!("| {:>6} | {:>13} | {:>9} | {:>17} |", second, w - writes, o - ours, t - theirs);
+        (writes, ours, theirs) = (w, o, t);
+    }
+    hog.abort();
+    assert_eq!(ws.fake.contacts().len(), 300);
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let which = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_else(|| "all".into());
+    println!(
+        "# openphone-sync throughput bench ({} build of the binary)",
+        if cfg!(debug_assertions) { "debug" } else { "release" }
+    );
+    if matches!(which.as_str(), "all" | "waste") {
+        waste().await;
+    }
+    if matches!(which.as_str(), "all" | "limit") {
+        limit().await;
+    }
+    if which == "one" {
+        println!();
+        header();
+        first_load(300, 200, "", "openphone-sync, 200 ms latency").await.print();
+    }
+    if matches!(which.as_str(), "all" | "curve") {
+        curve().await;
+    }
+}
