@@ -82,11 +82,13 @@ impl Throttle {
         }
     }
 
-    /// A reply that was not a 429: climb back, a fortieth of the ceiling per success.
+    /// A reply that was not a 429: climb back by a quarter of the ceiling per second of
+    /// successes (each success adds `max / (4 * rate)`), so the way back takes a few
+    /// seconds however far the rate fell.
     pub fn succeeded(&self) {
         let mut s = self.state.lock().expect("throttle lock");
         if s.rate < self.max {
-            s.rate = (s.rate + self.max / 40.0).min(self.max);
+            s.rate = (s.rate + self.max / (4.0 * s.rate)).min(self.max);
         }
     }
 }
@@ -105,10 +107,13 @@ mod tests {
         tokio::time::advance(DECREASE_EVERY).await;
         t.throttled(None);
         assert_eq!(t.rate(), 2.5);
-        for _ in 0..30 {
+        // From 2.5/s: +1, +0.71, +0.59, ...: 19 successes (about 3.5 s at those rates) to the top.
+        let mut successes = 0;
+        while t.rate() < 10.0 {
             t.succeeded();
+            successes += 1;
         }
-        assert_eq!(t.rate(), 10.0);
+        assert_eq!(successes, 19);
         for _ in 0..20 {
             tokio::time::advance(DECREASE_EVERY).await;
             t.throttled(None);
