@@ -74,6 +74,15 @@ pub struct Record {
     pub row: u64,
     pub external_id: String,
     pub state: ContactState,
+    /// `state.hash()`, computed once.
+    pub hash: String,
+}
+
+impl Record {
+    pub fn new(row: u64, external_id: String, state: ContactState) -> Record {
+        let hash = state.hash();
+        Record { row, external_id, state, hash }
+    }
 }
 
 /// Canonical form of a number for comparison and sending: integers stay integers.

@@ -187,8 +187,9 @@ impl Mapper {
             }
         }
         state.custom = custom;
+        state.source_url = row.link.clone();
         match (external_id, errors.is_empty()) {
-            (Some(external_id), true) => Ok(Record { row: row.row, external_id, state }),
+            (Some(external_id), true) => Ok(Record::new(row.row, external_id, state)),
             (external_id, _) => Err(RowError { row: row.row, external_id, message: errors.join("; ") }),
         }
     }
@@ -240,7 +241,7 @@ column = "VIP"
     }
 
     fn row(cells: [&str; 5]) -> SourceRow {
-        SourceRow { row: 7, cells: cells.map(String::from).to_vec() }
+        SourceRow { row: 7, cells: cells.map(String::from).to_vec(), link: None }
     }
 
     #[test]

@@ -224,6 +224,31 @@ impl Mirror {
             .map_err(|e| self.sql_err(e))
     }
 
+    /// Records many confirmed contacts in one transaction (bulk import; benchmarks).
+    pub fn confirm_many<'a>(
+        &mut self,
+        rows: impl IntoIterator<Item = (&'a str, &'a str, &'a PushedState)>,
+    ) -> Result<(), MirrorError> {
+        let now = now();
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| MirrorError::Sql { path: path.clone(), message: e.to_string() };
+        let tx = self.conn.transaction().map_err(err)?;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO contacts (external_id, contact_id, hash, pushed, pending, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5)
+                     ON CONFLICT(external_id) DO UPDATE SET contact_id = ?2, hash = ?3, pushed = ?4, pending = NULL, updated_at = ?5",
+                )
+                .map_err(err)?;
+            for (external_id, contact_id, pushed) in rows {
+                let json = serde_json::to_string(pushed).expect("a PushedState always serialises");
+                stmt.execute(params![external_id, contact_id, pushed.state.hash(), json, now]).map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
     /// Forgets a contact (deleted, or found not to exist).
     pub fn forget(&mut self, external_id: &str) -> Result<(), MirrorError> {
         self.conn

@@ -56,41 +56,48 @@ pub struct Plan {
 
 /// What the planner reads.
 pub struct Inputs<'a> {
-    /// Valid records, each externalId at most once.
+    /// Valid records, each externalId at most once. Records found [`in_sync`] may be left
+    /// out (and counted in `in_sync`) or included: the plan is the same.
     pub records: &'a [Record],
-    /// External ids that appear in the source but could not be applied (invalid or
-    /// duplicated rows): never deleted.
-    pub protected: &'a HashSet<String>,
+    /// Records left out of `records` because they are in sync.
+    pub in_sync: usize,
+    /// Every external id in the source, valid or not (invalid and duplicated rows
+    /// included): none of these is deleted.
+    pub present: &'a HashSet<String>,
     pub index: &'a MirrorIndex,
     pub delete_missing: bool,
+}
+
+/// Whether the mirror holds `record` exactly as it is, with no write pending: it costs nothing.
+pub fn in_sync(index: &MirrorIndex, record: &Record) -> bool {
+    index.get(&record.external_id).is_some_and(|e| {
+        e.contact_id.is_some() && e.pending.is_none() && e.hash.as_deref() == Some(record.hash.as_str())
+    })
 }
 
 /// The external ids whose last confirmed state the plan needs (changed records).
 pub fn needs_base<'a>(records: &'a [Record], index: &MirrorIndex) -> Vec<&'a str> {
     records
         .iter()
-        .filter(|r| match index.get(&r.external_id) {
-            Some(e) => e.contact_id.is_some() && (e.pending.is_some() || e.hash.as_deref() != Some(&r.state.hash())),
-            None => false,
-        })
+        .filter(|r| index.get(&r.external_id).is_some_and(|e| e.contact_id.is_some()) && !in_sync(index, r))
         .map(|r| r.external_id.as_str())
         .collect()
 }
 
 /// Builds the plan. `bases` holds the last confirmed states named by [`needs_base`].
 pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
-    let mut plan = Plan::default();
+    let mut plan = Plan { unchanged: inputs.in_sync, ..Plan::default() };
     for r in inputs.records {
         let entry = inputs.index.get(&r.external_id);
         let Some((entry, contact_id)) = entry.and_then(|e| e.contact_id.as_ref().map(|id| (e, id))) else {
             plan.creates.push(Create { row: r.row, external_id: r.external_id.clone(), state: r.state.clone() });
             continue;
         };
-        let pending = entry.pending.is_some();
-        if !pending && entry.hash.as_deref() == Some(&r.state.hash()) {
+        if in_sync(inputs.index, r) {
             plan.unchanged += 1;
             continue;
         }
+        let pending = entry.pending.is_some();
         let base = bases.get(&r.external_id).cloned();
         let refresh = pending || base.is_none() || entry.pending == Some(Pending::Create);
         let diff = base.as_ref().map(|b| diff(&r.state, b)).unwrap_or_default();
@@ -109,11 +116,10 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
         });
     }
     if inputs.delete_missing {
-        let present: HashSet<&str> = inputs.records.iter().map(|r| r.external_id.as_str()).collect();
         plan.deletes = inputs
             .index
             .iter()
-            .filter(|(id, _)| !present.contains(id.as_str()) && !inputs.protected.contains(*id))
+            .filter(|(id, _)| !inputs.present.contains(*id))
             .map(|(id, e)| Delete { external_id: id.clone(), contact_id: e.contact_id.clone() })
             .collect();
     }
@@ -129,11 +135,7 @@ mod tests {
     use crate::mirror::IndexEntry;
 
     fn rec(row: u64, id: &str, first: &str) -> Record {
-        Record {
-            row,
-            external_id: id.into(),
-            state: ContactState { first_name: Some(first.into()), ..Default::default() },
-        }
+        Record::new(row, id.into(), ContactState { first_name: Some(first.into()), ..Default::default() })
     }
 
     fn entry(contact: &str, state: &ContactState, pending: Option<Pending>) -> IndexEntry {
@@ -150,11 +152,12 @@ mod tests {
         index.insert("gone".into(), entry("c-gone", &old, None));
         index.insert("kept".into(), entry("c-kept", &old, None));
         index.insert("half".into(), IndexEntry { contact_id: None, hash: None, pending: Some(Pending::Create) });
-        let protected: HashSet<String> = ["kept".to_owned()].into();
+        let mut present: HashSet<String> = records.iter().map(|r| r.external_id.clone()).collect();
+        present.insert("kept".to_owned());
         assert_eq!(needs_base(&records, &index), vec!["changed"]);
         let bases: HashMap<String, PushedState> =
             [("changed".to_owned(), PushedState { state: old.clone(), ..Default::default() })].into();
-        let inputs = Inputs { records: &records, protected: &protected, index: &index, delete_missing: true };
+        let inputs = Inputs { records: &records, in_sync: 0, present: &present, index: &index, delete_missing: true };
         let p = plan(&inputs, &bases);
         assert_eq!(p.creates.iter().map(|c| c.row).collect::<Vec<_>>(), vec![4, 5]);
         assert_eq!(p.unchanged, 1);
@@ -176,11 +179,9 @@ mod tests {
         let mut index = MirrorIndex::new();
         index.insert("a".into(), entry("c-a", &records[0].state, Some(Pending::Update)));
         assert_eq!(needs_base(&records, &index), vec!["a"]);
-        let protected = HashSet::new();
-        let p = plan(
-            &Inputs { records: &records, protected: &protected, index: &index, delete_missing: true },
-            &HashMap::new(),
-        );
+        let present = HashSet::from(["a".to_owned()]);
+        let inputs = Inputs { records: &records, in_sync: 0, present: &present, index: &index, delete_missing: true };
+        let p = plan(&inputs, &HashMap::new());
         assert_eq!(p.updates.len(), 1);
         assert!(p.updates[0].refresh);
     }
