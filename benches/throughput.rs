@@ -204,26 +204,35 @@ async fn curve() {
     assert_eq!(ws.fake.contacts().len(), 300);
 }
 
-/// Peak RSS (KiB) and wall time of one run of the binary, measured with `wait4` (which
-/// also reaps the child).
-#[allow(clippy::zombie_processes)]
+/// The report, wall time and peak RSS (KiB) of one run of the binary. The peak comes from
+/// GNU time's `%M` (`/usr/bin/time`, Debian package `time`): `wait4`'s `ru_maxrss` would
+/// report the bench process's own peak, which a child inherits at spawn.
 fn measure(ws: &Workspace, args: &[&str]) -> (Value, f64, u64) {
-    let mut cmd = std::process::Command::new(support::BIN);
-    cmd.arg("--config").arg(ws.path("config.toml")).args(args);
+    assert!(
+        std::path::Path::new("/usr/bin/time").exists(),
+        "the local bench needs /usr/bin/time (apt-get install time)"
+    );
+    // BENCH_WRAP="perf record -g -o /tmp/perf.data" (say) runs it under a profiler too.
+    let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    let mut cmd = std::process::Command::new(words.next().unwrap_or("/usr/bin/time"));
+    if !wrap.is_empty() {
+        cmd.args(words).arg("/usr/bin/time");
+    }
+    cmd.args(["-f", "maxrss_kb=%M", support::BIN, "--config"]).arg(ws.path("config.toml")).args(args);
     cmd.env("OPENPHONE_API_KEY", &ws.api_key).env("RUST_LOG", "error");
-    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::inherit());
     let started = Instant::now();
-    let mut child = cmd.spawn().unwrap();
-    let mut stdout = String::new();
-    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
-    let mut status = 0;
-    // SAFETY: plain FFI; the rusage is fully written by wait4 on success.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32, "wait4");
+    let out = cmd.output().unwrap();
     let wall = started.elapsed().as_secs_f64();
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
-    (report, wall, usage.ru_maxrss as u64)
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let rss = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("maxrss_kb="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maxrss in: {stderr}"));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    (report, wall, rss)
 }
 
 /// Fills the mirror as if every row had been synced, without a request: maps the CSV
@@ -243,13 +252,15 @@ fn seed_mirror(ws: &Workspace) {
     let mapper = Mapper::new(&mapping, &data.header, "contacts.csv", &FieldCatalog::Workspace(defs)).unwrap();
     let mapped = map_rows(&mapper, &data.rows, vec![]);
     assert!(mapped.errors.is_empty());
-    let pushed: Vec<(String, PushedState)> = mapped
+    let pushed: Vec<(String, PushedState, Option<String>)> = mapped
         .records
         .into_iter()
-        .map(|r| (r.external_id, PushedState { state: r.state, email_ids: vec![None], phone_ids: vec![None] }))
+        .map(|r| {
+            (r.external_id, PushedState { state: r.state, email_ids: vec![None], phone_ids: vec![None] }, r.source_hash)
+        })
         .collect();
     let mut mirror = openphone_sync::mirror::Mirror::open(&config.database).unwrap();
-    mirror.confirm_many(pushed.iter().map(|(id, p)| (id.as_str(), id.as_str(), p))).unwrap();
+    mirror.confirm_many(pushed.iter().map(|(id, p, s)| (id.as_str(), id.as_str(), p, s.as_deref()))).unwrap();
 }
 
 /// Local work: a no-op run and a dry run that plans 1% changes, against a full mirror.

@@ -16,6 +16,18 @@ pub struct Slot {
     pub value: Option<String>,
 }
 
+/// Which of the single-valued fields the mapping does not control. Such a field is `None`
+/// in a [`ContactState`] and is never written or compared, so a value set in the app (or
+/// left from an earlier mapping) stays. Not part of the hash: it describes the mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Unmapped {
+    pub first_name: bool,
+    pub last_name: bool,
+    pub company: bool,
+    pub role: bool,
+    pub source_url: bool,
+}
+
 /// The desired state of one contact: every field the mapping controls, nothing else.
 /// Fields not mapped are never read, written or compared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -29,6 +41,9 @@ pub struct ContactState {
     /// Custom field key → API value (`null` clears); one entry per mapped custom field.
     pub custom: BTreeMap<String, serde_json::Value>,
     pub source_url: Option<String>,
+    /// Fields the mapping leaves alone (set by the mapper; not stored, not hashed).
+    #[serde(skip)]
+    pub unmapped: Unmapped,
 }
 
 impl ContactState {
@@ -76,12 +91,14 @@ pub struct Record {
     pub state: ContactState,
     /// `state.hash()`, computed once.
     pub hash: String,
+    /// The digest of the source row it was mapped from, when known.
+    pub source_hash: Option<String>,
 }
 
 impl Record {
     pub fn new(row: u64, external_id: String, state: ContactState) -> Record {
         let hash = state.hash();
-        Record { row, external_id, state, hash }
+        Record { row, external_id, state, hash, source_hash: None }
     }
 }
 

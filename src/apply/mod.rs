@@ -117,7 +117,7 @@ pub async fn apply(
         .into_iter()
         .map(|c| {
             let existing = found.remove(&c.external_id).unwrap_or_default();
-            Task::Create(c, existing)
+            Task::Create(Box::new(c), existing)
         })
         .chain(plan.updates.into_iter().map(|u| Task::Update(Box::new(u))))
         .chain(plan.deletes.into_iter().map(Task::Delete))
@@ -127,12 +127,12 @@ pub async fn apply(
     let mut stream = futures::stream::iter(tasks.into_iter().map(|t| tasks::run(t, client, opts)))
         .buffer_unordered(opts.concurrency.max(1));
     let mut unavailable_streak = 0usize;
-    while let Some(TaskResult { row, external_id, action, outcome }) = stream.next().await {
+    while let Some(TaskResult { row, source_hash, external_id, action, outcome }) = stream.next().await {
         progress.advance();
         match outcome {
             Ok(effect) => {
                 unavailable_streak = 0;
-                commit(mirror, &external_id, &effect)?;
+                commit(mirror, &external_id, &effect, source_hash.as_deref())?;
                 match effect {
                     Effect::Confirmed { adopted, .. } => {
                         result.adopted += u64::from(adopted);
@@ -179,9 +179,14 @@ pub async fn apply(
     Ok(result)
 }
 
-fn commit(mirror: &mut Mirror, external_id: &str, effect: &Effect) -> Result<(), MirrorError> {
+fn commit(
+    mirror: &mut Mirror,
+    external_id: &str,
+    effect: &Effect,
+    source_hash: Option<&str>,
+) -> Result<(), MirrorError> {
     match effect {
-        Effect::Confirmed { contact_id, pushed, .. } => mirror.confirm(external_id, contact_id, pushed),
+        Effect::Confirmed { contact_id, pushed, .. } => mirror.confirm(external_id, contact_id, pushed, source_hash),
         Effect::Gone => mirror.forget(external_id),
     }
 }

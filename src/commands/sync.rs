@@ -95,7 +95,7 @@ pub async fn sync_once(config: &Config, mapping: &Mapping, args: &SyncArgs, star
         None => MirrorIndex::new(),
     };
     // Records the mirror holds unchanged are counted and dropped as the rows stream in.
-    let mapped = map_items(&mapper, rows, |r| plan::in_sync(&index, r)).map_err(source_stop)?;
+    let mapped = map_items(&mapper, rows, &index).map_err(source_stop)?;
     report.source_rows = mapped.rows as u64;
     report.invalid_rows = mapped.errors.len() as u64;
     report.errors.extend(mapped.errors.iter().map(|e| RecordError {

@@ -41,11 +41,32 @@ enum Seen {
     Invalid,
 }
 
-/// Maps `items` (a source's rows), dropping the records for which `in_sync` is true.
+/// How to tell that a record is already in OpenPhone as it is.
+pub trait SyncCheck {
+    /// The row with this external id and source digest is known in sync, unmapped.
+    fn row_in_sync(&self, external_id: &str, source_hash: &str) -> bool;
+    /// The mapped record is in sync.
+    fn record_in_sync(&self, record: &Record) -> bool;
+}
+
+/// Nothing is known in sync.
+pub struct NoneInSync;
+
+impl SyncCheck for NoneInSync {
+    fn row_in_sync(&self, _: &str, _: &str) -> bool {
+        false
+    }
+    fn record_in_sync(&self, _: &Record) -> bool {
+        false
+    }
+}
+
+/// Maps `items` (a source's rows), dropping the records `check` finds in sync: first by the
+/// row's digest (no mapping needed), else by the mapped record.
 pub fn map_items(
     mapper: &Mapper,
     items: impl IntoIterator<Item = Result<SourceItem, SourceError>>,
-    in_sync: impl Fn(&Record) -> bool,
+    check: &dyn SyncCheck,
 ) -> Result<Mapped, SourceError> {
     let mut out = Mapped::default();
     // external id → (first row, what became of it); then every later row with the id.
@@ -61,8 +82,21 @@ pub fn map_items(
             }
         };
         out.rows += 1;
-        let mapped = mapper.map(&row);
-        let Some(id) = mapper.external_id(&row) else {
+        let id = mapper.external_id(&row);
+        let source_hash = mapper.source_hash(&row);
+        if let Some(id) = id.as_ref().filter(|id| !first.contains_key(*id))
+            && check.row_in_sync(id, &source_hash)
+        {
+            out.in_sync += 1;
+            first.insert(id.clone(), (row.row, Seen::InSync));
+            out.present.insert(id.clone());
+            continue;
+        }
+        let mapped = mapper.map(&row).map(|mut r| {
+            r.source_hash = Some(source_hash);
+            r
+        });
+        let Some(id) = id else {
             out.errors.extend(mapped.err());
             continue;
         };
@@ -73,7 +107,7 @@ pub fn map_items(
             continue;
         }
         let seen = match mapped {
-            Ok(r) if in_sync(&r) => {
+            Ok(r) if check.record_in_sync(&r) => {
                 out.in_sync += 1;
                 Seen::InSync
             }
@@ -129,7 +163,7 @@ fn resolve_duplicates(out: &mut Mapped, first: &HashMap<String, (u64, Seen)>, re
 /// Maps rows already in memory (tests, benchmarks): nothing is taken as in sync.
 pub fn map_rows(mapper: &Mapper, rows: &[SourceRow], read_errors: Vec<RowError>) -> Mapped {
     let items = read_errors.into_iter().map(SourceItem::Bad).chain(rows.iter().cloned().map(SourceItem::Row)).map(Ok);
-    map_items(mapper, items, |_| false).expect("rows in memory cannot fail to read")
+    map_items(mapper, items, &NoneInSync).expect("rows in memory cannot fail to read")
 }
 
 #[cfg(test)]
@@ -163,7 +197,16 @@ mod tests {
             item(8, ["d", "D", "d@x.io"]), // duplicate of a changed record
             Ok(SourceItem::Bad(RowError { row: 9, external_id: None, message: "ragged".into() })),
         ];
-        let out = map_items(&m, items, |r| r.external_id == "a").unwrap();
+        struct OnlyA;
+        impl SyncCheck for OnlyA {
+            fn row_in_sync(&self, _: &str, _: &str) -> bool {
+                false
+            }
+            fn record_in_sync(&self, r: &Record) -> bool {
+                r.external_id == "a"
+            }
+        }
+        let out = map_items(&m, items, &OnlyA).unwrap();
         assert_eq!(out.rows, 8);
         assert_eq!(out.in_sync, 0);
         assert_eq!(out.records.iter().map(|r| r.external_id.as_str()).collect::<Vec<_>>(), vec!["b"]);

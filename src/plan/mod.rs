@@ -19,6 +19,8 @@ pub struct Create {
     pub row: u64,
     pub external_id: String,
     pub state: ContactState,
+    /// The source row's digest, recorded with the confirmed write.
+    pub source_hash: Option<String>,
 }
 
 /// A mirrored contact whose record changed.
@@ -26,6 +28,8 @@ pub struct Create {
 pub struct Update {
     pub row: u64,
     pub external_id: String,
+    /// The source row's digest, recorded with the confirmed write.
+    pub source_hash: Option<String>,
     pub contact_id: String,
     pub desired: ContactState,
     /// The last confirmed state, when the mirror has one.
@@ -75,6 +79,19 @@ pub fn in_sync(index: &MirrorIndex, record: &Record) -> bool {
     })
 }
 
+/// The mirror index answers "is this row or record in sync?" for the streaming mapper.
+impl crate::mapping::records::SyncCheck for MirrorIndex {
+    fn row_in_sync(&self, external_id: &str, source_hash: &str) -> bool {
+        self.get(external_id).is_some_and(|e| {
+            e.contact_id.is_some() && e.pending.is_none() && e.source_hash.as_deref() == Some(source_hash)
+        })
+    }
+
+    fn record_in_sync(&self, record: &Record) -> bool {
+        in_sync(self, record)
+    }
+}
+
 /// The external ids whose last confirmed state the plan needs (changed records).
 pub fn needs_base<'a>(records: &'a [Record], index: &MirrorIndex) -> Vec<&'a str> {
     records
@@ -90,7 +107,12 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
     for r in inputs.records {
         let entry = inputs.index.get(&r.external_id);
         let Some((entry, contact_id)) = entry.and_then(|e| e.contact_id.as_ref().map(|id| (e, id))) else {
-            plan.creates.push(Create { row: r.row, external_id: r.external_id.clone(), state: r.state.clone() });
+            plan.creates.push(Create {
+                row: r.row,
+                external_id: r.external_id.clone(),
+                state: r.state.clone(),
+                source_hash: r.source_hash.clone(),
+            });
             continue;
         };
         if in_sync(inputs.index, r) {
@@ -108,6 +130,7 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
         plan.updates.push(Update {
             row: r.row,
             external_id: r.external_id.clone(),
+            source_hash: r.source_hash.clone(),
             contact_id: contact_id.clone(),
             desired: r.state.clone(),
             base,
@@ -139,7 +162,7 @@ mod tests {
     }
 
     fn entry(contact: &str, state: &ContactState, pending: Option<Pending>) -> IndexEntry {
-        IndexEntry { contact_id: Some(contact.into()), hash: Some(state.hash()), pending }
+        IndexEntry { contact_id: Some(contact.into()), hash: Some(state.hash()), pending, source_hash: None }
     }
 
     #[test]
@@ -151,7 +174,10 @@ mod tests {
         index.insert("changed".into(), entry("c-ch", &old, None));
         index.insert("gone".into(), entry("c-gone", &old, None));
         index.insert("kept".into(), entry("c-kept", &old, None));
-        index.insert("half".into(), IndexEntry { contact_id: None, hash: None, pending: Some(Pending::Create) });
+        index.insert(
+            "half".into(),
+            IndexEntry { contact_id: None, hash: None, pending: Some(Pending::Create), source_hash: None },
+        );
         let mut present: HashSet<String> = records.iter().map(|r| r.external_id.clone()).collect();
         present.insert("kept".to_owned());
         assert_eq!(needs_base(&records, &index), vec!["changed"]);
