@@ -252,7 +252,7 @@ fn seed_mirror(ws: &Workspace) {
     let mapper = Mapper::new(&mapping, &data.header, "contacts.csv", &FieldCatalog::Workspace(defs)).unwrap();
     let mapped = map_rows(&mapper, &data.rows, vec![]);
     assert!(mapped.errors.is_empty());
-    let pushed: Vec<(String, PushedState, Option<String>)> = mapped
+    let pushed: Vec<(String, PushedState, Option<openphone_sync::model::Digest>)> = mapped
         .records
         .into_iter()
         .map(|r| {
@@ -260,7 +260,7 @@ fn seed_mirror(ws: &Workspace) {
         })
         .collect();
     let mut mirror = openphone_sync::mirror::Mirror::open(&config.database).unwrap();
-    mirror.confirm_many(pushed.iter().map(|(id, p, s)| (id.as_str(), id.as_str(), p, s.as_deref()))).unwrap();
+    mirror.confirm_many(pushed.iter().map(|(id, p, s)| (id.as_str(), id.as_str(), p, *s))).unwrap();
 }
 
 /// Local work: a no-op run and a dry run that plans 1% changes, against a full mirror.

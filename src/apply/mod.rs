@@ -132,7 +132,7 @@ pub async fn apply(
         match outcome {
             Ok(effect) => {
                 unavailable_streak = 0;
-                commit(mirror, &external_id, &effect, source_hash.as_deref())?;
+                commit(mirror, &external_id, &effect, source_hash)?;
                 match effect {
                     Effect::Confirmed { adopted, .. } => {
                         result.adopted += u64::from(adopted);
@@ -183,7 +183,7 @@ fn commit(
     mirror: &mut Mirror,
     external_id: &str,
     effect: &Effect,
-    source_hash: Option<&str>,
+    source_hash: Option<crate::model::Digest>,
 ) -> Result<(), MirrorError> {
     match effect {
         Effect::Confirmed { contact_id, pushed, .. } => mirror.confirm(external_id, contact_id, pushed, source_hash),

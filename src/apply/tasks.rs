@@ -45,7 +45,7 @@ impl Failure {
 
 pub struct TaskResult {
     pub row: Option<u64>,
-    pub source_hash: Option<String>,
+    pub source_hash: Option<crate::model::Digest>,
     pub external_id: String,
     pub action: Action,
     pub outcome: Result<Effect, Failure>,

@@ -113,7 +113,7 @@ pub async fn sync_once(config: &Config, mapping: &Mapping, args: &SyncArgs, star
     let inputs = Inputs {
         records: &mapped.records,
         in_sync: mapped.in_sync,
-        present: &mapped.present,
+        present: &|id: &str| mapped.present.contains_key(id),
         index: &index,
         delete_missing: config.sync.delete_missing,
     };

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use crate::config::diagnostic::Problems;
-use crate::model::{ContactState, CustomFieldDef, FieldType, Record, Slot, Unmapped};
+use crate::model::{ContactState, CustomFieldDef, Digest, FieldType, Record, Slot, Unmapped};
 use crate::source::{RowError, SourceRow};
 
 use super::phone::{self, Region};
@@ -145,7 +145,7 @@ impl Mapper {
     /// A digest of what this mapper reads from `row` (the mapped cells and the row's link)
     /// and of the mapper itself: when it equals the digest recorded at the last confirmed
     /// write, the row maps to the record that was written, so it need not be mapped again.
-    pub fn source_hash(&self, row: &SourceRow) -> String {
+    pub fn source_hash(&self, row: &SourceRow) -> Digest {
         let mut h = Sha256::new();
         h.update(self.fingerprint);
         let mut cell = |i: usize| {
@@ -163,7 +163,7 @@ impl Mapper {
             cell(c.index);
         }
         h.update(row.link.as_deref().unwrap_or_default().as_bytes());
-        h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+        Digest::of(&h.finalize())
     }
 
     /// The row's external id, if the cell is usable (for rows that fail otherwise).

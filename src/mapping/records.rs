@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::model::Record;
+use crate::model::{Digest, Record};
 use crate::source::{RowError, SourceError, SourceItem, SourceRow};
 
 use super::Mapper;
@@ -20,9 +20,9 @@ pub struct Mapped {
     pub in_sync: usize,
     /// Rows that could not be read or mapped, in row order.
     pub errors: Vec<RowError>,
-    /// Every external id in the source, including those of invalid and duplicated rows:
-    /// none of these is ever deleted.
-    pub present: HashSet<String>,
+    /// Every external id in the source, including those of invalid and duplicated rows
+    /// (none of these is ever deleted), with the first row that carries it.
+    pub present: HashMap<String, FirstSeen>,
     /// Data rows seen (valid or not).
     pub rows: usize,
 }
@@ -34,7 +34,14 @@ impl Mapped {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// The first row of an external id, and what became of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstSeen {
+    row: u64,
+    seen: Seen,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Seen {
     InSync,
     Pending,
@@ -44,7 +51,7 @@ enum Seen {
 /// How to tell that a record is already in OpenPhone as it is.
 pub trait SyncCheck {
     /// The row with this external id and source digest is known in sync, unmapped.
-    fn row_in_sync(&self, external_id: &str, source_hash: &str) -> bool;
+    fn row_in_sync(&self, external_id: &str, source_hash: Digest) -> bool;
     /// The mapped record is in sync.
     fn record_in_sync(&self, record: &Record) -> bool;
 }
@@ -53,7 +60,7 @@ pub trait SyncCheck {
 pub struct NoneInSync;
 
 impl SyncCheck for NoneInSync {
-    fn row_in_sync(&self, _: &str, _: &str) -> bool {
+    fn row_in_sync(&self, _: &str, _: Digest) -> bool {
         false
     }
     fn record_in_sync(&self, _: &Record) -> bool {
@@ -69,8 +76,7 @@ pub fn map_items(
     check: &dyn SyncCheck,
 ) -> Result<Mapped, SourceError> {
     let mut out = Mapped::default();
-    // external id → (first row, what became of it); then every later row with the id.
-    let mut first: HashMap<String, (u64, Seen)> = HashMap::new();
+    // Every later row of an external id already seen.
     let mut repeats: HashMap<String, Vec<u64>> = HashMap::new();
     for item in items {
         let row = match item? {
@@ -84,12 +90,11 @@ pub fn map_items(
         out.rows += 1;
         let id = mapper.external_id(&row);
         let source_hash = mapper.source_hash(&row);
-        if let Some(id) = id.as_ref().filter(|id| !first.contains_key(*id))
-            && check.row_in_sync(id, &source_hash)
+        if let Some(id) = id.as_ref().filter(|id| !out.present.contains_key(*id))
+            && check.row_in_sync(id, source_hash)
         {
             out.in_sync += 1;
-            first.insert(id.clone(), (row.row, Seen::InSync));
-            out.present.insert(id.clone());
+            out.present.insert(id.clone(), FirstSeen { row: row.row, seen: Seen::InSync });
             continue;
         }
         let mapped = mapper.map(&row).map(|mut r| {
@@ -100,7 +105,7 @@ pub fn map_items(
             out.errors.extend(mapped.err());
             continue;
         };
-        if first.contains_key(&id) {
+        if out.present.contains_key(&id) {
             // Reported with the other rows of its id once all are known.
             repeats.entry(id).or_default().push(row.row);
             out.errors.extend(mapped.err());
@@ -120,20 +125,19 @@ pub fn map_items(
                 Seen::Invalid
             }
         };
-        first.insert(id.clone(), (row.row, seen));
-        out.present.insert(id);
+        out.present.insert(id, FirstSeen { row: row.row, seen });
     }
     if !repeats.is_empty() {
-        resolve_duplicates(&mut out, &first, repeats);
+        resolve_duplicates(&mut out, repeats);
     }
     out.errors.sort_by_key(|e| e.row);
     Ok(out)
 }
 
 /// Takes every record of a duplicated id out of the run and reports each of its valid rows.
-fn resolve_duplicates(out: &mut Mapped, first: &HashMap<String, (u64, Seen)>, repeats: HashMap<String, Vec<u64>>) {
+fn resolve_duplicates(out: &mut Mapped, repeats: HashMap<String, Vec<u64>>) {
     for (id, later) in repeats {
-        let (first_row, first_seen) = first[&id];
+        let FirstSeen { row: first_row, seen: first_seen } = out.present[&id];
         let mut rows = vec![first_row];
         rows.extend(&later);
         match first_seen {
@@ -199,7 +203,7 @@ mod tests {
         ];
         struct OnlyA;
         impl SyncCheck for OnlyA {
-            fn row_in_sync(&self, _: &str, _: &str) -> bool {
+            fn row_in_sync(&self, _: &str, _: Digest) -> bool {
                 false
             }
             fn record_in_sync(&self, r: &Record) -> bool {
@@ -218,7 +222,7 @@ mod tests {
         assert!(errs[3].1.contains("also on row 5"), "{errs:#?}");
         assert!(errs[5].1.contains("also on row 7"), "{errs:#?}");
         assert_eq!(errs[6], (9, "ragged"));
-        let mut present: Vec<&str> = out.present.iter().map(String::as_str).collect();
+        let mut present: Vec<&str> = out.present.keys().map(String::as_str).collect();
         present.sort();
         assert_eq!(present, vec!["a", "b", "c", "d"]);
         assert_eq!(out.valid(), 1);

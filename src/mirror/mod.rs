@@ -12,7 +12,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::model::{CustomFieldDef, FieldType, PushedState};
+use crate::model::{CustomFieldDef, Digest, FieldType, PushedState};
 pub use lock::RunLock;
 
 /// Why the mirror cannot be used. Every variant stops the run (exit 4) and names the file.
@@ -40,10 +40,10 @@ pub enum Pending {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
     pub contact_id: Option<String>,
-    pub hash: Option<String>,
+    pub hash: Option<Digest>,
     pub pending: Option<Pending>,
     /// The digest of the source row last confirmed (see `Mapper::source_hash`).
-    pub source_hash: Option<String>,
+    pub source_hash: Option<Digest>,
 }
 
 /// Every mirrored contact by externalId.
@@ -154,13 +154,13 @@ impl Mirror {
                     r.get::<_, String>(0)?,
                     IndexEntry {
                         contact_id: r.get(1)?,
-                        hash: r.get(2)?,
+                        hash: r.get::<_, Option<String>>(2)?.as_deref().and_then(Digest::parse),
                         pending: match pending.as_deref() {
                             Some("create") => Some(Pending::Create),
                             Some("update") => Some(Pending::Update),
                             _ => None,
                         },
-                        source_hash: r.get(4)?,
+                        source_hash: r.get::<_, Option<String>>(4)?.as_deref().and_then(Digest::parse),
                     },
                 ))
             })
@@ -225,13 +225,16 @@ impl Mirror {
         external_id: &str,
         contact_id: &str,
         pushed: &PushedState,
-        source_hash: Option<&str>,
+        source_hash: Option<Digest>,
     ) -> Result<(), MirrorError> {
         let json = serde_json::to_string(pushed).expect("a PushedState always serialises");
         let now = now();
         self.conn
             .prepare_cached(CONFIRM_SQL)
-            .and_then(|mut s| s.execute(params![external_id, contact_id, pushed.state.hash(), json, now, source_hash]))
+            .and_then(|mut s| {
+                let (hash, source) = (pushed.state.hash().to_string(), source_hash.map(|d| d.to_string()));
+                s.execute(params![external_id, contact_id, hash, json, now, source])
+            })
             .map(drop)
             .map_err(|e| self.sql_err(e))
     }
@@ -239,7 +242,7 @@ impl Mirror {
     /// Records many confirmed contacts in one transaction (bulk import; benchmarks).
     pub fn confirm_many<'a>(
         &mut self,
-        rows: impl IntoIterator<Item = (&'a str, &'a str, &'a PushedState, Option<&'a str>)>,
+        rows: impl IntoIterator<Item = (&'a str, &'a str, &'a PushedState, Option<Digest>)>,
     ) -> Result<(), MirrorError> {
         let now = now();
         let path = self.path.clone();
@@ -249,8 +252,8 @@ impl Mirror {
             let mut stmt = tx.prepare(CONFIRM_SQL).map_err(err)?;
             for (external_id, contact_id, pushed, source_hash) in rows {
                 let json = serde_json::to_string(pushed).expect("a PushedState always serialises");
-                stmt.execute(params![external_id, contact_id, pushed.state.hash(), json, now, source_hash])
-                    .map_err(err)?;
+                let (hash, source) = (pushed.state.hash().to_string(), source_hash.map(|d| d.to_string()));
+                stmt.execute(params![external_id, contact_id, hash, json, now, source]).map_err(err)?;
             }
         }
         tx.commit().map_err(err)
@@ -432,13 +435,13 @@ mod tests {
             state: ContactState { first_name: Some("A".into()), ..Default::default() },
             ..Default::default()
         };
-        m.confirm("a", "c1", &pushed, Some("s1")).unwrap();
+        m.confirm("a", "c1", &pushed, Some(Digest(7))).unwrap();
         m.drop_unconfirmed("b").unwrap();
         let idx = m.index().unwrap();
         assert_eq!(idx.len(), 1);
         assert_eq!(idx["a"].contact_id.as_deref(), Some("c1"));
-        assert_eq!(idx["a"].hash.as_deref(), Some(pushed.state.hash().as_str()));
-        assert_eq!(idx["a"].source_hash.as_deref(), Some("s1"));
+        assert_eq!(idx["a"].hash, Some(pushed.state.hash()));
+        assert_eq!(idx["a"].source_hash, Some(Digest(7)));
         assert_eq!(m.pushed(&["a", "zz"]).unwrap()["a"], pushed);
         m.mark_pending(&[], &["a"]).unwrap();
         assert_eq!(m.index().unwrap()["a"].pending, Some(Pending::Update));

@@ -5,13 +5,13 @@
 pub mod diff;
 pub mod guard;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 pub use diff::{Diff, FieldChange, diff};
 pub use guard::{Refusal, guard};
 
 use crate::mirror::{MirrorIndex, Pending};
-use crate::model::{ContactState, PushedState, Record};
+use crate::model::{ContactState, Digest, PushedState, Record};
 
 /// A contact to create (after looking its externalId up, in case it exists).
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +20,7 @@ pub struct Create {
     pub external_id: String,
     pub state: ContactState,
     /// The source row's digest, recorded with the confirmed write.
-    pub source_hash: Option<String>,
+    pub source_hash: Option<Digest>,
 }
 
 /// A mirrored contact whose record changed.
@@ -29,7 +29,7 @@ pub struct Update {
     pub row: u64,
     pub external_id: String,
     /// The source row's digest, recorded with the confirmed write.
-    pub source_hash: Option<String>,
+    pub source_hash: Option<Digest>,
     pub contact_id: String,
     pub desired: ContactState,
     /// The last confirmed state, when the mirror has one.
@@ -65,26 +65,25 @@ pub struct Inputs<'a> {
     pub records: &'a [Record],
     /// Records left out of `records` because they are in sync.
     pub in_sync: usize,
-    /// Every external id in the source, valid or not (invalid and duplicated rows
-    /// included): none of these is deleted.
-    pub present: &'a HashSet<String>,
+    /// Whether an external id is in the source, valid or not (invalid and duplicated
+    /// rows included): none of these is deleted.
+    pub present: &'a dyn Fn(&str) -> bool,
     pub index: &'a MirrorIndex,
     pub delete_missing: bool,
 }
 
 /// Whether the mirror holds `record` exactly as it is, with no write pending: it costs nothing.
 pub fn in_sync(index: &MirrorIndex, record: &Record) -> bool {
-    index.get(&record.external_id).is_some_and(|e| {
-        e.contact_id.is_some() && e.pending.is_none() && e.hash.as_deref() == Some(record.hash.as_str())
-    })
+    index
+        .get(&record.external_id)
+        .is_some_and(|e| e.contact_id.is_some() && e.pending.is_none() && e.hash == Some(record.hash))
 }
 
 /// The mirror index answers "is this row or record in sync?" for the streaming mapper.
 impl crate::mapping::records::SyncCheck for MirrorIndex {
-    fn row_in_sync(&self, external_id: &str, source_hash: &str) -> bool {
-        self.get(external_id).is_some_and(|e| {
-            e.contact_id.is_some() && e.pending.is_none() && e.source_hash.as_deref() == Some(source_hash)
-        })
+    fn row_in_sync(&self, external_id: &str, source_hash: Digest) -> bool {
+        self.get(external_id)
+            .is_some_and(|e| e.contact_id.is_some() && e.pending.is_none() && e.source_hash == Some(source_hash))
     }
 
     fn record_in_sync(&self, record: &Record) -> bool {
@@ -111,7 +110,7 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
                 row: r.row,
                 external_id: r.external_id.clone(),
                 state: r.state.clone(),
-                source_hash: r.source_hash.clone(),
+                source_hash: r.source_hash,
             });
             continue;
         };
@@ -130,7 +129,7 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
         plan.updates.push(Update {
             row: r.row,
             external_id: r.external_id.clone(),
-            source_hash: r.source_hash.clone(),
+            source_hash: r.source_hash,
             contact_id: contact_id.clone(),
             desired: r.state.clone(),
             base,
@@ -142,7 +141,7 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
         plan.deletes = inputs
             .index
             .iter()
-            .filter(|(id, _)| !inputs.present.contains(*id))
+            .filter(|(id, _)| !(inputs.present)(id))
             .map(|(id, e)| Delete { external_id: id.clone(), contact_id: e.contact_id.clone() })
             .collect();
     }
@@ -156,6 +155,7 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
 mod tests {
     use super::*;
     use crate::mirror::IndexEntry;
+    use std::collections::HashSet;
 
     fn rec(row: u64, id: &str, first: &str) -> Record {
         Record::new(row, id.into(), ContactState { first_name: Some(first.into()), ..Default::default() })
@@ -183,6 +183,7 @@ mod tests {
         assert_eq!(needs_base(&records, &index), vec!["changed"]);
         let bases: HashMap<String, PushedState> =
             [("changed".to_owned(), PushedState { state: old.clone(), ..Default::default() })].into();
+        let present = |id: &str| present.contains(id);
         let inputs = Inputs { records: &records, in_sync: 0, present: &present, index: &index, delete_missing: true };
         let p = plan(&inputs, &bases);
         assert_eq!(p.creates.iter().map(|c| c.row).collect::<Vec<_>>(), vec![4, 5]);
@@ -205,7 +206,7 @@ mod tests {
         let mut index = MirrorIndex::new();
         index.insert("a".into(), entry("c-a", &records[0].state, Some(Pending::Update)));
         assert_eq!(needs_base(&records, &index), vec!["a"]);
-        let present = HashSet::from(["a".to_owned()]);
+        let present = |id: &str| id == "a";
         let inputs = Inputs { records: &records, in_sync: 0, present: &present, index: &index, delete_missing: true };
         let p = plan(&inputs, &HashMap::new());
         assert_eq!(p.updates.len(), 1);
