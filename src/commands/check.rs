@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::exit::Exit;
 use crate::mapping::{FieldCatalog, Mapper};
-use crate::source::{self, SourceError};
+use crate::source;
 
 use super::setup::{self, Stop};
 
@@ -30,10 +30,7 @@ async fn check(config_path: &Path, offline: bool) -> Result<Vec<String>, Stop> {
     ok.push(format!("config {}", config.path.display()));
     ok.push(format!("mapping {}", mapping.path.display()));
     let key = setup::api_key(&config)?;
-    let data = source::read(&config.source).map_err(|e| match e {
-        SourceError::Unreadable { .. } => Stop::new(Exit::Unavailable, e.to_string()),
-        _ => Stop::new(Exit::Config, e.to_string()),
-    })?;
+    let data = source::read(&config.source).await.map_err(super::sync::source_stop)?;
     let catalog = if offline {
         FieldCatalog::Unknown
     } else {

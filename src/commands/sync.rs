@@ -68,7 +68,7 @@ pub async fn sync_once(config: &Config, mapping: &Mapping, args: &SyncArgs, star
     }
     let _lock = if dry { None } else { Some(RunLock::acquire(&config.database).map_err(mirror_stop)?) };
 
-    let rows = source::open(&config.source).map_err(source_stop)?;
+    let rows = source::open(&config.source).await.map_err(source_stop)?;
 
     let mut mirror =
         if dry { Mirror::open_read_only(&config.database) } else { Mirror::open(&config.database).map(Some) }
@@ -240,11 +240,9 @@ fn finish(report: &mut Report, client: Option<&Client>, started: Instant) {
     report.settle();
 }
 
-fn source_stop(e: SourceError) -> Stop {
-    match e {
-        SourceError::Unreadable { .. } => Stop::new(Exit::Unavailable, e.to_string()),
-        _ => Stop::new(Exit::Config, e.to_string()),
-    }
+pub fn source_stop(e: SourceError) -> Stop {
+    let exit = if e.is_config() { Exit::Config } else { Exit::Unavailable };
+    Stop::new(exit, e.to_string())
 }
 
 fn mirror_stop(e: MirrorError) -> Stop {

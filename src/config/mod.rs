@@ -2,6 +2,7 @@
 //! problem located by file, line and key. Relative paths resolve against the file's folder.
 
 pub mod diagnostic;
+pub mod sheets;
 pub mod toml_check;
 
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use diagnostic::{Problem, Problems};
+pub use sheets::{LinkMode, SheetsConfig};
 use toml_check::{KeyLines, Kind};
 
 use crate::secret::ApiKey;
@@ -41,6 +43,7 @@ const SOURCE_KEYS: &[(&str, Kind)] = &[
     ("range", Kind::Str),
     ("service_account_key", Kind::Str),
     ("api_base_url", Kind::Str),
+    ("link", Kind::Str),
 ];
 const SYNC_KEYS: &[(&str, Kind)] =
     &[("mapping", Kind::Str), ("delete_missing", Kind::Bool), ("max_delete_fraction", Kind::Number)];
@@ -92,13 +95,15 @@ pub struct OpenPhoneConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceConfig {
     Csv { path: PathBuf, delimiter: u8 },
+    GoogleSheets(SheetsConfig),
 }
 
 impl SourceConfig {
-    /// A short description for messages: the file name.
+    /// A short description for messages: the file name, or the spreadsheet and range.
     pub fn describe(&self) -> String {
         match self {
             SourceConfig::Csv { path, .. } => path.display().to_string(),
+            SourceConfig::GoogleSheets(s) => s.describe(),
         }
     }
 }
@@ -153,6 +158,7 @@ struct RawSource {
     range: Option<String>,
     service_account_key: Option<String>,
     api_base_url: Option<String>,
+    link: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -344,6 +350,7 @@ fn build_source(ctx: &Ctx<'_>, raw: Option<RawSource>, problems: &mut Problems) 
                 ("source.range", raw.range.is_some()),
                 ("source.service_account_key", raw.service_account_key.is_some()),
                 ("source.api_base_url", raw.api_base_url.is_some()),
+                ("source.link", raw.link.is_some()),
             ] {
                 if set {
                     ctx.problem(problems, key, "only for type = \"google_sheets\"");
@@ -368,12 +375,7 @@ fn build_source(ctx: &Ctx<'_>, raw: Option<RawSource>, problems: &mut Problems) 
             SourceConfig::Csv { path, delimiter }
         }
         Some("google_sheets") => {
-            ctx.problem(
-                problems,
-                "source.type",
-                "the google_sheets source is not available in this build yet (see README: not finished)",
-            );
-            placeholder
+            sheets::build(ctx, &raw, problems).map(SourceConfig::GoogleSheets).unwrap_or(placeholder)
         }
         Some(other) => {
             ctx.problem(

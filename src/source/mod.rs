@@ -1,14 +1,17 @@
-//! Source adapters. Each reads a whole table into [`SourceData`]: the header, the rows
-//! with their origin row numbers, and the rows it could not read (per-row errors).
+//! Source adapters. Each opens a table as [`SourceRows`]: the header, then the rows one at a
+//! time with their origin row numbers (a file's line, a sheet's row), and the rows it could not
+//! read (per-row errors). [`read`] collects them all, for `check`.
 
 pub mod csv;
+pub mod google_sheets;
 
 use thiserror::Error;
 
 use crate::config::SourceConfig;
+use google_sheets::SheetsError;
 
 /// One data row, with the 1-based row number where it starts in its source
-/// (the header is row 1 of a CSV file).
+/// (the header is row 1 of a CSV file; a sheet's rows keep their numbers in the sheet).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRow {
     pub row: u64,
@@ -60,6 +63,21 @@ pub enum SourceError {
     /// The source could not be opened or read (exit 4).
     #[error("{origin}: cannot read: {message}")]
     Unreadable { origin: String, message: String },
+    /// A Google Sheet could not be read; [`SheetsError::is_config`] tells whose fault it is.
+    #[error("{origin}: {error}")]
+    Sheets { origin: String, error: SheetsError },
+}
+
+impl SourceError {
+    /// Whether the user's config, mapping or key file must change (exit 2), rather than the
+    /// source being unreadable for now (exit 4).
+    pub fn is_config(&self) -> bool {
+        match self {
+            SourceError::NoHeader { .. } | SourceError::DuplicateColumn { .. } => true,
+            SourceError::Unreadable { .. } => false,
+            SourceError::Sheets { error, .. } => error.is_config(),
+        }
+    }
 }
 
 /// A source opened for reading: its header, then its rows one at a time.
@@ -76,19 +94,28 @@ impl Iterator for SourceRows {
     }
 }
 
-/// Opens the configured source: reads its header; the rows are read as they are iterated.
-pub fn open(config: &SourceConfig) -> Result<SourceRows, SourceError> {
+/// Opens the configured source: reads its header; the rows are read as they are iterated
+/// (a sheet arrives in one reply, but its rows are converted one at a time).
+pub async fn open(config: &SourceConfig) -> Result<SourceRows, SourceError> {
     match config {
         SourceConfig::Csv { path, delimiter } => {
             let rows = csv::open_path(path, *delimiter)?;
             Ok(SourceRows { header: rows.header().to_vec(), rows: Box::new(rows) })
         }
+        SourceConfig::GoogleSheets(sheet) => {
+            let origin = sheet.describe();
+            match google_sheets::open(sheet).await {
+                Ok(Some((header, rows))) => Ok(SourceRows { header, rows: Box::new(rows.map(Ok)) }),
+                Ok(None) => Err(SourceError::NoHeader { origin }),
+                Err(error) => Err(SourceError::Sheets { origin, error }),
+            }
+        }
     }
 }
 
 /// Reads the whole configured source into memory.
-pub fn read(config: &SourceConfig) -> Result<SourceData, SourceError> {
-    let mut rows = open(config)?;
+pub async fn read(config: &SourceConfig) -> Result<SourceData, SourceError> {
+    let mut rows = open(config).await?;
     let mut data = SourceData { header: std::mem::take(&mut rows.header), ..SourceData::default() };
     for item in rows {
         match item? {
