@@ -5,6 +5,7 @@ mod support;
 
 mod cli_errors;
 mod fake_selftest;
+mod sheets;
 mod spec_conformance;
 mod sync_core;
 mod sync_faults;

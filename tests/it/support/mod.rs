@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_google;
 pub mod fake_openphone;
 
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use fake_google::FakeGoogle;
 use fake_openphone::{CustomFieldDef, FakeOpenPhone, FakeOptions};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_openphone-sync");
@@ -140,6 +142,11 @@ impl Workspace {
     /// Writes config.toml; `extra_openphone` goes into the [openphone] table (its keys
     /// replace the test defaults `timeout_seconds = 2`, `max_retries = 4`).
     pub fn write_config(&self, extra_openphone: &str) {
+        self.write_config_with_source(extra_openphone, "type = \"csv\"\npath = \"contacts.csv\"\n");
+    }
+
+    /// Like [`Workspace::write_config`], with `source` as the body of the [source] table.
+    pub fn write_config_with_source(&self, extra_openphone: &str, source: &str) {
         let mut defaults = String::new();
         for (key, line) in [("timeout_seconds", "timeout_seconds = 2\n"), ("max_retries", "max_retries = 4\n")] {
             if !extra_openphone.contains(key) {
@@ -149,8 +156,22 @@ impl Workspace {
         self.write(
             "config.toml",
             &format!(
-                "[openphone]\nbase_url = \"{}\"\n{defaults}{extra_openphone}\n\n[state]\ndatabase = \"mirror.sqlite3\"\n\n[source]\ntype = \"csv\"\npath = \"contacts.csv\"\n\n[sync]\nmapping = \"mapping.toml\"\ndelete_missing = true\nmax_delete_fraction = 0.5\n",
+                "[openphone]\nbase_url = \"{}\"\n{defaults}{extra_openphone}\n\n[state]\ndatabase = \"mirror.sqlite3\"\n\n[source]\n{source}\n[sync]\nmapping = \"mapping.toml\"\ndelete_missing = true\nmax_delete_fraction = 0.5\n",
                 self.fake.base_url()
+            ),
+        );
+    }
+
+    /// Points the config at a Google Sheet served by `google`: writes `service-account.json`
+    /// (the test key, `token_uri` at the fake) and a google_sheets [source] table;
+    /// `extra_source` adds lines to that table.
+    pub fn use_sheet(&self, google: &FakeGoogle, spreadsheet_id: &str, range: &str, extra_source: &str) {
+        self.write("service-account.json", &google.key_json(fake_google::TEST_KEY_PEM, fake_google::CLIENT_EMAIL));
+        self.write_config_with_source(
+            "",
+            &format!(
+                "type = \"google_sheets\"\nspreadsheet_id = \"{spreadsheet_id}\"\nrange = \"{range}\"\nservice_account_key = \"service-account.json\"\napi_base_url = \"{}\"\n{extra_source}",
+                google.api_base_url()
             ),
         );
     }
