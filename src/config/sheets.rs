@@ -146,3 +146,79 @@ fn api_base_url(ctx: &Ctx<'_>, value: Option<&str>, problems: &mut Problems) -> 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{Config, SourceConfig};
+
+    const PEM: &str = include_str!("../../tests/fixtures/google/test-key.pem");
+
+    fn setup(dir: &Path, source: &str) -> Result<Config, String> {
+        std::fs::write(dir.join("m.toml"), "external_id = \"ID\"\n").unwrap();
+        let key = serde_json::json!({
+            "type": "service_account", "private_key": PEM, "client_email": "sa@p.iam.gserviceaccount.com",
+            "token_uri": "https://oauth2.googleapis.com/token",
+        });
+        std::fs::write(dir.join("sa.json"), key.to_string()).unwrap();
+        let cfg = dir.join("config.toml");
+        std::fs::write(&cfg, format!("[source]\n{source}\n[sync]\nmapping = \"m.toml\"\n")).unwrap();
+        Config::load(&cfg).map_err(|p| p.to_string())
+    }
+
+    #[test]
+    fn loads_a_sheet_source_with_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = setup(
+            dir.path(),
+            "type = \"google_sheets\"\nspreadsheet_id = \"1AbC-d_E\"\nrange = \"Contacts!A5:Z\"\nservice_account_key = \"sa.json\"\n",
+        )
+        .unwrap();
+        let SourceConfig::GoogleSheets(s) = c.source else { panic!("not a sheet: {:?}", c.source) };
+        assert_eq!(s.spreadsheet_id, "1AbC-d_E");
+        assert_eq!(s.range, "Contacts!A5:Z");
+        assert_eq!(s.service_account_key, dir.path().join("sa.json"));
+        assert_eq!(s.client_email, "sa@p.iam.gserviceaccount.com");
+        assert_eq!(s.api_base_url.as_str(), DEFAULT_API_BASE_URL);
+        assert_eq!(s.link, LinkMode::Row);
+
+        let c = setup(
+            dir.path(),
+            "type = \"google_sheets\"\nspreadsheet_id = \"x\"\nrange = \"A1:Z\"\nservice_account_key = \"sa.json\"\napi_base_url = \"http://127.0.0.1:9/proxy\"\nlink = \"sheet\"\n",
+        )
+        .unwrap();
+        let SourceConfig::GoogleSheets(s) = c.source else { panic!() };
+        assert_eq!(s.api_base_url.as_str(), "http://127.0.0.1:9/proxy/", "a trailing slash is added");
+        assert_eq!(s.link, LinkMode::Sheet);
+    }
+
+    #[test]
+    fn reports_every_sheet_problem_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = setup(
+            dir.path(),
+            "type = \"google_sheets\"\npath = \"c.csv\"\nspreadsheet_id = \"https://docs.google.com/spreadsheets/d/1AbC/edit#gid=0\"\nrange = \"Contacts!A1:Z:Q\"\nservice_account_key = \"nope.json\"\napi_base_url = \"ftp://x\"\nlink = \"cell\"\n",
+        )
+        .unwrap_err();
+        for want in [
+            "config.toml:3: `source.path`: only for type = \"csv\"",
+            "config.toml:4: `source.spreadsheet_id`: not a spreadsheet id: use the part of the sheet's address between /d/ and /edit (from that address it is \"1AbC\")",
+            "config.toml:5: `source.range`: malformed range: \"A1:Z:Q\" has more than one `:`",
+            "config.toml:6: `source.service_account_key`: cannot read the service-account key",
+            "config.toml:7: `source.api_base_url`: must be an http:// or https:// URL",
+            "config.toml:8: `source.link`: \"cell\": expected \"row\", \"sheet\" or \"none\"",
+        ] {
+            assert!(err.contains(want), "missing {want:?} in:\n{err}");
+        }
+        let err = setup(dir.path(), "type = \"google_sheets\"\n").unwrap_err();
+        for want in ["missing `spreadsheet_id`", "missing `range`", "missing `service_account_key`"] {
+            assert!(err.contains(want), "missing {want:?} in:\n{err}");
+        }
+        let err =
+            setup(dir.path(), "type = \"csv\"\npath = \"m.toml\"\nrange = \"A1:B\"\nlink = \"row\"\n").unwrap_err();
+        assert!(err.contains("config.toml:4: `source.range`: only for type = \"google_sheets\""), "{err}");
+        assert!(err.contains("config.toml:5: `source.link`: only for type = \"google_sheets\""), "{err}");
+    }
+}

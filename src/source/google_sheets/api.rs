@@ -68,16 +68,14 @@ impl Api {
         let connector = connector();
         let client_email = account.client_email().to_owned();
         let token_uri = account.token_uri().to_owned();
+        let path = account.path().to_path_buf();
         let auth_client = Client::builder(TokioExecutor::new()).build::<_, String>(connector.clone());
         let auth =
             ServiceAccountAuthenticator::with_client(account.into_key(), CustomHyperClientBuilder::from(auth_client))
                 .with_timeout(TOKEN_TIMEOUT)
                 .build()
                 .await
-                .map_err(|e| KeyError::BadPrivateKey {
-                    path: "the service-account key".into(),
-                    message: e.to_string(),
-                })?;
+                .map_err(|e| KeyError::BadPrivateKey { path, message: e.to_string() })?;
         let mut last = String::new();
         let mut token = None;
         for attempt in 0..ATTEMPTS {
@@ -179,24 +177,27 @@ impl Api {
         Ok(reply.value_ranges.unwrap_or_default())
     }
 
-    /// What a refusal by Google means for this spreadsheet.
     fn refusal(&self, what: &'static str, f: Failure) -> SheetsError {
-        let g = match f {
-            Failure::Google(g) => g,
-            Failure::Other(message) => return SheetsError::Unavailable { what, message },
-        };
-        let spreadsheet_id = self.spreadsheet_id.clone();
-        match g.code {
-            403 if g.reason().is_none_or(|r| r == "PERMISSION_DENIED")
-                && !g.message.contains("API has not been used") =>
-            {
-                SheetsError::NotShared { spreadsheet_id, client_email: self.client_email.clone() }
-            }
-            403 => SheetsError::Forbidden { spreadsheet_id, message: g.message },
-            404 => SheetsError::SpreadsheetNotFound { spreadsheet_id },
-            401 => SheetsError::Unauthenticated { message: g.message },
-            code => SheetsError::Unavailable { what, message: format!("{code} {}: {}", g.status, g.message) },
-        }
+        refusal(&self.spreadsheet_id, &self.client_email, what, f)
+    }
+}
+
+/// What a refusal by Google means for the spreadsheet.
+fn refusal(spreadsheet_id: &str, client_email: &str, what: &'static str, f: Failure) -> SheetsError {
+    let g = match f {
+        Failure::Google(g) => g,
+        Failure::Other(message) => return SheetsError::Unavailable { what, message },
+    };
+    let spreadsheet_id = spreadsheet_id.to_owned();
+    // Not shared: a bare PERMISSION_DENIED. Other 403s (the API is off for the key's project,
+    // a scope is missing) carry a reason and a message worth showing as they are.
+    let not_shared = g.reason().is_none() && !g.message.contains("API has not been used");
+    match g.code {
+        403 if not_shared => SheetsError::NotShared { spreadsheet_id, client_email: client_email.to_owned() },
+        403 => SheetsError::Forbidden { spreadsheet_id, message: g.message },
+        404 => SheetsError::SpreadsheetNotFound { spreadsheet_id },
+        401 => SheetsError::Unauthenticated { message: g.message },
+        code => SheetsError::Unavailable { what, message: format!("{code} {}: {}", g.status, g.message) },
     }
 }
 
@@ -279,4 +280,40 @@ fn connector() -> Connector {
         }
     };
     builder.https_or_http().enable_http1().enable_http2().build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn google(body: serde_json::Value) -> Failure {
+        Failure::Google(GoogleError::from_body(&body).expect("a Google error body"))
+    }
+
+    #[test]
+    fn refusals_say_what_to_do() {
+        let r = |body| refusal("S1", "sa@p.iam.gserviceaccount.com", "reading", google(body));
+        let denied = json!({"error": {"code": 403, "message": "The caller does not have permission", "status": "PERMISSION_DENIED"}});
+        assert!(matches!(r(denied), SheetsError::NotShared { .. }));
+        let disabled = json!({"error": {"code": 403, "status": "PERMISSION_DENIED",
+            "message": "Google Sheets API has not been used in project 42 before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/sheets.googleapis.com/overview?project=42 then retry.",
+            "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED"}]}});
+        let e = r(disabled);
+        assert!(matches!(e, SheetsError::Forbidden { .. }), "{e:?}");
+        assert!(e.to_string().contains("Enable it by visiting"), "{e}");
+        let missing =
+            json!({"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}});
+        assert!(matches!(r(missing), SheetsError::SpreadsheetNotFound { .. }));
+        let e = refusal("S1", "sa@x", "reading", Failure::Other("no answer within 60 s (after 4 attempts)".into()));
+        assert_eq!(e.to_string(), "reading failed: no answer within 60 s (after 4 attempts)");
+        assert!(!e.is_config());
+    }
+
+    #[test]
+    fn ranges_are_encoded_for_the_path() {
+        let enc = |r: &str| utf8_percent_encode(r, RANGE_KEEP).to_string();
+        assert_eq!(enc("Contacts!A1:Z"), "Contacts!A1:Z");
+        assert_eq!(enc("'Q&A #1/2'!A1:Z"), "%27Q%26A%20%231%2F2%27!A1:Z");
+    }
 }

@@ -17,10 +17,16 @@ const HOW_TO_GET_A_KEY: &str = "in the Google Cloud console open IAM & Admin →
 /// A checked service-account key. `Debug` never shows the private key.
 #[derive(Clone)]
 pub struct ServiceAccount {
+    path: PathBuf,
     key: ServiceAccountKey,
 }
 
 impl ServiceAccount {
+    /// The key file it was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The account's address: the one the spreadsheet must be shared with.
     pub fn client_email(&self) -> &str {
         &self.key.client_email
@@ -107,7 +113,7 @@ pub fn parse(path: &Path, text: &str) -> Result<ServiceAccount, KeyError> {
         Ok(u) if matches!(u.scheme(), "http" | "https") => {}
         _ => return Err(KeyError::BadTokenUri { path, uri: key.token_uri }),
     }
-    Ok(ServiceAccount { key })
+    Ok(ServiceAccount { path, key })
 }
 
 /// The private key must be one yup-oauth2 can sign RS256 with: PEM, RSA.
