@@ -368,3 +368,65 @@ async fn check_reads_the_sheet_and_google_outages_are_retried() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("no header row"), "{}", run.stderr);
 }
+
+/// Runs the binary under `/usr/bin/time`: (seconds, peak RSS in MB, stderr).
+async fn measured(ws: &Workspace, args: &[&str]) -> (f64, f64, String) {
+    let mut cmd = tokio::process::Command::new("/usr/bin/time");
+    cmd.args(["-f", "MEASURED %e %M", crate::support::BIN, "--config"]).arg(ws.path("config.toml")).args(args);
+    cmd.env_remove("OPENPHONE_API_KEY").env("RUST_LOG", "openphone_sync=info");
+    let out = cmd.output().await.expect("/usr/bin/time runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let line = stderr.lines().find_map(|l| l.strip_prefix("MEASURED ")).expect("time's line");
+    let mut parts = line.split(' ');
+    let secs: f64 = parts.next().unwrap().parse().unwrap();
+    let kb: f64 = parts.next().unwrap().parse().unwrap();
+    (secs, kb / 1024.0, stderr)
+}
+
+/// A measurement, not a check: reads 100,000 rows from the fake and prints the time and peak
+/// memory of the binary, next to the time the fake takes to send the values and the same rows
+/// read from a CSV. Run it in release:
+/// `cargo test --release --test it -- --ignored --nocapture measure_reading_100k_sheet_rows`
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a measurement; run in release with --ignored --nocapture"]
+async fn measure_reading_100k_sheet_rows() {
+    const N: usize = 100_000;
+    let mut rows = vec![header_cells()];
+    rows.extend((1..=N).map(sheet_row));
+    let (ws, google) = sheet_workspace(rows, "Contacts!A1:K").await;
+
+    // The API alone: one values.get, body downloaded (what any client must wait for).
+    let token = google.issue_token();
+    let url = format!(
+        "{}v4/spreadsheets/{SHEET_ID}/values/Contacts!A1:K?valueRenderOption=UNFORMATTED_VALUE&dateTimeRenderOption=SERIAL_NUMBER",
+        google.api_base_url()
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let started = std::time::Instant::now();
+    let body = reqwest::Client::new().get(&url).bearer_auth(&token).send().await.unwrap().bytes().await.unwrap();
+    let api_secs = started.elapsed().as_secs_f64();
+    let mb = body.len() as f64 / 1e6;
+    drop(body);
+    println!("values.get alone: {mb:.1} MB of JSON in {api_secs:.2} s");
+
+    for args in [&["check", "--offline"][..], &["sync", "--dry-run", "--output", "json"]] {
+        google.clear_requests();
+        let (secs, rss, stderr) = measured(&ws, args).await;
+        let read = stderr.lines().find(|l| l.contains("Read the sheet")).unwrap_or("").to_owned();
+        let sent: usize = google.requests().iter().map(|r| r.bytes).sum();
+        println!(
+            "sheet {args:?}: {secs:.2} s, peak RSS {rss:.0} MB, {:.1} MB received in {} requests\n  {read}",
+            sent as f64 / 1e6,
+            google.requests().len()
+        );
+    }
+
+    // The same rows from a CSV, for comparison.
+    ws.write_n(N);
+    ws.write_config("");
+    for args in [&["check", "--offline"][..], &["sync", "--dry-run", "--output", "json"]] {
+        let (secs, rss, _) = measured(&ws, args).await;
+        let size = std::fs::metadata(ws.path("contacts.csv")).unwrap().len() as f64 / 1e6;
+        println!("csv ({size:.1} MB) {args:?}: {secs:.2} s, peak RSS {rss:.0} MB");
+    }
+}

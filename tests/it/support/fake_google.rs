@@ -97,6 +97,8 @@ pub struct SheetsRequest {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub status: u16,
+    /// The size of the reply body.
+    pub bytes: usize,
 }
 
 /// One JWT grant the token endpoint saw, with what it answered.
@@ -193,6 +195,14 @@ impl FakeGoogle {
         self.lock().requests.clear();
     }
 
+    /// An access token for the test account, as if the token endpoint had granted it.
+    pub fn issue_token(&self) -> String {
+        let mut inner = self.lock();
+        let token = format!("ya29.fake-direct-{}", inner.tokens.len() + 1);
+        inner.tokens.insert(token.clone(), CLIENT_EMAIL.to_owned());
+        token
+    }
+
     pub fn grants(&self) -> Vec<Grant> {
         self.lock().grants.clone()
     }
@@ -225,8 +235,9 @@ async fn handle(State(shared): State<Shared>, req: Request) -> Response {
         return token(&shared, &body);
     }
     let (status, reply) = sheets(&shared, &method, &path, &query, auth.as_deref());
-    lock(&shared).requests.push(SheetsRequest { method, path, query, status: status.as_u16() });
     let body = serde_json::to_vec(&reply).expect("fake_google: JSON");
+    let bytes = body.len();
+    lock(&shared).requests.push(SheetsRequest { method, path, query, status: status.as_u16(), bytes });
     (status, [(header::CONTENT_TYPE, "application/json; charset=UTF-8")], Body::from(body)).into_response()
 }
 
