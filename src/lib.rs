@@ -1,5 +1,5 @@
-//! openphone-sync keeps an OpenPhone workspace's contacts in step with a CSV export
-//! (and, later, a Google Sheet).
+//! openphone-sync keeps an OpenPhone workspace's contacts in step with a CSV export or a
+//! Google Sheet.
 //!
 //! # Layout
 //! Data flows one way: config → source rows → mapped records → plan → apply → report.
@@ -8,7 +8,8 @@
 //! - [`commands`]: one file per subcommand (`sync`, `check`, `status`, `fields`).
 //! - [`config`]: the config file: strict TOML with file/line/key diagnostics.
 //! - [`mapping`]: the mapping file and the conversion of a source row into a contact.
-//! - [`source`]: source adapters (CSV) producing rows that keep their origin row number.
+//! - [`source`]: source adapters (CSV, Google Sheets) producing rows that keep their origin
+//!   row number (and, for a sheet, a link to the row).
 //! - [`model`]: the canonical contact state that is hashed, diffed and pushed.
 //! - [`mirror`]: the SQLite mirror of what this tool pushed (the only SQLite user).
 //! - [`plan`]: the pure diff of (records, mirror) into creates/updates/deletes.

@@ -34,10 +34,11 @@ pub async fn open(config: &SheetsConfig) -> Result<Option<(Vec<String>, GridRows
     let account = key::load(&config.service_account_key)?;
     let api = Api::connect(account, config.api_base_url.as_str(), &config.spreadsheet_id).await?;
     let tabs = api.tabs().await?;
-    // A tab named with cells must exist; a name alone may also be a named range.
+    // A tab named with cells must exist (Google may match its name without regard to case); a
+    // name alone may also be a named range, which only Google knows.
     let named_tab = range.sheet.as_ref().filter(|_| range.cells.is_some());
     if let Some(tab) = named_tab
-        && !tabs.iter().any(|t| &t.title == tab)
+        && find_tab(&tabs, tab).is_none()
     {
         return Err(no_such_tab(tab, &tabs));
     }
@@ -52,7 +53,7 @@ pub async fn open(config: &SheetsConfig) -> Result<Option<(Vec<String>, GridRows
     let values = reply.values.unwrap_or_default();
     let title = covered.sheet.clone().or_else(|| tabs.first().map(|t| t.title.clone()));
     let shown = shown_columns(&api, &covered, title.as_deref(), &values).await?;
-    let gid = title.as_ref().and_then(|t| tabs.iter().find(|tab| &tab.title == t)).map(|t| t.sheet_id);
+    let gid = title.as_deref().and_then(|t| find_tab(&tabs, t)).map(|t| t.sheet_id);
     tracing::info!(
         spreadsheet_id = %config.spreadsheet_id,
         range = %covered,
@@ -68,6 +69,13 @@ pub async fn open(config: &SheetsConfig) -> Result<Option<(Vec<String>, GridRows
         link: linker(&config.spreadsheet_id, gid, config.link),
     };
     Ok(grid.into_rows())
+}
+
+/// The tab named `title`: exactly, else ignoring case.
+fn find_tab<'a>(tabs: &'a [Tab], title: &str) -> Option<&'a Tab> {
+    tabs.iter()
+        .find(|t| t.title == title)
+        .or_else(|| tabs.iter().find(|t| t.title.to_lowercase() == title.to_lowercase()))
 }
 
 fn no_such_tab(tab: &str, tabs: &[Tab]) -> SheetsError {
