@@ -99,11 +99,13 @@ pub fn main() -> std::process::ExitCode {
 
 fn init_logging(verbose: u8, quiet: bool) {
     use tracing_subscriber::EnvFilter;
+    // yup-oauth2 logs token requests and replies (the signed grant, the access token) at
+    // debug: it stays at warn unless RUST_LOG asks for it by name.
     let default = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn,openphone_sync=info",
-        (false, 1) => "info,openphone_sync=debug",
-        (false, _) => "debug,openphone_sync=trace",
+        (false, 1) => "info,openphone_sync=debug,yup_oauth2=warn",
+        (false, _) => "debug,openphone_sync=trace,yup_oauth2=warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()

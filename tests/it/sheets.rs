@@ -146,9 +146,17 @@ async fn a_sheet_syncs_exactly_like_the_same_data_in_a_csv() {
     let ranges: Vec<&str> = batch.query.iter().filter(|(k, _)| k == "ranges").map(|(_, v)| v.as_str()).collect();
     assert_eq!(ranges, vec!["Contacts!F1:F1000", "Contacts!I1:I1000", "Contacts!J1:J1000"]);
 
-    // Nothing changed: nothing is sent.
+    // Nothing changed: nothing is sent. The most verbose log shows no credential.
     ws.fake.clear_requests();
-    let again = ws.sync(0).await;
+    let mut cmd = ws.command(&["-vv", "sync", "--output", "json"], Some(&ws.api_key));
+    let out = cmd.env_remove("RUST_LOG").output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for secret in ["ya29.", "assertion", "PRIVATE KEY"] {
+        assert!(!stderr.contains(secret), "{secret:?} in the log:\n{stderr}");
+    }
+    assert!(stderr.contains("Read the sheet") && stderr.contains("hyper"), "the log is the most verbose: {stderr}");
+    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(again["planned"], json!({"create": 0, "update": 0, "delete": 0, "unchanged": 3}));
     assert!(ws.fake.requests().iter().all(|r| r.method == "GET"));
 
