@@ -155,14 +155,15 @@ pub async fn apply(
                 }
                 tracing::debug!(external_id, ?action, "Applied");
             }
-            Err(failure) if matches!(failure.api, Some(ApiError::Stopped)) => {
-                // Stopped between two requests: left pending, so the next run checks it.
-                tracing::debug!(row, external_id, ?action, "Record left for the next run");
-                result.stopped += 1;
-            }
             Err(failure) => {
                 if failure.not_applied && action == Action::Create {
                     mirror.drop_unconfirmed(&external_id)?;
+                }
+                if matches!(failure.api, Some(ApiError::Stopped)) {
+                    // Stopped before its next request: the next run does (or checks) it.
+                    tracing::debug!(row, external_id, ?action, "Record left for the next run");
+                    result.stopped += 1;
+                    continue;
                 }
                 tracing::warn!(row, external_id, ?action, error = %failure.message, "Record failed");
                 result.failed += 1;

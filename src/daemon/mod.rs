@@ -204,6 +204,7 @@ impl Daemon {
             None => self.start_run("schedule"),
         }
         self.reschedule(now.max(tick));
+        self.notifier.status(&self.status_line());
     }
 
     fn reschedule(&mut self, after: DateTime<Utc>) {
@@ -224,7 +225,6 @@ impl Daemon {
         let started_at = Utc::now();
         tracing::debug!(run = self.runs, trigger, "Sync started");
         self.metrics.run_started();
-        self.notifier.status(&format!("Syncing (run {} started {})", self.runs, started_at.format("%H:%M:%SZ")));
         self.running = Some(Running { number: self.runs, started_at, stop, handle });
     }
 
@@ -307,7 +307,7 @@ impl Daemon {
             None => "no next run".to_owned(),
         };
         match (&self.running, &self.last) {
-            (Some(r), _) => format!("Syncing (run {}); {next}", r.number),
+            (Some(r), _) => format!("Syncing (run {} started {}); {next}", r.number, r.started_at.format("%H:%M:%SZ")),
             (None, Some(last)) => format!("{last}; {next}"),
             (None, None) => format!("Waiting; {next}"),
         }

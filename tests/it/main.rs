@@ -4,6 +4,7 @@
 mod support;
 
 mod cli_errors;
+mod daemon;
 mod fake_selftest;
 mod spec_conformance;
 mod sync_core;
