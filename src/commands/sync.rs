@@ -200,7 +200,7 @@ async fn plan_and_apply(
     report.set_plan(&plan);
     let mirrored = index.values().filter(|e| e.contact_id.is_some()).count();
     drop(index);
-    tracing::info!(
+    tracing::debug!(
         rows = report.source_rows,
         invalid = report.invalid_rows,
         create = plan.creates.len(),
