@@ -354,3 +354,50 @@ async fn logs_are_json_lines_or_journald_friendly() {
     }
     assert!(text.contains("<6> INFO openphone_sync"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_run_is_logged_and_the_next_tick_tries_again() {
+    let ws = Workspace::new().await;
+    ws.write_n(2);
+    ws.append_config(EVERY_SECOND);
+    let d = Daemon::start(&ws, &[]).await;
+    d.wait_for("2 contacts", 10, |_| ws.fake.contacts().len() == 2).await;
+    let csv = std::fs::read_to_string(ws.path("contacts.csv")).unwrap();
+    std::fs::remove_file(ws.path("contacts.csv")).unwrap();
+    d.wait_log("Sync failed; waiting for the next scheduled run", 5).await;
+    assert!(d.log().contains("contacts.csv"), "the cause names the file:\n{}", d.log());
+    ws.write("contacts.csv", &csv.replace("First2", "Back"));
+    d.wait_for("the run after the failure", 8, |_| first_name(&ws, "C-0002").as_deref() == Some("Back")).await;
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+    let status = ws.run(&["status"]).await;
+    assert!(status.stdout.contains("unavailable"), "the failed run is in the history:\n{}", status.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_a_one_off_sync_the_same_way() {
+    let ws = Workspace::new().await;
+    ws.write_config("concurrency = 4");
+    ws.write_n(30);
+    ws.fake.set_latency(Duration::from_millis(300));
+    let child = ws.command(&["sync", "--output", "json"], Some(&ws.api_key)).stdout(Stdio::piped()).spawn().unwrap();
+    for _ in 0..200 {
+        if ws.fake.contacts().len() >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let asked = Instant::now();
+    assert_eq!(unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) }, 0);
+    let out = tokio::time::timeout(Duration::from_secs(15), child.wait_with_output()).await.unwrap().unwrap();
+    assert!(asked.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(4));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["outcome"], "stopped", "{report}");
+    let created = ws.fake.contacts().len() as u64;
+    assert_eq!(report["applied"]["create"], created, "every create that landed was recorded: {report}");
+    ws.fake.set_latency(Duration::ZERO);
+    let report = ws.sync(0).await;
+    assert_eq!(report["adopted"], 0, "{report}");
+    ws.assert_exactly(&ids(1..=30));
+}
