@@ -204,6 +204,98 @@ async fn curve() {
     assert_eq!(ws.fake.contacts().len(), 300);
 }
 
+/// The report, wall time and peak RSS (KiB) of one run of the binary. The peak comes from
+/// GNU time's `%M` (`/usr/bin/time`, Debian package `time`): `wait4`'s `ru_maxrss` would
+/// report the bench process's own peak, which a child inherits at spawn.
+fn measure(ws: &Workspace, args: &[&str]) -> (Value, f64, u64) {
+    assert!(
+        std::path::Path::new("/usr/bin/time").exists(),
+        "the local bench needs /usr/bin/time (apt-get install time)"
+    );
+    // BENCH_WRAP="perf record -g -o /tmp/perf.data" (say) runs it under a profiler too.
+    let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    let mut cmd = std::process::Command::new(words.next().unwrap_or("/usr/bin/time"));
+    if !wrap.is_empty() {
+        cmd.args(words).arg("/usr/bin/time");
+    }
+    cmd.args(["-f", "maxrss_kb=%M", support::BIN, "--config"]).arg(ws.path("config.toml")).args(args);
+    cmd.env("OPENPHONE_API_KEY", &ws.api_key).env("RUST_LOG", "error");
+    let started = Instant::now();
+    let out = cmd.output().unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let rss = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("maxrss_kb="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maxrss in: {stderr}"));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    (report, wall, rss)
+}
+
+/// Fills the mirror as if every row had been synced, without a request: maps the CSV
+/// with the library and records each state as confirmed.
+fn seed_mirror(ws: &Workspace) {
+    use openphone_sync::config::Config;
+    use openphone_sync::mapping::records::map_rows;
+    use openphone_sync::mapping::{FieldCatalog, Mapper, Mapping};
+    use openphone_sync::model::{CustomFieldDef, FieldType, PushedState};
+    let config = Config::load(&ws.path("config.toml")).unwrap();
+    let mapping = Mapping::load(&config.sync.mapping).unwrap();
+    let defs = standard_fields()
+        .into_iter()
+        .map(|d| CustomFieldDef { name: d.name, key: d.key, field_type: FieldType::parse(&d.field_type).unwrap() })
+        .collect();
+    let data = openphone_sync::source::csv::read_path(&ws.path("contacts.csv"), b',').unwrap();
+    let mapper = Mapper::new(&mapping, &data.header, "contacts.csv", &FieldCatalog::Workspace(defs)).unwrap();
+    let mapped = map_rows(&mapper, &data.rows, vec![]);
+    assert!(mapped.errors.is_empty());
+    let pushed: Vec<(String, PushedState, Option<openphone_sync::model::Digest>)> = mapped
+        .records
+        .into_iter()
+        .map(|r| {
+            (r.external_id, PushedState { state: r.state, email_ids: vec![None], phone_ids: vec![None] }, r.source_hash)
+        })
+        .collect();
+    let mut mirror = openphone_sync::mirror::Mirror::open(&config.database).unwrap();
+    mirror.confirm_many(pushed.iter().map(|(id, p, s)| (id.as_str(), id.as_str(), p, *s))).unwrap();
+}
+
+/// Local work: a no-op run and a dry run that plans 1% changes, against a full mirror.
+async fn local() {
+    println!("\n## Local work: runs against a full mirror (peak RSS of the process, wall time)\n");
+    println!("| rows | run | planned unchanged | planned update | requests | wall s | peak MiB |");
+    println!("|------|-----|-------------------|----------------|----------|--------|----------|");
+    let sizes: Vec<usize> = std::env::var("BENCH_LOCAL_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
+    for n in sizes {
+        let ws = workspace(0, "requests_per_second = 1000").await;
+        ws.write_n(n);
+        seed_mirror(&ws);
+        for (name, args) in [("no-op sync", vec!["sync", "--output", "json"]), ("dry run, 1% changed", vec![])] {
+            if args.is_empty() {
+                let rows: Vec<String> = (1..=n)
+                    .map(|i| if i % 100 == 0 { row(i).replace(",Referral,", ",Partner,") } else { row(i) })
+                    .collect();
+                ws.write_rows(&rows);
+            }
+            let args = if args.is_empty() { vec!["sync", "--dry-run", "--output", "json"] } else { args };
+            let (report, wall, rss) = measure(&ws, &args);
+            println!(
+                "| {n} | {name} | {} | {} | {} | {wall:.2} | {:.0} |",
+                report["planned"]["unchanged"],
+                report["planned"]["update"],
+                report["api_requests"],
+                rss as f64 / 1024.0
+            );
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -225,5 +317,8 @@ async fn main() {
     }
     if matches!(which.as_str(), "all" | "curve") {
         curve().await;
+    }
+    if matches!(which.as_str(), "all" | "local") {
+        local().await;
     }
 }

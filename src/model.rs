@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 /// One email or phone item, in the slot of its mapping entry (`[[emails]]`, `[[phone_numbers]]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +14,18 @@ pub struct Slot {
     pub label: String,
     /// `None` when the cell is empty: the item should not exist.
     pub value: Option<String>,
+}
+
+/// Which of the single-valued fields the mapping does not control. Such a field is `None`
+/// in a [`ContactState`] and is never written or compared, so a value set in the app (or
+/// left from an earlier mapping) stays. Not part of the hash: it describes the mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Unmapped {
+    pub first_name: bool,
+    pub last_name: bool,
+    pub company: bool,
+    pub role: bool,
+    pub source_url: bool,
 }
 
 /// The desired state of one contact: every field the mapping controls, nothing else.
@@ -29,15 +41,42 @@ pub struct ContactState {
     /// Custom field key → API value (`null` clears); one entry per mapped custom field.
     pub custom: BTreeMap<String, serde_json::Value>,
     pub source_url: Option<String>,
+    /// Fields the mapping leaves alone (set by the mapper; not stored, not hashed).
+    #[serde(skip)]
+    pub unmapped: Unmapped,
 }
 
 impl ContactState {
     /// A stable digest of the state: equal states have equal hashes across runs,
     /// platforms and versions (it hashes the canonical JSON, whose field order is fixed).
-    pub fn hash(&self) -> String {
+    pub fn hash(&self) -> Digest {
         let json = serde_json::to_vec(self).expect("a ContactState always serialises");
-        let digest = Sha256::digest(&json);
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+        Digest::of(&Sha256::digest(&json))
+    }
+}
+
+/// A 128-bit digest (the first half of a SHA-256), stored as 32 hex digits and held in
+/// memory as a number: a million of them take 16 MB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Digest(pub u128);
+
+impl Digest {
+    /// The digest of a SHA-256 output.
+    pub fn of(sha256: &[u8]) -> Digest {
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&sha256[..16]);
+        Digest(u128::from_be_bytes(first))
+    }
+
+    /// Reads the stored form (32 hex digits).
+    pub fn parse(hex: &str) -> Option<Digest> {
+        (hex.len() == 32).then(|| u128::from_str_radix(hex, 16).ok().map(Digest)).flatten()
+    }
+}
+
+impl std::fmt::Display for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
     }
 }
 
@@ -74,6 +113,17 @@ pub struct Record {
     pub row: u64,
     pub external_id: String,
     pub state: ContactState,
+    /// `state.hash()`, computed once.
+    pub hash: Digest,
+    /// The digest of the source row it was mapped from, when known.
+    pub source_hash: Option<Digest>,
+}
+
+impl Record {
+    pub fn new(row: u64, external_id: String, state: ContactState) -> Record {
+        let hash = state.hash();
+        Record { row, external_id, state, hash, source_hash: None }
+    }
 }
 
 /// Canonical form of a number for comparison and sending: integers stay integers.
@@ -97,12 +147,14 @@ mod tests {
         a.custom.insert("k1".into(), serde_json::json!(true));
         let b = a.clone();
         assert_eq!(a.hash(), b.hash());
-        assert_eq!(a.hash().len(), 32);
+        assert_eq!(a.hash().to_string().len(), 32);
+        assert_eq!(Digest::parse(&a.hash().to_string()), Some(a.hash()));
+        assert_eq!(Digest::parse("xyz"), None);
         let mut c = a.clone();
         c.custom.insert("k1".into(), serde_json::Value::Null);
         assert_ne!(a.hash(), c.hash());
         // Pinned: a change here would make every mirrored record look changed.
-        assert_eq!(ContactState::default().hash(), "17e02f9a6314fa2def074128a341ce23");
+        assert_eq!(ContactState::default().hash().to_string(), "17e02f9a6314fa2def074128a341ce23");
     }
 
     #[test]

@@ -126,7 +126,7 @@ pub async fn apply(
         .into_iter()
         .map(|c| {
             let existing = found.remove(&c.external_id).unwrap_or_default();
-            Task::Create(c, existing)
+            Task::Create(Box::new(c), existing)
         })
         .chain(plan.updates.into_iter().map(|u| Task::Update(Box::new(u))))
         .chain(plan.deletes.into_iter().map(Task::Delete))
@@ -140,12 +140,12 @@ pub async fn apply(
     let mut stream =
         futures::stream::iter(next.map(|t| tasks::run(t, client, opts))).buffer_unordered(opts.concurrency.max(1));
     let mut unavailable_streak = 0usize;
-    while let Some(TaskResult { row, external_id, action, outcome }) = stream.next().await {
+    while let Some(TaskResult { row, source_hash, external_id, action, outcome }) = stream.next().await {
         progress.advance();
         match outcome {
             Ok(effect) => {
                 unavailable_streak = 0;
-                commit(mirror, &external_id, &effect)?;
+                commit(mirror, &external_id, &effect, source_hash)?;
                 match effect {
                     Effect::Confirmed { adopted, .. } => {
                         result.adopted += u64::from(adopted);
@@ -218,9 +218,14 @@ fn unmark(mirror: &mut Mirror, never_started: &[Task]) -> Result<(), MirrorError
     mirror.unmark_updates(&updates)
 }
 
-fn commit(mirror: &mut Mirror, external_id: &str, effect: &Effect) -> Result<(), MirrorError> {
+fn commit(
+    mirror: &mut Mirror,
+    external_id: &str,
+    effect: &Effect,
+    source_hash: Option<crate::model::Digest>,
+) -> Result<(), MirrorError> {
     match effect {
-        Effect::Confirmed { contact_id, pushed, .. } => mirror.confirm(external_id, contact_id, pushed),
+        Effect::Confirmed { contact_id, pushed, .. } => mirror.confirm(external_id, contact_id, pushed, source_hash),
         Effect::Gone => mirror.forget(external_id),
     }
 }

@@ -13,7 +13,7 @@ use super::{ApplyOptions, settled};
 /// One record's work.
 pub enum Task {
     /// A create, with the contacts its externalId lookup found.
-    Create(Create, Vec<ApiContact>),
+    Create(Box<Create>, Vec<ApiContact>),
     Update(Box<Update>),
     Delete(Delete),
 }
@@ -52,6 +52,7 @@ impl Failure {
 
 pub struct TaskResult {
     pub row: Option<u64>,
+    pub source_hash: Option<crate::model::Digest>,
     pub external_id: String,
     pub action: Action,
     pub outcome: Result<Effect, Failure>,
@@ -61,15 +62,27 @@ pub async fn run(task: Task, client: &Client, opts: &ApplyOptions) -> TaskResult
     match task {
         Task::Create(c, existing) => {
             let outcome = create(client, opts, &c.external_id, &c.state, existing).await;
-            TaskResult { row: Some(c.row), external_id: c.external_id, action: Action::Create, outcome }
+            TaskResult {
+                row: Some(c.row),
+                source_hash: c.source_hash,
+                external_id: c.external_id,
+                action: Action::Create,
+                outcome,
+            }
         }
         Task::Update(u) => {
             let outcome = update(client, opts, &u).await;
-            TaskResult { row: Some(u.row), external_id: u.external_id, action: Action::Update, outcome }
+            TaskResult {
+                row: Some(u.row),
+                source_hash: u.source_hash,
+                external_id: u.external_id,
+                action: Action::Update,
+                outcome,
+            }
         }
         Task::Delete(d) => {
             let outcome = delete(client, opts, &d).await;
-            TaskResult { row: None, external_id: d.external_id, action: Action::Delete, outcome }
+            TaskResult { row: None, source_hash: None, external_id: d.external_id, action: Action::Delete, outcome }
         }
     }
 }

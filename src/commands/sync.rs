@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::apply::{self, ApplyOptions};
 use crate::config::Config;
 use crate::exit::Exit;
-use crate::mapping::records::{Mapped, map_rows};
+use crate::mapping::records::map_items;
 use crate::mapping::{FieldCatalog, Mapper, Mapping};
 use crate::mirror::{Mirror, MirrorError, MirrorIndex, Role, RunLock, RunRecord};
 use crate::openphone::Client;
@@ -151,11 +151,7 @@ async fn plan_and_apply(
 ) -> Result<Report, Stop> {
     let dry = args.mode == Mode::DryRun;
     let mut report = Report::new(args.mode);
-    let data = source::read(&config.source).map_err(|e| match e {
-        SourceError::Unreadable { .. } => Stop::new(Exit::Unavailable, e.to_string()),
-        _ => Stop::new(Exit::Config, e.to_string()),
-    })?;
-    report.source_rows = data.total_rows() as u64;
+    let rows = source::open(&config.source).map_err(source_stop)?;
 
     let client = key.map(|k| setup::client(config, k).map(|c| c.with_stop(ctx.stop.clone()))).transpose()?;
 
@@ -172,30 +168,40 @@ async fn plan_and_apply(
         None => offline_catalog(mapping, mirror.as_deref(), &mut report)?,
     };
     let mapper =
-        Mapper::new(mapping, &data.header, &config.source.describe(), &catalog).map_err(|p| Stop::config(&p))?;
-    let Mapped { records, errors, protected } = map_rows(&mapper, &data.rows, data.errors);
-    drop(data.rows);
-    report.invalid_rows = errors.len() as u64;
-    report.errors.extend(errors.into_iter().map(|e| RecordError {
-        row: Some(e.row),
-        external_id: e.external_id,
-        action: None,
-        message: e.message,
-        status: None,
-        code: None,
-    }));
+        Mapper::new(mapping, &rows.header, &config.source.describe(), &catalog).map_err(|p| Stop::config(&p))?;
 
     let index = match &mirror {
         Some(m) => m.index().map_err(mirror_stop)?,
         None => MirrorIndex::new(),
     };
+    // Records the mirror holds unchanged are counted and dropped as the rows stream in.
+    let mapped = map_items(&mapper, rows, &index).map_err(source_stop)?;
+    report.source_rows = mapped.rows as u64;
+    report.invalid_rows = mapped.errors.len() as u64;
+    report.errors.extend(mapped.errors.iter().map(|e| RecordError {
+        row: Some(e.row),
+        external_id: e.external_id.clone(),
+        action: None,
+        message: e.message.clone(),
+        status: None,
+        code: None,
+    }));
     let bases = match &mirror {
-        Some(m) => m.pushed(&plan::needs_base(&records, &index)).map_err(mirror_stop)?,
+        Some(m) => m.pushed(&plan::needs_base(&mapped.records, &index)).map_err(mirror_stop)?,
         None => Default::default(),
     };
-    let inputs =
-        Inputs { records: &records, protected: &protected, index: &index, delete_missing: config.sync.delete_missing };
-    let plan = plan::plan(&inputs, &bases);
+    // In a block: `Inputs` holds a closure that is not `Sync`, and must not live across an
+    // await (the daemon runs this future on another task).
+    let plan = {
+        let inputs = Inputs {
+            records: &mapped.records,
+            in_sync: mapped.in_sync,
+            present: &|id: &str| mapped.present.contains_key(id),
+            index: &index,
+            delete_missing: config.sync.delete_missing,
+        };
+        plan::plan(&inputs, &bases)
+    };
     drop(bases);
     report.set_plan(&plan);
     let mirrored = index.values().filter(|e| e.contact_id.is_some()).count();
@@ -211,7 +217,7 @@ async fn plan_and_apply(
     );
 
     if let Err(refusal) =
-        plan::guard(&plan, mirrored, records.len(), config.sync.max_delete_fraction, args.allow_mass_delete)
+        plan::guard(&plan, mirrored, mapped.valid(), config.sync.max_delete_fraction, args.allow_mass_delete)
     {
         report.outcome = Outcome::Refused;
         report.fatal = Some(refusal.to_string());
@@ -219,7 +225,7 @@ async fn plan_and_apply(
         finish(&mut report, client.as_ref(), started);
         return Ok(report);
     }
-    drop(records);
+    drop(mapped);
 
     if dry {
         report.list_plan(&plan);
@@ -314,6 +320,13 @@ fn finish(report: &mut Report, client: Option<&Client>, started: Instant) {
     report.api = client.map(|c| c.stats().snapshot()).unwrap_or_default();
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.settle();
+}
+
+fn source_stop(e: SourceError) -> Stop {
+    match e {
+        SourceError::Unreadable { .. } => Stop::new(Exit::Unavailable, e.to_string()),
+        _ => Stop::new(Exit::Config, e.to_string()),
+    }
 }
 
 pub(crate) fn mirror_stop(e: MirrorError) -> Stop {

@@ -193,28 +193,7 @@ pub fn resolve_path(flag: Option<&Path>) -> PathBuf {
 impl Config {
     /// Reads and validates the config file, collecting every problem.
     pub fn load(path: &Path) -> Result<Config, Problems> {
-        let mut problems = Problems::default();
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                problems.push(path, None, None, format!("cannot read the config file: {e}"));
-                return Err(problems);
-            }
-        };
-        // The walk reports unknown keys and wrong types; serde (which ignores unknown
-        // keys) then gives the values, so semantic problems are reported alongside.
-        let (lines, found) = toml_check::check(path, &text, CONFIG_SCHEMA);
-        problems.extend(found);
-        let raw: RawConfig = match toml::from_str(&text) {
-            Ok(raw) => raw,
-            Err(e) => {
-                if problems.is_empty() {
-                    let line = e.span().map(|s| diagnostic::line_of(&text, s.start));
-                    problems.push(path, line, None, e.message().trim().to_owned());
-                }
-                return Err(problems);
-            }
-        };
+        let (raw, lines, mut problems) = toml_check::load::<RawConfig>(path, "config", CONFIG_SCHEMA)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let ctx = Ctx { file: path, dir: &dir, lines: &lines };
         let config = build(&ctx, raw, &mut problems);

@@ -45,6 +45,37 @@ impl KeyLines {
     }
 }
 
+/// Reads `file` (a `what` file: "config", "mapping") strictly: the schema walk reports
+/// unknown keys and wrong types; serde (which ignores unknown keys) then gives the values,
+/// so the caller can add its semantic problems to those found here. `Err` when the
+/// values cannot be read at all.
+pub fn load<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    what: &str,
+    schema: &'static [(&'static str, Kind)],
+) -> Result<(T, KeyLines, Problems), Problems> {
+    let mut problems = Problems::default();
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(file, None, None, format!("cannot read the {what} file: {e}"));
+            return Err(problems);
+        }
+    };
+    let (lines, found) = check(file, &text, schema);
+    problems.extend(found);
+    match toml::from_str(&text) {
+        Ok(raw) => Ok((raw, lines, problems)),
+        Err(e) => {
+            if problems.is_empty() {
+                let line = e.span().map(|s| line_of(&text, s.start));
+                problems.push(file, line, None, e.message().trim().to_owned());
+            }
+            Err(problems)
+        }
+    }
+}
+
 /// Walks `text` (the contents of `file`) against `schema`, returning the key lines and
 /// every problem found (syntax errors, unknown keys, wrong types).
 pub fn check(file: &Path, text: &str, schema: &'static [(&'static str, Kind)]) -> (KeyLines, Problems) {

@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use sha2::{Digest as _, Sha256};
+
 use crate::config::diagnostic::Problems;
-use crate::model::{ContactState, CustomFieldDef, FieldType, Record, Slot};
+use crate::model::{ContactState, CustomFieldDef, Digest, FieldType, Record, Slot, Unmapped};
 use crate::source::{RowError, SourceRow};
 
 use super::phone::{self, Region};
@@ -54,6 +56,9 @@ pub struct Mapper {
     phones: Vec<(String, usize, String)>,
     custom: Vec<CustomColumn>,
     region: Option<Region>,
+    /// Digest of this build and of everything above: equal row digests under equal
+    /// fingerprints map to equal records.
+    fingerprint: [u8; 32],
 }
 
 /// Finds a workspace field by key, or by name (exactly, then ignoring case if unique).
@@ -119,7 +124,7 @@ impl Mapper {
         let items = |list: &[super::ItemMapping]| {
             list.iter().map(|m| (m.label.clone(), idx(&m.column), m.column.clone())).collect::<Vec<_>>()
         };
-        let mapper = Mapper {
+        let mut mapper = Mapper {
             external_id: idx(&mapping.external_id),
             first_name: mapping.first_name.as_deref().map(idx),
             last_name: mapping.last_name.as_deref().map(idx),
@@ -129,8 +134,36 @@ impl Mapper {
             phones: items(&mapping.phones),
             custom,
             region: mapping.default_region,
+            fingerprint: [0; 32],
         };
+        // The build's version covers changes in conversion rules and phone metadata.
+        let identity = format!("{} {mapper:?}", env!("CARGO_PKG_VERSION"));
+        mapper.fingerprint = Sha256::digest(identity.as_bytes()).into();
         problems.into_result(mapper)
+    }
+
+    /// A digest of what this mapper reads from `row` (the mapped cells and the row's link)
+    /// and of the mapper itself: when it equals the digest recorded at the last confirmed
+    /// write, the row maps to the record that was written, so it need not be mapped again.
+    pub fn source_hash(&self, row: &SourceRow) -> Digest {
+        let mut h = Sha256::new();
+        h.update(self.fingerprint);
+        let mut cell = |i: usize| {
+            h.update(row.cells.get(i).map(String::as_bytes).unwrap_or_default());
+            h.update([0x1f]);
+        };
+        cell(self.external_id);
+        for i in [self.first_name, self.last_name, self.company, self.role].into_iter().flatten() {
+            cell(i);
+        }
+        for (_, i, _) in self.emails.iter().chain(&self.phones) {
+            cell(*i);
+        }
+        for c in &self.custom {
+            cell(c.index);
+        }
+        h.update(row.link.as_deref().unwrap_or_default().as_bytes());
+        Digest::of(&h.finalize())
     }
 
     /// The row's external id, if the cell is usable (for rows that fail otherwise).
@@ -187,8 +220,16 @@ impl Mapper {
             }
         }
         state.custom = custom;
+        state.source_url = row.link.clone();
+        state.unmapped = Unmapped {
+            first_name: self.first_name.is_none(),
+            last_name: self.last_name.is_none(),
+            company: self.company.is_none(),
+            role: self.role.is_none(),
+            source_url: row.link.is_none(),
+        };
         match (external_id, errors.is_empty()) {
-            (Some(external_id), true) => Ok(Record { row: row.row, external_id, state }),
+            (Some(external_id), true) => Ok(Record::new(row.row, external_id, state)),
             (external_id, _) => Err(RowError { row: row.row, external_id, message: errors.join("; ") }),
         }
     }
@@ -240,7 +281,7 @@ column = "VIP"
     }
 
     fn row(cells: [&str; 5]) -> SourceRow {
-        SourceRow { row: 7, cells: cells.map(String::from).to_vec() }
+        SourceRow { row: 7, cells: cells.map(String::from).to_vec(), link: None }
     }
 
     #[test]
@@ -253,6 +294,33 @@ column = "VIP"
         assert_eq!(r.state.emails, vec![Slot { label: "work".into(), value: Some("ann@x.io".into()) }]);
         assert_eq!(r.state.phones[0].value.as_deref(), Some("+12015550123"));
         assert_eq!(r.state.custom["k1"], json!(true));
+    }
+
+    #[test]
+    fn source_hash_covers_mapped_cells_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Mapper::new(&mapping(dir.path()), &header(), "t.csv", &catalog()).unwrap();
+        let a = row(["C-1", "Ann", "ann@x.io", "", "yes"]);
+        assert_eq!(m.source_hash(&a), m.source_hash(&a.clone()));
+        let mut b = a.clone();
+        b.cells[4] = "no".into();
+        assert_ne!(m.source_hash(&a), m.source_hash(&b));
+        // Another catalog (a field's type changed) is another mapper.
+        let other = FieldCatalog::Workspace(vec![CustomFieldDef {
+            name: "VIP".into(),
+            key: "k1".into(),
+            field_type: FieldType::String,
+        }]);
+        let m2 = Mapper::new(&mapping(dir.path()), &header(), "t.csv", &other).unwrap();
+        assert_ne!(m.source_hash(&a), m2.source_hash(&a));
+        // An unmapped column does not count.
+        let wide: Vec<String> = header().into_iter().chain(["Notes".to_owned()]).collect();
+        let m3 = Mapper::new(&mapping(dir.path()), &wide, "t.csv", &catalog()).unwrap();
+        let mut c = a.clone();
+        c.cells.push("x".into());
+        let mut d = a.clone();
+        d.cells.push("y".into());
+        assert_eq!(m3.source_hash(&c), m3.source_hash(&d));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::config::diagnostic::{Problems, line_of};
+use crate::config::diagnostic::Problems;
 use crate::config::toml_check::{self, KeyLines, Kind};
 pub use mapper::{FieldCatalog, Mapper};
 use phone::Region;
@@ -122,26 +122,7 @@ struct RawCustom {
 impl Mapping {
     /// Reads and validates a mapping file, collecting every problem.
     pub fn load(path: &Path) -> Result<Mapping, Problems> {
-        let mut problems = Problems::default();
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                problems.push(path, None, None, format!("cannot read the mapping file: {e}"));
-                return Err(problems);
-            }
-        };
-        let (lines, found) = toml_check::check(path, &text, MAPPING_SCHEMA);
-        problems.extend(found);
-        let raw: RawMapping = match toml::from_str(&text) {
-            Ok(raw) => raw,
-            Err(e) => {
-                if problems.is_empty() {
-                    let line = e.span().map(|s| line_of(&text, s.start));
-                    problems.push(path, line, None, e.message().trim().to_owned());
-                }
-                return Err(problems);
-            }
-        };
+        let (raw, lines, mut problems) = toml_check::load::<RawMapping>(path, "mapping", MAPPING_SCHEMA)?;
         let mapping = build(path, raw, lines, &mut problems);
         problems.into_result(mapping)
     }

@@ -1,62 +1,230 @@
-//! Maps every source row into records: one per externalId. Rows that fail are reported by
-//! row; an externalId on several rows is reported on each and applied from none; the ids of
-//! failed and duplicated rows are protected from deletion.
+//! Maps a source's rows into records, one per externalId, as the rows stream in. Records
+//! the mirror already holds unchanged are counted and dropped at once (so a run over a large
+//! source keeps only the changed records in memory). Rows that fail are reported by row; an
+//! externalId on several rows is reported on each and applied from none; every externalId
+//! seen in the source, valid or not, is kept so that it is never deleted.
 
 use std::collections::{HashMap, HashSet};
 
-use crate::model::Record;
-use crate::source::{RowError, SourceRow};
+use crate::model::{Digest, Record};
+use crate::source::{RowError, SourceError, SourceItem, SourceRow};
 
 use super::Mapper;
 
 /// The mapped source.
 #[derive(Debug, Default)]
 pub struct Mapped {
+    /// Records that may need a write (not known to be in sync), in row order.
     pub records: Vec<Record>,
+    /// Valid records skipped because the mirror holds them unchanged.
+    pub in_sync: usize,
+    /// Rows that could not be read or mapped, in row order.
     pub errors: Vec<RowError>,
-    /// External ids present in the source that must not be deleted although they are not
-    /// in `records` (their rows were invalid or duplicated).
-    pub protected: HashSet<String>,
+    /// Every external id in the source, including those of invalid and duplicated rows
+    /// (none of these is ever deleted), with the first row that carries it.
+    pub present: HashMap<String, FirstSeen>,
+    /// Data rows seen (valid or not).
+    pub rows: usize,
 }
 
-/// Maps `rows`, carrying over the rows the source could not read (`read_errors`).
-pub fn map_rows(mapper: &Mapper, rows: &[SourceRow], read_errors: Vec<RowError>) -> Mapped {
-    let mut out = Mapped { errors: read_errors, ..Mapped::default() };
-    let mut first_row: HashMap<String, Vec<u64>> = HashMap::new();
-    let mut records = Vec::with_capacity(rows.len());
-    for row in rows {
-        if let Some(id) = mapper.external_id(row) {
-            first_row.entry(id).or_default().push(row.row);
-        }
-        match mapper.map(row) {
-            Ok(r) => records.push(r),
-            Err(e) => {
-                if let Some(id) = &e.external_id {
-                    out.protected.insert(id.clone());
-                }
-                out.errors.push(e);
-            }
-        }
+impl Mapped {
+    /// Valid, unique records: the ones that were or will be applied.
+    pub fn valid(&self) -> usize {
+        self.records.len() + self.in_sync
     }
-    let duplicated: HashMap<&String, &Vec<u64>> = first_row.iter().filter(|(_, rows)| rows.len() > 1).collect();
-    for r in records {
-        match duplicated.get(&r.external_id) {
-            Some(rows) => {
-                let others: Vec<String> = rows.iter().filter(|&&x| x != r.row).map(u64::to_string).collect();
-                out.errors.push(RowError {
-                    row: r.row,
-                    external_id: Some(r.external_id.clone()),
-                    message: format!(
-                        "external id {:?} is also on row {}; none of these rows is applied until it is unique",
-                        r.external_id,
-                        others.join(", ")
-                    ),
-                });
-                out.protected.insert(r.external_id);
+}
+
+/// The first row of an external id, and what became of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstSeen {
+    row: u64,
+    seen: Seen,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    InSync,
+    Pending,
+    Invalid,
+}
+
+/// How to tell that a record is already in OpenPhone as it is.
+pub trait SyncCheck {
+    /// The row with this external id and source digest is known in sync, unmapped.
+    fn row_in_sync(&self, external_id: &str, source_hash: Digest) -> bool;
+    /// The mapped record is in sync.
+    fn record_in_sync(&self, record: &Record) -> bool;
+}
+
+/// Nothing is known in sync.
+pub struct NoneInSync;
+
+impl SyncCheck for NoneInSync {
+    fn row_in_sync(&self, _: &str, _: Digest) -> bool {
+        false
+    }
+    fn record_in_sync(&self, _: &Record) -> bool {
+        false
+    }
+}
+
+/// Maps `items` (a source's rows), dropping the records `check` finds in sync: first by the
+/// row's digest (no mapping needed), else by the mapped record.
+pub fn map_items(
+    mapper: &Mapper,
+    items: impl IntoIterator<Item = Result<SourceItem, SourceError>>,
+    check: &dyn SyncCheck,
+) -> Result<Mapped, SourceError> {
+    let mut out = Mapped::default();
+    // Every later row of an external id already seen.
+    let mut repeats: HashMap<String, Vec<u64>> = HashMap::new();
+    for item in items {
+        let row = match item? {
+            SourceItem::Row(row) => row,
+            SourceItem::Bad(e) => {
+                out.rows += 1;
+                out.errors.push(e);
+                continue;
             }
-            None => out.records.push(r),
+        };
+        out.rows += 1;
+        let id = mapper.external_id(&row);
+        let source_hash = mapper.source_hash(&row);
+        if let Some(id) = id.as_ref().filter(|id| !out.present.contains_key(*id))
+            && check.row_in_sync(id, source_hash)
+        {
+            out.in_sync += 1;
+            out.present.insert(id.clone(), FirstSeen { row: row.row, seen: Seen::InSync });
+            continue;
         }
+        let mapped = mapper.map(&row).map(|mut r| {
+            r.source_hash = Some(source_hash);
+            r
+        });
+        let Some(id) = id else {
+            out.errors.extend(mapped.err());
+            continue;
+        };
+        if out.present.contains_key(&id) {
+            // Reported with the other rows of its id once all are known.
+            repeats.entry(id).or_default().push(row.row);
+            out.errors.extend(mapped.err());
+            continue;
+        }
+        let seen = match mapped {
+            Ok(r) if check.record_in_sync(&r) => {
+                out.in_sync += 1;
+                Seen::InSync
+            }
+            Ok(r) => {
+                out.records.push(r);
+                Seen::Pending
+            }
+            Err(e) => {
+                out.errors.push(e);
+                Seen::Invalid
+            }
+        };
+        out.present.insert(id, FirstSeen { row: row.row, seen });
+    }
+    if !repeats.is_empty() {
+        resolve_duplicates(&mut out, repeats);
     }
     out.errors.sort_by_key(|e| e.row);
-    out
+    Ok(out)
+}
+
+/// Takes every record of a duplicated id out of the run and reports each of its valid rows.
+fn resolve_duplicates(out: &mut Mapped, repeats: HashMap<String, Vec<u64>>) {
+    for (id, later) in repeats {
+        let FirstSeen { row: first_row, seen: first_seen } = out.present[&id];
+        let mut rows = vec![first_row];
+        rows.extend(&later);
+        match first_seen {
+            Seen::InSync => out.in_sync -= 1,
+            Seen::Pending => out.records.retain(|r| r.external_id != id),
+            Seen::Invalid => {}
+        }
+        // Rows that failed on their own keep their own error.
+        let failed: HashSet<u64> = out.errors.iter().filter(|e| rows.contains(&e.row)).map(|e| e.row).collect();
+        for &row in &rows {
+            if failed.contains(&row) {
+                continue;
+            }
+            let others: Vec<String> = rows.iter().filter(|&&r| r != row).map(u64::to_string).collect();
+            out.errors.push(RowError {
+                row,
+                external_id: Some(id.clone()),
+                message: format!(
+                    "external id {id:?} is also on row {}; none of these rows is applied until it is unique",
+                    others.join(", ")
+                ),
+            });
+        }
+    }
+}
+
+/// Maps rows already in memory (tests, benchmarks): nothing is taken as in sync.
+pub fn map_rows(mapper: &Mapper, rows: &[SourceRow], read_errors: Vec<RowError>) -> Mapped {
+    let items = read_errors.into_iter().map(SourceItem::Bad).chain(rows.iter().cloned().map(SourceItem::Row)).map(Ok);
+    map_items(mapper, items, &NoneInSync).expect("rows in memory cannot fail to read")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{FieldCatalog, Mapping};
+
+    fn mapper(dir: &std::path::Path) -> Mapper {
+        let p = dir.join("m.toml");
+        std::fs::write(&p, "external_id = \"ID\"\n[default_fields]\nfirst_name = \"Name\"\n[[emails]]\nlabel = \"work\"\ncolumn = \"Email\"\n")
+            .unwrap();
+        let header: Vec<String> = ["ID", "Name", "Email"].map(String::from).to_vec();
+        Mapper::new(&Mapping::load(&p).unwrap(), &header, "t.csv", &FieldCatalog::Unknown).unwrap()
+    }
+
+    fn item(row: u64, cells: [&str; 3]) -> Result<SourceItem, SourceError> {
+        Ok(SourceItem::Row(SourceRow { row, cells: cells.map(String::from).to_vec(), link: None }))
+    }
+
+    #[test]
+    fn drops_in_sync_records_and_takes_duplicates_out_wherever_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = mapper(dir.path());
+        let items = vec![
+            item(2, ["a", "A", ""]),       // in sync
+            item(3, ["b", "B", ""]),       // changed
+            item(4, ["a", "A2", ""]),      // duplicate of an in-sync record
+            item(5, ["c", "C", "bad"]),    // invalid
+            item(6, ["c", "C", ""]),       // duplicate of an invalid row
+            item(7, ["d", "D", ""]),       // changed
+            item(8, ["d", "D", "d@x.io"]), // duplicate of a changed record
+            Ok(SourceItem::Bad(RowError { row: 9, external_id: None, message: "ragged".into() })),
+        ];
+        struct OnlyA;
+        impl SyncCheck for OnlyA {
+            fn row_in_sync(&self, _: &str, _: Digest) -> bool {
+                false
+            }
+            fn record_in_sync(&self, r: &Record) -> bool {
+                r.external_id == "a"
+            }
+        }
+        let out = map_items(&m, items, &OnlyA).unwrap();
+        assert_eq!(out.rows, 8);
+        assert_eq!(out.in_sync, 0);
+        assert_eq!(out.records.iter().map(|r| r.external_id.as_str()).collect::<Vec<_>>(), vec!["b"]);
+        let errs: Vec<(u64, &str)> = out.errors.iter().map(|e| (e.row, e.message.as_str())).collect();
+        let rows: Vec<u64> = errs.iter().map(|e| e.0).collect();
+        assert_eq!(rows, vec![2, 4, 5, 6, 7, 8, 9]);
+        assert!(errs[0].1.contains("also on row 4"), "{errs:#?}");
+        assert!(errs[2].1.contains("not an email"), "{errs:#?}");
+        assert!(errs[3].1.contains("also on row 5"), "{errs:#?}");
+        assert!(errs[5].1.contains("also on row 7"), "{errs:#?}");
+        assert_eq!(errs[6], (9, "ragged"));
+        let mut present: Vec<&str> = out.present.keys().map(String::as_str).collect();
+        present.sort();
+        assert_eq!(present, vec!["a", "b", "c", "d"]);
+        assert_eq!(out.valid(), 1);
+    }
 }

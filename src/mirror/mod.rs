@@ -12,7 +12,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::model::{CustomFieldDef, FieldType, PushedState};
+use crate::model::{CustomFieldDef, Digest, FieldType, PushedState};
 pub use lock::{Holder, Role, RunLock};
 
 /// Why the mirror cannot be used. Every variant stops the run (exit 4) and names the file.
@@ -52,8 +52,10 @@ pub enum Pending {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
     pub contact_id: Option<String>,
-    pub hash: Option<String>,
+    pub hash: Option<Digest>,
     pub pending: Option<Pending>,
+    /// The digest of the source row last confirmed (see `Mapper::source_hash`).
+    pub source_hash: Option<Digest>,
 }
 
 /// Every mirrored contact by externalId.
@@ -83,6 +85,12 @@ pub struct Mirror {
     conn: Connection,
     path: PathBuf,
 }
+
+const CONFIRM_SQL: &str =
+    "INSERT INTO contacts (external_id, contact_id, hash, pushed, pending, created_at, updated_at, source_hash)
+     VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, ?6)
+     ON CONFLICT(external_id) DO UPDATE SET
+       contact_id = ?2, hash = ?3, pushed = ?4, pending = NULL, updated_at = ?5, source_hash = ?6";
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -149,7 +157,7 @@ impl Mirror {
     pub fn index(&self) -> Result<MirrorIndex, MirrorError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT external_id, contact_id, hash, pending FROM contacts")
+            .prepare("SELECT external_id, contact_id, hash, pending, source_hash FROM contacts")
             .map_err(|e| self.sql_err(e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -158,12 +166,13 @@ impl Mirror {
                     r.get::<_, String>(0)?,
                     IndexEntry {
                         contact_id: r.get(1)?,
-                        hash: r.get(2)?,
+                        hash: r.get::<_, Option<String>>(2)?.as_deref().and_then(Digest::parse),
                         pending: match pending.as_deref() {
                             Some("create") => Some(Pending::Create),
                             Some("update") => Some(Pending::Update),
                             _ => None,
                         },
+                        source_hash: r.get::<_, Option<String>>(4)?.as_deref().and_then(Digest::parse),
                     },
                 ))
             })
@@ -221,19 +230,45 @@ impl Mirror {
         tx.commit().map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })
     }
 
-    /// Records a confirmed write: the contact's id and the state now in OpenPhone.
-    pub fn confirm(&mut self, external_id: &str, contact_id: &str, pushed: &PushedState) -> Result<(), MirrorError> {
+    /// Records a confirmed write: the contact's id, the state now in OpenPhone, and the
+    /// digest of the source row it came from.
+    pub fn confirm(
+        &mut self,
+        external_id: &str,
+        contact_id: &str,
+        pushed: &PushedState,
+        source_hash: Option<Digest>,
+    ) -> Result<(), MirrorError> {
         let json = serde_json::to_string(pushed).expect("a PushedState always serialises");
         let now = now();
         self.conn
-            .prepare_cached(
-                "INSERT INTO contacts (external_id, contact_id, hash, pushed, pending, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5)
-                 ON CONFLICT(external_id) DO UPDATE SET contact_id = ?2, hash = ?3, pushed = ?4, pending = NULL, updated_at = ?5",
-            )
-            .and_then(|mut s| s.execute(params![external_id, contact_id, pushed.state.hash(), json, now]))
+            .prepare_cached(CONFIRM_SQL)
+            .and_then(|mut s| {
+                let (hash, source) = (pushed.state.hash().to_string(), source_hash.map(|d| d.to_string()));
+                s.execute(params![external_id, contact_id, hash, json, now, source])
+            })
             .map(drop)
             .map_err(|e| self.sql_err(e))
+    }
+
+    /// Records many confirmed contacts in one transaction (bulk import; benchmarks).
+    pub fn confirm_many<'a>(
+        &mut self,
+        rows: impl IntoIterator<Item = (&'a str, &'a str, &'a PushedState, Option<Digest>)>,
+    ) -> Result<(), MirrorError> {
+        let now = now();
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| MirrorError::Sql { path: path.clone(), message: e.to_string() };
+        let tx = self.conn.transaction().map_err(err)?;
+        {
+            let mut stmt = tx.prepare(CONFIRM_SQL).map_err(err)?;
+            for (external_id, contact_id, pushed, source_hash) in rows {
+                let json = serde_json::to_string(pushed).expect("a PushedState always serialises");
+                let (hash, source) = (pushed.state.hash().to_string(), source_hash.map(|d| d.to_string()));
+                stmt.execute(params![external_id, contact_id, hash, json, now, source]).map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
     }
 
     /// Forgets a contact (deleted, or found not to exist).
@@ -435,17 +470,21 @@ mod tests {
         }
         m.mark_pending(&["a", "b"], &[]).unwrap();
         let idx = m.index().unwrap();
-        assert_eq!(idx["a"], IndexEntry { contact_id: None, hash: None, pending: Some(Pending::Create) });
+        assert_eq!(
+            idx["a"],
+            IndexEntry { contact_id: None, hash: None, pending: Some(Pending::Create), source_hash: None }
+        );
         let pushed = PushedState {
             state: ContactState { first_name: Some("A".into()), ..Default::default() },
             ..Default::default()
         };
-        m.confirm("a", "c1", &pushed).unwrap();
+        m.confirm("a", "c1", &pushed, Some(Digest(7))).unwrap();
         m.drop_unconfirmed("b").unwrap();
         let idx = m.index().unwrap();
         assert_eq!(idx.len(), 1);
         assert_eq!(idx["a"].contact_id.as_deref(), Some("c1"));
-        assert_eq!(idx["a"].hash.as_deref(), Some(pushed.state.hash().as_str()));
+        assert_eq!(idx["a"].hash, Some(pushed.state.hash()));
+        assert_eq!(idx["a"].source_hash, Some(Digest(7)));
         assert_eq!(m.pushed(&["a", "zz"]).unwrap()["a"], pushed);
         m.mark_pending(&[], &["a"]).unwrap();
         assert_eq!(m.index().unwrap()["a"].pending, Some(Pending::Update));

@@ -261,18 +261,24 @@ pub fn observed_state(contact: &ApiContact, template: &ContactState) -> PushedSt
         .collect();
     PushedState {
         state: ContactState {
-            first_name: d.first_name.clone().filter(|s| !s.is_empty()),
-            last_name: d.last_name.clone().filter(|s| !s.is_empty()),
-            company: d.company.clone().filter(|s| !s.is_empty()),
-            role: d.role.clone().filter(|s| !s.is_empty()),
+            first_name: scalar(template.unmapped.first_name, &d.first_name),
+            last_name: scalar(template.unmapped.last_name, &d.last_name),
+            company: scalar(template.unmapped.company, &d.company),
+            role: scalar(template.unmapped.role, &d.role),
             emails,
             phones,
             custom,
-            source_url: if template.source_url.is_some() { contact.source_url.clone() } else { None },
+            source_url: if template.unmapped.source_url { None } else { contact.source_url.clone() },
+            unmapped: template.unmapped,
         },
         email_ids,
         phone_ids,
     }
+}
+
+/// A single-valued field as the mapping sees it: `None` when unmapped or empty.
+fn scalar(unmapped: bool, value: &Option<String>) -> Option<String> {
+    if unmapped { None } else { value.clone().filter(|s| !s.is_empty()) }
 }
 
 /// The state just written (`desired`), with the item ids from the reply to the write.

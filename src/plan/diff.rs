@@ -41,17 +41,19 @@ impl Diff {
 pub fn diff(desired: &ContactState, base: &PushedState) -> Diff {
     let mut d = Diff::default();
     let was = &base.state;
-    let mut scalar = |name: &str, want: &Option<String>, had: &Option<String>| -> Option<Option<String>> {
-        (want != had).then(|| {
-            d.changes.push(FieldChange { field: name.to_owned(), from: had.clone(), to: want.clone() });
-            want.clone()
-        })
-    };
-    let first_name = scalar("first_name", &desired.first_name, &was.first_name);
-    let last_name = scalar("last_name", &desired.last_name, &was.last_name);
-    let company = scalar("company", &desired.company, &was.company);
-    let role = scalar("role", &desired.role, &was.role);
-    let source_url = scalar("source_url", &desired.source_url, &was.source_url);
+    let skip = desired.unmapped;
+    let mut scalar =
+        |name: &str, unmapped: bool, want: &Option<String>, had: &Option<String>| -> Option<Option<String>> {
+            (!unmapped && want != had).then(|| {
+                d.changes.push(FieldChange { field: name.to_owned(), from: had.clone(), to: want.clone() });
+                want.clone()
+            })
+        };
+    let first_name = scalar("first_name", skip.first_name, &desired.first_name, &was.first_name);
+    let last_name = scalar("last_name", skip.last_name, &desired.last_name, &was.last_name);
+    let company = scalar("company", skip.company, &desired.company, &was.company);
+    let role = scalar("role", skip.role, &desired.role, &was.role);
+    let source_url = scalar("source_url", skip.source_url, &desired.source_url, &was.source_url);
     d.patch.default_fields.first_name = first_name;
     d.patch.default_fields.last_name = last_name;
     d.patch.default_fields.company = company;
@@ -175,5 +177,22 @@ mod tests {
             json!({"defaultFields": {"company": null, "phoneNumbers": [{"name": "mobile", "value": "+12015550124"}]}})
         );
         assert!(d.patch.adds_items());
+    }
+
+    #[test]
+    fn unmapped_fields_are_never_written() {
+        let base = PushedState {
+            state: ContactState {
+                company: Some("Set in the app".into()),
+                role: Some("CEO".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut want = ContactState { role: Some("CTO".into()), ..Default::default() };
+        want.unmapped.company = true;
+        want.unmapped.source_url = true;
+        let d = diff(&want, &base);
+        assert_eq!(serde_json::to_value(&d.patch).unwrap(), json!({"defaultFields": {"role": "CTO"}}));
     }
 }

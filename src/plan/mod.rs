@@ -5,13 +5,13 @@
 pub mod diff;
 pub mod guard;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 pub use diff::{Diff, FieldChange, diff};
 pub use guard::{Refusal, guard};
 
 use crate::mirror::{MirrorIndex, Pending};
-use crate::model::{ContactState, PushedState, Record};
+use crate::model::{ContactState, Digest, PushedState, Record};
 
 /// A contact to create (after looking its externalId up, in case it exists).
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +19,8 @@ pub struct Create {
     pub row: u64,
     pub external_id: String,
     pub state: ContactState,
+    /// The source row's digest, recorded with the confirmed write.
+    pub source_hash: Option<Digest>,
 }
 
 /// A mirrored contact whose record changed.
@@ -26,6 +28,8 @@ pub struct Create {
 pub struct Update {
     pub row: u64,
     pub external_id: String,
+    /// The source row's digest, recorded with the confirmed write.
+    pub source_hash: Option<Digest>,
     pub contact_id: String,
     pub desired: ContactState,
     /// The last confirmed state, when the mirror has one.
@@ -56,41 +60,65 @@ pub struct Plan {
 
 /// What the planner reads.
 pub struct Inputs<'a> {
-    /// Valid records, each externalId at most once.
+    /// Valid records, each externalId at most once. Records found [`in_sync`] may be left
+    /// out (and counted in `in_sync`) or included: the plan is the same.
     pub records: &'a [Record],
-    /// External ids that appear in the source but could not be applied (invalid or
-    /// duplicated rows): never deleted.
-    pub protected: &'a HashSet<String>,
+    /// Records left out of `records` because they are in sync.
+    pub in_sync: usize,
+    /// Whether an external id is in the source, valid or not (invalid and duplicated
+    /// rows included): none of these is deleted.
+    pub present: &'a dyn Fn(&str) -> bool,
     pub index: &'a MirrorIndex,
     pub delete_missing: bool,
+}
+
+/// Whether the mirror holds `record` exactly as it is, with no write pending: it costs nothing.
+pub fn in_sync(index: &MirrorIndex, record: &Record) -> bool {
+    index
+        .get(&record.external_id)
+        .is_some_and(|e| e.contact_id.is_some() && e.pending.is_none() && e.hash == Some(record.hash))
+}
+
+/// The mirror index answers "is this row or record in sync?" for the streaming mapper.
+impl crate::mapping::records::SyncCheck for MirrorIndex {
+    fn row_in_sync(&self, external_id: &str, source_hash: Digest) -> bool {
+        self.get(external_id)
+            .is_some_and(|e| e.contact_id.is_some() && e.pending.is_none() && e.source_hash == Some(source_hash))
+    }
+
+    fn record_in_sync(&self, record: &Record) -> bool {
+        in_sync(self, record)
+    }
 }
 
 /// The external ids whose last confirmed state the plan needs (changed records).
 pub fn needs_base<'a>(records: &'a [Record], index: &MirrorIndex) -> Vec<&'a str> {
     records
         .iter()
-        .filter(|r| match index.get(&r.external_id) {
-            Some(e) => e.contact_id.is_some() && (e.pending.is_some() || e.hash.as_deref() != Some(&r.state.hash())),
-            None => false,
-        })
+        .filter(|r| index.get(&r.external_id).is_some_and(|e| e.contact_id.is_some()) && !in_sync(index, r))
         .map(|r| r.external_id.as_str())
         .collect()
 }
 
 /// Builds the plan. `bases` holds the last confirmed states named by [`needs_base`].
 pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
-    let mut plan = Plan::default();
+    let mut plan = Plan { unchanged: inputs.in_sync, ..Plan::default() };
     for r in inputs.records {
         let entry = inputs.index.get(&r.external_id);
         let Some((entry, contact_id)) = entry.and_then(|e| e.contact_id.as_ref().map(|id| (e, id))) else {
-            plan.creates.push(Create { row: r.row, external_id: r.external_id.clone(), state: r.state.clone() });
+            plan.creates.push(Create {
+                row: r.row,
+                external_id: r.external_id.clone(),
+                state: r.state.clone(),
+                source_hash: r.source_hash,
+            });
             continue;
         };
-        let pending = entry.pending.is_some();
-        if !pending && entry.hash.as_deref() == Some(&r.state.hash()) {
+        if in_sync(inputs.index, r) {
             plan.unchanged += 1;
             continue;
         }
+        let pending = entry.pending.is_some();
         let base = bases.get(&r.external_id).cloned();
         let refresh = pending || base.is_none() || entry.pending == Some(Pending::Create);
         let diff = base.as_ref().map(|b| diff(&r.state, b)).unwrap_or_default();
@@ -101,6 +129,7 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
         plan.updates.push(Update {
             row: r.row,
             external_id: r.external_id.clone(),
+            source_hash: r.source_hash,
             contact_id: contact_id.clone(),
             desired: r.state.clone(),
             base,
@@ -109,11 +138,10 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
         });
     }
     if inputs.delete_missing {
-        let present: HashSet<&str> = inputs.records.iter().map(|r| r.external_id.as_str()).collect();
         plan.deletes = inputs
             .index
             .iter()
-            .filter(|(id, _)| !present.contains(id.as_str()) && !inputs.protected.contains(*id))
+            .filter(|(id, _)| !(inputs.present)(id))
             .map(|(id, e)| Delete { external_id: id.clone(), contact_id: e.contact_id.clone() })
             .collect();
     }
@@ -127,17 +155,14 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
 mod tests {
     use super::*;
     use crate::mirror::IndexEntry;
+    use std::collections::HashSet;
 
     fn rec(row: u64, id: &str, first: &str) -> Record {
-        Record {
-            row,
-            external_id: id.into(),
-            state: ContactState { first_name: Some(first.into()), ..Default::default() },
-        }
+        Record::new(row, id.into(), ContactState { first_name: Some(first.into()), ..Default::default() })
     }
 
     fn entry(contact: &str, state: &ContactState, pending: Option<Pending>) -> IndexEntry {
-        IndexEntry { contact_id: Some(contact.into()), hash: Some(state.hash()), pending }
+        IndexEntry { contact_id: Some(contact.into()), hash: Some(state.hash()), pending, source_hash: None }
     }
 
     #[test]
@@ -149,12 +174,17 @@ mod tests {
         index.insert("changed".into(), entry("c-ch", &old, None));
         index.insert("gone".into(), entry("c-gone", &old, None));
         index.insert("kept".into(), entry("c-kept", &old, None));
-        index.insert("half".into(), IndexEntry { contact_id: None, hash: None, pending: Some(Pending::Create) });
-        let protected: HashSet<String> = ["kept".to_owned()].into();
+        index.insert(
+            "half".into(),
+            IndexEntry { contact_id: None, hash: None, pending: Some(Pending::Create), source_hash: None },
+        );
+        let mut present: HashSet<String> = records.iter().map(|r| r.external_id.clone()).collect();
+        present.insert("kept".to_owned());
         assert_eq!(needs_base(&records, &index), vec!["changed"]);
         let bases: HashMap<String, PushedState> =
             [("changed".to_owned(), PushedState { state: old.clone(), ..Default::default() })].into();
-        let inputs = Inputs { records: &records, protected: &protected, index: &index, delete_missing: true };
+        let present = |id: &str| present.contains(id);
+        let inputs = Inputs { records: &records, in_sync: 0, present: &present, index: &index, delete_missing: true };
         let p = plan(&inputs, &bases);
         assert_eq!(p.creates.iter().map(|c| c.row).collect::<Vec<_>>(), vec![4, 5]);
         assert_eq!(p.unchanged, 1);
@@ -176,11 +206,9 @@ mod tests {
         let mut index = MirrorIndex::new();
         index.insert("a".into(), entry("c-a", &records[0].state, Some(Pending::Update)));
         assert_eq!(needs_base(&records, &index), vec!["a"]);
-        let protected = HashSet::new();
-        let p = plan(
-            &Inputs { records: &records, protected: &protected, index: &index, delete_missing: true },
-            &HashMap::new(),
-        );
+        let present = |id: &str| id == "a";
+        let inputs = Inputs { records: &records, in_sync: 0, present: &present, index: &index, delete_missing: true };
+        let p = plan(&inputs, &HashMap::new());
         assert_eq!(p.updates.len(), 1);
         assert!(p.updates[0].refresh);
     }

@@ -2,71 +2,126 @@
 //! CRLF or LF, quoted fields (commas, quotes, newlines inside). A ragged row or a row that
 //! is not UTF-8 is a per-row error; blank rows are skipped.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::Read;
 use std::path::Path;
-use std::rc::Rc;
 
-use super::{RowError, SourceData, SourceError, SourceRow};
+use super::{RowError, SourceData, SourceError, SourceItem, SourceRow};
 
-/// Reads the CSV file at `path`.
-pub fn read_path(path: &Path, delimiter: u8) -> Result<SourceData, SourceError> {
+/// Opens the CSV file at `path` and reads its header; the rows follow one at a time.
+pub fn open_path(path: &Path, delimiter: u8) -> Result<CsvRows<std::io::BufReader<std::fs::File>>, SourceError> {
     let origin = path.display().to_string();
     let file = std::fs::File::open(path)
         .map_err(|e| SourceError::Unreadable { origin: origin.clone(), message: e.to_string() })?;
-    read(std::io::BufReader::with_capacity(1 << 16, file), delimiter, &origin)
+    CsvRows::open(std::io::BufReader::with_capacity(1 << 16, file), delimiter, &origin)
 }
 
-/// Reads CSV from any reader; `origin` names it in errors.
+/// Reads the whole CSV file at `path`.
+pub fn read_path(path: &Path, delimiter: u8) -> Result<SourceData, SourceError> {
+    open_path(path, delimiter)?.collect_all()
+}
+
+/// Reads a whole CSV from any reader; `origin` names it in errors.
 pub fn read(input: impl Read, delimiter: u8, origin: &str) -> Result<SourceData, SourceError> {
-    let (input, mut lines) = LineTracker::wrap(input);
-    let mut reader =
-        ::csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(input);
-    let mut data = SourceData::default();
-    let mut record = ::csv::ByteRecord::new();
-    let mut header_seen = false;
-    loop {
-        let more = reader
-            .read_byte_record(&mut record)
-            .map_err(|e| SourceError::Unreadable { origin: origin.to_owned(), message: e.to_string() })?;
-        if !more {
-            break;
+    CsvRows::open(input, delimiter, origin)?.collect_all()
+}
+
+/// A CSV source read one row at a time: only the row being read is in memory.
+pub struct CsvRows<R: Read> {
+    reader: ::csv::Reader<LineTracker<R>>,
+    record: ::csv::ByteRecord,
+    header: Vec<String>,
+    origin: String,
+    done: bool,
+}
+
+impl<R: Read> CsvRows<R> {
+    /// Reads up to and including the header row.
+    pub fn open(input: R, delimiter: u8, origin: &str) -> Result<CsvRows<R>, SourceError> {
+        let reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(LineTracker::new(input));
+        let mut rows = CsvRows {
+            reader,
+            record: ::csv::ByteRecord::new(),
+            header: Vec::new(),
+            origin: origin.to_owned(),
+            done: false,
+        };
+        loop {
+            if !rows.read_record()? {
+                return Err(SourceError::NoHeader { origin: origin.to_owned() });
+            }
+            if !is_blank(&rows.record) {
+                rows.header = header_cells(&rows.record, origin)?;
+                return Ok(rows);
+            }
         }
-        let row = lines.start_line(reader.position().byte(), &record);
-        if !header_seen {
-            if is_blank(&record) {
+    }
+
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    fn read_record(&mut self) -> Result<bool, SourceError> {
+        self.reader
+            .read_byte_record(&mut self.record)
+            .map_err(|e| SourceError::Unreadable { origin: self.origin.clone(), message: e.to_string() })
+    }
+
+    /// The next data row (or row error); `Ok(None)` at the end.
+    pub fn next_item(&mut self) -> Result<Option<SourceItem>, SourceError> {
+        loop {
+            if self.done || !self.read_record()? {
+                self.done = true;
+                return Ok(None);
+            }
+            let end = self.reader.position().byte();
+            let row = self.reader.get_mut().start_line(end, &self.record);
+            if is_blank(&self.record) {
                 continue;
             }
-            data.header = header_cells(&record, origin)?;
-            header_seen = true;
-            continue;
-        }
-        if is_blank(&record) {
-            continue;
-        }
-        match decode(&record) {
-            Ok(cells) if cells.len() == data.header.len() => data.rows.push(SourceRow { row, cells }),
-            Ok(cells) => data.errors.push(RowError {
-                row,
-                external_id: None,
-                message: format!(
-                    "the row has {} fields but the header has {} (a missing or extra delimiter?)",
-                    cells.len(),
-                    data.header.len()
-                ),
-            }),
-            Err(column) => data.errors.push(RowError {
-                row,
-                external_id: None,
-                message: format!("field {} is not valid UTF-8 (save the file as UTF-8)", column + 1),
-            }),
+            let width = self.header.len();
+            return Ok(Some(match decode(&self.record) {
+                Ok(cells) if cells.len() == width => SourceItem::Row(SourceRow { row, cells, link: None }),
+                Ok(cells) => SourceItem::Bad(RowError {
+                    row,
+                    external_id: None,
+                    message: format!(
+                        "the row has {} fields but the header has {width} (a missing or extra delimiter?)",
+                        cells.len()
+                    ),
+                }),
+                Err(column) => SourceItem::Bad(RowError {
+                    row,
+                    external_id: None,
+                    message: format!("field {} is not valid UTF-8 (save the file as UTF-8)", column + 1),
+                }),
+            }));
         }
     }
-    if !header_seen {
-        return Err(SourceError::NoHeader { origin: origin.to_owned() });
+
+    /// Reads every remaining row into memory.
+    pub fn collect_all(mut self) -> Result<SourceData, SourceError> {
+        let mut data = SourceData { header: self.header.clone(), ..SourceData::default() };
+        while let Some(item) = self.next_item()? {
+            match item {
+                SourceItem::Row(r) => data.rows.push(r),
+                SourceItem::Bad(e) => data.errors.push(e),
+            }
+        }
+        Ok(data)
     }
-    Ok(data)
+}
+
+impl<R: Read> Iterator for CsvRows<R> {
+    type Item = Result<SourceItem, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_item().transpose()
+    }
 }
 
 /// Finds the line a record starts on. The csv crate's own record positions are those of
@@ -76,43 +131,35 @@ pub fn read(input: impl Read, delimiter: u8, origin: &str) -> Result<SourceData,
 struct LineTracker<R> {
     inner: R,
     offset: u64,
-    newlines: Rc<RefCell<VecDeque<u64>>>,
-}
-
-struct Lines {
-    newlines: Rc<RefCell<VecDeque<u64>>>,
+    newlines: VecDeque<u64>,
     passed: u64,
 }
 
 impl<R: Read> LineTracker<R> {
-    fn wrap(inner: R) -> (LineTracker<R>, Lines) {
-        let newlines = Rc::new(RefCell::new(VecDeque::new()));
-        (LineTracker { inner, offset: 0, newlines: newlines.clone() }, Lines { newlines, passed: 0 })
+    fn new(inner: R) -> LineTracker<R> {
+        LineTracker { inner, offset: 0, newlines: VecDeque::new(), passed: 0 }
+    }
+
+    /// The 1-based line of byte `end - 1` (a record's last byte, or its terminator),
+    /// less the newlines inside the record. `end` only grows between calls.
+    fn start_line(&mut self, end: u64, record: &::csv::ByteRecord) -> u64 {
+        let last = end.saturating_sub(1);
+        while self.newlines.front().is_some_and(|&o| o < last) {
+            self.newlines.pop_front();
+            self.passed += 1;
+        }
+        let inside = record.iter().map(|f| memchr::memchr_iter(b'\n', f).count() as u64).sum::<u64>();
+        (self.passed + 1).saturating_sub(inside).max(1)
     }
 }
 
 impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let mut nl = self.newlines.borrow_mut();
-        nl.extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| self.offset + i as u64));
+        let offset = self.offset;
+        self.newlines.extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| offset + i as u64));
         self.offset += n as u64;
         Ok(n)
-    }
-}
-
-impl Lines {
-    /// The 1-based line of byte `end - 1` (a record's last byte, or its terminator),
-    /// less the newlines inside the record. `end` only grows between calls.
-    fn start_line(&mut self, end: u64, record: &::csv::ByteRecord) -> u64 {
-        let last = end.saturating_sub(1);
-        let mut nl = self.newlines.borrow_mut();
-        while nl.front().is_some_and(|&o| o < last) {
-            nl.pop_front();
-            self.passed += 1;
-        }
-        let inside = record.iter().map(|f| memchr::memchr_iter(b'\n', f).count() as u64).sum::<u64>();
-        (self.passed + 1).saturating_sub(inside).max(1)
     }
 }
 

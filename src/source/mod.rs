@@ -13,6 +13,15 @@ use crate::config::SourceConfig;
 pub struct SourceRow {
     pub row: u64,
     pub cells: Vec<String>,
+    /// A link to the row in its source, when the source can be linked (the contact's `sourceUrl`).
+    pub link: Option<String>,
+}
+
+/// What a source yields for each row: the row, or why it could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceItem {
+    Row(SourceRow),
+    Bad(RowError),
 }
 
 /// A row that could not be read; the rest of the source still syncs.
@@ -53,9 +62,39 @@ pub enum SourceError {
     Unreadable { origin: String, message: String },
 }
 
-/// Reads the configured source.
-pub fn read(config: &SourceConfig) -> Result<SourceData, SourceError> {
-    match config {
-        SourceConfig::Csv { path, delimiter } => csv::read_path(path, *delimiter),
+/// A source opened for reading: its header, then its rows one at a time.
+pub struct SourceRows {
+    pub header: Vec<String>,
+    rows: Box<dyn Iterator<Item = Result<SourceItem, SourceError>> + Send>,
+}
+
+impl Iterator for SourceRows {
+    type Item = Result<SourceItem, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rows.next()
     }
+}
+
+/// Opens the configured source: reads its header; the rows are read as they are iterated.
+pub fn open(config: &SourceConfig) -> Result<SourceRows, SourceError> {
+    match config {
+        SourceConfig::Csv { path, delimiter } => {
+            let rows = csv::open_path(path, *delimiter)?;
+            Ok(SourceRows { header: rows.header().to_vec(), rows: Box::new(rows) })
+        }
+    }
+}
+
+/// Reads the whole configured source into memory.
+pub fn read(config: &SourceConfig) -> Result<SourceData, SourceError> {
+    let mut rows = open(config)?;
+    let mut data = SourceData { header: std::mem::take(&mut rows.header), ..SourceData::default() };
+    for item in rows {
+        match item? {
+            SourceItem::Row(r) => data.rows.push(r),
+            SourceItem::Bad(e) => data.errors.push(e),
+        }
+    }
+    Ok(data)
 }

@@ -286,3 +286,47 @@ async fn a_contact_with_our_external_id_made_by_someone_else_is_left_alone() {
     assert_eq!(ws.by_external_id("C-0001").len(), 1);
     assert_eq!(ws.by_external_id("C-0001")[0]["defaultFields"]["firstName"], "Theirs");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fields_the_mapping_leaves_out_are_never_cleared() {
+    let ws = Workspace::new().await;
+    ws.write_n(2);
+    ws.sync(0).await;
+    // The user stops mapping the company, and sets one in the app.
+    let mapping = std::fs::read_to_string(ws.path("mapping.toml")).unwrap();
+    ws.write("mapping.toml", &mapping.replace("company    = \"Company\"\n", ""));
+    let id = ws.by_external_id("C-0001")[0]["id"].as_str().unwrap().to_owned();
+    ws.fake.edit_contact(&id, |c| c["defaultFields"]["company"] = json!("Set in the app"));
+    ws.fake.clear_requests();
+    let report = ws.sync(0).await;
+    assert_eq!(report["applied"]["update"], 0, "{report}");
+    assert!(ws.fake.requests().iter().all(|r| r.method == "GET"));
+    assert_eq!(ws.by_external_id("C-0001")[0]["defaultFields"]["company"], "Set in the app");
+    assert_eq!(ws.by_external_id("C-0002")[0]["defaultFields"]["company"], "Company 2");
+
+    // Nor when the mirror is lost and the contacts are adopted and patched.
+    std::fs::remove_file(ws.mirror_path()).unwrap();
+    ws.write_rows(&[row(1).replace("First1", "Changed"), row(2)]);
+    let report = ws.sync(0).await;
+    assert_eq!(report["adopted"], 2, "{report}");
+    let c1 = &ws.by_external_id("C-0001")[0];
+    assert_eq!(c1["defaultFields"]["firstName"], "Changed");
+    assert_eq!(c1["defaultFields"]["company"], "Set in the app");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edit_in_an_unmapped_column_costs_nothing() {
+    let ws = Workspace::new().await;
+    ws.write_n(3);
+    ws.sync(0).await;
+    // Same rows, plus a column no mapping reads.
+    let mut text = format!("{},Notes\n", crate::support::HEADER);
+    for n in 1..=3 {
+        text.push_str(&format!("{},note {n}\n", row(n)));
+    }
+    ws.write("contacts.csv", &text);
+    ws.fake.clear_requests();
+    let report = ws.sync(0).await;
+    assert_eq!(report["planned"]["unchanged"], 3);
+    assert!(ws.fake.requests().len() <= 2);
+}
