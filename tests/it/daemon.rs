@@ -401,3 +401,17 @@ async fn sigterm_stops_a_one_off_sync_the_same_way() {
     assert_eq!(report["adopted"], 0, "{report}");
     ws.assert_exactly(&ids(1..=30));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_key_can_come_from_a_systemd_credential() {
+    let ws = Workspace::new().await;
+    ws.write_n(1);
+    let creds = ws.path("credentials");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("api-key"), format!("{}\n", ws.api_key)).unwrap();
+    let mut cmd = ws.command(&["sync", "--output", "json"], None);
+    cmd.env("CREDENTIALS_DIRECTORY", &creds);
+    let out = cmd.output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    ws.assert_exactly(&ids(1..=1));
+}
