@@ -39,17 +39,19 @@ impl Line {
 }
 
 fn header() {
+    println!("(req/s: every request over the whole run; writes/s: sustained while writing)\n");
     println!(
-        "| {:<44} | {:>6} | {:>8} | {:>7} | {:>6} | {:>4} |",
-        "scenario", "writes", "requests", "wall s", "req/s", "429s"
+        "| {:<40} | {:>6} | {:>8} | {:>7} | {:>8} | {:>8} | {:>4} |",
+        "scenario", "writes", "requests", "wall s", "req/s", "writes/s", "429s"
     );
     println!(
-        "|{}|{}|{}|{}|{}|{}|",
-        "-".repeat(46),
+        "|{}|{}|{}|{}|{}|{}|{}|",
+        "-".repeat(42),
         "-".repeat(8),
         "-".repeat(10),
         "-".repeat(9),
-        "-".repeat(8),
+        "-".repeat(10),
+        "-".repeat(10),
         "-".repeat(6)
     );
 }
