@@ -380,7 +380,12 @@ async fn sigterm_stops_a_one_off_sync_the_same_way() {
     ws.write_config("concurrency = 4");
     ws.write_n(30);
     ws.fake.set_latency(Duration::from_millis(300));
-    let child = ws.command(&["sync", "--output", "json"], Some(&ws.api_key)).stdout(Stdio::piped()).spawn().unwrap();
+    let child = ws
+        .command(&["sync", "--output", "json"], Some(&ws.api_key))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     for _ in 0..200 {
         if ws.fake.contacts().len() >= 6 {
             break;
