@@ -1,4 +1,5 @@
-//! The command line (`docs/interface.md`): arguments, logging to stderr, dispatch.
+//! The command line (`docs/interface.md`): arguments, logging to stderr ([`crate::logging`]),
+//! dispatch.
 
 use std::path::PathBuf;
 
@@ -6,14 +7,11 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::{self, Output};
 use crate::exit::Exit;
+use crate::logging::{self, LogFormat};
 use crate::report::Mode;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "openphone-sync",
-    version,
-    about = "Keeps OpenPhone contacts in step with a CSV export or a Google Sheet"
-)]
+#[command(name = "openphone-sync", version, about = "Keeps OpenPhone contacts in step with a CSV export")]
 pub struct Cli {
     /// The config file [default: $OPENPHONE_SYNC_CONFIG, else /etc/openphone-sync/config.toml]
     #[arg(long, global = true, value_name = "PATH")]
@@ -24,6 +22,9 @@ pub struct Cli {
     /// Only errors in the log.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Log lines as text (journald-friendly under systemd) or JSON objects for log shippers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "OPENPHONE_SYNC_LOG_FORMAT")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -41,7 +42,7 @@ pub enum Command {
         #[arg(long)]
         allow_mass_delete: bool,
     },
-    /// Run `sync` on the [schedule].cron schedule until SIGTERM/SIGINT (not finished yet).
+    /// Run `sync` at start and on the [schedule].cron schedule until SIGTERM/SIGINT; SIGHUP reloads.
     Daemon,
     /// Validate config, mapping and source headers, and (unless --offline) the API key and custom fields.
     Check {
@@ -70,7 +71,7 @@ pub fn main() -> std::process::ExitCode {
             return if e.use_stderr() { Exit::Config.into() } else { Exit::Ok.into() };
         }
     };
-    init_logging(cli.verbose, cli.quiet);
+    logging::init(cli.verbose, cli.quiet, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -85,32 +86,11 @@ pub fn main() -> std::process::ExitCode {
                 let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
                 commands::sync::run(&config, &commands::sync::SyncArgs { mode, output, allow_mass_delete }).await
             }
-            Command::Daemon => {
-                eprintln!("error: `daemon` is not finished yet; run `sync` from a systemd timer or cron meanwhile");
-                Exit::Config
-            }
+            Command::Daemon => crate::daemon::run(&config).await,
             Command::Check { offline } => commands::check::run(&config, offline).await,
             Command::Status { output } => commands::status::run(&config, output),
             Command::Fields { output } => commands::fields::run(&config, output).await,
         }
     });
     exit.into()
-}
-
-fn init_logging(verbose: u8, quiet: bool) {
-    use tracing_subscriber::EnvFilter;
-    // yup-oauth2 logs token requests and replies (the signed grant, the access token) at
-    // debug: it stays at warn unless RUST_LOG asks for it by name.
-    let default = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn,openphone_sync=info",
-        (false, 1) => "info,openphone_sync=debug,yup_oauth2=warn",
-        (false, _) => "debug,openphone_sync=trace,yup_oauth2=warn",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
 }

@@ -4,8 +4,11 @@
 //! # Layout
 //! Data flows one way: config → source rows → mapped records → plan → apply → report.
 //!
-//! - [`cli`]: command-line arguments, logging set-up, dispatch to [`commands`].
+//! - [`cli`]: command-line arguments, logging set-up ([`logging`]), dispatch to [`commands`].
 //! - [`commands`]: one file per subcommand (`sync`, `check`, `status`, `fields`).
+//! - [`daemon`]: `daemon`: the scheduled loop, reloads, graceful stop, systemd notifications.
+//! - [`schedule`]: `[schedule].cron` in its time zone; [`signals`]: SIGTERM/SIGINT/SIGHUP.
+//! - [`metrics`]: the Prometheus counters and the small `/metrics` server.
 //! - [`config`]: the config file: strict TOML with file/line/key diagnostics.
 //! - [`mapping`]: the mapping file and the conversion of a source row into a contact.
 //! - [`source`]: source adapters (CSV, Google Sheets) producing rows that keep their origin
@@ -22,12 +25,17 @@ pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod exit;
+pub mod logging;
 pub mod mapping;
+pub mod metrics;
 pub mod mirror;
 pub mod model;
 pub mod openphone;
 pub mod plan;
 pub mod report;
+pub mod schedule;
 pub mod secret;
+pub mod signals;
 pub mod source;

@@ -6,6 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::exit::Exit;
+use crate::openphone::client::StatsSnapshot;
 use crate::plan::Plan;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,6 +46,21 @@ pub enum Outcome {
     Refused,
     /// OpenPhone or the source failed; the run stopped.
     Unavailable,
+    /// Told to stop (SIGTERM/SIGINT): what was in flight was committed, the rest is left
+    /// for the next run.
+    Stopped,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Partial => "partial",
+            Outcome::Refused => "refused",
+            Outcome::Unavailable => "unavailable",
+            Outcome::Stopped => "stopped",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -118,6 +134,9 @@ pub struct Report {
     /// The plan, record by record (dry runs only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<PlannedChange>,
+    /// The client's counters (replies by status, 429s, time waited), for metrics.
+    #[serde(skip)]
+    pub api: StatsSnapshot,
 }
 
 impl Report {
@@ -137,6 +156,7 @@ impl Report {
             adopted: 0,
             notes: Vec::new(),
             changes: Vec::new(),
+            api: StatsSnapshot::default(),
         }
     }
 
@@ -188,7 +208,7 @@ impl Report {
             Outcome::Ok => Exit::Ok,
             Outcome::Partial => Exit::Partial,
             Outcome::Refused => Exit::Refused,
-            Outcome::Unavailable => Exit::Unavailable,
+            Outcome::Unavailable | Outcome::Stopped => Exit::Unavailable,
         }
     }
 

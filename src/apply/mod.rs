@@ -2,12 +2,15 @@
 //! (adopting a contact that already exists), ambiguous failures are resolved by re-reading
 //! before writing again, and every confirmed write is committed to the mirror at once.
 //! Requests run concurrently; the client's limiter keeps them within the rate limit.
+//! When [`ApplyOptions::stop`] is cancelled no record is started any more; the records in
+//! flight finish and are committed, and the rest is left for the next run.
 
 mod tasks;
 
 use std::collections::HashMap;
 
 use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
 
 use crate::mirror::{Mirror, MirrorError};
 use crate::model::PushedState;
@@ -32,6 +35,8 @@ pub struct ApplyOptions {
     pub concurrency: usize,
     /// Re-read-and-retry rounds after an ambiguous write failure.
     pub max_ambiguous_retries: u32,
+    /// Cancelled to stop starting records (SIGTERM); the client shares it.
+    pub stop: CancellationToken,
 }
 
 /// What applying did.
@@ -43,6 +48,8 @@ pub struct ApplyResult {
     pub errors: Vec<RecordError>,
     /// Why the run stopped early, if it did.
     pub fatal: Option<ApiError>,
+    /// Records left for the next run because the run was told to stop.
+    pub stopped: u64,
 }
 
 /// Contacts found by externalId lookups.
@@ -52,8 +59,10 @@ pub type Found = HashMap<String, Vec<ApiContact>>;
 pub async fn lookup(client: &Client, ids: &[&str], concurrency: usize) -> Result<Found, ApiError> {
     let batches: Vec<Vec<String>> =
         ids.chunks(LOOKUP_BATCH).map(|c| c.iter().map(|s| (*s).to_owned()).collect()).collect();
-    let mut stream = futures::stream::iter(batches.iter().map(|b| client.find_by_external_ids(b)))
-        .buffer_unordered(concurrency.max(1));
+    // Each batch is moved into its future, so the stream can live in a spawned task.
+    let mut stream =
+        futures::stream::iter(batches.into_iter().map(|b| async move { client.find_by_external_ids(&b).await }))
+            .buffer_unordered(concurrency.max(1));
     let mut found = Found::new();
     while let Some(res) = stream.next().await {
         for c in res? {
@@ -66,7 +75,7 @@ pub async fn lookup(client: &Client, ids: &[&str], concurrency: usize) -> Result
 }
 
 /// Told of each record as it is done (a progress bar, or nothing).
-pub trait Progress {
+pub trait Progress: Sync {
     /// `total` records will be applied.
     fn start(&self, _total: u64) {}
     /// One more record is done (applied or failed).
@@ -124,8 +133,12 @@ pub async fn apply(
         .collect();
 
     progress.start(tasks.len() as u64);
-    let mut stream = futures::stream::iter(tasks.into_iter().map(|t| tasks::run(t, client, opts)))
-        .buffer_unordered(opts.concurrency.max(1));
+    let mut pending = tasks.into_iter();
+    // The iterator is asked for a task only when a slot frees up, so once `stop` is
+    // cancelled no task starts, and the stream ends when those in flight are done.
+    let next = std::iter::from_fn(|| if opts.stop.is_cancelled() { None } else { pending.next() });
+    let mut stream =
+        futures::stream::iter(next.map(|t| tasks::run(t, client, opts))).buffer_unordered(opts.concurrency.max(1));
     let mut unavailable_streak = 0usize;
     while let Some(TaskResult { row, source_hash, external_id, action, outcome }) = stream.next().await {
         progress.advance();
@@ -145,6 +158,12 @@ pub async fn apply(
             Err(failure) => {
                 if failure.not_applied && action == Action::Create {
                     mirror.drop_unconfirmed(&external_id)?;
+                }
+                if matches!(failure.api, Some(ApiError::Stopped)) {
+                    // Stopped before its next request: the next run does (or checks) it.
+                    tracing::debug!(row, external_id, ?action, "Record left for the next run");
+                    result.stopped += 1;
+                    continue;
                 }
                 tracing::warn!(row, external_id, ?action, error = %failure.message, "Record failed");
                 result.failed += 1;
@@ -176,7 +195,27 @@ pub async fn apply(
         }
     }
     progress.finish();
+    drop(stream);
+    let never_started: Vec<Task> = pending.collect();
+    if opts.stop.is_cancelled() {
+        result.stopped += never_started.len() as u64;
+    }
+    unmark(mirror, &never_started)?;
     Ok(result)
+}
+
+/// Undoes the pending marks of records that were never started, where that is safe: an
+/// update that was not already being re-read, and a create whose lookup found nothing.
+fn unmark(mirror: &mut Mirror, never_started: &[Task]) -> Result<(), MirrorError> {
+    let mut updates = Vec::new();
+    for task in never_started {
+        match task {
+            Task::Create(c, existing) if existing.is_empty() => mirror.drop_unconfirmed(&c.external_id)?,
+            Task::Update(u) if !u.refresh => updates.push(u.external_id.as_str()),
+            _ => {}
+        }
+    }
+    mirror.unmark_updates(&updates)
 }
 
 fn commit(

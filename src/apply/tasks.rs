@@ -32,8 +32,15 @@ pub enum Effect {
 pub struct Failure {
     pub message: String,
     pub api: Option<ApiError>,
-    /// The write certainly did not happen (e.g. a 400), so a pending create can be dropped.
+    /// The write certainly did not happen (e.g. a 400) and no contact of ours exists for
+    /// this record, so a pending create can be dropped.
     pub not_applied: bool,
+}
+
+/// The failure of a step that came after a write that may have happened, or on a contact
+/// that exists: the record must stay pending so the next run checks it.
+fn maybe_applied(f: Failure) -> Failure {
+    Failure { not_applied: false, ..f }
 }
 
 impl Failure {
@@ -115,7 +122,7 @@ async fn create(
         if let Some(existing) = ours(&found, &opts.source_label) {
             let existing = existing.clone();
             tracing::info!(external_id, contact_id = %existing.id, "Contact already in OpenPhone; adopting it");
-            return reconcile(client, opts, external_id, desired, existing, true).await;
+            return reconcile(client, opts, external_id, desired, existing, true).await.map_err(maybe_applied);
         }
         if !found.is_empty() {
             return Err(not_ours(external_id, &found));
@@ -138,7 +145,7 @@ async fn create(
             Err(e) if e.is_ambiguous() && attempt < opts.max_ambiguous_retries => {
                 attempt += 1;
                 tracing::warn!(external_id, error = %e, "Create may or may not have happened; looking it up");
-                found = lookup_one(client, external_id).await?;
+                found = lookup_one(client, external_id).await.map_err(maybe_applied)?;
             }
             Err(e) => return Err(Failure::api("create failed", e)),
         }

@@ -37,17 +37,14 @@ impl Stop {
 
 /// Loads the config and its mapping, reporting the problems of both together.
 pub fn load(config_path: &Path) -> Result<(Config, Mapping), Stop> {
-    let config = Config::load(config_path);
-    let mapping = match &config {
-        Ok(c) => Some(Mapping::load(&c.sync.mapping)),
-        Err(_) => None,
-    };
-    match (config, mapping) {
-        (Ok(c), Some(Ok(m))) => Ok((c, m)),
-        (Ok(_), Some(Err(p))) => Err(Stop::config(&p)),
-        (Err(p), _) => Err(Stop::config(&p)),
-        (Ok(_), None) => unreachable!("a mapping is loaded for every config"),
-    }
+    load_problems(config_path).map_err(|p| Stop::config(&p))
+}
+
+/// [`load`], with the problems one by one (the daemon logs each on a failed reload).
+pub fn load_problems(config_path: &Path) -> Result<(Config, Mapping), Problems> {
+    let config = Config::load(config_path)?;
+    let mapping = Mapping::load(&config.sync.mapping)?;
+    Ok((config, mapping))
 }
 
 /// The API key, if one is configured; an unreadable key file is a config error.

@@ -1,4 +1,5 @@
-//! `openphone-sync status`: what the mirror holds and how the last runs went. Read-only.
+//! `openphone-sync status`: what the mirror holds, how the last runs went, whether the
+//! daemon is running and when the schedule runs next. Read-only.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,7 +8,8 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::exit::Exit;
-use crate::mirror::{Mirror, RunRecord};
+use crate::mirror::lock::{holder, lock_path};
+use crate::mirror::{Mirror, Role, RunRecord};
 
 use super::Output;
 use super::setup::Stop;
@@ -18,7 +20,27 @@ struct Status {
     exists: bool,
     contacts: u64,
     pending: u64,
+    /// The daemon holding the mirror, if one is running.
+    daemon: Option<DaemonInfo>,
+    /// `[schedule]`, if set.
+    schedule: Option<ScheduleInfo>,
     runs: Vec<RunRecord>,
+}
+
+#[derive(Serialize)]
+struct DaemonInfo {
+    pid: u32,
+    since: String,
+}
+
+#[derive(Serialize)]
+struct ScheduleInfo {
+    cron: String,
+    timezone: String,
+    /// RFC 3339, UTC.
+    next_run: Option<String>,
+    /// Seconds from now.
+    next_run_in_s: Option<i64>,
 }
 
 pub fn run(config_path: &Path, output: Output) -> Exit {
@@ -31,6 +53,19 @@ pub fn run(config_path: &Path, output: Output) -> Exit {
             exists: mirror.is_some(),
             contacts: 0,
             pending: 0,
+            daemon: holder(&lock_path(&config.database))
+                .filter(|h| h.role == Role::Daemon && h.alive())
+                .map(|h| DaemonInfo { pid: h.pid, since: h.since }),
+            schedule: config.schedule.as_ref().map(|s| {
+                let now = chrono::Utc::now();
+                let next = s.next_after(now);
+                ScheduleInfo {
+                    cron: s.expr().to_owned(),
+                    timezone: s.timezone().to_owned(),
+                    next_run: next.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                    next_run_in_s: next.map(|t| (t - now).num_seconds()),
+                }
+            }),
             runs: vec![],
         };
         if let Some(m) = mirror {
@@ -55,10 +90,29 @@ pub fn run(config_path: &Path, output: Output) -> Exit {
 }
 
 fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {
-    if !s.exists {
-        return writeln!(out, "Mirror {}: not created yet (no sync has run).", s.mirror);
+    if s.exists {
+        writeln!(out, "Mirror {}: {} contacts, {} with a write not yet confirmed.", s.mirror, s.contacts, s.pending)?;
+    } else {
+        writeln!(out, "Mirror {}: not created yet (no sync has run).", s.mirror)?;
     }
-    writeln!(out, "Mirror {}: {} contacts, {} with a write not yet confirmed.", s.mirror, s.contacts, s.pending)?;
+    match &s.daemon {
+        Some(d) => writeln!(out, "Daemon: running (pid {}, since {}).", d.pid, d.since)?,
+        None => writeln!(out, "Daemon: not running.")?,
+    }
+    match &s.schedule {
+        Some(sc) => {
+            let next = match (&sc.next_run, sc.next_run_in_s) {
+                (Some(t), Some(secs)) => format!("next run {t} (in {})", human(secs)),
+                _ => "no future run".to_owned(),
+            };
+            let when = if s.daemon.is_some() { "" } else { " if the daemon is started" };
+            writeln!(out, "Schedule: \"{}\" ({}): {next}{when}.", sc.cron, sc.timezone)?;
+        }
+        None => writeln!(out, "Schedule: none ([schedule].cron is not set).")?,
+    }
+    if !s.exists {
+        return Ok(());
+    }
     if s.runs.is_empty() {
         return writeln!(out, "No runs recorded.");
     }
@@ -84,4 +138,15 @@ fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `4m 12s`, `2h 5m`, `3d 4h`.
+fn human(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
+    }
 }

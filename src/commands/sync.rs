@@ -1,16 +1,20 @@
 //! `openphone-sync sync`: read the source, map, plan against the mirror, guard, and apply
 //! (or, with `--dry-run`, stop before any write). Prints the report; returns the exit code.
+//! [`sync_once`] is also what the daemon runs on each tick; every apply-mode run, however
+//! it ends, is recorded in the mirror's `runs` table.
 
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
 
 use crate::apply::{self, ApplyOptions};
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::mapping::records::map_items;
 use crate::mapping::{FieldCatalog, Mapper, Mapping};
-use crate::mirror::{Mirror, MirrorError, MirrorIndex, RunLock, RunRecord};
+use crate::mirror::{Mirror, MirrorError, MirrorIndex, Role, RunLock, RunRecord};
 use crate::openphone::Client;
 use crate::plan::{self, Inputs, Plan};
 use crate::report::{Mode, Outcome, RecordError, Report};
@@ -27,19 +31,63 @@ pub struct SyncArgs {
     pub allow_mass_delete: bool,
 }
 
-/// Runs one sync and prints its report. Returns the exit code.
+/// What a run gets from its caller besides the config.
+#[derive(Debug, Clone, Default)]
+pub struct RunContext {
+    /// The caller already holds the mirror's run lock (the daemon holds it for its life).
+    pub lock_held: bool,
+    /// Cancelled to stop: no request or record is started any more; those in flight
+    /// finish and are committed.
+    pub stop: CancellationToken,
+}
+
+/// Runs one sync and prints its report. Returns the exit code. SIGTERM/SIGINT stop it
+/// the way they stop the daemon: what is in flight finishes and is committed (exit 4).
 pub async fn run(config_path: &Path, args: &SyncArgs) -> Exit {
     let started = Instant::now();
     let (config, mapping) = match setup::load(config_path) {
         Ok(x) => x,
         Err(stop) => return fail(stop),
     };
-    match sync_once(&config, &mapping, args, started).await {
+    let ctx = RunContext::default();
+    if args.mode == Mode::Apply {
+        crate::signals::stop_on_signal(ctx.stop.clone());
+    }
+    match sync_once(&config, &mapping, args, &ctx, started).await {
         Ok(report) => {
+            log_summary(&report);
             print_report(&report, args.output);
             report.exit()
         }
         Err(stop) => fail(stop),
+    }
+}
+
+/// The one log line that sums a run up: its outcome, counts and duration.
+pub fn log_summary(report: &Report) {
+    macro_rules! summary {
+        ($level:ident) => {
+            tracing::$level!(
+                mode = report.mode.as_str(),
+                outcome = report.outcome.as_str(),
+                rows = report.source_rows,
+                invalid = report.invalid_rows,
+                created = report.applied.create,
+                updated = report.applied.update,
+                deleted = report.applied.delete,
+                unchanged = report.planned.unchanged,
+                failed = report.failed,
+                api_requests = report.api_requests,
+                duration_ms = report.duration_ms,
+                first_error = report.fatal.as_deref().or(report.errors.first().map(|e| e.message.as_str())),
+                "Sync finished"
+            )
+        };
+    }
+    match report.outcome {
+        Outcome::Ok => summary!(info),
+        Outcome::Partial | Outcome::Stopped => summary!(warn),
+        Outcome::Refused | Outcome::Unavailable => summary!(error),
     }
 }
 
@@ -59,33 +107,74 @@ pub fn print_report(report: &Report, output: Output) {
 }
 
 /// One sync of a loaded config. `Err` for what stops a run before it has a report.
-pub async fn sync_once(config: &Config, mapping: &Mapping, args: &SyncArgs, started: Instant) -> Result<Report, Stop> {
+pub async fn sync_once(
+    config: &Config,
+    mapping: &Mapping,
+    args: &SyncArgs,
+    ctx: &RunContext,
+    started: Instant,
+) -> Result<Report, Stop> {
     let dry = args.mode == Mode::DryRun;
-    let mut report = Report::new(args.mode);
     let key = setup::api_key(config)?;
     if key.is_none() && !dry {
         setup::require_api_key(config)?;
     }
-    let _lock = if dry { None } else { Some(RunLock::acquire(&config.database).map_err(mirror_stop)?) };
+    if dry {
+        let mut mirror = Mirror::open_read_only(&config.database).map_err(mirror_stop)?;
+        return plan_and_apply(config, mapping, args, ctx, key, mirror.as_mut(), started).await;
+    }
+    let _lock =
+        if ctx.lock_held { None } else { Some(RunLock::acquire(&config.database, Role::Sync).map_err(mirror_stop)?) };
+    let mut mirror = Mirror::open(&config.database).map_err(mirror_stop)?;
+    let run_id = mirror.start_run(Mode::Apply.as_str()).map_err(mirror_stop)?;
+    let result = plan_and_apply(config, mapping, args, ctx, key, Some(&mut mirror), started).await;
+    let record = match &result {
+        Ok(report) => run_record(run_id, report),
+        Err(stop) => stop_record(run_id, stop, started),
+    };
+    if let Err(e) = mirror.finish_run(&record) {
+        tracing::warn!(error = %e, "Could not record the run in the mirror");
+    }
+    result
+}
 
-    let rows = source::open(&config.source).await.map_err(source_stop)?;
+/// Reads, maps, plans, guards and (unless dry) applies. `mirror` is writable in apply
+/// mode, read-only (or absent) in a dry run.
+async fn plan_and_apply(
+    config: &Config,
+    mapping: &Mapping,
+    args: &SyncArgs,
+    ctx: &RunContext,
+    key: Option<crate::secret::ApiKey>,
+    mut mirror: Option<&mut Mirror>,
+    started: Instant,
+) -> Result<Report, Stop> {
+    let dry = args.mode == Mode::DryRun;
+    let mut report = Report::new(args.mode);
+    // A sheet may take a while to arrive: a stop meanwhile abandons the read (nothing is written yet).
+    let rows = tokio::select! {
+        rows = source::open(&config.source) => rows.map_err(source_stop)?,
+        () = ctx.stop.cancelled() => {
+            report.outcome = Outcome::Stopped;
+            report.fatal = Some("stopped on request while reading the source; nothing was written".into());
+            finish(&mut report, None, started);
+            return Ok(report);
+        }
+    };
 
-    let mut mirror =
-        if dry { Mirror::open_read_only(&config.database) } else { Mirror::open(&config.database).map(Some) }
-            .map_err(mirror_stop)?;
-    let client = key.map(|k| setup::client(config, k)).transpose()?;
+    let client = key.map(|k| setup::client(config, k).map(|c| c.with_stop(ctx.stop.clone()))).transpose()?;
 
     let catalog = match &client {
         Some(c) => {
             let catalog = setup::catalog(mapping, c).await?;
-            if let (FieldCatalog::Workspace(defs), Some(m), false) = (&catalog, mirror.as_mut(), dry)
+            if let (FieldCatalog::Workspace(defs), Some(m), false) = (&catalog, mirror.as_deref_mut(), dry)
                 && !mapping.custom_fields.is_empty()
             {
                 m.save_fields(defs).map_err(mirror_stop)?;
             }
             catalog
         }
-        None => offline_catalog(mapping, mirror.as_ref(), &mut report)?,
+        None => offline_catalog(mapping, mirror.as_deref(), &mut report)?,
     };
     let mapper =
         Mapper::new(mapping, &rows.header, &config.source.describe(), &catalog).map_err(|p| Stop::config(&p))?;
@@ -110,19 +199,23 @@ pub async fn sync_once(config: &Config, mapping: &Mapping, args: &SyncArgs, star
         Some(m) => m.pushed(&plan::needs_base(&mapped.records, &index)).map_err(mirror_stop)?,
         None => Default::default(),
     };
-    let inputs = Inputs {
-        records: &mapped.records,
-        in_sync: mapped.in_sync,
-        present: &|id: &str| mapped.present.contains_key(id),
-        index: &index,
-        delete_missing: config.sync.delete_missing,
+    // In a block: `Inputs` holds a closure that is not `Sync`, and must not live across an
+    // await (the daemon runs this future on another task).
+    let plan = {
+        let inputs = Inputs {
+            records: &mapped.records,
+            in_sync: mapped.in_sync,
+            present: &|id: &str| mapped.present.contains_key(id),
+            index: &index,
+            delete_missing: config.sync.delete_missing,
+        };
+        plan::plan(&inputs, &bases)
     };
-    let plan = plan::plan(&inputs, &bases);
     drop(bases);
     report.set_plan(&plan);
     let mirrored = index.values().filter(|e| e.contact_id.is_some()).count();
     drop(index);
-    tracing::info!(
+    tracing::debug!(
         rows = report.source_rows,
         invalid = report.invalid_rows,
         create = plan.creates.len(),
@@ -158,15 +251,21 @@ pub async fn sync_once(config: &Config, mapping: &Mapping, args: &SyncArgs, star
     }
 
     let client = client.expect("apply mode has a client");
-    let mut mirror = mirror.expect("apply mode opens the mirror");
-    let run_id = mirror.start_run(Mode::Apply.as_str()).map_err(mirror_stop)?;
+    let mirror = mirror.expect("apply mode opens the mirror");
+    if ctx.stop.is_cancelled() {
+        report.outcome = Outcome::Stopped;
+        report.fatal = Some("stopped on request before anything was written; the next run applies the plan".into());
+        finish(&mut report, Some(&client), started);
+        return Ok(report);
+    }
     let opts = ApplyOptions {
         source_label: config.openphone.source_label.clone(),
         concurrency: config.openphone.concurrency.unwrap_or(default_concurrency(config.openphone.requests_per_second)),
         max_ambiguous_retries: config.openphone.max_retries.max(1),
+        stop: ctx.stop.clone(),
     };
     let bar = progress_bar(args.output);
-    let result = apply::apply(plan, &client, &mut mirror, &opts, &bar).await.map_err(mirror_stop)?;
+    let result = apply::apply(plan, &client, mirror, &opts, &bar).await.map_err(mirror_stop)?;
     report.applied = result.applied;
     report.adopted = result.adopted;
     report.failed = result.failed;
@@ -174,23 +273,14 @@ pub async fn sync_once(config: &Config, mapping: &Mapping, args: &SyncArgs, star
     if let Some(fatal) = result.fatal {
         report.outcome = Outcome::Unavailable;
         report.fatal = Some(fatal.to_string());
+    } else if result.stopped > 0 {
+        report.outcome = Outcome::Stopped;
+        report.fatal = Some(format!(
+            "stopped on request: the writes in flight were finished and recorded; {} records were left for the next run",
+            result.stopped
+        ));
     }
     finish(&mut report, Some(&client), started);
-    let record = run_record(run_id, &report);
-    if let Err(e) = mirror.finish_run(&record) {
-        tracing::warn!(error = %e, "Could not record the run in the mirror");
-    }
-    tracing::info!(
-        outcome = ?report.outcome,
-        created = report.applied.create,
-        updated = report.applied.update,
-        deleted = report.applied.delete,
-        failed = report.failed,
-        invalid = report.invalid_rows,
-        api_requests = report.api_requests,
-        duration_ms = report.duration_ms,
-        "Sync finished"
-    );
     Ok(report)
 }
 
@@ -236,6 +326,7 @@ pub fn default_concurrency(requests_per_second: u32) -> usize {
 
 fn finish(report: &mut Report, client: Option<&Client>, started: Instant) {
     report.api_requests = client.map(Client::requests_sent).unwrap_or(0);
+    report.api = client.map(|c| c.stats().snapshot()).unwrap_or_default();
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.settle();
 }
@@ -245,7 +336,7 @@ pub fn source_stop(e: SourceError) -> Stop {
     Stop::new(exit, e.to_string())
 }
 
-fn mirror_stop(e: MirrorError) -> Stop {
+pub(crate) fn mirror_stop(e: MirrorError) -> Stop {
     let exit = if matches!(e, MirrorError::Busy { .. }) { Exit::Refused } else { Exit::Unavailable };
     Stop::new(exit, e.to_string())
 }
@@ -296,7 +387,7 @@ fn run_record(id: i64, r: &Report) -> RunRecord {
     RunRecord {
         id,
         mode: r.mode.as_str().to_owned(),
-        outcome: Some(format!("{:?}", r.outcome).to_lowercase()),
+        outcome: Some(r.outcome.as_str().to_owned()),
         exit_code: Some(r.exit().code() as i64),
         source_rows: n(r.source_rows),
         invalid_rows: n(r.invalid_rows),
@@ -306,6 +397,24 @@ fn run_record(id: i64, r: &Report) -> RunRecord {
         api_requests: n(r.api_requests),
         duration_ms: n(r.duration_ms),
         first_error: r.fatal.clone().or_else(|| r.errors.first().map(|e| e.message.clone())),
+        ..RunRecord::default()
+    }
+}
+
+/// The record of an apply-mode run that stopped before it had a report.
+fn stop_record(id: i64, stop: &Stop, started: Instant) -> RunRecord {
+    let outcome = match stop.exit {
+        Exit::Refused => "refused",
+        Exit::Config => "config_error",
+        _ => "unavailable",
+    };
+    RunRecord {
+        id,
+        mode: Mode::Apply.as_str().to_owned(),
+        outcome: Some(outcome.to_owned()),
+        exit_code: Some(stop.exit.code() as i64),
+        duration_ms: Some(started.elapsed().as_millis() as i64),
+        first_error: stop.message.lines().next().map(str::to_owned),
         ..RunRecord::default()
     }
 }

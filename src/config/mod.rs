@@ -5,8 +5,8 @@ pub mod diagnostic;
 pub mod sheets;
 pub mod toml_check;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -15,6 +15,7 @@ pub use diagnostic::{Problem, Problems};
 pub use sheets::{LinkMode, SheetsConfig};
 use toml_check::{KeyLines, Kind};
 
+use crate::schedule::{Schedule, ScheduleError};
 use crate::secret::ApiKey;
 
 /// Where the config is looked for when `--config` is not given.
@@ -23,6 +24,10 @@ pub const DEFAULT_CONFIG_PATH: &str = "/etc/openphone-sync/config.toml";
 pub const CONFIG_ENV: &str = "OPENPHONE_SYNC_CONFIG";
 /// The environment variable holding the API key.
 pub const API_KEY_ENV: &str = "OPENPHONE_API_KEY";
+/// Where systemd puts the credentials of `LoadCredential=` (`$CREDENTIALS_DIRECTORY`).
+pub const CREDENTIALS_DIRECTORY_ENV: &str = "CREDENTIALS_DIRECTORY";
+/// The credential name the API key is read from there: `LoadCredential=api-key:/path`.
+pub const API_KEY_CREDENTIAL: &str = "api-key";
 
 const OPENPHONE_KEYS: &[(&str, Kind)] = &[
     ("api_key_file", Kind::Str),
@@ -34,7 +39,8 @@ const OPENPHONE_KEYS: &[(&str, Kind)] = &[
     ("concurrency", Kind::Int),
 ];
 const STATE_KEYS: &[(&str, Kind)] = &[("database", Kind::Str)];
-const SCHEDULE_KEYS: &[(&str, Kind)] = &[("cron", Kind::Str)];
+const SCHEDULE_KEYS: &[(&str, Kind)] = &[("cron", Kind::Str), ("timezone", Kind::Str)];
+const METRICS_KEYS: &[(&str, Kind)] = &[("listen", Kind::Str)];
 const SOURCE_KEYS: &[(&str, Kind)] = &[
     ("type", Kind::Str),
     ("path", Kind::Str),
@@ -53,6 +59,7 @@ const CONFIG_SCHEMA: &[(&str, Kind)] = &[
     ("schedule", Kind::Table(SCHEDULE_KEYS)),
     ("source", Kind::Table(SOURCE_KEYS)),
     ("sync", Kind::Table(SYNC_KEYS)),
+    ("metrics", Kind::Table(METRICS_KEYS)),
 ];
 
 /// The contact `source` written when `[openphone].source_label` is not set. Not the
@@ -72,10 +79,12 @@ pub struct Config {
     pub openphone: OpenPhoneConfig,
     /// The SQLite mirror file.
     pub database: PathBuf,
-    /// The `[schedule].cron` expression, validated.
-    pub cron: Option<String>,
+    /// `[schedule]`: when the daemon runs (`None` without `cron`).
+    pub schedule: Option<Schedule>,
     pub source: SourceConfig,
     pub sync: SyncConfig,
+    /// `[metrics].listen`: where the daemon serves Prometheus metrics, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +134,13 @@ struct RawConfig {
     source: Option<RawSource>,
     #[serde(default)]
     sync: RawSync,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Deserialize, Default)]
+struct RawMetrics {
+    listen: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -146,6 +162,7 @@ struct RawState {
 #[derive(Deserialize)]
 struct RawSchedule {
     cron: Option<String>,
+    timezone: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -194,13 +211,18 @@ impl Config {
         self.path.parent().unwrap_or(Path::new(""))
     }
 
-    /// The API key: `$OPENPHONE_API_KEY`, else `[openphone].api_key_file`. `Ok(None)` when
-    /// neither is set; an unreadable key file is an error naming it.
+    /// The API key: `$OPENPHONE_API_KEY`, else `[openphone].api_key_file`, else the systemd
+    /// credential `$CREDENTIALS_DIRECTORY/api-key` (`LoadCredential=api-key:...`). `Ok(None)`
+    /// when none is set; an unreadable key file is an error naming it.
     pub fn api_key(&self) -> Result<Option<ApiKey>, Problems> {
         if let Some(key) = std::env::var(API_KEY_ENV).ok().as_deref().and_then(ApiKey::new) {
             return Ok(Some(key));
         }
-        let Some(file) = &self.openphone.api_key_file else { return Ok(None) };
+        let credential = std::env::var_os(CREDENTIALS_DIRECTORY_ENV)
+            .filter(|d| !d.is_empty())
+            .map(|d| PathBuf::from(d).join(API_KEY_CREDENTIAL))
+            .filter(|p| p.exists());
+        let Some(file) = self.openphone.api_key_file.as_ref().or(credential.as_ref()) else { return Ok(None) };
         let mut problems = Problems::default();
         match std::fs::read_to_string(file) {
             Ok(text) => match ApiKey::new(&text) {
@@ -299,18 +321,20 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
 
     let database = ctx.resolve(raw.state.database.as_deref().unwrap_or("mirror.sqlite3"));
 
-    let cron = match raw.schedule.and_then(|s| s.cron) {
-        Some(expr) => {
-            if let Err(e) = cron::Schedule::from_str(&expr) {
+    let schedule = build_schedule(ctx, raw.schedule, problems);
+    let metrics_listen = match raw.metrics.listen.as_deref() {
+        None => None,
+        Some(addr) => match addr.parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
                 ctx.problem(
                     problems,
-                    "schedule.cron",
-                    format!("not a valid schedule ({e}); six fields are expected: sec min hour day-of-month month day-of-week"),
+                    "metrics.listen",
+                    format!("{addr:?} is not an address and port, e.g. \"127.0.0.1:9464\" or \"[::1]:9464\""),
                 );
+                None
             }
-            Some(expr)
-        }
-        None => None,
+        },
     };
 
     let source = build_source(ctx, raw.source, problems);
@@ -331,9 +355,36 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
         path: ctx.file.to_path_buf(),
         openphone,
         database,
-        cron,
+        schedule,
         source,
         sync: SyncConfig { mapping, delete_missing: sync.delete_missing.unwrap_or(true), max_delete_fraction },
+        metrics_listen,
+    }
+}
+
+fn build_schedule(ctx: &Ctx<'_>, raw: Option<RawSchedule>, problems: &mut Problems) -> Option<Schedule> {
+    let raw = raw?;
+    let Some(expr) = raw.cron else {
+        if raw.timezone.is_some() {
+            ctx.problem(problems, "schedule.timezone", "only used with `cron`: add `cron = \"0 */15 * * * *\"`");
+        }
+        return None;
+    };
+    match Schedule::parse(&expr, raw.timezone.as_deref()) {
+        Ok(s) => Some(s),
+        Err(ScheduleError::Cron(why)) => {
+            ctx.problem(problems, "schedule.cron", why);
+            if let Some(tz) = raw.timezone.as_deref()
+                && let Err(ScheduleError::TimeZone(why)) = Schedule::parse("* * * * * *", Some(tz))
+            {
+                ctx.problem(problems, "schedule.timezone", why);
+            }
+            None
+        }
+        Err(ScheduleError::TimeZone(why)) => {
+            ctx.problem(problems, "schedule.timezone", why);
+            None
+        }
     }
 }
 

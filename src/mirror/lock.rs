@@ -1,47 +1,131 @@
 //! [`RunLock`]: one run at a time per mirror, across processes, through an advisory lock
-//! on `<mirror>.lock` that the OS releases when the process dies.
+//! on `<mirror>.lock` that the OS releases when the process dies. The holder writes who it
+//! is (daemon or sync, pid, since when) into the file, so a refused run can name it and
+//! `status` can tell whether the daemon is running.
 
 use std::fs::File;
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
 use super::MirrorError;
 
-/// Held for the length of a run; dropping it releases the lock.
+/// Who holds a lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A one-off `sync`: holds the lock for one run.
+    Sync,
+    /// The daemon: holds the lock for its whole life.
+    Daemon,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Sync => "sync",
+            Role::Daemon => "daemon",
+        }
+    }
+}
+
+/// What a lock file says about its holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub role: Role,
+    pub pid: u32,
+    /// RFC 3339, when the lock was taken.
+    pub since: String,
+}
+
+impl Holder {
+    fn parse(text: &str) -> Option<Holder> {
+        let mut parts = text.split_whitespace();
+        let role = match parts.next()? {
+            "sync" => Role::Sync,
+            "daemon" => Role::Daemon,
+            _ => return None,
+        };
+        let pid = parts.next()?.parse().ok()?;
+        let since = parts.next()?.to_owned();
+        Some(Holder { role, pid, since })
+    }
+
+    /// Whether the process still exists (always `true` where that cannot be checked).
+    pub fn alive(&self) -> bool {
+        let proc = Path::new("/proc");
+        !proc.join("self").exists() || proc.join(self.pid.to_string()).exists()
+    }
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.role {
+            Role::Daemon => write!(f, "the openphone-sync daemon (pid {}, running since {})", self.pid, self.since),
+            Role::Sync => write!(f, "a sync (pid {}, started {})", self.pid, self.since),
+        }
+    }
+}
+
+/// Held for the length of a run (or of the daemon); dropping it releases the lock.
 #[derive(Debug)]
 pub struct RunLock {
-    _file: File,
+    file: File,
     pub path: PathBuf,
 }
 
+/// `<database>.lock`.
+pub fn lock_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
 impl RunLock {
-    /// Takes the lock for `database`, or says another run holds it.
-    pub fn acquire(database: &Path) -> Result<RunLock, MirrorError> {
-        let mut name = database.as_os_str().to_owned();
-        name.push(".lock");
-        let path = PathBuf::from(name);
+    /// Takes the lock for `database` as `role`, or says who holds it.
+    pub fn acquire(database: &Path, role: Role) -> Result<RunLock, MirrorError> {
+        let path = lock_path(database);
+        let open_err = |message: String| MirrorError::Open { path: database.to_path_buf(), message };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| MirrorError::Open {
-                path: database.to_path_buf(),
-                message: format!("cannot create {}: {e}", dir.display()),
-            })?;
+            std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let file = File::options().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| {
-            MirrorError::Open {
-                path: database.to_path_buf(),
-                message: format!("cannot open the lock {}: {e}", path.display()),
-            }
-        })?;
+        let mut file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| open_err(format!("cannot open the lock {}: {e}", path.display())))?;
         match file.try_lock() {
-            Ok(()) => Ok(RunLock { _file: file, path }),
+            Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                Err(MirrorError::Busy { path: database.to_path_buf(), lock: path })
+                return Err(MirrorError::Busy {
+                    path: database.to_path_buf(),
+                    lock: path.clone(),
+                    holder: holder(&path),
+                });
             }
-            Err(std::fs::TryLockError::Error(e)) => Err(MirrorError::Open {
-                path: database.to_path_buf(),
-                message: format!("cannot lock {}: {e}", path.display()),
-            }),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(open_err(format!("cannot lock {}: {e}", path.display())));
+            }
         }
+        let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let me = format!("{} {} {since}\n", role.as_str(), std::process::id());
+        // Who holds the lock is only informative: a failure to write it is not an error.
+        let _ = file.set_len(0).and_then(|_| file.rewind()).and_then(|_| file.write_all(me.as_bytes()));
+        Ok(RunLock { file, path })
     }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // Clear the holder before the lock goes (closing the file releases it).
+        let _ = self.file.set_len(0);
+    }
+}
+
+/// Who the lock file of a mirror names as its holder, if anyone. Only meaningful while the
+/// lock is held: see [`Holder::alive`].
+pub fn holder(lock: &Path) -> Option<Holder> {
+    std::fs::read_to_string(lock).ok().as_deref().and_then(Holder::parse)
 }
 
 #[cfg(test)]
@@ -49,12 +133,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn second_lock_is_refused_until_the_first_is_dropped() {
+    fn second_lock_is_refused_naming_the_holder_until_the_first_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("m.sqlite3");
-        let first = RunLock::acquire(&db).unwrap();
-        assert!(matches!(RunLock::acquire(&db), Err(MirrorError::Busy { .. })));
+        let first = RunLock::acquire(&db, Role::Daemon).unwrap();
+        let h = holder(&first.path).unwrap();
+        assert_eq!((h.role, h.pid), (Role::Daemon, std::process::id()));
+        assert!(h.alive());
+        match RunLock::acquire(&db, Role::Sync) {
+            Err(e @ MirrorError::Busy { .. }) => {
+                let msg = e.to_string();
+                assert!(msg.contains("the openphone-sync daemon (pid"), "{msg}");
+            }
+            other => panic!("expected Busy, got {other:?}"),
+        }
         drop(first);
-        RunLock::acquire(&db).unwrap();
+        assert_eq!(holder(&lock_path(&db)), None, "the holder is cleared on release");
+        RunLock::acquire(&db, Role::Sync).unwrap();
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::model::{CustomFieldDef, Digest, FieldType, PushedState};
-pub use lock::RunLock;
+pub use lock::{Holder, Role, RunLock};
 
 /// Why the mirror cannot be used. Every variant stops the run (exit 4) and names the file.
 #[derive(Debug, Error)]
@@ -25,8 +25,20 @@ pub enum MirrorError {
     #[error("the mirror {path} failed: {message}")]
     Sql { path: PathBuf, message: String },
     /// Another run holds the lock (exit 3).
-    #[error("another openphone-sync run is using the mirror {path} (lock {lock}); try again when it ends")]
-    Busy { path: PathBuf, lock: PathBuf },
+    #[error("another openphone-sync run is using the mirror {path}: {}", busy_advice(lock, holder.as_ref()))]
+    Busy { path: PathBuf, lock: PathBuf, holder: Option<lock::Holder> },
+}
+
+fn busy_advice(lock: &Path, holder: Option<&lock::Holder>) -> String {
+    match holder {
+        Some(h @ lock::Holder { role: lock::Role::Daemon, .. }) => format!(
+            "{h} holds its lock {} and syncs on its schedule; leave the syncing to it, or stop it first \
+             (e.g. `systemctl stop openphone-sync`) to run a sync by hand",
+            lock.display()
+        ),
+        Some(h) => format!("{h} holds its lock {}; try again when it ends", lock.display()),
+        None => format!("its lock {} is held; try again when that run ends", lock.display()),
+    }
 }
 
 /// A write that was sent and not yet confirmed.
@@ -277,6 +289,24 @@ impl Mirror {
             .map_err(|e| self.sql_err(e))
     }
 
+    /// Clears the pending mark of updates that were never sent (the run stopped before
+    /// their turn), so the next run trusts the mirror for them instead of re-reading.
+    pub fn unmark_updates(&mut self, external_ids: &[&str]) -> Result<(), MirrorError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+        let res = (|| {
+            let mut stmt =
+                tx.prepare("UPDATE contacts SET pending = NULL WHERE external_id = ?1 AND pending = 'update'")?;
+            for id in external_ids {
+                stmt.execute([id])?;
+            }
+            Ok::<_, rusqlite::Error>(())
+        })();
+        res.and_then(|_| tx.commit()).map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })
+    }
+
     /// (contacts, of which with a write pending).
     pub fn counts(&self) -> Result<(u64, u64), MirrorError> {
         self.conn
@@ -323,6 +353,19 @@ impl Mirror {
                 ],
             )
             .map(drop)
+            .map_err(|e| self.sql_err(e))
+    }
+
+    /// When the last run that finished (outcome ok or partial) ended, RFC 3339.
+    pub fn last_success(&self) -> Result<Option<String>, MirrorError> {
+        self.conn
+            .query_row(
+                "SELECT finished_at FROM runs WHERE outcome IN ('ok', 'partial') AND finished_at IS NOT NULL
+                 ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
             .map_err(|e| self.sql_err(e))
     }
 

@@ -2,9 +2,10 @@
 //! (`requests_per_second`), carries the raw key in `Authorization`, and is retried on
 //! 429, 5xx and transport errors with backoff, within the limits of [`Replay`].
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -12,6 +13,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
 
 use super::error::ApiError;
 use super::retry::{self, Replay};
@@ -40,6 +42,38 @@ pub struct ClientStats {
     pub requests: AtomicU64,
     /// Replies with status 429.
     pub throttled: AtomicU64,
+    /// Replies by HTTP status.
+    by_status: Mutex<BTreeMap<u16, u64>>,
+    /// Requests that got no reply (connect error, timeout, reset).
+    no_reply: AtomicU64,
+    /// Time spent waiting for the rate limiter and the throttle, in microseconds.
+    waited_us: AtomicU64,
+}
+
+/// A copy of [`ClientStats`] at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    pub requests: u64,
+    pub throttled: u64,
+    pub by_status: BTreeMap<u16, u64>,
+    pub no_reply: u64,
+    pub waited: Duration,
+}
+
+impl ClientStats {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+            by_status: self.by_status.lock().expect("stats lock").clone(),
+            no_reply: self.no_reply.load(Ordering::Relaxed),
+            waited: Duration::from_micros(self.waited_us.load(Ordering::Relaxed)),
+        }
+    }
+
+    fn replied(&self, status: u16) {
+        *self.by_status.lock().expect("stats lock").entry(status).or_default() += 1;
+    }
 }
 
 /// An OpenPhone API client. Cheap to clone; clones share the limiter and counters.
@@ -53,6 +87,8 @@ pub struct Client {
     throttle: Arc<Throttle>,
     max_retries: u32,
     stats: Arc<ClientStats>,
+    /// Once cancelled, no request is sent or retried; those on the wire finish.
+    stop: CancellationToken,
 }
 
 impl std::fmt::Debug for Client {
@@ -92,7 +128,15 @@ impl Client {
             throttle: Arc::new(Throttle::new(rps.get())),
             max_retries: opts.max_retries,
             stats: Arc::default(),
+            stop: CancellationToken::new(),
         })
+    }
+
+    /// Stops sending when `stop` is cancelled: a request not yet sent fails with
+    /// [`ApiError::Stopped`], a failed one is not retried, and those on the wire finish.
+    pub fn with_stop(mut self, stop: CancellationToken) -> Client {
+        self.stop = stop;
+        self
     }
 
     pub fn stats(&self) -> &ClientStats {
@@ -189,7 +233,13 @@ impl Client {
         let url = self.base.join(path).expect("a relative API path");
         let mut attempt = 0u32;
         loop {
-            self.wait_turn().await;
+            let waiting = Instant::now();
+            tokio::select! {
+                biased;
+                _ = self.stop.cancelled() => return Err(ApiError::Stopped),
+                _ = self.wait_turn() => {}
+            }
+            self.stats.waited_us.fetch_add(waiting.elapsed().as_micros() as u64, Ordering::Relaxed);
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let mut req = self.http.request(method.clone(), url.clone()).header(AUTHORIZATION, self.auth.clone());
             if !query.is_empty() {
@@ -211,7 +261,13 @@ impl Client {
                 Err(e) => Err(e),
             };
             attempt += 1;
-            let retries_left = attempt <= self.max_retries;
+            match &outcome {
+                Ok((status, _, _)) => self.stats.replied(status.as_u16()),
+                Err(_) => {
+                    self.stats.no_reply.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            let retries_left = attempt <= self.max_retries && !self.stop.is_cancelled();
             match outcome {
                 Ok((status, _, bytes)) if status.is_success() => {
                     self.throttle.succeeded();
@@ -233,7 +289,7 @@ impl Client {
                                 "Rate limited by OpenPhone; slowing down"
                             );
                             if asked.is_none() {
-                                tokio::time::sleep(retry::backoff(attempt)).await;
+                                self.sleep(retry::backoff(attempt)).await;
                             }
                             continue;
                         }
@@ -244,7 +300,7 @@ impl Client {
                         if retries_left && replay == Replay::Safe {
                             let wait = retry::server_delay(&headers).unwrap_or_else(|| retry::backoff(attempt));
                             tracing::debug!(%method, path, status = s, wait_ms = wait.as_millis() as u64, "OpenPhone failed; retrying");
-                            tokio::time::sleep(wait).await;
+                            self.sleep(wait).await;
                             continue;
                         }
                         return Err(ApiError::Server { status: s, code, message });
@@ -263,12 +319,20 @@ impl Client {
                     if retries_left && (!maybe_applied || replay == Replay::Safe) {
                         let wait = retry::backoff(attempt);
                         tracing::debug!(%method, path, error = %message, wait_ms = wait.as_millis() as u64, "No reply from OpenPhone; retrying");
-                        tokio::time::sleep(wait).await;
+                        self.sleep(wait).await;
                         continue;
                     }
                     return Err(ApiError::Transport { message, maybe_applied });
                 }
             }
+        }
+    }
+
+    /// Sleeps before a retry, or less when the client is told to stop.
+    async fn sleep(&self, d: Duration) {
+        tokio::select! {
+            _ = self.stop.cancelled() => {}
+            _ = tokio::time::sleep(d) => {}
         }
     }
 

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// A 2xx reply whose body could not be read.
     #[error("unexpected reply from OpenPhone (HTTP {status}): {message}")]
     Decode { status: u16, message: String },
+    /// Not sent: the run is stopping (SIGTERM). The next run does it.
+    #[error("not sent: the run is stopping")]
+    Stopped,
 }
 
 fn code_suffix(code: &Option<String>) -> String {
@@ -67,7 +70,7 @@ impl ApiError {
             ApiError::Decode { status, .. } => Some(*status),
             ApiError::NotFound { .. } => Some(404),
             ApiError::Conflict { .. } => Some(409),
-            ApiError::Transport { .. } => None,
+            ApiError::Transport { .. } | ApiError::Stopped => None,
         }
     }
 

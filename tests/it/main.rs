@@ -4,6 +4,7 @@
 mod support;
 
 mod cli_errors;
+mod daemon;
 mod fake_selftest;
 mod sheets;
 mod spec_conformance;

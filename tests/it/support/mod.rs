@@ -176,6 +176,14 @@ impl Workspace {
         );
     }
 
+    /// Appends `text` (whole tables, e.g. `[schedule]`) to config.toml.
+    pub fn append_config(&self, text: &str) {
+        let mut config = std::fs::read_to_string(self.path("config.toml")).expect("config.toml");
+        config.push('\n');
+        config.push_str(text);
+        self.write("config.toml", &config);
+    }
+
     /// Writes contacts.csv: the standard header and these rows.
     pub fn write_rows(&self, rows: &[String]) {
         let mut text = format!("{HEADER}\n");

@@ -1,0 +1,408 @@
+//! `openphone-sync daemon`: holds the mirror's run lock for its whole life, syncs at start
+//! and then on `[schedule].cron`, never two runs at once (a tick that comes while a run is
+//! going is skipped, and logged), reloads on SIGHUP (keeping the old config when the new
+//! one has problems), stops on SIGTERM/SIGINT after the writes in flight are committed,
+//! and keeps systemd ([`notify`]) and the metrics up to date.
+//!
+//! Invariant: only a config problem at start (exit 2) or another process holding the
+//! mirror (exit 3) stops the daemon; a failed run is logged and the next tick tries again.
+
+pub mod notify;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::task::{JoinError, JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::Output;
+use crate::commands::setup::{self, Stop};
+use crate::commands::sync::{self, RunContext, SyncArgs};
+use crate::config::{Config, Problems};
+use crate::exit::Exit;
+use crate::mapping::Mapping;
+use crate::metrics::{self, Metrics};
+use crate::mirror::{Mirror, Role, RunLock};
+use crate::report::{Mode, Report};
+use crate::schedule::Schedule;
+use crate::signals::{Signal, Signals};
+use notify::Notifier;
+
+/// How long a stop waits for the writes in flight before abandoning them. Under systemd's
+/// `TimeoutStopSec=15` and well within the 10 s the daemon promises.
+const STOP_GRACE: Duration = Duration::from_secs(8);
+/// The longest sleep between two looks at the wall clock, so a clock change or a suspend
+/// does not push a run far from its scheduled time.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// A config, its mapping and its schedule, as loaded at start or by the last good reload.
+struct Loaded {
+    config: Arc<Config>,
+    mapping: Arc<Mapping>,
+    schedule: Schedule,
+}
+
+/// Loads and checks everything the daemon needs, collecting every problem.
+fn load(config_path: &Path) -> Result<Loaded, Problems> {
+    let (config, mapping) = setup::load_problems(config_path)?;
+    let mut problems = Problems::default();
+    if config.schedule.is_none() {
+        problems.push(
+            &config.path,
+            None,
+            Some("schedule.cron"),
+            "missing: the daemon runs on [schedule].cron, e.g. cron = \"0 */15 * * * *\" (every 15 minutes)",
+        );
+    }
+    match config.api_key() {
+        Ok(Some(_)) => {}
+        Ok(None) => problems.push(
+            &config.path,
+            None,
+            Some("openphone.api_key_file"),
+            format!(
+                "no API key: set ${}, [openphone].api_key_file, or the systemd credential `{}` (LoadCredential=)",
+                crate::config::API_KEY_ENV,
+                crate::config::API_KEY_CREDENTIAL
+            ),
+        ),
+        Err(p) => problems.extend(p),
+    }
+    let schedule = config.schedule.clone();
+    problems.into_result(())?;
+    Ok(Loaded { config: Arc::new(config), mapping: Arc::new(mapping), schedule: schedule.expect("checked") })
+}
+
+/// A run in progress.
+struct Running {
+    number: u64,
+    started_at: DateTime<Utc>,
+    stop: CancellationToken,
+    handle: JoinHandle<Result<Report, Stop>>,
+}
+
+/// What woke the main loop.
+enum Event {
+    Signal(Signal),
+    RunDone(Box<Result<Result<Report, Stop>, JoinError>>),
+    Wake,
+    Watchdog,
+}
+
+struct Daemon {
+    config_path: PathBuf,
+    loaded: Loaded,
+    metrics: Arc<Metrics>,
+    notifier: Notifier,
+    running: Option<Running>,
+    runs: u64,
+    /// The next scheduled run (`None`: the schedule has no future time).
+    next_tick: Option<DateTime<Utc>>,
+    /// What the last run did, for systemd's STATUS.
+    last: Option<String>,
+}
+
+/// Runs the daemon until SIGTERM/SIGINT. Returns the exit code.
+pub async fn run(config_path: &Path) -> Exit {
+    let loaded = match load(config_path) {
+        Ok(l) => l,
+        Err(problems) => return sync::fail(Stop::config(&problems)),
+    };
+    let _lock = match RunLock::acquire(&loaded.config.database, Role::Daemon) {
+        Ok(lock) => lock,
+        Err(e) => return sync::fail(sync::mirror_stop(e)),
+    };
+    let mut signals = match Signals::new(true) {
+        Ok(s) => s,
+        Err(e) => return sync::fail(Stop::new(Exit::Unavailable, format!("cannot listen for signals: {e}"))),
+    };
+    let metrics = Arc::new(Metrics::new());
+    if let Some(addr) = loaded.config.metrics_listen {
+        match metrics::server::start(addr, metrics.clone()).await {
+            Ok(bound) => tracing::info!(address = %bound, path = "/metrics", "Serving Prometheus metrics"),
+            Err(e) => {
+                return sync::fail(Stop::new(
+                    Exit::Config,
+                    format!("{}: `metrics.listen`: cannot listen on {addr}: {e}", loaded.config.path.display()),
+                ));
+            }
+        }
+    }
+    let mut daemon = Daemon {
+        config_path: config_path.to_path_buf(),
+        loaded,
+        metrics,
+        notifier: Notifier::from_env(),
+        running: None,
+        runs: 0,
+        next_tick: None,
+        last: None,
+    };
+    daemon.read_mirror(true);
+    tracing::info!(
+        config = %daemon.loaded.config.path.display(),
+        mirror = %daemon.loaded.config.database.display(),
+        schedule = daemon.loaded.schedule.expr(),
+        timezone = daemon.loaded.schedule.timezone(),
+        pid = std::process::id(),
+        "Daemon started"
+    );
+    daemon.reschedule(Utc::now());
+    daemon.start_run("start");
+    daemon.notifier.ready(&daemon.status_line());
+    daemon.main_loop(&mut signals).await
+}
+
+impl Daemon {
+    async fn main_loop(&mut self, signals: &mut Signals) -> Exit {
+        let mut watchdog = self.notifier.watchdog_interval().map(|every| {
+            tracing::info!(every_ms = every.as_millis() as u64, "Pinging the systemd watchdog");
+            tokio::time::interval(every)
+        });
+        loop {
+            let wake = self.wake_at();
+            let event = tokio::select! {
+                sig = signals.recv() => Event::Signal(sig),
+                done = wait_run(&mut self.running) => Event::RunDone(Box::new(done)),
+                _ = tokio::time::sleep_until(wake.into()) => Event::Wake,
+                _ = tick(&mut watchdog) => Event::Watchdog,
+            };
+            match event {
+                Event::Signal(Signal::Stop(name)) => return self.shutdown(name, signals).await,
+                Event::Signal(Signal::Reload) => self.reload(),
+                Event::RunDone(done) => self.finished(*done),
+                Event::Wake => self.on_wake(),
+                Event::Watchdog => self.notifier.watchdog(),
+            }
+        }
+    }
+
+    /// When to look at the clock again: the next tick, or sooner.
+    fn wake_at(&self) -> Instant {
+        let until_tick = match self.next_tick {
+            Some(t) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+            None => MAX_SLEEP,
+        };
+        Instant::now() + until_tick.min(MAX_SLEEP)
+    }
+
+    fn on_wake(&mut self) {
+        let now = Utc::now();
+        let Some(tick) = self.next_tick.filter(|t| *t <= now) else { return };
+        match &self.running {
+            Some(r) => {
+                tracing::warn!(
+                    scheduled = %tick.to_rfc3339(),
+                    run = r.number,
+                    running_since = %r.started_at.to_rfc3339(),
+                    "Skipping a scheduled run: the previous run is still going"
+                );
+                self.metrics.run_skipped();
+            }
+            None => self.start_run("schedule"),
+        }
+        self.reschedule(now.max(tick));
+        self.notifier.status(&self.status_line());
+    }
+
+    fn reschedule(&mut self, after: DateTime<Utc>) {
+        self.next_tick = self.loaded.schedule.next_after(after);
+        if self.next_tick.is_none() {
+            tracing::warn!(schedule = self.loaded.schedule.expr(), "The schedule has no future run time");
+        }
+        self.metrics.set_next_run(self.next_tick);
+    }
+
+    fn start_run(&mut self, trigger: &'static str) {
+        self.runs += 1;
+        let stop = CancellationToken::new();
+        let (config, mapping) = (self.loaded.config.clone(), self.loaded.mapping.clone());
+        let ctx = RunContext { lock_held: true, stop: stop.clone() };
+        let args = SyncArgs { mode: Mode::Apply, output: Output::Json, allow_mass_delete: false };
+        let handle = tokio::spawn(async move { sync::sync_once(&config, &mapping, &args, &ctx, Instant::now()).await });
+        let started_at = Utc::now();
+        tracing::debug!(run = self.runs, trigger, "Sync started");
+        self.metrics.run_started();
+        self.running = Some(Running { number: self.runs, started_at, stop, handle });
+    }
+
+    fn finished(&mut self, done: Result<Result<Report, Stop>, JoinError>) {
+        let Some(run) = self.running.take() else { return };
+        let now = Utc::now();
+        let duration_ms = (now - run.started_at).num_milliseconds().max(0) as u64;
+        match done {
+            Ok(Ok(report)) => {
+                sync::log_summary(&report);
+                self.metrics.run_finished(&report, now);
+                let a = &report.applied;
+                self.last = Some(format!(
+                    "Last run {} {}: {} created, {} updated, {} deleted, {} failed, {} invalid in {:.1} s",
+                    now.format("%Y-%m-%d %H:%M:%SZ"),
+                    report.outcome.as_str(),
+                    a.create,
+                    a.update,
+                    a.delete,
+                    report.failed,
+                    report.invalid_rows,
+                    report.duration_ms as f64 / 1000.0
+                ));
+            }
+            Ok(Err(stop)) => {
+                let mut lines = stop.message.lines();
+                let first = lines.next().unwrap_or("");
+                tracing::error!(
+                    run = run.number,
+                    exit = stop.exit.code(),
+                    duration_ms,
+                    error = first,
+                    "Sync failed; waiting for the next scheduled run"
+                );
+                for more in lines {
+                    tracing::error!(run = run.number, "{more}");
+                }
+                let outcome = match stop.exit {
+                    Exit::Config => "config_error",
+                    Exit::Refused => "refused",
+                    _ => "unavailable",
+                };
+                self.metrics.run_failed(outcome, duration_ms, now);
+                self.last = Some(format!("Last run {} failed: {first}", now.format("%Y-%m-%d %H:%M:%SZ")));
+            }
+            Err(e) => {
+                tracing::error!(run = run.number, error = %e, "Sync crashed; waiting for the next scheduled run");
+                self.metrics.run_failed("unavailable", duration_ms, now);
+                self.last = Some(format!("Last run {} crashed", now.format("%Y-%m-%d %H:%M:%SZ")));
+            }
+        }
+        self.read_mirror(false);
+        self.notifier.status(&self.status_line());
+    }
+
+    /// The mirror's size (and, at start, the last success) for the metrics.
+    fn read_mirror(&self, at_start: bool) {
+        let m = match Mirror::open_read_only(&self.loaded.config.database) {
+            Ok(Some(m)) => m,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::debug!(error = %e, "Cannot read the mirror for the metrics");
+                return;
+            }
+        };
+        if let Ok((contacts, pending)) = m.counts() {
+            self.metrics.set_mirror(contacts, pending);
+        }
+        if at_start
+            && let Ok(Some(t)) = m.last_success()
+            && let Ok(t) = DateTime::parse_from_rfc3339(&t)
+        {
+            self.metrics.set_last_success(t.with_timezone(&Utc));
+        }
+    }
+
+    fn status_line(&self) -> String {
+        let next = match self.next_tick {
+            Some(t) => format!("next run {}", t.format("%Y-%m-%d %H:%M:%SZ")),
+            None => "no next run".to_owned(),
+        };
+        match (&self.running, &self.last) {
+            (Some(r), _) => format!("Syncing (run {} started {}); {next}", r.number, r.started_at.format("%H:%M:%SZ")),
+            (None, Some(last)) => format!("{last}; {next}"),
+            (None, None) => format!("Waiting; {next}"),
+        }
+    }
+
+    /// SIGHUP: the new config and mapping replace the old ones from the next run on, or,
+    /// if they have problems, each is logged and the old ones stay.
+    fn reload(&mut self) {
+        self.notifier.reloading();
+        let path = self.config_path.clone();
+        match load(&path) {
+            Ok(new) if new.config.database != self.loaded.config.database => {
+                tracing::error!(
+                    old = %self.loaded.config.database.display(),
+                    new = %new.config.database.display(),
+                    "Reload refused: [state].database changed, which needs a restart; keeping the previous config"
+                );
+                self.metrics.reloaded(false);
+            }
+            Ok(new) => {
+                if new.config.metrics_listen != self.loaded.config.metrics_listen {
+                    tracing::warn!("[metrics].listen changed: the new address is used after a restart");
+                }
+                tracing::info!(
+                    config = %new.config.path.display(),
+                    schedule = new.schedule.expr(),
+                    timezone = new.schedule.timezone(),
+                    "Reloaded the config and mapping; the next run uses them"
+                );
+                self.loaded = new;
+                self.reschedule(Utc::now());
+                self.metrics.reloaded(true);
+            }
+            Err(problems) => {
+                for p in &problems.0 {
+                    tracing::error!(problem = %p, "Config problem");
+                }
+                tracing::error!(
+                    problems = problems.0.len(),
+                    "Reload refused: the new config has problems; still running on the previous one"
+                );
+                self.metrics.reloaded(false);
+            }
+        }
+        self.notifier.ready(&self.status_line());
+    }
+
+    /// SIGTERM/SIGINT: no new request; the writes in flight finish and are committed
+    /// (for up to [`STOP_GRACE`]); a second signal stops at once.
+    async fn shutdown(&mut self, signal: &'static str, signals: &mut Signals) -> Exit {
+        tracing::info!(signal, "Stopping: no new requests; letting those in flight finish");
+        self.notifier.stopping("Stopping: finishing the writes in flight");
+        if let Some(run) = self.running.as_mut() {
+            run.stop.cancel();
+            let done = tokio::select! {
+                done = &mut run.handle => Some(done),
+                _ = tokio::time::sleep(STOP_GRACE) => {
+                    tracing::warn!(
+                        grace_s = STOP_GRACE.as_secs(),
+                        "The writes in flight did not finish in time; abandoning them (they stay marked pending \
+                         in the mirror, and the next run checks them)"
+                    );
+                    None
+                }
+                Signal::Stop(again) = signals.recv() => {
+                    tracing::warn!(signal = again, "Stopping at once; the next run checks the writes that were in flight");
+                    None
+                }
+            };
+            match done {
+                Some(done) => self.finished(done),
+                None => {
+                    if let Some(run) = self.running.take() {
+                        run.handle.abort();
+                    }
+                }
+            }
+        }
+        tracing::info!(signal, "Stopped");
+        Exit::Ok
+    }
+}
+
+async fn wait_run(running: &mut Option<Running>) -> Result<Result<Report, Stop>, JoinError> {
+    match running {
+        Some(r) => (&mut r.handle).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn tick(watchdog: &mut Option<tokio::time::Interval>) {
+    match watchdog {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}

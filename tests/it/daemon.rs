@@ -1,0 +1,422 @@
+//! `openphone-sync daemon` run as a process: it syncs at start and on a one-second
+//! schedule, picks up source edits, skips a tick that comes during a run, reloads on
+//! SIGHUP (keeping the old config when the new one is bad), stops on SIGTERM mid-run with
+//! exit 0 and nothing lost, holds the mirror against a concurrent `sync`, talks to a fake
+//! `$NOTIFY_SOCKET` (READY, STATUS, WATCHDOG, STOPPING), and serves its metrics.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
+
+use crate::support::{MAPPING, Workspace, ids, row};
+
+/// Every second.
+const EVERY_SECOND: &str = "[schedule]\ncron = \"* * * * * *\"\n";
+/// Once a year: only the run at start happens during a test.
+const YEARLY: &str = "[schedule]\ncron = \"0 0 0 1 1 *\"\n";
+
+/// A running daemon, its stderr collected as it comes, and what it told `$NOTIFY_SOCKET`.
+struct Daemon {
+    child: Child,
+    log: Arc<Mutex<String>>,
+    notes: Arc<Mutex<Vec<String>>>,
+}
+
+impl Daemon {
+    async fn start(ws: &Workspace, env: &[(&str, &str)]) -> Daemon {
+        let socket_path = ws.path("notify.sock");
+        let _ = std::fs::remove_file(&socket_path);
+        let socket = tokio::net::UnixDatagram::bind(&socket_path).expect("bind the fake NOTIFY_SOCKET");
+        let notes = Arc::new(Mutex::new(Vec::new()));
+        let sink = notes.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            while let Ok(n) = socket.recv(&mut buf).await {
+                sink.lock().unwrap().push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        });
+        let mut cmd = ws.command(&["daemon"], Some(&ws.api_key));
+        cmd.env("NOTIFY_SOCKET", &socket_path).env_remove("WATCHDOG_USEC").env_remove("WATCHDOG_PID");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start the daemon");
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        let stderr = child.stderr.take().unwrap();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Daemon { child, log, notes }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn count(&self, needle: &str) -> usize {
+        self.log().matches(needle).count()
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.notes.lock().unwrap().clone()
+    }
+
+    /// Waits until `cond` holds, or fails the test showing the log.
+    async fn wait_for(&self, what: &str, secs: u64, mut cond: impl FnMut(&Daemon) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !cond(self) {
+            assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}; log:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn wait_log(&self, needle: &str, secs: u64) {
+        self.wait_for(needle, secs, |d| d.log().contains(needle)).await;
+    }
+
+    fn signal(&self, sig: i32) {
+        let pid = self.child.id().expect("the daemon is running") as i32;
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill({pid}, {sig})");
+    }
+
+    /// Sends SIGTERM and returns the exit code and how long the exit took.
+    async fn stop(mut self) -> (i32, Duration, String) {
+        let asked = Instant::now();
+        self.signal(libc::SIGTERM);
+        let status = tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the daemon did not exit within 15 s of SIGTERM; log:\n{}", self.log()))
+            .unwrap();
+        let took = asked.elapsed();
+        // Let the stderr reader drain.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        (status.code().unwrap_or(-1), took, self.log())
+    }
+}
+
+fn first_name(ws: &Workspace, id: &str) -> Option<String> {
+    ws.by_external_id(id).first().and_then(|c| c["defaultFields"]["firstName"].as_str().map(str::to_owned))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn syncs_at_start_then_on_schedule_and_picks_up_an_edit() {
+    let ws = Workspace::new().await;
+    ws.write_n(3);
+    ws.append_config(EVERY_SECOND);
+    let d = Daemon::start(&ws, &[]).await;
+    d.wait_for("3 contacts", 10, |_| ws.fake.contacts().len() == 3).await;
+    d.wait_for("READY=1", 5, |d| d.notes().iter().any(|n| n.contains("READY=1"))).await;
+
+    let mut rows: Vec<String> = (1..=3).map(row).collect();
+    rows[0] = rows[0].replace("First1", "Edited");
+    ws.write_rows(&rows);
+    d.wait_for("the edit to reach OpenPhone", 8, |_| first_name(&ws, "C-0001").as_deref() == Some("Edited")).await;
+    d.wait_for("a STATUS with the last run", 5, |d| {
+        d.notes().iter().any(|n| n.contains("STATUS=Last run") && n.contains("next run"))
+    })
+    .await;
+    d.wait_for("a second run's summary", 5, |d| d.count("Sync finished") >= 2).await;
+    ws.assert_exactly(&ids(1..=3));
+
+    let (code, took, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    ws.assert_spec_clean();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tick_that_comes_during_a_run_is_skipped_and_logged() {
+    let ws = Workspace::new().await;
+    ws.write_config("concurrency = 2");
+    ws.append_config(EVERY_SECOND);
+    ws.write_n(8);
+    ws.fake.set_latency(Duration::from_millis(500));
+    let d = Daemon::start(&ws, &[]).await;
+    d.wait_log("Skipping a scheduled run: the previous run is still going", 10).await;
+    ws.fake.set_latency(Duration::ZERO);
+    d.wait_for("all 8 contacts", 15, |_| ws.fake.contacts().len() == 8).await;
+    d.wait_log("Sync finished", 10).await;
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+    ws.assert_exactly(&ids(1..=8));
+    // Runs never overlapped: the mirror's lock was never contended and no run failed.
+    assert!(!log.contains("Sync failed"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
+    let ws = Workspace::new().await;
+    ws.write_n(2);
+    ws.append_config(EVERY_SECOND);
+    let d = Daemon::start(&ws, &[]).await;
+    d.wait_for("2 contacts", 10, |_| ws.fake.contacts().len() == 2).await;
+
+    // A bad config: two problems, both logged; the daemon goes on with the old one.
+    ws.write_config("bogus_key = 1\nrequests_per_second = 0");
+    ws.append_config(EVERY_SECOND);
+    d.signal(libc::SIGHUP);
+    d.wait_log("Reload refused", 5).await;
+    let log = d.log();
+    assert!(log.contains("`openphone.bogus_key`: unknown key"), "{log}");
+    assert!(log.contains("`openphone.requests_per_second`: must be between 1 and 1000"), "{log}");
+    ws.write_n(3);
+    d.wait_for("row 3 synced on the old config", 8, |_| ws.fake.contacts().len() == 3).await;
+
+    // A good config with a new mapping: first names now come from the "Last Name" column.
+    ws.write_config("");
+    ws.append_config(EVERY_SECOND);
+    ws.write("mapping.toml", &MAPPING.replace("first_name = \"First Name\"", "first_name = \"Last Name\""));
+    d.signal(libc::SIGHUP);
+    d.wait_log("Reloaded the config and mapping", 5).await;
+    d.wait_for("the new mapping applied", 8, |_| first_name(&ws, "C-0003").as_deref() == Some("Last3")).await;
+    d.wait_for("READY=1 after the reload", 5, |d| d.notes().iter().filter(|n| n.contains("READY=1")).count() >= 3)
+        .await;
+    assert!(d.notes().iter().any(|n| n.contains("RELOADING=1")), "{:?}", d.notes());
+
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_mid_run_exits_0_fast_and_loses_nothing() {
+    let ws = Workspace::new().await;
+    ws.write_config("concurrency = 4");
+    ws.append_config(YEARLY);
+    ws.write_n(30);
+    ws.fake.set_latency(Duration::from_millis(300));
+    let d = Daemon::start(&ws, &[]).await;
+    d.wait_for("a few creates", 10, |_| ws.fake.contacts().len() >= 6).await;
+    let (code, took, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(log.contains("Stopping: no new requests"), "{log}");
+    assert!(log.contains("outcome=\"stopped\""), "{log}");
+    let created = ws.fake.contacts().len();
+    assert!(created < 30, "the stop should land mid-run ({created} created)");
+
+    // Every contact that reached OpenPhone is recorded in the mirror, none left pending.
+    ws.fake.set_latency(Duration::ZERO);
+    let status = ws.run(&["status", "--output", "json"]).await;
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["contacts"], created as u64, "{status}");
+    assert_eq!(status["pending"], 0, "{status}");
+    assert_eq!(status["runs"][0]["outcome"], "stopped", "{status}");
+
+    // The next run does the rest, adopting nothing (no write was lost).
+    let report = ws.sync(0).await;
+    assert_eq!(report["adopted"], 0, "{report}");
+    assert_eq!(report["applied"]["create"], (30 - created) as u64, "{report}");
+    ws.assert_exactly(&ids(1..=30));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_or_a_second_daemon_is_refused_while_the_daemon_runs() {
+    let ws = Workspace::new().await;
+    ws.write_n(2);
+    ws.append_config(YEARLY);
+    let d = Daemon::start(&ws, &[]).await;
+    d.wait_log("Sync finished", 10).await;
+
+    let sync = ws.run(&["sync", "--output", "json"]).await;
+    assert_eq!(sync.code, 3, "{}", sync.stderr);
+    assert!(sync.stderr.contains("the openphone-sync daemon (pid"), "{}", sync.stderr);
+    assert!(sync.stderr.contains("systemctl stop openphone-sync"), "{}", sync.stderr);
+    let second = ws.run(&["daemon"]).await;
+    assert_eq!(second.code, 3, "{}", second.stderr);
+    // A dry run only reads, so it still works.
+    assert_eq!(ws.run(&["sync", "--dry-run"]).await.code, 0);
+
+    let status = ws.run(&["status"]).await;
+    assert!(status.stdout.contains("Daemon: running (pid"), "{}", status.stdout);
+    assert!(status.stdout.contains("Schedule: \"0 0 0 1 1 *\" (UTC): next run"), "{}", status.stdout);
+
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(ws.sync(0).await["planned"]["unchanged"], 2);
+    let status = ws.run(&["status"]).await;
+    assert!(status.stdout.contains("Daemon: not running."), "{}", status.stdout);
+    assert!(status.stdout.contains("if the daemon is started"), "{}", status.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ready_status_watchdog_and_stopping_reach_the_notify_socket() {
+    let ws = Workspace::new().await;
+    ws.write_n(1);
+    ws.append_config(YEARLY);
+    let d = Daemon::start(&ws, &[("WATCHDOG_USEC", "400000")]).await;
+    d.wait_for("3 watchdog pings", 5, |d| d.notes().iter().filter(|n| n.trim() == "WATCHDOG=1").count() >= 3).await;
+    let notes = d.notes();
+    assert!(notes[0].contains("READY=1\n") && notes[0].contains("STATUS="), "{notes:?}");
+    d.wait_for("the first run in STATUS", 5, |d| d.notes().iter().any(|n| n.contains("STATUS=Last run"))).await;
+    let notes = d.notes.clone();
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+    let notes = notes.lock().unwrap().clone();
+    assert!(notes.iter().any(|n| n.contains("STOPPING=1")), "{notes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_runs_records_and_requests() {
+    let ws = Workspace::new().await;
+    ws.write_n(2);
+    ws.append_config(YEARLY);
+    ws.append_config("[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let d = Daemon::start(&ws, &[]).await;
+    d.wait_log("Sync finished", 10).await;
+    let log = d.log();
+    let addr = log
+        .lines()
+        .find(|l| l.contains("Serving Prometheus metrics"))
+        .and_then(|l| l.split("address=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no metrics address in:\n{log}"))
+        .to_owned();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let text = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
+    for want in [
+        "openphone_sync_runs_total{outcome=\"ok\"} 1\n",
+        "openphone_sync_records_total{action=\"create\",outcome=\"applied\"} 2\n",
+        "openphone_sync_mirror_contacts 2\n",
+        "openphone_sync_run_in_progress 0\n",
+        "openphone_sync_api_requests_total{status=\"",
+        "openphone_sync_rate_limit_wait_seconds_total ",
+        "openphone_sync_next_run_timestamp_seconds ",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    let last_success: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("openphone_sync_last_success_timestamp_seconds "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(last_success > 1.7e9, "{text}");
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_error_at_start_stops_the_daemon_with_exit_2() {
+    let ws = Workspace::new().await;
+    // No [schedule].
+    let run = ws.run(&["daemon"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("`schedule.cron`: missing"), "{}", run.stderr);
+    // A bad time zone and a bad metrics address, both reported with their lines.
+    ws.append_config(
+        "[schedule]\ncron = \"0 * * * * *\"\ntimezone = \"Mars/Olympus\"\n[metrics]\nlisten = \"nowhere\"\n",
+    );
+    let run = ws.run(&["daemon"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("`schedule.timezone`: unknown time zone \"Mars/Olympus\""), "{}", run.stderr);
+    assert!(run.stderr.contains("`metrics.listen`: \"nowhere\" is not an address"), "{}", run.stderr);
+    assert!(!ws.mirror_path().exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_are_json_lines_or_journald_friendly() {
+    let ws = Workspace::new().await;
+    ws.write_n(1);
+    let json = ws.run(&["--log-format", "json", "sync", "--dry-run"]).await;
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let lines: Vec<&str> = json.stderr.lines().collect();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(v["timestamp"].is_string() && v["level"].is_string() && v["message"].is_string(), "{l}");
+    }
+    assert!(lines.iter().any(|l| l.contains("\"message\":\"Sync finished\"")), "{}", json.stderr);
+
+    // Under systemd, $JOURNAL_STREAM names stderr's device:inode.
+    use std::os::unix::fs::MetadataExt;
+    let path = ws.path("journal.log");
+    let file = std::fs::File::create(&path).unwrap();
+    let meta = file.metadata().unwrap();
+    let mut cmd = ws.command(&["sync", "--dry-run"], Some(&ws.api_key));
+    cmd.env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino())).stderr(file).stdout(Stdio::null());
+    assert_eq!(cmd.status().await.unwrap().code(), Some(0));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.lines().count() > 0);
+    for l in text.lines() {
+        assert!(l.starts_with('<') && l.as_bytes()[2] == b'>', "no syslog priority prefix: {l}");
+        assert!(!l.contains('\u{1b}'), "ANSI colour in: {l}");
+        assert!(!l[3..].starts_with("20"), "a timestamp the journal adds already: {l}");
+    }
+    assert!(text.contains("<6> INFO openphone_sync"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_run_is_logged_and_the_next_tick_tries_again() {
+    let ws = Workspace::new().await;
+    ws.write_n(2);
+    ws.append_config(EVERY_SECOND);
+    let d = Daemon::start(&ws, &[]).await;
+    d.wait_for("2 contacts", 10, |_| ws.fake.contacts().len() == 2).await;
+    let csv = std::fs::read_to_string(ws.path("contacts.csv")).unwrap();
+    std::fs::remove_file(ws.path("contacts.csv")).unwrap();
+    d.wait_log("Sync failed; waiting for the next scheduled run", 5).await;
+    assert!(d.log().contains("contacts.csv"), "the cause names the file:\n{}", d.log());
+    ws.write("contacts.csv", &csv.replace("First2", "Back"));
+    d.wait_for("the run after the failure", 8, |_| first_name(&ws, "C-0002").as_deref() == Some("Back")).await;
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+    let status = ws.run(&["status"]).await;
+    assert!(status.stdout.contains("unavailable"), "the failed run is in the history:\n{}", status.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_a_one_off_sync_the_same_way() {
+    let ws = Workspace::new().await;
+    ws.write_config("concurrency = 4");
+    ws.write_n(30);
+    ws.fake.set_latency(Duration::from_millis(300));
+    let child = ws
+        .command(&["sync", "--output", "json"], Some(&ws.api_key))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if ws.fake.contacts().len() >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let asked = Instant::now();
+    assert_eq!(unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) }, 0);
+    let out = tokio::time::timeout(Duration::from_secs(15), child.wait_with_output()).await.unwrap().unwrap();
+    assert!(asked.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(4));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["outcome"], "stopped", "{report}");
+    let created = ws.fake.contacts().len() as u64;
+    assert_eq!(report["applied"]["create"], created, "every create that landed was recorded: {report}");
+    ws.fake.set_latency(Duration::ZERO);
+    let report = ws.sync(0).await;
+    assert_eq!(report["adopted"], 0, "{report}");
+    ws.assert_exactly(&ids(1..=30));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_key_can_come_from_a_systemd_credential() {
+    let ws = Workspace::new().await;
+    ws.write_n(1);
+    let creds = ws.path("credentials");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("api-key"), format!("{}\n", ws.api_key)).unwrap();
+    let mut cmd = ws.command(&["sync", "--output", "json"], None);
+    cmd.env("CREDENTIALS_DIRECTORY", &creds);
+    let out = cmd.output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    ws.assert_exactly(&ids(1..=1));
+}
