@@ -11,7 +11,11 @@ use crate::logging::{self, LogFormat};
 use crate::report::Mode;
 
 #[derive(Debug, Parser)]
-#[command(name = "openphone-sync", version, about = "Keeps OpenPhone contacts in step with a CSV export")]
+#[command(
+    name = "openphone-sync",
+    version,
+    about = "Keeps OpenPhone contacts in step with a CSV export or a Google Sheet"
+)]
 pub struct Cli {
     /// The config file [default: $OPENPHONE_SYNC_CONFIG, else /etc/openphone-sync/config.toml]
     #[arg(long, global = true, value_name = "PATH")]

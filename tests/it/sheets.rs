@@ -377,6 +377,35 @@ async fn check_reads_the_sheet_and_google_outages_are_retried() {
     assert!(run.stderr.contains("no header row"), "{}", run.stderr);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_while_the_sheet_is_read_ends_the_run_at_once() {
+    let (ws, google) = sheet_workspace(vec![header_cells(), sheet_row(1)], "Contacts!A1:K").await;
+    google.set_latency(std::time::Duration::from_secs(60));
+    let child = ws
+        .command(&["sync", "--output", "json"], Some(&ws.api_key))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if !google.grants().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let asked = std::time::Instant::now();
+    assert_eq!(unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) }, 0);
+    let out =
+        tokio::time::timeout(std::time::Duration::from_secs(15), child.wait_with_output()).await.unwrap().unwrap();
+    assert!(asked.elapsed() < std::time::Duration::from_secs(3), "took {:?}", asked.elapsed());
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["outcome"], "stopped", "{report}");
+    assert!(report["fatal"].as_str().unwrap().contains("while reading the source"), "{report}");
+    assert!(ws.fake.contacts().is_empty());
+}
+
 /// Runs the binary under `/usr/bin/time`: (seconds, peak RSS in MB, stderr).
 async fn measured(ws: &Workspace, args: &[&str]) -> (f64, f64, String) {
     let mut cmd = tokio::process::Command::new("/usr/bin/time");

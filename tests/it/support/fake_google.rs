@@ -118,6 +118,7 @@ struct Inner {
     requests: Vec<SheetsRequest>,
     grants: Vec<Grant>,
     fail_next: Vec<u16>,
+    latency: std::time::Duration,
 }
 
 pub struct FakeGoogle {
@@ -187,6 +188,11 @@ impl FakeGoogle {
         self.lock().fail_next = statuses.iter().rev().copied().collect();
     }
 
+    /// How long the Sheets API waits before each answer.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.lock().latency = latency;
+    }
+
     pub fn requests(&self) -> Vec<SheetsRequest> {
         self.lock().requests.clone()
     }
@@ -234,6 +240,8 @@ async fn handle(State(shared): State<Shared>, req: Request) -> Response {
     if method == "POST" && path == "/token" {
         return token(&shared, &body);
     }
+    let latency = lock(&shared).latency;
+    tokio::time::sleep(latency).await;
     let (status, reply) = sheets(&shared, &method, &path, &query, auth.as_deref());
     let body = serde_json::to_vec(&reply).expect("fake_google: JSON");
     let bytes = body.len();
