@@ -13,7 +13,6 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::mirror::{Mirror, MirrorError};
-use crate::model::PushedState;
 use crate::openphone::client::LOOKUP_BATCH;
 use crate::openphone::wire::ApiContact;
 use crate::openphone::{ApiError, Client};
@@ -239,9 +238,4 @@ fn error(row: Option<u64>, external_id: &str, action: Action, e: &ApiError, cont
         status: e.status(),
         code: e.code().map(str::to_owned),
     }
-}
-
-/// The pushed state to record for a contact whose OpenPhone state equals `desired`.
-pub(crate) fn settled(desired: &crate::model::ContactState, contact: &ApiContact) -> PushedState {
-    crate::openphone::wire::confirmed_state(desired, contact)
 }

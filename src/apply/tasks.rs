@@ -8,7 +8,7 @@ use crate::openphone::{ApiError, Client};
 use crate::plan::{Create, Delete, Update, diff};
 use crate::report::Action;
 
-use super::{ApplyOptions, settled};
+use super::ApplyOptions;
 
 /// One record's work.
 pub enum Task {
@@ -176,7 +176,7 @@ async fn reconcile(
         if d.is_empty() {
             return Ok(Effect::Confirmed {
                 contact_id: current.id.clone(),
-                pushed: Box::new(settled(desired, &current)),
+                pushed: Box::new(confirmed_state(desired, &current)),
                 adopted,
             });
         }

@@ -6,7 +6,7 @@
 pub mod fake_google;
 pub mod fake_openphone;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
@@ -270,8 +270,4 @@ pub fn custom(contact: &Value, key: &str) -> Value {
         .and_then(|a| a.iter().find(|c| c["key"] == key))
         .map(|c| c["value"].clone())
         .unwrap_or(Value::Null)
-}
-
-pub fn exists(p: &Path) -> bool {
-    p.exists()
 }
