@@ -45,6 +45,10 @@ pub enum Command {
         /// Let this run exceed [sync].max_delete_fraction.
         #[arg(long)]
         allow_mass_delete: bool,
+        /// First read every mirrored contact back from OpenPhone (50 a request), report those
+        /// edited or deleted in the app, and restore them to the source's values.
+        #[arg(long)]
+        verify: bool,
     },
     /// Run `sync` at start and on the [schedule].cron schedule until SIGTERM/SIGINT; SIGHUP reloads.
     Daemon,
@@ -86,9 +90,10 @@ pub fn main() -> std::process::ExitCode {
     let config = crate::config::resolve_path(cli.config.as_deref());
     let exit = runtime.block_on(async {
         match cli.command {
-            Command::Sync { dry_run, output, allow_mass_delete } => {
+            Command::Sync { dry_run, output, allow_mass_delete, verify } => {
                 let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
-                commands::sync::run(&config, &commands::sync::SyncArgs { mode, output, allow_mass_delete }).await
+                commands::sync::run(&config, &commands::sync::SyncArgs { mode, output, allow_mass_delete, verify })
+                    .await
             }
             Command::Daemon => crate::daemon::run(&config).await,
             Command::Check { offline } => commands::check::run(&config, offline).await,

@@ -17,6 +17,8 @@
 //! - [`mirror`]: the SQLite mirror of what this tool pushed (the only SQLite user).
 //! - [`plan`]: the pure diff of (records, mirror) into creates/updates/deletes.
 //! - [`apply`]: runs a plan against OpenPhone, committing each confirmed write.
+//! - [`verify`]: `sync --verify`: reads mirrored contacts back and finds drift (edits and
+//!   deletes made in the app).
 //! - [`openphone`]: the HTTP client, wire types and typed API errors (the only HTTP user).
 //! - [`report`]: the run report (text and JSON) and the exit code it implies.
 //! - [`exit`], [`secret`]: exit codes; the API key wrapper that never prints.
@@ -39,3 +41,4 @@ pub mod schedule;
 pub mod secret;
 pub mod signals;
 pub mod source;
+pub mod verify;

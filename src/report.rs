@@ -113,6 +113,21 @@ pub struct PlannedChange {
     pub changes: Vec<String>,
 }
 
+/// What `sync --verify` found: contacts edited in the app (each field with what was
+/// synced and what OpenPhone holds now) and contacts deleted there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyReport {
+    pub checked: u64,
+    pub drifted: Vec<crate::verify::Drifted>,
+    pub missing: Vec<String>,
+}
+
+impl From<&crate::verify::Verified> for VerifyReport {
+    fn from(v: &crate::verify::Verified) -> VerifyReport {
+        VerifyReport { checked: v.checked, drifted: v.drifted.clone(), missing: v.missing.clone() }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub mode: Mode,
@@ -134,6 +149,9 @@ pub struct Report {
     /// The plan, record by record (dry runs only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<PlannedChange>,
+    /// What `sync --verify` found, when asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyReport>,
     /// The client's counters (replies by status, 429s, time waited), for metrics.
     #[serde(skip)]
     pub api: StatsSnapshot,
@@ -156,6 +174,7 @@ impl Report {
             adopted: 0,
             notes: Vec::new(),
             changes: Vec::new(),
+            verify: None,
             api: StatsSnapshot::default(),
         }
     }
@@ -229,6 +248,26 @@ impl Report {
             for change in &c.changes {
                 writeln!(out, "{:19}{change}", "")?;
             }
+        }
+        if let Some(v) = &self.verify {
+            for d in &v.drifted {
+                writeln!(out, "drifted {:<10} {} (edited in the app)", "", d.external_id)?;
+                for f in &d.fields {
+                    let show =
+                        |v: &Option<String>| v.as_ref().map(|s| format!("{s:?}")).unwrap_or_else(|| "(empty)".into());
+                    writeln!(out, "{:19}{}: synced {}, now {}", "", f.field, show(&f.synced), show(&f.now))?;
+                }
+            }
+            for ext in &v.missing {
+                writeln!(out, "missing {:<10} {ext} (deleted in the app)", "")?;
+            }
+            writeln!(
+                out,
+                "Verified {} contacts: {} edited in the app, {} deleted there.",
+                v.checked,
+                v.drifted.len(),
+                v.missing.len()
+            )?;
         }
         for e in &self.errors {
             let row = e.row.map(|r| format!("row {r}: ")).unwrap_or_default();

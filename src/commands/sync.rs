@@ -3,6 +3,7 @@
 //! [`sync_once`] is also what the daemon runs on each tick; every apply-mode run, however
 //! it ends, is recorded in the mirror's `runs` table.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -15,10 +16,12 @@ use crate::exit::Exit;
 use crate::mapping::records::map_items;
 use crate::mapping::{FieldCatalog, Mapper, Mapping};
 use crate::mirror::{Mirror, MirrorError, MirrorIndex, Role, RunLock, RunRecord};
+use crate::model::PushedState;
 use crate::openphone::Client;
 use crate::plan::{self, Inputs, Plan};
 use crate::report::{Mode, Outcome, RecordError, Report};
 use crate::source::{self, SourceError};
+use crate::verify::{self, Verified, VerifyError};
 
 use super::Output;
 use super::setup::{self, Stop};
@@ -29,6 +32,8 @@ pub struct SyncArgs {
     pub mode: Mode,
     pub output: Output,
     pub allow_mass_delete: bool,
+    /// Read the mirrored contacts back first and restore those edited or deleted in the app.
+    pub verify: bool,
 }
 
 /// What a run gets from its caller besides the config.
@@ -179,10 +184,35 @@ async fn plan_and_apply(
     let mapper =
         Mapper::new(mapping, &rows.header, &config.source.describe(), &catalog).map_err(|p| Stop::config(&p))?;
 
-    let index = match &mirror {
+    let mut index = match &mirror {
         Some(m) => m.index().map_err(mirror_stop)?,
         None => MirrorIndex::new(),
     };
+    // --verify: what OpenPhone really holds replaces the mirror's belief, in memory for
+    // now; the mirror learns it just before applying (never in a dry run or a refused run).
+    let mut verified = None;
+    let mut observed: HashMap<String, PushedState> = HashMap::new();
+    if args.verify {
+        let client = client.as_ref().ok_or_else(|| {
+            Stop::new(
+                Exit::Config,
+                format!(
+                    "{}: --verify reads the contacts back from OpenPhone and needs the API key: set ${} or [openphone].api_key_file",
+                    config.path.display(),
+                    crate::config::API_KEY_ENV
+                ),
+            )
+        })?;
+        let found = match mirror.as_deref_mut() {
+            Some(m) => {
+                verify::verify(client, m, &index, mapper.unmapped(), concurrency(config)).await.map_err(verify_stop)?
+            }
+            None => Verified::default(),
+        };
+        observe(&found, &mut index, &mut observed);
+        report.verify = Some(crate::report::VerifyReport::from(&found));
+        verified = Some(found);
+    }
     // Records the mirror holds unchanged are counted and dropped as the rows stream in.
     let mapped = map_items(&mapper, rows, &index).map_err(source_stop)?;
     report.source_rows = mapped.rows as u64;
@@ -195,10 +225,11 @@ async fn plan_and_apply(
         status: None,
         code: None,
     }));
-    let bases = match &mirror {
+    let mut bases = match &mirror {
         Some(m) => m.pushed(&plan::needs_base(&mapped.records, &index)).map_err(mirror_stop)?,
-        None => Default::default(),
+        None => HashMap::new(),
     };
+    bases.extend(observed);
     // In a block: `Inputs` holds a closure that is not `Sync`, and must not live across an
     // await (the daemon runs this future on another task).
     let plan = {
@@ -258,9 +289,12 @@ async fn plan_and_apply(
         finish(&mut report, Some(&client), started);
         return Ok(report);
     }
+    if let Some(found) = &verified {
+        record_findings(mirror, found).map_err(mirror_stop)?;
+    }
     let opts = ApplyOptions {
         source_label: config.openphone.source_label.clone(),
-        concurrency: config.openphone.concurrency.unwrap_or(default_concurrency(config.openphone.requests_per_second)),
+        concurrency: concurrency(config),
         max_ambiguous_retries: config.openphone.max_retries.max(1),
         stop: ctx.stop.clone(),
     };
@@ -318,6 +352,50 @@ impl apply::Progress for Bar {
     }
 }
 
+/// Folds what `--verify` found into the index the plan reads: a drifted contact's base is
+/// what OpenPhone holds now (so the plan restores it), a missing one is no longer mirrored
+/// (so its row creates it again, and a gone row deletes nothing).
+fn observe(found: &Verified, index: &mut MirrorIndex, observed: &mut HashMap<String, PushedState>) {
+    for d in &found.drifted {
+        if let Some(e) = index.get_mut(&d.external_id) {
+            e.hash = Some(d.observed.state.hash());
+            e.source_hash = None;
+        }
+        observed.insert(d.external_id.clone(), d.observed.clone());
+    }
+    for (ext, _, state) in &found.new_item_ids {
+        observed.insert(ext.clone(), state.clone());
+    }
+    for ext in &found.missing {
+        index.remove(ext);
+    }
+}
+
+/// Writes what `--verify` found to the mirror, before the plan is applied.
+fn record_findings(mirror: &mut Mirror, found: &Verified) -> Result<(), MirrorError> {
+    for d in &found.drifted {
+        mirror.confirm(&d.external_id, &d.contact_id, &d.observed, None)?;
+    }
+    for (ext, cid, state) in &found.new_item_ids {
+        mirror.update_pushed(ext, cid, state)?;
+    }
+    for ext in &found.missing {
+        mirror.forget(ext)?;
+    }
+    Ok(())
+}
+
+fn verify_stop(e: VerifyError) -> Stop {
+    match e {
+        VerifyError::Mirror(m) => mirror_stop(m),
+        VerifyError::Api(a) => Stop::new(Exit::Unavailable, VerifyError::Api(a).to_string()),
+    }
+}
+
+fn concurrency(config: &Config) -> usize {
+    config.openphone.concurrency.unwrap_or(default_concurrency(config.openphone.requests_per_second))
+}
+
 /// Enough requests in flight to use the rate limit when the API answers slowly (up to
 /// two seconds a reply), without flooding it.
 pub fn default_concurrency(requests_per_second: u32) -> usize {
@@ -370,8 +448,7 @@ async fn note_existing(plan: &Plan, client: &Client, config: &Config, report: &m
     if ids.is_empty() {
         return Ok(());
     }
-    let conc = config.openphone.concurrency.unwrap_or(default_concurrency(config.openphone.requests_per_second));
-    let found = apply::lookup(client, &ids, conc).await.map_err(|e| Stop::api(&e))?;
+    let found = apply::lookup(client, &ids, concurrency(config)).await.map_err(|e| Stop::api(&e))?;
     if !found.is_empty() {
         report.notes.push(format!(
             "{} of the {} creates already exist in OpenPhone with their externalId and would be adopted, not created again",

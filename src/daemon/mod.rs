@@ -220,7 +220,7 @@ impl Daemon {
         let stop = CancellationToken::new();
         let (config, mapping) = (self.loaded.config.clone(), self.loaded.mapping.clone());
         let ctx = RunContext { lock_held: true, stop: stop.clone() };
-        let args = SyncArgs { mode: Mode::Apply, output: Output::Json, allow_mass_delete: false };
+        let args = SyncArgs { mode: Mode::Apply, output: Output::Json, allow_mass_delete: false, verify: false };
         let handle = tokio::spawn(async move { sync::sync_once(&config, &mapping, &args, &ctx, Instant::now()).await });
         let started_at = Utc::now();
         tracing::debug!(run = self.runs, trigger, "Sync started");

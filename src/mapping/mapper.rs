@@ -145,6 +145,18 @@ impl Mapper {
     /// A digest of what this mapper reads from `row` (the mapped cells and the row's link)
     /// and of the mapper itself: when it equals the digest recorded at the last confirmed
     /// write, the row maps to the record that was written, so it need not be mapped again.
+    /// The single-valued fields this mapping leaves alone (`source_url` is per row: set
+    /// only when the source gives rows a link).
+    pub fn unmapped(&self) -> Unmapped {
+        Unmapped {
+            first_name: self.first_name.is_none(),
+            last_name: self.last_name.is_none(),
+            company: self.company.is_none(),
+            role: self.role.is_none(),
+            source_url: false,
+        }
+    }
+
     pub fn source_hash(&self, row: &SourceRow) -> Digest {
         let mut h = Sha256::new();
         h.update(self.fingerprint);
@@ -221,13 +233,7 @@ impl Mapper {
         }
         state.custom = custom;
         state.source_url = row.link.clone();
-        state.unmapped = Unmapped {
-            first_name: self.first_name.is_none(),
-            last_name: self.last_name.is_none(),
-            company: self.company.is_none(),
-            role: self.role.is_none(),
-            source_url: row.link.is_none(),
-        };
+        state.unmapped = Unmapped { source_url: row.link.is_none(), ..self.unmapped() };
         match (external_id, errors.is_empty()) {
             (Some(external_id), true) => Ok(Record::new(row.row, external_id, state)),
             (external_id, _) => Err(RowError { row: row.row, external_id, message: errors.join("; ") }),

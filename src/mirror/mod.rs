@@ -271,6 +271,25 @@ impl Mirror {
         tx.commit().map_err(err)
     }
 
+    /// Replaces a contact's confirmed state and keeps its source digest: the same values,
+    /// re-read with the item ids OpenPhone holds now.
+    pub fn update_pushed(
+        &mut self,
+        external_id: &str,
+        contact_id: &str,
+        pushed: &PushedState,
+    ) -> Result<(), MirrorError> {
+        let json = serde_json::to_string(pushed).expect("a PushedState always serialises");
+        let hash = pushed.state.hash().to_string();
+        self.conn
+            .prepare_cached(
+                "UPDATE contacts SET pushed = ?3, hash = ?4, updated_at = ?5 WHERE external_id = ?1 AND contact_id = ?2",
+            )
+            .and_then(|mut s| s.execute(params![external_id, contact_id, json, hash, now()]))
+            .map(drop)
+            .map_err(|e| self.sql_err(e))
+    }
+
     /// Forgets a contact (deleted, or found not to exist).
     pub fn forget(&mut self, external_id: &str) -> Result<(), MirrorError> {
         self.conn

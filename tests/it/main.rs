@@ -5,6 +5,7 @@ mod support;
 
 mod cli_errors;
 mod daemon;
+mod drift;
 mod fake_selftest;
 mod sheets;
 mod spec_conformance;

@@ -79,12 +79,22 @@ pub struct CustomFieldDef {
 
 #[derive(Clone, Debug)]
 pub enum Fault {
-    FailBeforeApply { status: u16 },
-    FailAfterApply { status: u16 },
+    FailBeforeApply {
+        status: u16,
+    },
+    FailAfterApply {
+        status: u16,
+    },
     LoseReplyAfterApply,
     HangBeforeApply,
     HangAfterApply,
-    RateLimited { retry_after_secs: Option<u64> },
+    /// The connection is reset (TCP RST) before the request is applied.
+    ResetBeforeApply,
+    /// Applied, then the connection is reset instead of answered.
+    ResetAfterApply,
+    RateLimited {
+        retry_after_secs: Option<u64>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -165,6 +175,8 @@ struct Inner {
     faults: Vec<FaultRule>,
     count_429: usize,
     last_ms: u64,
+    /// Draws for probabilistic faults; seeded by [`FakeOpenPhone::set_seed`].
+    rng: rand::rngs::StdRng,
 }
 
 struct Shared {
@@ -214,6 +226,7 @@ impl FakeOpenPhone {
                 faults: Vec::new(),
                 count_429: 0,
                 last_ms: 0,
+                rng: rand::SeedableRng::seed_from_u64(rand::random()),
             }),
             shutdown: tx,
         });
@@ -314,6 +327,11 @@ impl FakeOpenPhone {
         }
     }
 
+    /// Seeds the draws of probabilistic faults (the order of concurrent requests still varies).
+    pub fn set_seed(&self, seed: u64) {
+        self.shared.lock().rng = rand::SeedableRng::seed_from_u64(seed);
+    }
+
     pub fn clear_faults(&self) {
         self.shared.lock().faults.clear();
     }
@@ -383,7 +401,8 @@ impl Listener for FakeListener {
                         let _ = rx.wait_for(|v| *v).await;
                     });
                     let kill = Arc::new(AtomicBool::new(false));
-                    return (FakeIo { tcp, kill, down, dead: false }, addr);
+                    let reset = Arc::new(AtomicBool::new(false));
+                    return (FakeIo { tcp, kill, reset, down, dead: false }, addr);
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
             }
@@ -396,10 +415,12 @@ impl Listener for FakeListener {
 }
 
 /// A TCP stream that fails every read and write once its connection is killed (lost reply)
-/// or the fake shuts down, so hyper drops it without writing anything more.
+/// or the fake shuts down, so hyper drops it without writing anything more; when `reset`
+/// is set too, the close is a TCP RST instead of a FIN.
 struct FakeIo {
     tcp: TcpStream,
     kill: Arc<AtomicBool>,
+    reset: Arc<AtomicBool>,
     down: Pin<Box<dyn Future<Output = ()> + Send>>,
     dead: bool,
 }
@@ -408,6 +429,9 @@ impl FakeIo {
     fn poll_dead(&mut self, cx: &mut Context<'_>) -> bool {
         if !self.dead && (self.kill.load(Ordering::SeqCst) || self.down.as_mut().poll(cx).is_ready()) {
             self.dead = true;
+            if self.reset.load(Ordering::SeqCst) {
+                let _ = self.tcp.set_zero_linger();
+            }
         }
         self.dead
     }
@@ -452,11 +476,12 @@ impl AsyncWrite for FakeIo {
 #[derive(Clone)]
 struct ConnMeta {
     kill: Arc<AtomicBool>,
+    reset: Arc<AtomicBool>,
 }
 
 impl Connected<IncomingStream<'_, FakeListener>> for ConnMeta {
     fn connect_info(stream: IncomingStream<'_, FakeListener>) -> Self {
-        ConnMeta { kill: stream.io().kill.clone() }
+        ConnMeta { kill: stream.io().kill.clone(), reset: stream.io().reset.clone() }
     }
 }
 
@@ -522,6 +547,15 @@ async fn handle(State(sh): State<Arc<Shared>>, ConnectInfo(conn): ConnectInfo<Co
             Some(Fault::HangAfterApply) => {
                 apply();
                 hang(&sh).await;
+                None
+            }
+            Some(Fault::ResetBeforeApply) => {
+                conn.reset.store(true, Ordering::SeqCst);
+                None
+            }
+            Some(Fault::ResetAfterApply) => {
+                apply();
+                conn.reset.store(true, Ordering::SeqCst);
                 None
             }
         }
@@ -591,7 +625,7 @@ fn take_fault(st: &mut Inner, method: &str, path: &str) -> Option<Fault> {
         let path_ok = r.path_prefix.as_deref().is_none_or(|p| path.starts_with(p));
         if method_ok && path_ok {
             if let Some(p) = r.probability {
-                if rand::random::<f64>() < p {
+                if rand::Rng::random::<f64>(&mut st.rng) < p {
                     return Some(r.fault.clone());
                 }
             } else if r.times > 0 {

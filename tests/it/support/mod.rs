@@ -256,6 +256,94 @@ impl Workspace {
     pub fn mirror_path(&self) -> PathBuf {
         self.path("mirror.sqlite3")
     }
+
+    /// Asserts that the workspace holds exactly what one clean sync of the current source
+    /// (same CSV, same mapping) gives in a fresh workspace with no fault: the same contacts
+    /// with the same values, one per external id, nothing else.
+    pub async fn assert_workspace_equals_source(&self) {
+        let reference = Workspace::new().await;
+        for file in ["contacts.csv", "mapping.toml"] {
+            std::fs::copy(self.path(file), reference.path(file)).expect("copy into the reference workspace");
+        }
+        let run = reference.run(&["sync", "--output", "json"]).await;
+        assert!(run.code == 0 || run.code == 1, "the reference sync failed: {}", run.stderr);
+        // Only the fields the mapping controls: the app's values elsewhere are none of ours.
+        let mapping: toml::Table = std::fs::read_to_string(self.path("mapping.toml")).unwrap().parse().unwrap();
+        let mapped = |f: &str| mapping.get("default_fields").and_then(|t| t.get(f)).is_some();
+        let mut unmapped = Vec::new();
+        for (field, api) in
+            [("first_name", "firstName"), ("last_name", "lastName"), ("company", "company"), ("role", "role")]
+        {
+            if !mapped(field) {
+                unmapped.push(api);
+            }
+        }
+        let strip = |mut m: std::collections::BTreeMap<String, Value>| {
+            for v in m.values_mut() {
+                for f in &unmapped {
+                    v.as_object_mut().unwrap().remove(*f);
+                }
+            }
+            m
+        };
+        let want = strip(normalized(&reference.fake.contacts()));
+        let got = strip(normalized(&self.fake.contacts()));
+        assert_eq!(got.len(), self.fake.contacts().len(), "two contacts share an external id");
+        if got != want {
+            let keys: std::collections::BTreeSet<&String> = got.keys().chain(want.keys()).collect();
+            let diffs: Vec<String> = keys
+                .into_iter()
+                .filter(|k| got.get(*k) != want.get(*k))
+                .take(5)
+                .map(|k| format!("{k}:\n  workspace {:?}\n  source    {:?}", got.get(k), want.get(k)))
+                .collect();
+            panic!(
+                "the workspace differs from the source ({} contacts vs {}):\n{}",
+                got.len(),
+                want.len(),
+                diffs.join("\n")
+            );
+        }
+    }
+}
+
+/// Contacts by external id, without what OpenPhone assigns (ids, timestamps), items and
+/// custom fields in a stable order.
+pub fn normalized(contacts: &[Value]) -> std::collections::BTreeMap<String, Value> {
+    let items = |v: &Value| {
+        let mut list: Vec<(String, String)> = v
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|it| {
+                        (it["name"].as_str().unwrap_or("").to_owned(), it["value"].as_str().unwrap_or("").to_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        list.sort();
+        list
+    };
+    contacts
+        .iter()
+        .map(|c| {
+            let d = &c["defaultFields"];
+            let mut custom: Vec<(String, String)> = c["customFields"]
+                .as_array()
+                .map(|a| {
+                    a.iter().map(|f| (f["key"].as_str().unwrap_or("").to_owned(), f["value"].to_string())).collect()
+                })
+                .unwrap_or_default();
+            custom.sort();
+            let key = c["externalId"].as_str().unwrap_or("<none>").to_owned();
+            let v = serde_json::json!({
+                "source": c["source"], "sourceUrl": c["sourceUrl"],
+                "firstName": d["firstName"], "lastName": d["lastName"], "company": d["company"], "role": d["role"],
+                "emails": items(&d["emails"]), "phoneNumbers": items(&d["phoneNumbers"]), "custom": custom,
+            });
+            (key, v)
+        })
+        .collect()
 }
 
 /// External ids C-0001..C-n.

@@ -1,0 +1,223 @@
+//! `sync --verify`: reads back every contact the mirror says is in step (50 a request) and
+//! finds drift: contacts edited in the app since this tool last wrote them, and contacts
+//! deleted there. The comparison ([`compare`]) is pure; [`verify`] reads the mirror and
+//! OpenPhone. What to do with the findings (restore, recreate) is the plan's job: the
+//! caller records each observed state as the new base, so the ordinary diff restores the
+//! source's values with one PATCH that sends only what drifted.
+
+use serde::Serialize;
+
+use crate::apply;
+use crate::mirror::{Mirror, MirrorError, MirrorIndex};
+use crate::model::{PushedState, Unmapped};
+use crate::openphone::wire::{ApiContact, observed_state};
+use crate::openphone::{ApiError, Client};
+use crate::plan::diff;
+
+/// How many mirrored contacts are read from the mirror (and then OpenPhone) at a time.
+const CHUNK: usize = 1000;
+
+/// One field that no longer holds what this tool wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriftedField {
+    pub field: String,
+    /// What this tool last wrote.
+    pub synced: Option<String>,
+    /// What OpenPhone holds now.
+    pub now: Option<String>,
+}
+
+/// A contact edited in the app.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drifted {
+    pub external_id: String,
+    pub contact_id: String,
+    pub fields: Vec<DriftedField>,
+    /// What OpenPhone holds now, with its item ids: the base for restoring it.
+    #[serde(skip)]
+    pub observed: PushedState,
+}
+
+/// What one mirrored contact turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finding {
+    /// OpenPhone holds what the mirror says.
+    InStep,
+    /// Same values, but OpenPhone gave the items new ids (re-added in the app): the mirror
+    /// must learn them, or a later PATCH would name items that no longer exist.
+    NewItemIds(PushedState),
+    Drifted(Vec<DriftedField>, PushedState),
+    /// No contact with this id and externalId exists any more.
+    Missing,
+}
+
+/// Compares what the mirror says was pushed with what a lookup of its externalId found.
+/// `unmapped` names the fields the mapping leaves alone: never drift.
+pub fn compare(pushed: &PushedState, contact_id: &str, found: &[ApiContact], unmapped: Unmapped) -> Finding {
+    let Some(contact) = found.iter().find(|c| c.id == contact_id) else {
+        return Finding::Missing;
+    };
+    let mut template = pushed.state.clone();
+    template.unmapped = Unmapped { source_url: pushed.state.source_url.is_none(), ..unmapped };
+    let observed = observed_state(contact, &template);
+    let d = diff(&template, &observed);
+    if !d.is_empty() {
+        let fields =
+            d.changes.into_iter().map(|c| DriftedField { field: c.field, synced: c.to, now: c.from }).collect();
+        return Finding::Drifted(fields, observed);
+    }
+    if observed.email_ids != pushed.email_ids || observed.phone_ids != pushed.phone_ids {
+        return Finding::NewItemIds(observed);
+    }
+    Finding::InStep
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Default)]
+pub struct Verified {
+    /// Mirrored contacts read back.
+    pub checked: u64,
+    pub drifted: Vec<Drifted>,
+    /// In step, but with new item ids: (external id, contact id, observed state).
+    pub new_item_ids: Vec<(String, String, PushedState)>,
+    /// External ids whose contact is gone from OpenPhone.
+    pub missing: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Mirror(#[from] MirrorError),
+    #[error("reading the mirrored contacts back from OpenPhone failed: {0}")]
+    Api(#[from] ApiError),
+}
+
+/// Reads back every mirrored contact with no write pending (a pending one is re-read by
+/// the run anyway) and compares it with its last confirmed state. (`mirror` is only read;
+/// `&mut` keeps the future `Send`, as a `Connection` is not `Sync`.)
+pub async fn verify(
+    client: &Client,
+    mirror: &mut Mirror,
+    index: &MirrorIndex,
+    unmapped: Unmapped,
+    concurrency: usize,
+) -> Result<Verified, VerifyError> {
+    let mut ids: Vec<(&str, &str)> = index
+        .iter()
+        .filter(|(_, e)| e.pending.is_none())
+        .filter_map(|(ext, e)| e.contact_id.as_deref().map(|cid| (ext.as_str(), cid)))
+        .collect();
+    ids.sort_unstable();
+    let mut out = Verified::default();
+    for chunk in ids.chunks(CHUNK) {
+        let ext_ids: Vec<&str> = chunk.iter().map(|(ext, _)| *ext).collect();
+        let pushed = mirror.pushed(&ext_ids)?;
+        let mut found = apply::lookup(client, &ext_ids, concurrency).await?;
+        for (ext, cid) in chunk {
+            let Some(base) = pushed.get(*ext) else { continue };
+            out.checked += 1;
+            let here = found.remove(*ext).unwrap_or_default();
+            match compare(base, cid, &here, unmapped) {
+                Finding::InStep => {}
+                Finding::NewItemIds(observed) => {
+                    out.new_item_ids.push(((*ext).to_owned(), (*cid).to_owned(), observed))
+                }
+                Finding::Drifted(fields, observed) => out.drifted.push(Drifted {
+                    external_id: (*ext).to_owned(),
+                    contact_id: (*cid).to_owned(),
+                    fields,
+                    observed,
+                }),
+                Finding::Missing => out.missing.push((*ext).to_owned()),
+            }
+        }
+    }
+    tracing::info!(
+        checked = out.checked,
+        drifted = out.drifted.len(),
+        missing = out.missing.len(),
+        "Verified the mirrored contacts against OpenPhone"
+    );
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ContactState, Slot};
+    use crate::openphone::wire::{ApiDefaultFields, ApiItem};
+
+    fn pushed() -> PushedState {
+        PushedState {
+            state: ContactState {
+                first_name: Some("Ann".into()),
+                company: Some("Acme".into()),
+                emails: vec![Slot { label: "work".into(), value: Some("ann@acme.io".into()) }],
+                ..Default::default()
+            },
+            email_ids: vec![Some("E1".into())],
+            phone_ids: vec![],
+        }
+    }
+
+    fn contact(first: &str, email_id: &str, role: Option<&str>) -> ApiContact {
+        ApiContact {
+            id: "c1".into(),
+            external_id: Some("X".into()),
+            source: Some("contact-sync".into()),
+            source_url: None,
+            default_fields: ApiDefaultFields {
+                first_name: Some(first.into()),
+                company: Some("Acme".into()),
+                role: role.map(str::to_owned),
+                emails: vec![ApiItem {
+                    name: Some("work".into()),
+                    value: Some("ann@acme.io".into()),
+                    id: Some(email_id.into()),
+                }],
+                ..Default::default()
+            },
+            custom_fields: vec![],
+            created_at: None,
+        }
+    }
+
+    fn unmapped() -> Unmapped {
+        Unmapped { role: true, last_name: true, ..Unmapped::default() }
+    }
+
+    #[test]
+    fn in_step_when_the_mapped_fields_match() {
+        // The role was set in the app, but the mapping leaves it alone: no drift.
+        let found = [contact("Ann", "E1", Some("CEO"))];
+        assert_eq!(compare(&pushed(), "c1", &found, unmapped()), Finding::InStep);
+    }
+
+    #[test]
+    fn an_edit_in_the_app_is_drift_with_both_values() {
+        let found = [contact("Annie", "E1", None)];
+        let Finding::Drifted(fields, observed) = compare(&pushed(), "c1", &found, unmapped()) else {
+            panic!("expected drift");
+        };
+        assert_eq!(
+            fields,
+            vec![DriftedField { field: "first_name".into(), synced: Some("Ann".into()), now: Some("Annie".into()) }]
+        );
+        assert_eq!(observed.state.first_name.as_deref(), Some("Annie"));
+        assert_eq!(observed.email_ids, vec![Some("E1".to_owned())]);
+    }
+
+    #[test]
+    fn new_item_ids_and_missing_contacts() {
+        let found = [contact("Ann", "E9", None)];
+        let Finding::NewItemIds(observed) = compare(&pushed(), "c1", &found, unmapped()) else {
+            panic!("expected new item ids");
+        };
+        assert_eq!(observed.email_ids, vec![Some("E9".to_owned())]);
+        // Another contact with the externalId is not ours.
+        let mut other = contact("Ann", "E1", None);
+        other.id = "c2".into();
+        assert_eq!(compare(&pushed(), "c1", &[other], unmapped()), Finding::Missing);
+        assert_eq!(compare(&pushed(), "c1", &[], unmapped()), Finding::Missing);
+    }
+}

@@ -1,0 +1,121 @@
+//! Drift between the mirror and OpenPhone: contacts edited or deleted in the app behind the
+//! sync's back (found and restored by `sync --verify`), and a lost or emptied mirror file
+//! (rebuilt from lookups with no duplicate).
+
+use serde_json::json;
+
+use crate::support::{Workspace, custom, ids, row};
+
+const LEAD_SOURCE: &str = "66aa00000000000000000001";
+
+fn contact_id(ws: &Workspace, ext: &str) -> String {
+    ws.by_external_id(ext)[0]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_finds_edits_made_in_the_app_and_restores_them() {
+    let ws = Workspace::new().await;
+    ws.write_n(6);
+    ws.sync(0).await;
+
+    // Edits in the app: a name, an email, a custom field; one contact deleted; and an edit
+    // of a field the mapping leaves alone (role), which is not drift.
+    ws.fake.edit_contact(&contact_id(&ws, "C-0001"), |c| c["defaultFields"]["firstName"] = json!("Edited"));
+    ws.fake.edit_contact(&contact_id(&ws, "C-0002"), |c| {
+        c["defaultFields"]["emails"][0]["value"] = json!("typo@example.com");
+    });
+    ws.fake.edit_contact(&contact_id(&ws, "C-0003"), |c| {
+        let fields = c["customFields"].as_array_mut().unwrap();
+        fields.iter_mut().find(|f| f["key"] == LEAD_SOURCE).unwrap()["value"] = json!("Cold call");
+    });
+    ws.fake.remove_contact(&contact_id(&ws, "C-0004"));
+    ws.fake.edit_contact(&contact_id(&ws, "C-0005"), |c| c["defaultFields"]["role"] = json!("CEO"));
+
+    // An ordinary run trusts the mirror: it sees nothing and costs nothing.
+    ws.fake.clear_requests();
+    let report = ws.sync(0).await;
+    assert_eq!(report["planned"]["unchanged"], 6, "{report}");
+    assert!(ws.fake.requests().iter().all(|r| r.method == "GET"));
+
+    // A dry run with --verify reports the drift and writes nothing.
+    let before = ws.fake.contacts();
+    let run = ws.run(&["sync", "--verify", "--dry-run", "--output", "json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.report();
+    let v = &report["verify"];
+    assert_eq!(v["checked"], 6, "{report}");
+    assert_eq!(v["missing"], json!(["C-0004"]));
+    let drifted: Vec<&str> =
+        v["drifted"].as_array().unwrap().iter().map(|d| d["external_id"].as_str().unwrap()).collect();
+    assert_eq!(drifted, ["C-0001", "C-0002", "C-0003"]);
+    assert_eq!(v["drifted"][0]["fields"], json!([{"field": "first_name", "synced": "First1", "now": "Edited"}]));
+    assert_eq!(v["drifted"][1]["fields"][0]["now"], "typo@example.com");
+    assert_eq!(v["drifted"][2]["fields"][0]["now"], "Cold call");
+    assert_eq!(report["planned"], json!({"create": 1, "update": 3, "delete": 0, "unchanged": 2}));
+    assert_eq!(ws.fake.contacts(), before, "a dry run writes nothing");
+
+    // The real run restores them: one PATCH each, sending only the drifted field.
+    ws.fake.clear_requests();
+    let run = ws.run(&["sync", "--verify", "--output", "json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.report();
+    assert_eq!(report["applied"], json!({"create": 1, "update": 3, "delete": 0}), "{report}");
+    let patches: Vec<_> = ws.fake.requests().into_iter().filter(|r| r.method == "PATCH").collect();
+    assert_eq!(patches.len(), 3);
+    let first = patches.iter().find(|r| r.path.ends_with(&contact_id(&ws, "C-0001"))).unwrap();
+    assert_eq!(first.body.as_ref().unwrap(), &json!({"defaultFields": {"firstName": "First1"}}));
+    ws.assert_workspace_equals_source().await;
+    ws.assert_spec_clean();
+    // The app's value in an unmapped field stays.
+    assert_eq!(ws.by_external_id("C-0005")[0]["defaultFields"]["role"], "CEO");
+    assert_eq!(custom(&ws.by_external_id("C-0003")[0], LEAD_SOURCE), "Referral");
+
+    // Now the mirror agrees with OpenPhone: a second verify finds nothing, for one lookup.
+    ws.fake.clear_requests();
+    let run = ws.run(&["sync", "--verify", "--output", "json"]).await;
+    let report = run.report();
+    assert_eq!(report["verify"], json!({"checked": 6, "drifted": [], "missing": []}), "{report}");
+    assert_eq!(report["planned"]["unchanged"], 6);
+    let lookups = ws.fake.requests().iter().filter(|r| r.path == "/v1/contacts").count();
+    assert_eq!(lookups, 1, "6 contacts are read back in one request");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_needs_the_key_and_an_edit_that_matches_the_source_costs_nothing() {
+    let ws = Workspace::new().await;
+    ws.write_n(2);
+    ws.sync(0).await;
+    let run = ws.run_with_key(&["sync", "--verify", "--dry-run"], None).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--verify") && run.stderr.contains("API key"), "{}", run.stderr);
+
+    // The app and the source made the same edit: verify learns it, no PATCH is sent, and
+    // the next ordinary run trusts the mirror again.
+    ws.fake.edit_contact(&contact_id(&ws, "C-0001"), |c| c["defaultFields"]["company"] = json!("Renamed Inc"));
+    ws.write_rows(&[row(1).replace("Company 1", "Renamed Inc"), row(2)]);
+    ws.fake.clear_requests();
+    let run = ws.run(&["sync", "--verify", "--output", "json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.report()["verify"]["drifted"].as_array().unwrap().len(), 1);
+    assert!(ws.fake.requests().iter().all(|r| r.method == "GET"), "nothing to write");
+    ws.fake.clear_requests();
+    assert_eq!(ws.sync(0).await["planned"]["unchanged"], 2);
+    assert!(ws.fake.requests().iter().all(|r| r.method == "GET"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_emptied_mirror_file_is_rebuilt_from_lookups() {
+    let ws = Workspace::new().await;
+    ws.write_n(8);
+    ws.sync(0).await;
+    // An operator empties the file (`: > mirror.sqlite3`) and removes its journal.
+    std::fs::write(ws.mirror_path(), b"").unwrap();
+    let _ = std::fs::remove_file(ws.path("mirror.sqlite3-wal"));
+    let _ = std::fs::remove_file(ws.path("mirror.sqlite3-shm"));
+    ws.fake.clear_requests();
+    let report = ws.sync(0).await;
+    assert_eq!(report["adopted"], 8, "{report}");
+    assert!(ws.fake.requests().iter().all(|r| r.method == "GET"), "adopted, nothing created or patched");
+    ws.assert_exactly(&ids(1..=8));
+    assert_eq!(ws.sync(0).await["planned"]["unchanged"], 8);
+}
