@@ -3,6 +3,7 @@
 
 mod support;
 
+mod chaos;
 mod cli_errors;
 mod daemon;
 mod drift;

@@ -261,7 +261,13 @@ impl Workspace {
     /// (same CSV, same mapping) gives in a fresh workspace with no fault: the same contacts
     /// with the same values, one per external id, nothing else.
     pub async fn assert_workspace_equals_source(&self) {
-        let reference = Workspace::new().await;
+        let reference = Workspace::with(FakeOptions {
+            custom_fields: standard_fields(),
+            rate_limit: None,
+            ..FakeOptions::default()
+        })
+        .await;
+        reference.write_config("requests_per_second = 500\n");
         for file in ["contacts.csv", "mapping.toml"] {
             std::fs::copy(self.path(file), reference.path(file)).expect("copy into the reference workspace");
         }
