@@ -51,8 +51,12 @@ const SOURCE_KEYS: &[(&str, Kind)] = &[
     ("api_base_url", Kind::Str),
     ("link", Kind::Str),
 ];
-const SYNC_KEYS: &[(&str, Kind)] =
-    &[("mapping", Kind::Str), ("delete_missing", Kind::Bool), ("max_delete_fraction", Kind::Number)];
+const SYNC_KEYS: &[(&str, Kind)] = &[
+    ("mapping", Kind::Str),
+    ("delete_missing", Kind::Bool),
+    ("max_delete_fraction", Kind::Number),
+    ("verify_every_hours", Kind::Number),
+];
 const CONFIG_SCHEMA: &[(&str, Kind)] = &[
     ("openphone", Kind::Table(OPENPHONE_KEYS)),
     ("state", Kind::Table(STATE_KEYS)),
@@ -61,6 +65,9 @@ const CONFIG_SCHEMA: &[(&str, Kind)] = &[
     ("sync", Kind::Table(SYNC_KEYS)),
     ("metrics", Kind::Table(METRICS_KEYS)),
 ];
+
+/// How often the daemon verifies by default: once a day costs one request per 50 contacts.
+pub const DEFAULT_VERIFY_EVERY_HOURS: f64 = 24.0;
 
 /// The contact `source` written when `[openphone].source_label` is not set. Not the
 /// "openphone-sync" that `docs/interface.md` shows: the API reserves the prefix
@@ -122,6 +129,9 @@ pub struct SyncConfig {
     pub mapping: PathBuf,
     pub delete_missing: bool,
     pub max_delete_fraction: f64,
+    /// How often the daemon reads every mirrored contact back to repair edits made in the
+    /// app (`sync --verify`); `None` never.
+    pub verify_every: Option<std::time::Duration>,
 }
 
 #[derive(Deserialize, Default)]
@@ -183,6 +193,7 @@ struct RawSync {
     mapping: Option<String>,
     delete_missing: Option<bool>,
     max_delete_fraction: Option<f64>,
+    verify_every_hours: Option<f64>,
 }
 
 /// Resolves which config file to read: `--config`, else `$OPENPHONE_SYNC_CONFIG`, else the default.
@@ -351,13 +362,24 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
     if !(0.0..=1.0).contains(&max_delete_fraction) {
         ctx.problem(problems, "sync.max_delete_fraction", "must be between 0 and 1");
     }
+    let verify_hours = sync.verify_every_hours.unwrap_or(DEFAULT_VERIFY_EVERY_HOURS);
+    if !(0.0..=24.0 * 366.0).contains(&verify_hours) {
+        ctx.problem(problems, "sync.verify_every_hours", "must be between 0 (never) and 8784 (a year)");
+    }
+    let verify_every =
+        (verify_hours > 0.0).then(|| std::time::Duration::from_secs_f64(verify_hours.clamp(0.0, 8784.0) * 3600.0));
     Config {
         path: ctx.file.to_path_buf(),
         openphone,
         database,
         schedule,
         source,
-        sync: SyncConfig { mapping, delete_missing: sync.delete_missing.unwrap_or(true), max_delete_fraction },
+        sync: SyncConfig {
+            mapping,
+            delete_missing: sync.delete_missing.unwrap_or(true),
+            max_delete_fraction,
+            verify_every,
+        },
         metrics_listen,
     }
 }

@@ -102,6 +102,8 @@ struct Daemon {
     next_tick: Option<DateTime<Utc>>,
     /// What the last run did, for systemd's STATUS.
     last: Option<String>,
+    /// When a run last verified the mirror against OpenPhone (`[sync].verify_every_hours`).
+    last_verified: Option<Instant>,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT. Returns the exit code.
@@ -139,6 +141,7 @@ pub async fn run(config_path: &Path) -> Exit {
         runs: 0,
         next_tick: None,
         last: None,
+        last_verified: None,
     };
     daemon.read_mirror(true);
     tracing::info!(
@@ -220,7 +223,13 @@ impl Daemon {
         let stop = CancellationToken::new();
         let (config, mapping) = (self.loaded.config.clone(), self.loaded.mapping.clone());
         let ctx = RunContext { lock_held: true, stop: stop.clone() };
-        let args = SyncArgs { mode: Mode::Apply, output: Output::Json, allow_mass_delete: false, verify: false };
+        let verify = self
+            .loaded
+            .config
+            .sync
+            .verify_every
+            .is_some_and(|every| self.last_verified.is_none_or(|at| at.elapsed() >= every));
+        let args = SyncArgs { mode: Mode::Apply, output: Output::Json, allow_mass_delete: false, verify };
         let handle = tokio::spawn(async move { sync::sync_once(&config, &mapping, &args, &ctx, Instant::now()).await });
         let started_at = Utc::now();
         tracing::debug!(run = self.runs, trigger, "Sync started");
@@ -235,6 +244,9 @@ impl Daemon {
         match done {
             Ok(Ok(report)) => {
                 sync::log_summary(&report);
+                if report.verify.is_some() && report.outcome != crate::report::Outcome::Unavailable {
+                    self.last_verified = Some(Instant::now());
+                }
                 self.metrics.run_finished(&report, now);
                 let a = &report.applied;
                 self.last = Some(format!(

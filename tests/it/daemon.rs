@@ -420,3 +420,37 @@ async fn the_api_key_can_come_from_a_systemd_credential() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     ws.assert_exactly(&ids(1..=1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_verifies_at_start_and_repairs_edits_made_in_the_app() {
+    let ws = Workspace::new().await;
+    ws.write_n(2);
+    ws.sync(0).await;
+    let id = ws.by_external_id("C-0001")[0]["id"].as_str().unwrap().to_owned();
+    let edit = |name: &str| ws.fake.edit_contact(&id, |c| c["defaultFields"]["firstName"] = name.into());
+    let first_name = || ws.by_external_id("C-0001")[0]["defaultFields"]["firstName"].clone();
+
+    // verify_every_hours = 0: the daemon trusts the mirror, and the edit stays.
+    let config = std::fs::read_to_string(ws.path("config.toml")).unwrap();
+    ws.write(
+        "config.toml",
+        &config.replace("max_delete_fraction = 0.5\n", "max_delete_fraction = 0.5\nverify_every_hours = 0\n"),
+    );
+    ws.append_config(YEARLY);
+    edit("Edited");
+    let d = Daemon::start(&ws, &[]).await;
+    d.wait_log("Sync finished", 10).await;
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(first_name(), "Edited");
+
+    // The default (daily): the run at start verifies, reports the drift and restores it.
+    ws.write("config.toml", &config);
+    ws.append_config(YEARLY);
+    let d = Daemon::start(&ws, &[]).await;
+    d.wait_log("Sync finished", 10).await;
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("Verified the mirrored contacts") && log.contains("drifted=1"), "{log}");
+    assert_eq!(first_name(), "First1");
+}
