@@ -93,7 +93,8 @@ async fn under_a_faulty_api_repeated_runs_converge_to_exactly_the_source() {
     ws.write_config("requests_per_second = 20\ntimeout_seconds = 1\nmax_retries = 1\n");
     ws.fake.set_seed(seed());
     // Per write: 20% fail before being applied, 10% are applied and their reply is lost,
-    // 4% reset the connection (before or after applying), 2% hang past the client timeout.
+    // 4% reset the connection (before or after applying), 2% hang past the client timeout,
+    // 2% get a reply cut off mid-JSON, 2% a gateway's HTML error page.
     // Reads fail too: 5% reset or answer 502. The fake's rate limit adds 429s.
     for method in ["POST", "PATCH", "DELETE"] {
         ws.fake.add_fault(random(method, Fault::FailBeforeApply { status: 500 }, 0.20));
@@ -102,6 +103,8 @@ async fn under_a_faulty_api_repeated_runs_converge_to_exactly_the_source() {
         ws.fake.add_fault(random(method, Fault::ResetAfterApply, 0.03));
         ws.fake.add_fault(random(method, Fault::HangBeforeApply, 0.01));
         ws.fake.add_fault(random(method, Fault::HangAfterApply, 0.01));
+        ws.fake.add_fault(random(method, Fault::TruncatedReplyAfterApply, 0.02));
+        ws.fake.add_fault(random(method, Fault::GatewayPageBeforeApply, 0.02));
     }
     ws.fake.add_fault(random("GET", Fault::ResetBeforeApply, 0.03));
     ws.fake.add_fault(random("GET", Fault::FailBeforeApply { status: 502 }, 0.03));

@@ -262,6 +262,25 @@ async fn faults_fire_once_each() {
     assert!(post(&quick, &fake, &person("f6")).await.unwrap_err().is_timeout());
     assert_eq!(count("f6"), 1);
 
+    fake.add_fault(rule("POST", Fault::ResetBeforeApply));
+    let err = post(&c, &fake, &person("r1")).await.expect_err("the connection must be reset");
+    assert!(!err.is_timeout() && format!("{err:?}").contains("reset"), "{err:?}");
+    assert_eq!(count("r1"), 0);
+    fake.add_fault(rule("POST", Fault::ResetAfterApply));
+    assert!(post(&c, &fake, &person("r2")).await.is_err());
+    assert_eq!(count("r2"), 1);
+
+    fake.add_fault(rule("POST", Fault::TruncatedReplyAfterApply));
+    let r = post(&c, &fake, &person("t1")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert!(serde_json::from_str::<Value>(&r.text().await.unwrap()).is_err(), "the body is cut off");
+    assert_eq!(count("t1"), 1);
+    fake.add_fault(rule("POST", Fault::GatewayPageBeforeApply));
+    let r = post(&c, &fake, &person("g1")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    assert!(r.text().await.unwrap().starts_with("<html>"));
+    assert_eq!(count("g1"), 0);
+
     fake.add_fault(rule("POST", Fault::RateLimited { retry_after_secs: Some(7) }));
     let r = post(&c, &fake, &person("f7")).await.unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);

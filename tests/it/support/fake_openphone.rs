@@ -92,6 +92,10 @@ pub enum Fault {
     ResetBeforeApply,
     /// Applied, then the connection is reset instead of answered.
     ResetAfterApply,
+    /// Applied, then answered with the right status and a body cut off mid-JSON.
+    TruncatedReplyAfterApply,
+    /// Not applied: a gateway's 502 with an HTML page for a body.
+    GatewayPageBeforeApply,
     RateLimited {
         retry_after_secs: Option<u64>,
     },
@@ -549,6 +553,15 @@ async fn handle(State(sh): State<Arc<Shared>>, ConnectInfo(conn): ConnectInfo<Co
                 hang(&sh).await;
                 None
             }
+            Some(Fault::TruncatedReplyAfterApply) => {
+                let (status, body, _) = apply();
+                let text = body.map(|b| b.to_string()).unwrap_or_default();
+                return raw_reply(&sh, seq, status, text[..text.len() / 2].to_owned(), "application/json");
+            }
+            Some(Fault::GatewayPageBeforeApply) => {
+                let page = "<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>";
+                return raw_reply(&sh, seq, StatusCode::BAD_GATEWAY, page.to_owned(), "text/html");
+            }
             Some(Fault::ResetBeforeApply) => {
                 conn.reset.store(true, Ordering::SeqCst);
                 None
@@ -586,6 +599,17 @@ async fn handle(State(sh): State<Arc<Shared>>, ConnectInfo(conn): ConnectInfo<Co
     if let Some(secs) = retry_after {
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
+    resp
+}
+
+/// A reply with a raw body, recorded like any other.
+fn raw_reply(sh: &Shared, seq: u64, status: StatusCode, body: String, content_type: &'static str) -> Response {
+    if let Some((_, r)) = sh.lock().requests.iter_mut().find(|(s, _)| *s == seq) {
+        r.status = status.as_u16();
+    }
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }
 
