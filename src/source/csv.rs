@@ -1,12 +1,18 @@
 //! The CSV source: a header row, then one record per row. UTF-8 with or without a BOM,
-//! CRLF or LF, quoted fields (commas, quotes, newlines inside). A ragged row or a row that
-//! is not UTF-8 is a per-row error; blank rows are skipped.
+//! CRLF or LF, quoted fields (commas, quotes, newlines inside), Excel's `sep=;` first line
+//! (it sets the delimiter). A file that is not UTF-8 (Windows-1252, UTF-16) is a file-level
+//! error; a ragged row or a NUL byte is a per-row error; blank rows are skipped, and so are
+//! empty cells past the header's last named column.
 
 use std::collections::VecDeque;
-use std::io::Read;
+use std::io::{Chain, Cursor, Read};
 use std::path::Path;
 
-use super::{RowError, SourceData, SourceError, SourceItem, SourceRow};
+use super::{EncodingProblem, RowError, SourceData, SourceError, SourceItem, SourceRow};
+
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+/// How far the first line is looked at for a BOM or a `sep=` line.
+const PREFIX: usize = 64;
 
 /// Opens the CSV file at `path` and reads its header; the rows follow one at a time.
 pub fn open_path(path: &Path, delimiter: u8) -> Result<CsvRows<std::io::BufReader<std::fs::File>>, SourceError> {
@@ -28,7 +34,7 @@ pub fn read(input: impl Read, delimiter: u8, origin: &str) -> Result<SourceData,
 
 /// A CSV source read one row at a time: only the row being read is in memory.
 pub struct CsvRows<R: Read> {
-    reader: ::csv::Reader<LineTracker<R>>,
+    reader: ::csv::Reader<LineTracker<Chain<Cursor<Vec<u8>>, R>>>,
     record: ::csv::ByteRecord,
     header: Vec<String>,
     origin: String,
@@ -36,13 +42,29 @@ pub struct CsvRows<R: Read> {
 }
 
 impl<R: Read> CsvRows<R> {
-    /// Reads up to and including the header row.
-    pub fn open(input: R, delimiter: u8, origin: &str) -> Result<CsvRows<R>, SourceError> {
+    /// Reads up to and including the header row. A first line `sep=X` (Excel's hint)
+    /// sets the delimiter to `X` and is not a row.
+    pub fn open(mut input: R, delimiter: u8, origin: &str) -> Result<CsvRows<R>, SourceError> {
+        let unreadable = |e: std::io::Error| SourceError::Unreadable { origin: origin.to_owned(), message: e.to_string() };
+        let mut prefix = read_prefix(&mut input).map_err(unreadable)?;
+        if prefix.starts_with(b"\xff\xfe") || prefix.starts_with(b"\xfe\xff") {
+            return Err(SourceError::Encoding { origin: origin.to_owned(), line: 1, problem: EncodingProblem::Utf16 });
+        }
+        if prefix.starts_with(UTF8_BOM) {
+            prefix.drain(..UTF8_BOM.len());
+        }
+        let (delimiter, skipped) = match sep_line(&prefix) {
+            Some((sep, len)) => {
+                prefix.drain(..len);
+                (sep, 1)
+            }
+            None => (delimiter, 0),
+        };
         let reader = ::csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
-            .from_reader(LineTracker::new(input));
+            .from_reader(LineTracker::new(Cursor::new(prefix).chain(input), skipped));
         let mut rows = CsvRows {
             reader,
             record: ::csv::ByteRecord::new(),
@@ -55,7 +77,9 @@ impl<R: Read> CsvRows<R> {
                 return Err(SourceError::NoHeader { origin: origin.to_owned() });
             }
             if !is_blank(&rows.record) {
-                rows.header = header_cells(&rows.record, origin)?;
+                let end = rows.reader.position().byte();
+                let line = rows.reader.get_mut().start_line(end, &rows.record);
+                rows.header = header_cells(&rows.record, origin, line)?;
                 return Ok(rows);
             }
         }
@@ -84,20 +108,34 @@ impl<R: Read> CsvRows<R> {
                 continue;
             }
             let width = self.header.len();
-            return Ok(Some(match decode(&self.record) {
-                Ok(cells) if cells.len() == width => SourceItem::Row(SourceRow { row, cells, link: None }),
-                Ok(cells) => SourceItem::Bad(RowError {
+            let mut cells = match decode(&self.record) {
+                Ok(cells) => cells,
+                Err(field) => {
+                    let problem = EncodingProblem::NotUtf8 { field: field + 1 };
+                    return Err(SourceError::Encoding { origin: self.origin.clone(), line: row, problem });
+                }
+            };
+            // Empty cells past the header's last column (Excel's trailing delimiters) are nothing.
+            if cells.len() > width && cells[width..].iter().all(|c| c.trim().is_empty()) {
+                cells.truncate(width);
+            }
+            return Ok(Some(match cells.iter().position(|c| c.contains('\0')) {
+                Some(field) => SourceItem::Bad(RowError {
+                    row,
+                    external_id: None,
+                    message: format!(
+                        "field {} holds a NUL byte (the file is damaged or not a text CSV): remove it",
+                        field + 1
+                    ),
+                }),
+                None if cells.len() == width => SourceItem::Row(SourceRow { row, cells, link: None }),
+                None => SourceItem::Bad(RowError {
                     row,
                     external_id: None,
                     message: format!(
                         "the row has {} fields but the header has {width} (a missing or extra delimiter?)",
                         cells.len()
                     ),
-                }),
-                Err(column) => SourceItem::Bad(RowError {
-                    row,
-                    external_id: None,
-                    message: format!("field {} is not valid UTF-8 (save the file as UTF-8)", column + 1),
                 }),
             }));
         }
@@ -136,8 +174,9 @@ struct LineTracker<R> {
 }
 
 impl<R: Read> LineTracker<R> {
-    fn new(inner: R) -> LineTracker<R> {
-        LineTracker { inner, offset: 0, newlines: VecDeque::new(), passed: 0 }
+    /// `skipped`: lines before the first byte `inner` yields (a `sep=` line).
+    fn new(inner: R, skipped: u64) -> LineTracker<R> {
+        LineTracker { inner, offset: 0, newlines: VecDeque::new(), passed: skipped }
     }
 
     /// The 1-based line of byte `end - 1` (a record's last byte, or its terminator),
@@ -167,21 +206,48 @@ fn is_blank(record: &::csv::ByteRecord) -> bool {
     record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
 }
 
-fn header_cells(record: &::csv::ByteRecord, origin: &str) -> Result<Vec<String>, SourceError> {
-    let mut cells = decode(record).map_err(|column| SourceError::Unreadable {
-        origin: origin.to_owned(),
-        message: format!("header field {} is not valid UTF-8", column + 1),
-    })?;
-    if let Some(first) = cells.first_mut()
-        && let Some(stripped) = first.strip_prefix('\u{feff}')
-    {
-        *first = stripped.to_owned();
+/// Reads up to the end of the first line, or [`PREFIX`] bytes.
+fn read_prefix(input: &mut impl Read) -> std::io::Result<Vec<u8>> {
+    let mut prefix = vec![0; PREFIX];
+    let mut len = 0;
+    while len < PREFIX && !prefix[..len].contains(&b'\n') {
+        match input.read(&mut prefix[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    prefix.truncate(len);
+    Ok(prefix)
+}
+
+/// Excel's `sep=X` first line: the delimiter and the line's length with its line break.
+fn sep_line(prefix: &[u8]) -> Option<(u8, usize)> {
+    prefix.get(..4).filter(|p| p.eq_ignore_ascii_case(b"sep="))?;
+    let sep = *prefix.get(4).filter(|b| b.is_ascii() && !matches!(b, b'\r' | b'\n' | b'"'))?;
+    match prefix.get(5..) {
+        Some([b'\n', ..]) => Some((sep, 6)),
+        Some([b'\r', b'\n', ..]) => Some((sep, 7)),
+        _ => None,
+    }
+}
+
+fn header_cells(record: &::csv::ByteRecord, origin: &str, line: u64) -> Result<Vec<String>, SourceError> {
+    let encoding = |problem| SourceError::Encoding { origin: origin.to_owned(), line, problem };
+    let mut cells = decode(record).map_err(|field| encoding(EncodingProblem::NotUtf8 { field: field + 1 }))?;
+    if cells.iter().any(|c| c.contains('\0')) {
+        return Err(encoding(EncodingProblem::NulInHeader));
     }
     for c in &mut cells {
         let trimmed = c.trim();
         if trimmed.len() != c.len() {
             *c = trimmed.to_owned();
         }
+    }
+    // Unnamed columns at the end (Excel's trailing delimiters) are not columns.
+    while cells.last().is_some_and(String::is_empty) {
+        cells.pop();
     }
     Ok(cells)
 }
@@ -216,12 +282,37 @@ mod tests {
     }
 
     #[test]
-    fn ragged_and_invalid_utf8_rows_are_row_errors() {
-        let data = parse(b"ID,Name\n1,a\n2\n3,\xff\xfe\n4,b,c\n5,ok\n");
-        assert_eq!(data.rows.iter().map(|r| r.row).collect::<Vec<_>>(), vec![2, 6]);
+    fn ragged_rows_and_nul_bytes_are_row_errors() {
+        let data = parse(b"ID,Name\n1,a\n2\n3,x\0y\n4,b,c\n5,ok\n6,ok,,\n");
+        assert_eq!(data.rows.iter().map(|r| r.row).collect::<Vec<_>>(), vec![2, 6, 7]);
+        assert_eq!(data.rows[2].cells, vec!["6", "ok"]);
         let errs: Vec<u64> = data.errors.iter().map(|e| e.row).collect();
         assert_eq!(errs, vec![3, 4, 5]);
-        assert!(data.errors[1].message.contains("UTF-8"));
+        assert!(data.errors[1].message.contains("field 2 holds a NUL byte"), "{}", data.errors[1].message);
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_a_file_error_with_its_line() {
+        let err = read(&b"ID,Name\n1,a\n\n3,Ren\xe9\n"[..], b',', "t.csv").unwrap_err();
+        assert!(err.is_config());
+        let msg = err.to_string();
+        assert!(msg.starts_with("t.csv:4: field 2 is not UTF-8"), "{msg}");
+        assert!(msg.contains("CSV UTF-8"), "{msg}");
+        let err = read(&b"\xff\xfeI\0D\0\n\0"[..], b',', "t.csv").unwrap_err();
+        assert!(err.to_string().contains("UTF-16"), "{err}");
+        let err = read(&b"I\0D\0\n\0"[..], b',', "t.csv").unwrap_err();
+        assert!(err.to_string().contains("NUL"), "{err}");
+    }
+
+    #[test]
+    fn excel_sep_line_sets_the_delimiter_and_counts_as_a_line() {
+        let data = parse(b"\xef\xbb\xbfsep=;\r\nID;Name;;\r\n1;\"a;b\";;\r\n2;c\r\n");
+        assert_eq!(data.header, vec!["ID", "Name"]);
+        let rows: Vec<(u64, &str)> = data.rows.iter().map(|r| (r.row, r.cells[1].as_str())).collect();
+        assert_eq!(rows, vec![(3, "a;b"), (4, "c")]);
+        // Not a sep line: a header that starts with "sep=".
+        let data = parse(b"sep=x,y\n1,2\n");
+        assert_eq!(data.header, vec!["sep=x", "y"]);
     }
 
     #[test]
