@@ -45,7 +45,8 @@ impl<R: Read> CsvRows<R> {
     /// Reads up to and including the header row. A first line `sep=X` (Excel's hint)
     /// sets the delimiter to `X` and is not a row.
     pub fn open(mut input: R, delimiter: u8, origin: &str) -> Result<CsvRows<R>, SourceError> {
-        let unreadable = |e: std::io::Error| SourceError::Unreadable { origin: origin.to_owned(), message: e.to_string() };
+        let unreadable =
+            |e: std::io::Error| SourceError::Unreadable { origin: origin.to_owned(), message: e.to_string() };
         let mut prefix = read_prefix(&mut input).map_err(unreadable)?;
         if prefix.starts_with(b"\xff\xfe") || prefix.starts_with(b"\xfe\xff") {
             return Err(SourceError::Encoding { origin: origin.to_owned(), line: 1, problem: EncodingProblem::Utf16 });

@@ -89,7 +89,9 @@ impl SourceError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum EncodingProblem {
     /// Bytes that are not UTF-8: most often a Windows-1252 (Latin-1) export.
-    #[error("field {field} is not UTF-8 (the file looks like Windows-1252 / Latin-1, Excel's \"CSV (Comma delimited)\")")]
+    #[error(
+        "field {field} is not UTF-8 (the file looks like Windows-1252 / Latin-1, Excel's \"CSV (Comma delimited)\")"
+    )]
     NotUtf8 { field: usize },
     /// A UTF-16 byte order mark (Excel's "Unicode Text").
     #[error("the file is UTF-16 (Excel's \"Unicode Text\"), not UTF-8")]
