@@ -165,19 +165,22 @@ impl<R: Read> Iterator for CsvRows<R> {
 
 /// Finds the line a record starts on. The csv crate's own record positions are those of
 /// the previous record's end (and differ between LF and CRLF files), so the lines are
-/// counted here: the reader below the parser notes where each newline is, and a record
-/// starts on the line of its last byte, less the newlines inside its fields.
+/// counted here: the reader below the parser notes where each line break is (LF, CRLF, or
+/// a lone CR as old Mac exports have), and a record starts on the line of its last byte,
+/// less the line breaks inside its fields.
 struct LineTracker<R> {
     inner: R,
     offset: u64,
     newlines: VecDeque<u64>,
     passed: u64,
+    /// A CR that ended the last read: a line break unless the next byte is LF.
+    pending_cr: Option<u64>,
 }
 
 impl<R: Read> LineTracker<R> {
     /// `skipped`: lines before the first byte `inner` yields (a `sep=` line).
     fn new(inner: R, skipped: u64) -> LineTracker<R> {
-        LineTracker { inner, offset: 0, newlines: VecDeque::new(), passed: skipped }
+        LineTracker { inner, offset: 0, newlines: VecDeque::new(), passed: skipped, pending_cr: None }
     }
 
     /// The 1-based line of byte `end - 1` (a record's last byte, or its terminator),
@@ -188,7 +191,7 @@ impl<R: Read> LineTracker<R> {
             self.newlines.pop_front();
             self.passed += 1;
         }
-        let inside = record.iter().map(|f| memchr::memchr_iter(b'\n', f).count() as u64).sum::<u64>();
+        let inside = record.iter().map(line_breaks).sum::<u64>();
         (self.passed + 1).saturating_sub(inside).max(1)
     }
 }
@@ -196,11 +199,30 @@ impl<R: Read> LineTracker<R> {
 impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        let data = &buf[..n];
         let offset = self.offset;
-        self.newlines.extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| offset + i as u64));
+        if let Some(cr) = self.pending_cr.take()
+            && data.first() != Some(&b'\n')
+        {
+            self.newlines.push_back(cr);
+        }
+        for i in memchr::memchr2_iter(b'\n', b'\r', data) {
+            match data.get(i + 1) {
+                _ if data[i] == b'\n' => self.newlines.push_back(offset + i as u64),
+                Some(b'\n') => {}
+                Some(_) => self.newlines.push_back(offset + i as u64),
+                None => self.pending_cr = Some(offset + i as u64),
+            }
+        }
         self.offset += n as u64;
         Ok(n)
     }
+}
+
+/// Line breaks in `bytes`: LF, CRLF, or a lone CR.
+pub fn line_breaks(bytes: &[u8]) -> u64 {
+    memchr::memchr2_iter(b'\n', b'\r', bytes).filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n')).count()
+        as u64
 }
 
 fn is_blank(record: &::csv::ByteRecord) -> bool {
@@ -273,6 +295,13 @@ mod tests {
         let rows: Vec<(u64, &str)> = data.rows.iter().map(|r| (r.row, r.cells[1].as_str())).collect();
         assert_eq!(rows, vec![(2, "Doe, Jane"), (4, "multi\nline \"q\""), (6, "x")]);
         assert!(data.errors.is_empty());
+    }
+
+    #[test]
+    fn line_numbers_in_cr_files() {
+        let data = parse(b"ID,Name\r1,a\r\r2,\"m\rl\"\r3,x\r");
+        let rows: Vec<u64> = data.rows.iter().map(|r| r.row).collect();
+        assert_eq!(rows, vec![2, 4, 6]);
     }
 
     #[test]
