@@ -4,7 +4,6 @@
 //! error; a ragged row or a NUL byte is a per-row error; blank rows are skipped, and so are
 //! empty cells past the header's last named column.
 
-use std::collections::VecDeque;
 use std::io::{Chain, Cursor, Read};
 use std::path::Path;
 
@@ -65,7 +64,7 @@ impl<R: Read> CsvRows<R> {
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
-            .from_reader(LineTracker::new(Cursor::new(prefix).chain(input), skipped));
+            .from_reader(LineTracker::new(Cursor::new(prefix).chain(input), delimiter, skipped));
         let mut rows = CsvRows {
             reader,
             record: ::csv::ByteRecord::new(),
@@ -77,10 +76,13 @@ impl<R: Read> CsvRows<R> {
             if !rows.read_record()? {
                 return Err(SourceError::NoHeader { origin: origin.to_owned() });
             }
+            let end = rows.reader.position().byte();
+            let placed = rows.reader.get_mut().place(end, &rows.record);
+            if placed.unclosed {
+                return Err(SourceError::UnclosedQuote { origin: origin.to_owned(), line: placed.line });
+            }
             if !is_blank(&rows.record) {
-                let end = rows.reader.position().byte();
-                let line = rows.reader.get_mut().start_line(end, &rows.record);
-                rows.header = header_cells(&rows.record, origin, line)?;
+                rows.header = header_cells(&rows.record, origin, placed.line)?;
                 return Ok(rows);
             }
         }
@@ -104,7 +106,12 @@ impl<R: Read> CsvRows<R> {
                 return Ok(None);
             }
             let end = self.reader.position().byte();
-            let row = self.reader.get_mut().start_line(end, &self.record);
+            let placed = self.reader.get_mut().place(end, &self.record);
+            let row = placed.line;
+            if placed.unclosed {
+                self.done = true;
+                return Err(SourceError::UnclosedQuote { origin: self.origin.clone(), line: row });
+            }
             if is_blank(&self.record) {
                 continue;
             }
@@ -163,60 +170,98 @@ impl<R: Read> Iterator for CsvRows<R> {
     }
 }
 
-/// Finds the line a record starts on. The csv crate's own record positions are those of
-/// the previous record's end (and differ between LF and CRLF files), so the lines are
-/// counted here: the reader below the parser notes where each line break is (LF, CRLF, or
-/// a lone CR as old Mac exports have), and a record starts on the line of its last byte,
-/// less the line breaks inside its fields.
+/// Finds the line a record starts on, and keeps the record's raw bytes. The csv crate's own
+/// record positions are those of the previous record's end (and differ between LF and CRLF
+/// files), so the lines are counted here: the reader below the parser keeps the bytes not
+/// yet claimed by a record; when the parser returns one (ending at byte `end`), its bytes
+/// are counted for line breaks (LF, CRLF, or a lone CR as old Mac exports have) and let go.
 struct LineTracker<R> {
     inner: R,
-    offset: u64,
-    newlines: VecDeque<u64>,
-    passed: u64,
-    /// A CR that ended the last read: a line break unless the next byte is LF.
-    pending_cr: Option<u64>,
+    delimiter: u8,
+    /// Bytes read from `inner` from offset `mark` on (`kept[start..]`; `kept[..start]` is spent).
+    kept: Vec<u8>,
+    start: usize,
+    mark: u64,
+    /// The line at offset `mark`, and whether the byte before it was a CR.
+    mark_line: u64,
+    after_cr: bool,
+}
+
+/// A record's place in the file: its first line, and whether it ends inside a quoted field
+/// (a quote opened and never closed: the parser read to the end of the file).
+struct Placed {
+    line: u64,
+    unclosed: bool,
 }
 
 impl<R: Read> LineTracker<R> {
     /// `skipped`: lines before the first byte `inner` yields (a `sep=` line).
-    fn new(inner: R, skipped: u64) -> LineTracker<R> {
-        LineTracker { inner, offset: 0, newlines: VecDeque::new(), passed: skipped, pending_cr: None }
+    fn new(inner: R, delimiter: u8, skipped: u64) -> LineTracker<R> {
+        LineTracker { inner, delimiter, kept: Vec::new(), start: 0, mark: 0, mark_line: 1 + skipped, after_cr: false }
     }
 
-    /// The 1-based line of byte `end - 1` (a record's last byte, or its terminator),
-    /// less the newlines inside the record. `end` only grows between calls.
-    fn start_line(&mut self, end: u64, record: &::csv::ByteRecord) -> u64 {
-        let last = end.saturating_sub(1);
-        while self.newlines.front().is_some_and(|&o| o < last) {
-            self.newlines.pop_front();
-            self.passed += 1;
+    /// Places the record the parser just returned, which ends at byte `end` (terminator
+    /// included); `end` only grows between calls.
+    fn place(&mut self, end: u64, record: &::csv::ByteRecord) -> Placed {
+        let len =
+            usize::try_from(end.saturating_sub(self.mark)).unwrap_or(usize::MAX).min(self.kept.len() - self.start);
+        let raw = &self.kept[self.start..self.start + len];
+        // Empty lines before a record are skipped by the parser but are lines.
+        let lead = raw.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+        let line = self.mark_line + breaks_after(&raw[..lead], self.after_cr);
+        let unclosed = record.iter().any(|f| line_breaks(f) > 0) && ends_in_quotes(&raw[lead..], self.delimiter);
+        self.mark_line += breaks_after(raw, self.after_cr);
+        if let Some(&last) = raw.last() {
+            self.after_cr = last == b'\r';
         }
-        let inside = record.iter().map(line_breaks).sum::<u64>();
-        (self.passed + 1).saturating_sub(inside).max(1)
+        self.start += len;
+        self.mark += len as u64;
+        if self.start > (1 << 16) && self.start * 2 > self.kept.len() {
+            self.kept.drain(..self.start);
+            self.start = 0;
+        }
+        Placed { line, unclosed }
     }
 }
 
 impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let data = &buf[..n];
-        let offset = self.offset;
-        if let Some(cr) = self.pending_cr.take()
-            && data.first() != Some(&b'\n')
-        {
-            self.newlines.push_back(cr);
-        }
-        for i in memchr::memchr2_iter(b'\n', b'\r', data) {
-            match data.get(i + 1) {
-                _ if data[i] == b'\n' => self.newlines.push_back(offset + i as u64),
-                Some(b'\n') => {}
-                Some(_) => self.newlines.push_back(offset + i as u64),
-                None => self.pending_cr = Some(offset + i as u64),
-            }
-        }
-        self.offset += n as u64;
+        self.kept.extend_from_slice(&buf[..n]);
         Ok(n)
     }
+}
+
+/// Line breaks in `bytes` when the byte before them was a CR (`after_cr`): a leading LF then
+/// completes that CRLF.
+fn breaks_after(bytes: &[u8], after_cr: bool) -> u64 {
+    let skip = usize::from(after_cr && bytes.first() == Some(&b'\n'));
+    line_breaks(&bytes[skip..])
+}
+
+/// Whether the raw bytes of a record end inside a quoted field, read as the parser reads
+/// them: a quote opens a field only at its start, and `""` inside one is a quote.
+fn ends_in_quotes(raw: &[u8], delimiter: u8) -> bool {
+    let mut quoted = false;
+    let mut field_start = true;
+    let mut bytes = raw.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        if quoted {
+            if b == b'"' {
+                if bytes.peek() == Some(&b'"') {
+                    bytes.next();
+                } else {
+                    quoted = false;
+                    field_start = false;
+                }
+            }
+        } else if b == b'"' && field_start {
+            quoted = true;
+        } else {
+            field_start = b == delimiter || b == b'\n' || b == b'\r';
+        }
+    }
+    quoted
 }
 
 /// Line breaks in `bytes`: LF, CRLF, or a lone CR.
@@ -295,6 +340,18 @@ mod tests {
         let rows: Vec<(u64, &str)> = data.rows.iter().map(|r| (r.row, r.cells[1].as_str())).collect();
         assert_eq!(rows, vec![(2, "Doe, Jane"), (4, "multi\nline \"q\""), (6, "x")]);
         assert!(data.errors.is_empty());
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_a_file_error_at_its_line() {
+        // Read as the csv crate does, rows 4 and 5 would vanish into row 3's second cell.
+        let err = read(&b"ID,Name\r\n1,a\r\n\r\n3,\"b\r\n4,c\r\n5,d\r\n"[..], b',', "t.csv").unwrap_err();
+        assert!(err.is_config());
+        assert!(err.to_string().starts_with("t.csv:4: a quote opened on this line is never closed"), "{err}");
+        // Closed quotes, doubled quotes and a quote inside an unquoted field are fine.
+        let data = parse(b"ID,Name\n1,\"a\n\"\"b\"\"\"\n2,x\"y\n3,z\n");
+        assert_eq!(data.rows.iter().map(|r| r.row).collect::<Vec<_>>(), vec![2, 4, 5]);
+        assert_eq!(data.rows[1].cells[1], "x\"y");
     }
 
     #[test]

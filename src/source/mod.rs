@@ -65,6 +65,11 @@ pub enum SourceError {
         "{origin}:{line}: {problem}: save the file as UTF-8 (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\") or convert it (e.g. iconv -f WINDOWS-1252 -t UTF-8)"
     )]
     Encoding { origin: String, line: u64, problem: EncodingProblem },
+    /// A quoted field is never closed, so the rest of the file would be one cell (exit 2).
+    #[error(
+        "{origin}:{line}: a quote opened on this line is never closed, so every line after it would be read as one cell: close it (a quote inside a quoted cell is written \"\")"
+    )]
+    UnclosedQuote { origin: String, line: u64 },
     /// The source could not be opened or read (exit 4).
     #[error("{origin}: cannot read: {message}")]
     Unreadable { origin: String, message: String },
@@ -78,7 +83,10 @@ impl SourceError {
     /// source being unreadable for now (exit 4).
     pub fn is_config(&self) -> bool {
         match self {
-            SourceError::NoHeader { .. } | SourceError::DuplicateColumn { .. } | SourceError::Encoding { .. } => true,
+            SourceError::NoHeader { .. }
+            | SourceError::DuplicateColumn { .. }
+            | SourceError::Encoding { .. }
+            | SourceError::UnclosedQuote { .. } => true,
             SourceError::Unreadable { .. } => false,
             SourceError::Sheets { error, .. } => error.is_config(),
         }

@@ -5,6 +5,7 @@ mod support;
 
 mod cli_errors;
 mod daemon;
+mod export_quirks;
 mod fake_selftest;
 mod fuzz_inputs;
 mod sheets;
