@@ -8,6 +8,7 @@ mod daemon;
 mod export_quirks;
 mod fake_selftest;
 mod fuzz_inputs;
+mod limits;
 mod sheets;
 mod spec_conformance;
 mod sync_core;
