@@ -468,8 +468,9 @@ fn build_source(ctx: &Ctx<'_>, raw: Option<RawSource>, problems: &mut Problems) 
 /// Why the API would refuse `label` as a contact `source`, if it would.
 pub fn source_label_problem(label: &str) -> Option<String> {
     let len = label.chars().count();
-    if !(1..=72).contains(&len) {
-        return Some("must be 1 to 72 characters".into());
+    let max = crate::mapping::limits::SOURCE_MAX;
+    if !(1..=max).contains(&len) {
+        return Some(format!("must be 1 to {max} characters (OpenPhone's limit for a contact's source)"));
     }
     let lower = label.to_ascii_lowercase();
     if RESERVED_SOURCES.contains(&lower.as_str()) {

@@ -2,10 +2,20 @@
 //! An empty cell is `null` (it clears the field); a value that does not convert is an
 //! error message naming the value.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use serde_json::Value;
 
+use super::limits;
 use crate::model::{FieldType, canonical_number};
+
+/// A cell quoted for a message, cut after 60 characters (a cell may hold 30,000).
+pub fn shown(cell: &str) -> String {
+    const SHOWN: usize = 60;
+    match cell.char_indices().nth(SHOWN) {
+        None => format!("{cell:?}"),
+        Some((cut, _)) => format!("{:?}... ({} characters)", &cell[..cut], cell.chars().count()),
+    }
+}
 
 /// Converts a cell for a custom field of type `ty`; `separator` splits multi-select cells.
 pub fn custom_value(cell: &str, ty: FieldType, separator: &str) -> Result<Value, String> {
@@ -16,20 +26,23 @@ pub fn custom_value(cell: &str, ty: FieldType, separator: &str) -> Result<Value,
     match ty {
         FieldType::Address | FieldType::String => Ok(Value::String(cell.to_owned())),
         FieldType::Url => {
-            url::Url::parse(cell).map_err(|_| format!("{cell:?} is not a URL (e.g. https://example.com)"))?;
+            url::Url::parse(cell).map_err(|_| format!("{} is not a URL (e.g. https://example.com)", shown(cell)))?;
             Ok(Value::String(cell.to_owned()))
         }
         FieldType::Boolean => match cell.to_ascii_lowercase().as_str() {
             "true" | "yes" | "y" | "1" => Ok(Value::Bool(true)),
             "false" | "no" | "n" | "0" => Ok(Value::Bool(false)),
-            _ => Err(format!("{cell:?} is not a boolean (true/false, yes/no, y/n, 1/0)")),
+            _ => Err(format!("{} is not a boolean (true/false, yes/no, y/n, 1/0)", shown(cell))),
         },
         FieldType::Number => parse_decimal(cell)
             .and_then(canonical_number)
-            .ok_or_else(|| format!("{cell:?} is not a number (e.g. 42 or -3.5)")),
-        FieldType::Date => date_time(cell)
-            .map(Value::String)
-            .ok_or_else(|| format!("{cell:?} is not an ISO 8601 date or date-time (e.g. 2024-05-31)")),
+            .ok_or_else(|| format!("{} is not a number (e.g. 42 or -3.5)", shown(cell))),
+        FieldType::Date => date_time(cell).map(Value::String).ok_or_else(|| {
+            format!(
+                "{} is not an ISO 8601 date or date-time between the years 0000 and 9999 (e.g. 2024-05-31)",
+                shown(cell)
+            )
+        }),
         FieldType::MultiSelect => Ok(Value::Array(
             cell.split(separator)
                 .map(str::trim)
@@ -53,23 +66,25 @@ fn parse_decimal(s: &str) -> Option<f64> {
 }
 
 /// An ISO 8601 date (midnight UTC) or RFC 3339 date-time, as the API's canonical
-/// date-time: UTC with milliseconds (`2024-05-31T00:00:00.000Z`).
+/// date-time: UTC with milliseconds (`2024-05-31T00:00:00.000Z`). `None` also for a year
+/// an RFC 3339 date-time cannot write (outside 0000 to 9999 once in UTC).
 pub fn date_time(s: &str) -> Option<String> {
-    let s = s.trim();
+    let dt = parse_date_time(s.trim())?;
+    limits::DATE_YEARS.contains(&dt.year()).then(|| dt.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+fn parse_date_time(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let dt = d.and_hms_opt(0, 0, 0)?.and_utc();
-        return Some(dt.to_rfc3339_opts(SecondsFormat::Millis, true));
+        return Some(d.and_hms_opt(0, 0, 0)?.and_utc());
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
-        return Some(dt.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Millis, true));
+        return Some(dt.with_timezone(&Utc));
     }
     // A date-time without an offset is read as UTC.
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
-        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(dt.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true));
-        }
-    }
-    None
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .into_iter()
+        .find_map(|fmt| chrono::NaiveDateTime::parse_from_str(s, fmt).ok())
+        .map(|dt| dt.and_utc())
 }
 
 /// Checks an email address the way a mail form would: one `@`, a local part, a domain with
@@ -87,7 +102,7 @@ pub fn email(cell: &str) -> Result<String, String> {
         }
         None => false,
     };
-    if valid { Ok(s.to_owned()) } else { Err(format!("{s:?} is not an email address")) }
+    if valid { Ok(s.to_owned()) } else { Err(format!("{} is not an email address", shown(s))) }
 }
 
 #[cfg(test)]
@@ -110,6 +125,10 @@ mod tests {
         assert_eq!(c("2024-05-31", FieldType::Date).unwrap(), json!("2024-05-31T00:00:00.000Z"));
         assert_eq!(c("2024-05-31T10:00:00+02:00", FieldType::Date).unwrap(), json!("2024-05-31T08:00:00.000Z"));
         assert!(c("31/05/2024", FieldType::Date).is_err());
+        assert_eq!(c("9999-12-31", FieldType::Date).unwrap(), json!("9999-12-31T00:00:00.000Z"));
+        for out_of_range in ["+10000-01-01", "-0001-01-01", "0000-01-01T00:30:00+01:00"] {
+            assert!(c(out_of_range, FieldType::Date).is_err(), "{out_of_range}");
+        }
         assert_eq!(c(" a; b ;;c", FieldType::MultiSelect).unwrap(), json!(["a", "b", "c"]));
         assert_eq!(custom_value("a|b", FieldType::MultiSelect, "|").unwrap(), json!(["a", "b"]));
         assert_eq!(c("x", FieldType::String).unwrap(), json!("x"));

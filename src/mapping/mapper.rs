@@ -9,11 +9,12 @@ use crate::config::diagnostic::Problems;
 use crate::model::{ContactState, CustomFieldDef, Digest, FieldType, Record, Slot, Unmapped};
 use crate::source::{RowError, SourceRow};
 
+use super::limits::{self, EXTERNAL_ID_MAX};
 use super::phone::{self, Region};
 use super::{FieldRef, Mapping, convert};
 
-/// The longest `externalId` the API accepts.
-pub const MAX_EXTERNAL_ID: usize = 75;
+/// How Google Contacts joins several values of one type in a cell.
+const GOOGLE_MULTI: &str = " ::: ";
 
 /// Where the custom fields' keys and types came from.
 #[derive(Debug, Clone)]
@@ -48,6 +49,9 @@ struct CustomColumn {
 #[derive(Debug, Clone)]
 pub struct Mapper {
     external_id: usize,
+    external_id_column: String,
+    /// Every mapped column: its index in the header and its name.
+    mapped: Vec<(usize, String)>,
     first_name: Option<usize>,
     last_name: Option<usize>,
     company: Option<usize>,
@@ -82,8 +86,14 @@ impl Mapper {
             let count = header.iter().filter(|h| *h == column).count();
             let msg = match count {
                 1 => continue,
-                0 => format!("column {column:?} is not in the header of {origin} (it has: {})", quote_all(header)),
-                _ => format!("column {column:?} appears {count} times in the header of {origin}"),
+                0 => format!(
+                    "column {column:?} is not in the header of {origin} (it has: {}){}",
+                    quote_all(header),
+                    delimiter_hint(header)
+                ),
+                _ => format!(
+                    "column {column:?} appears {count} times in the header of {origin}: rename all but one of them (the mapping cannot tell them apart)"
+                ),
             };
             problems.push(&mapping.path, mapping.line(&key), Some(&key), msg);
         }
@@ -126,6 +136,8 @@ impl Mapper {
         };
         let mut mapper = Mapper {
             external_id: idx(&mapping.external_id),
+            external_id_column: mapping.external_id.clone(),
+            mapped: mapping.columns().into_iter().map(|(_, c)| (idx(c), c.to_owned())).collect(),
             first_name: mapping.first_name.as_deref().map(idx),
             last_name: mapping.last_name.as_deref().map(idx),
             company: mapping.company.as_deref().map(idx),
@@ -181,7 +193,7 @@ impl Mapper {
     /// The row's external id, if the cell is usable (for rows that fail otherwise).
     pub fn external_id(&self, row: &SourceRow) -> Option<String> {
         let id = row.cells.get(self.external_id)?.trim();
-        (!id.is_empty() && id.chars().count() <= MAX_EXTERNAL_ID).then(|| id.to_owned())
+        (!id.is_empty() && id.chars().count() <= EXTERNAL_ID_MAX).then(|| id.to_owned())
     }
 
     /// Maps one row; every problem in the row goes into one error message.
@@ -189,12 +201,22 @@ impl Mapper {
         let cell = |i: usize| row.cells.get(i).map(|c| c.trim()).unwrap_or("");
         let text = |i: Option<usize>| i.map(cell).filter(|c| !c.is_empty()).map(str::to_owned);
         let mut errors: Vec<String> = Vec::new();
+        // A formula is not a value: the export should have written its result.
+        for (index, column) in &self.mapped {
+            let c = cell(*index);
+            if c.starts_with('=') {
+                errors.push(format!(
+                    "column {column:?}: {} is a spreadsheet formula, not its value: export the values (copy the cells and paste them as values)",
+                    convert::shown(c)
+                ));
+            }
+        }
         let raw_id = cell(self.external_id);
         let external_id = if raw_id.is_empty() {
             errors.push("missing external id".to_owned());
             None
-        } else if raw_id.chars().count() > MAX_EXTERNAL_ID {
-            errors.push(format!("external id is longer than {MAX_EXTERNAL_ID} characters"));
+        } else if let Some(problem) = limits::external_id_problem(raw_id, &self.external_id_column) {
+            errors.push(problem);
             None
         } else {
             Some(raw_id.to_owned())
@@ -209,6 +231,10 @@ impl Mapper {
         for (label, index, column) in &self.emails {
             let value = match cell(*index) {
                 "" => None,
+                c if c.contains(GOOGLE_MULTI) => {
+                    errors.push(several_values(column, c, "an email column takes one address"));
+                    None
+                }
                 c => convert::email(c).map_err(|e| errors.push(format!("column {column:?}: {e}"))).ok(),
             };
             state.emails.push(Slot { label: label.clone(), value });
@@ -216,8 +242,12 @@ impl Mapper {
         for (label, index, column) in &self.phones {
             let value = match cell(*index) {
                 "" => None,
+                c if c.contains(GOOGLE_MULTI) => {
+                    errors.push(several_values(column, c, "a phone column takes one number"));
+                    None
+                }
                 c => phone::to_e164(c, self.region)
-                    .map_err(|e| errors.push(format!("column {column:?}: {c:?} {e}")))
+                    .map_err(|e| errors.push(format!("column {column:?}: {} {e}", convert::shown(c))))
                     .ok(),
             };
             state.phones.push(Slot { label: label.clone(), value });
@@ -232,12 +262,33 @@ impl Mapper {
             }
         }
         state.custom = custom;
+        if let Some(problem) = row.link.as_deref().and_then(limits::source_url_problem) {
+            errors.push(problem);
+        }
         state.source_url = row.link.clone();
         state.unmapped = Unmapped { source_url: row.link.is_none(), ..self.unmapped() };
         match (external_id, errors.is_empty()) {
             (Some(external_id), true) => Ok(Record::new(row.row, external_id, state)),
             (external_id, _) => Err(RowError { row: row.row, external_id, message: errors.join("; ") }),
         }
+    }
+}
+
+/// A Google Contacts cell with several values (`a@x.io ::: b@x.io`) in a one-value column.
+fn several_values(column: &str, cell: &str, takes: &str) -> String {
+    let n = cell.split(GOOGLE_MULTI).count();
+    format!(
+        "column {column:?}: holds {n} values separated by {GOOGLE_MULTI:?} (as Google Contacts exports them); {takes}: keep one in the cell"
+    )
+}
+
+/// When the header is one column holding another delimiter, says which to configure.
+fn delimiter_hint(header: &[String]) -> String {
+    let [only] = header else { return String::new() };
+    match [';', '\t', '|', ','].into_iter().find(|d| only.contains(*d)) {
+        Some('\t') => "; the header looks delimited by tabs: set [source] delimiter = \"tab\"".to_owned(),
+        Some(d) => format!("; the header looks delimited by {d:?}: set [source] delimiter = \"{d}\""),
+        None => String::new(),
     }
 }
 
@@ -341,6 +392,39 @@ column = "VIP"
         let e = m.map(&row(["", "", "", "", ""])).unwrap_err();
         assert_eq!(e.message, "missing external id");
         assert!(m.map(&row([&"x".repeat(76), "", "", "", ""])).is_err());
+    }
+
+    #[test]
+    fn formulas_google_multi_values_and_long_links_are_row_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Mapper::new(&mapping(dir.path()), &header(), "t.csv", &catalog()).unwrap();
+        let e = m.map(&row(["C-3", "=HYPERLINK(\"http://x\",\"Ann\")", "", "", ""])).unwrap_err();
+        assert!(e.message.starts_with("column \"First\": \"=HYPERLINK("), "{}", e.message);
+        assert!(e.message.contains("is a spreadsheet formula"), "{}", e.message);
+        // +, - and @ start real values.
+        let r = m.map(&row(["C-3", "@ann", "", "+1 201 555 0123", "-"]));
+        assert!(r.unwrap_err().message.contains("column \"VIP\" (boolean field): \"-\""));
+        assert!(m.map(&row(["C-3", "-Ann-", "", "+1 201 555 0123", ""])).is_ok());
+        let e = m.map(&row(["C-4", "", "a@x.io ::: b@x.io", "+1 201-555-0123 ::: +1 201-555-0124", ""])).unwrap_err();
+        assert!(e.message.contains("column \"Email\": holds 2 values separated by \" ::: \""), "{}", e.message);
+        assert!(e.message.contains("column \"Phone\": holds 2 values"), "{}", e.message);
+        let link = |n: usize| SourceRow {
+            link: Some(format!("https://x.io/{}", "a".repeat(n))),
+            ..row(["C-5", "", "", "", ""])
+        };
+        assert_eq!(m.map(&link(187)).unwrap().state.source_url.map(|l| l.len()), Some(200));
+        let e = m.map(&link(188)).unwrap_err();
+        assert!(e.message.contains("sourceUrl) is 201 characters, over OpenPhone's limit of 200"), "{}", e.message);
+        let e = m.map(&row([&"é".repeat(76), "", "", "", ""])).unwrap_err();
+        assert!(e.message.contains("column \"ID\": the external id is 76 characters"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_header_in_one_column_suggests_the_delimiter() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = vec!["ID;First;Email;Phone;VIP".to_owned()];
+        let err = Mapper::new(&mapping(dir.path()), &header, "t.csv", &catalog()).unwrap_err().to_string();
+        assert!(err.contains("the header looks delimited by ';': set [source] delimiter = \";\""), "{err}");
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! The CSV source: a header row, then one record per row. UTF-8 with or without a BOM,
-//! CRLF or LF, quoted fields (commas, quotes, newlines inside). A ragged row or a row that
-//! is not UTF-8 is a per-row error; blank rows are skipped.
+//! CRLF or LF, quoted fields (commas, quotes, newlines inside), Excel's `sep=;` first line
+//! (it sets the delimiter). A file that is not UTF-8 (Windows-1252, UTF-16) is a file-level
+//! error; a ragged row or a NUL byte is a per-row error; blank rows are skipped, and so are
+//! empty cells past the header's last named column.
 
-use std::collections::VecDeque;
-use std::io::Read;
+use std::io::{Chain, Cursor, Read};
 use std::path::Path;
 
-use super::{RowError, SourceData, SourceError, SourceItem, SourceRow};
+use super::{EncodingProblem, RowError, SourceData, SourceError, SourceItem, SourceRow};
+
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+/// How far the first line is looked at for a BOM or a `sep=` line.
+const PREFIX: usize = 64;
 
 /// Opens the CSV file at `path` and reads its header; the rows follow one at a time.
 pub fn open_path(path: &Path, delimiter: u8) -> Result<CsvRows<std::io::BufReader<std::fs::File>>, SourceError> {
@@ -28,7 +33,7 @@ pub fn read(input: impl Read, delimiter: u8, origin: &str) -> Result<SourceData,
 
 /// A CSV source read one row at a time: only the row being read is in memory.
 pub struct CsvRows<R: Read> {
-    reader: ::csv::Reader<LineTracker<R>>,
+    reader: ::csv::Reader<LineTracker<Chain<Cursor<Vec<u8>>, R>>>,
     record: ::csv::ByteRecord,
     header: Vec<String>,
     origin: String,
@@ -36,13 +41,30 @@ pub struct CsvRows<R: Read> {
 }
 
 impl<R: Read> CsvRows<R> {
-    /// Reads up to and including the header row.
-    pub fn open(input: R, delimiter: u8, origin: &str) -> Result<CsvRows<R>, SourceError> {
+    /// Reads up to and including the header row. A first line `sep=X` (Excel's hint)
+    /// sets the delimiter to `X` and is not a row.
+    pub fn open(mut input: R, delimiter: u8, origin: &str) -> Result<CsvRows<R>, SourceError> {
+        let unreadable =
+            |e: std::io::Error| SourceError::Unreadable { origin: origin.to_owned(), message: e.to_string() };
+        let mut prefix = read_prefix(&mut input).map_err(unreadable)?;
+        if prefix.starts_with(b"\xff\xfe") || prefix.starts_with(b"\xfe\xff") {
+            return Err(SourceError::Encoding { origin: origin.to_owned(), line: 1, problem: EncodingProblem::Utf16 });
+        }
+        if prefix.starts_with(UTF8_BOM) {
+            prefix.drain(..UTF8_BOM.len());
+        }
+        let (delimiter, skipped) = match sep_line(&prefix) {
+            Some((sep, len)) => {
+                prefix.drain(..len);
+                (sep, 1)
+            }
+            None => (delimiter, 0),
+        };
         let reader = ::csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
-            .from_reader(LineTracker::new(input));
+            .from_reader(LineTracker::new(Cursor::new(prefix).chain(input), delimiter, skipped));
         let mut rows = CsvRows {
             reader,
             record: ::csv::ByteRecord::new(),
@@ -54,8 +76,13 @@ impl<R: Read> CsvRows<R> {
             if !rows.read_record()? {
                 return Err(SourceError::NoHeader { origin: origin.to_owned() });
             }
+            let end = rows.reader.position().byte();
+            let placed = rows.reader.get_mut().place(end, &rows.record);
+            if placed.unclosed {
+                return Err(SourceError::UnclosedQuote { origin: origin.to_owned(), line: placed.line });
+            }
             if !is_blank(&rows.record) {
-                rows.header = header_cells(&rows.record, origin)?;
+                rows.header = header_cells(&rows.record, origin, placed.line)?;
                 return Ok(rows);
             }
         }
@@ -79,25 +106,44 @@ impl<R: Read> CsvRows<R> {
                 return Ok(None);
             }
             let end = self.reader.position().byte();
-            let row = self.reader.get_mut().start_line(end, &self.record);
+            let placed = self.reader.get_mut().place(end, &self.record);
+            let row = placed.line;
+            if placed.unclosed {
+                self.done = true;
+                return Err(SourceError::UnclosedQuote { origin: self.origin.clone(), line: row });
+            }
             if is_blank(&self.record) {
                 continue;
             }
             let width = self.header.len();
-            return Ok(Some(match decode(&self.record) {
-                Ok(cells) if cells.len() == width => SourceItem::Row(SourceRow { row, cells, link: None }),
-                Ok(cells) => SourceItem::Bad(RowError {
+            let mut cells = match decode(&self.record) {
+                Ok(cells) => cells,
+                Err(field) => {
+                    let problem = EncodingProblem::NotUtf8 { field: field + 1 };
+                    return Err(SourceError::Encoding { origin: self.origin.clone(), line: row, problem });
+                }
+            };
+            // Empty cells past the header's last column (Excel's trailing delimiters) are nothing.
+            if cells.len() > width && cells[width..].iter().all(|c| c.trim().is_empty()) {
+                cells.truncate(width);
+            }
+            return Ok(Some(match cells.iter().position(|c| c.contains('\0')) {
+                Some(field) => SourceItem::Bad(RowError {
+                    row,
+                    external_id: None,
+                    message: format!(
+                        "field {} holds a NUL byte (the file is damaged or not a text CSV): remove it",
+                        field + 1
+                    ),
+                }),
+                None if cells.len() == width => SourceItem::Row(SourceRow { row, cells, link: None }),
+                None => SourceItem::Bad(RowError {
                     row,
                     external_id: None,
                     message: format!(
                         "the row has {} fields but the header has {width} (a missing or extra delimiter?)",
                         cells.len()
                     ),
-                }),
-                Err(column) => SourceItem::Bad(RowError {
-                    row,
-                    external_id: None,
-                    message: format!("field {} is not valid UTF-8 (save the file as UTF-8)", column + 1),
                 }),
             }));
         }
@@ -124,64 +170,152 @@ impl<R: Read> Iterator for CsvRows<R> {
     }
 }
 
-/// Finds the line a record starts on. The csv crate's own record positions are those of
-/// the previous record's end (and differ between LF and CRLF files), so the lines are
-/// counted here: the reader below the parser notes where each newline is, and a record
-/// starts on the line of its last byte, less the newlines inside its fields.
+/// Finds the line a record starts on, and keeps the record's raw bytes. The csv crate's own
+/// record positions are those of the previous record's end (and differ between LF and CRLF
+/// files), so the lines are counted here: the reader below the parser keeps the bytes not
+/// yet claimed by a record; when the parser returns one (ending at byte `end`), its bytes
+/// are counted for line breaks (LF, CRLF, or a lone CR as old Mac exports have) and let go.
 struct LineTracker<R> {
     inner: R,
-    offset: u64,
-    newlines: VecDeque<u64>,
-    passed: u64,
+    delimiter: u8,
+    /// Bytes read from `inner` from offset `mark` on (`kept[start..]`; `kept[..start]` is spent).
+    kept: Vec<u8>,
+    start: usize,
+    mark: u64,
+    /// The line at offset `mark`, and whether the byte before it was a CR.
+    mark_line: u64,
+    after_cr: bool,
+}
+
+/// A record's place in the file: its first line, and whether it ends inside a quoted field
+/// (a quote opened and never closed: the parser read to the end of the file).
+struct Placed {
+    line: u64,
+    unclosed: bool,
 }
 
 impl<R: Read> LineTracker<R> {
-    fn new(inner: R) -> LineTracker<R> {
-        LineTracker { inner, offset: 0, newlines: VecDeque::new(), passed: 0 }
+    /// `skipped`: lines before the first byte `inner` yields (a `sep=` line).
+    fn new(inner: R, delimiter: u8, skipped: u64) -> LineTracker<R> {
+        LineTracker { inner, delimiter, kept: Vec::new(), start: 0, mark: 0, mark_line: 1 + skipped, after_cr: false }
     }
 
-    /// The 1-based line of byte `end - 1` (a record's last byte, or its terminator),
-    /// less the newlines inside the record. `end` only grows between calls.
-    fn start_line(&mut self, end: u64, record: &::csv::ByteRecord) -> u64 {
-        let last = end.saturating_sub(1);
-        while self.newlines.front().is_some_and(|&o| o < last) {
-            self.newlines.pop_front();
-            self.passed += 1;
+    /// Places the record the parser just returned, which ends at byte `end` (terminator
+    /// included); `end` only grows between calls.
+    fn place(&mut self, end: u64, record: &::csv::ByteRecord) -> Placed {
+        let len =
+            usize::try_from(end.saturating_sub(self.mark)).unwrap_or(usize::MAX).min(self.kept.len() - self.start);
+        let raw = &self.kept[self.start..self.start + len];
+        // Empty lines before a record are skipped by the parser but are lines.
+        let lead = raw.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+        let line = self.mark_line + breaks_after(&raw[..lead], self.after_cr);
+        let unclosed = record.iter().any(|f| line_breaks(f) > 0) && ends_in_quotes(&raw[lead..], self.delimiter);
+        self.mark_line += breaks_after(raw, self.after_cr);
+        if let Some(&last) = raw.last() {
+            self.after_cr = last == b'\r';
         }
-        let inside = record.iter().map(|f| memchr::memchr_iter(b'\n', f).count() as u64).sum::<u64>();
-        (self.passed + 1).saturating_sub(inside).max(1)
+        self.start += len;
+        self.mark += len as u64;
+        if self.start > (1 << 16) && self.start * 2 > self.kept.len() {
+            self.kept.drain(..self.start);
+            self.start = 0;
+        }
+        Placed { line, unclosed }
     }
 }
 
 impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let offset = self.offset;
-        self.newlines.extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| offset + i as u64));
-        self.offset += n as u64;
+        self.kept.extend_from_slice(&buf[..n]);
         Ok(n)
     }
+}
+
+/// Line breaks in `bytes` when the byte before them was a CR (`after_cr`): a leading LF then
+/// completes that CRLF.
+fn breaks_after(bytes: &[u8], after_cr: bool) -> u64 {
+    let skip = usize::from(after_cr && bytes.first() == Some(&b'\n'));
+    line_breaks(&bytes[skip..])
+}
+
+/// Whether the raw bytes of a record end inside a quoted field, read as the parser reads
+/// them: a quote opens a field only at its start, and `""` inside one is a quote.
+fn ends_in_quotes(raw: &[u8], delimiter: u8) -> bool {
+    let mut quoted = false;
+    let mut field_start = true;
+    let mut bytes = raw.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        if quoted {
+            if b == b'"' {
+                if bytes.peek() == Some(&b'"') {
+                    bytes.next();
+                } else {
+                    quoted = false;
+                    field_start = false;
+                }
+            }
+        } else if b == b'"' && field_start {
+            quoted = true;
+        } else {
+            field_start = b == delimiter || b == b'\n' || b == b'\r';
+        }
+    }
+    quoted
+}
+
+/// Line breaks in `bytes`: LF, CRLF, or a lone CR.
+pub fn line_breaks(bytes: &[u8]) -> u64 {
+    memchr::memchr2_iter(b'\n', b'\r', bytes).filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n')).count()
+        as u64
 }
 
 fn is_blank(record: &::csv::ByteRecord) -> bool {
     record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
 }
 
-fn header_cells(record: &::csv::ByteRecord, origin: &str) -> Result<Vec<String>, SourceError> {
-    let mut cells = decode(record).map_err(|column| SourceError::Unreadable {
-        origin: origin.to_owned(),
-        message: format!("header field {} is not valid UTF-8", column + 1),
-    })?;
-    if let Some(first) = cells.first_mut()
-        && let Some(stripped) = first.strip_prefix('\u{feff}')
-    {
-        *first = stripped.to_owned();
+/// Reads up to the end of the first line, or [`PREFIX`] bytes.
+fn read_prefix(input: &mut impl Read) -> std::io::Result<Vec<u8>> {
+    let mut prefix = vec![0; PREFIX];
+    let mut len = 0;
+    while len < PREFIX && !prefix[..len].contains(&b'\n') {
+        match input.read(&mut prefix[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    prefix.truncate(len);
+    Ok(prefix)
+}
+
+/// Excel's `sep=X` first line: the delimiter and the line's length with its line break.
+fn sep_line(prefix: &[u8]) -> Option<(u8, usize)> {
+    prefix.get(..4).filter(|p| p.eq_ignore_ascii_case(b"sep="))?;
+    let sep = *prefix.get(4).filter(|b| b.is_ascii() && !matches!(b, b'\r' | b'\n' | b'"'))?;
+    match prefix.get(5..) {
+        Some([b'\n', ..]) => Some((sep, 6)),
+        Some([b'\r', b'\n', ..]) => Some((sep, 7)),
+        _ => None,
+    }
+}
+
+fn header_cells(record: &::csv::ByteRecord, origin: &str, line: u64) -> Result<Vec<String>, SourceError> {
+    let encoding = |problem| SourceError::Encoding { origin: origin.to_owned(), line, problem };
+    let mut cells = decode(record).map_err(|field| encoding(EncodingProblem::NotUtf8 { field: field + 1 }))?;
+    if cells.iter().any(|c| c.contains('\0')) {
+        return Err(encoding(EncodingProblem::NulInHeader));
     }
     for c in &mut cells {
         let trimmed = c.trim();
         if trimmed.len() != c.len() {
             *c = trimmed.to_owned();
         }
+    }
+    // Unnamed columns at the end (Excel's trailing delimiters) are not columns.
+    while cells.last().is_some_and(String::is_empty) {
+        cells.pop();
     }
     Ok(cells)
 }
@@ -209,6 +343,25 @@ mod tests {
     }
 
     #[test]
+    fn a_quote_never_closed_is_a_file_error_at_its_line() {
+        // Read as the csv crate does, rows 4 and 5 would vanish into row 3's second cell.
+        let err = read(&b"ID,Name\r\n1,a\r\n\r\n3,\"b\r\n4,c\r\n5,d\r\n"[..], b',', "t.csv").unwrap_err();
+        assert!(err.is_config());
+        assert!(err.to_string().starts_with("t.csv:4: a quote opened on this line is never closed"), "{err}");
+        // Closed quotes, doubled quotes and a quote inside an unquoted field are fine.
+        let data = parse(b"ID,Name\n1,\"a\n\"\"b\"\"\"\n2,x\"y\n3,z\n");
+        assert_eq!(data.rows.iter().map(|r| r.row).collect::<Vec<_>>(), vec![2, 4, 5]);
+        assert_eq!(data.rows[1].cells[1], "x\"y");
+    }
+
+    #[test]
+    fn line_numbers_in_cr_files() {
+        let data = parse(b"ID,Name\r1,a\r\r2,\"m\rl\"\r3,x\r");
+        let rows: Vec<u64> = data.rows.iter().map(|r| r.row).collect();
+        assert_eq!(rows, vec![2, 4, 6]);
+    }
+
+    #[test]
     fn line_numbers_in_lf_files_and_without_a_final_newline() {
         let data = parse(b"ID,Name\n1,a\n\n2,\"m\nl\"\n\n\n3,x");
         let rows: Vec<u64> = data.rows.iter().map(|r| r.row).collect();
@@ -216,12 +369,37 @@ mod tests {
     }
 
     #[test]
-    fn ragged_and_invalid_utf8_rows_are_row_errors() {
-        let data = parse(b"ID,Name\n1,a\n2\n3,\xff\xfe\n4,b,c\n5,ok\n");
-        assert_eq!(data.rows.iter().map(|r| r.row).collect::<Vec<_>>(), vec![2, 6]);
+    fn ragged_rows_and_nul_bytes_are_row_errors() {
+        let data = parse(b"ID,Name\n1,a\n2\n3,x\0y\n4,b,c\n5,ok\n6,ok,,\n");
+        assert_eq!(data.rows.iter().map(|r| r.row).collect::<Vec<_>>(), vec![2, 6, 7]);
+        assert_eq!(data.rows[2].cells, vec!["6", "ok"]);
         let errs: Vec<u64> = data.errors.iter().map(|e| e.row).collect();
         assert_eq!(errs, vec![3, 4, 5]);
-        assert!(data.errors[1].message.contains("UTF-8"));
+        assert!(data.errors[1].message.contains("field 2 holds a NUL byte"), "{}", data.errors[1].message);
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_a_file_error_with_its_line() {
+        let err = read(&b"ID,Name\n1,a\n\n3,Ren\xe9\n"[..], b',', "t.csv").unwrap_err();
+        assert!(err.is_config());
+        let msg = err.to_string();
+        assert!(msg.starts_with("t.csv:4: field 2 is not UTF-8"), "{msg}");
+        assert!(msg.contains("CSV UTF-8"), "{msg}");
+        let err = read(&b"\xff\xfeI\0D\0\n\0"[..], b',', "t.csv").unwrap_err();
+        assert!(err.to_string().contains("UTF-16"), "{err}");
+        let err = read(&b"I\0D\0\n\0"[..], b',', "t.csv").unwrap_err();
+        assert!(err.to_string().contains("NUL"), "{err}");
+    }
+
+    #[test]
+    fn excel_sep_line_sets_the_delimiter_and_counts_as_a_line() {
+        let data = parse(b"\xef\xbb\xbfsep=;\r\nID;Name;;\r\n1;\"a;b\";;\r\n2;c\r\n");
+        assert_eq!(data.header, vec!["ID", "Name"]);
+        let rows: Vec<(u64, &str)> = data.rows.iter().map(|r| (r.row, r.cells[1].as_str())).collect();
+        assert_eq!(rows, vec![(3, "a;b"), (4, "c")]);
+        // Not a sep line: a header that starts with "sep=".
+        let data = parse(b"sep=x,y\n1,2\n");
+        assert_eq!(data.header, vec!["sep=x", "y"]);
     }
 
     #[test]

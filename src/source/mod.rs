@@ -60,6 +60,16 @@ pub enum SourceError {
     /// The header names a column twice, and the mapping uses it (exit 2).
     #[error("{origin}: the header has more than one column named {column:?}")]
     DuplicateColumn { origin: String, column: String },
+    /// The file is not UTF-8 text (exit 2): it was saved in another encoding.
+    #[error(
+        "{origin}:{line}: {problem}: save the file as UTF-8 (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\") or convert it (e.g. iconv -f WINDOWS-1252 -t UTF-8)"
+    )]
+    Encoding { origin: String, line: u64, problem: EncodingProblem },
+    /// A quoted field is never closed, so the rest of the file would be one cell (exit 2).
+    #[error(
+        "{origin}:{line}: a quote opened on this line is never closed, so every line after it would be read as one cell: close it (a quote inside a quoted cell is written \"\")"
+    )]
+    UnclosedQuote { origin: String, line: u64 },
     /// The source could not be opened or read (exit 4).
     #[error("{origin}: cannot read: {message}")]
     Unreadable { origin: String, message: String },
@@ -73,11 +83,30 @@ impl SourceError {
     /// source being unreadable for now (exit 4).
     pub fn is_config(&self) -> bool {
         match self {
-            SourceError::NoHeader { .. } | SourceError::DuplicateColumn { .. } => true,
+            SourceError::NoHeader { .. }
+            | SourceError::DuplicateColumn { .. }
+            | SourceError::Encoding { .. }
+            | SourceError::UnclosedQuote { .. } => true,
             SourceError::Unreadable { .. } => false,
             SourceError::Sheets { error, .. } => error.is_config(),
         }
     }
+}
+
+/// Why a file is not UTF-8 text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum EncodingProblem {
+    /// Bytes that are not UTF-8: most often a Windows-1252 (Latin-1) export.
+    #[error(
+        "field {field} is not UTF-8 (the file looks like Windows-1252 / Latin-1, Excel's \"CSV (Comma delimited)\")"
+    )]
+    NotUtf8 { field: usize },
+    /// A UTF-16 byte order mark (Excel's "Unicode Text").
+    #[error("the file is UTF-16 (Excel's \"Unicode Text\"), not UTF-8")]
+    Utf16,
+    /// NUL bytes in the header: UTF-16 without a byte order mark, or not a text file.
+    #[error("the header holds NUL bytes (a UTF-16 file, or not a text file)")]
+    NulInHeader,
 }
 
 /// A source opened for reading: its header, then its rows one at a time.

@@ -23,9 +23,6 @@ pub use error::SheetsError;
 
 use crate::config::{LinkMode, SheetsConfig};
 
-/// The longest `sourceUrl` OpenPhone accepts.
-const MAX_LINK: usize = 200;
-
 /// Reads the sheet: its header and its rows (converted as they are iterated).
 pub async fn open(config: &SheetsConfig) -> Result<Option<(Vec<String>, GridRows)>, SheetsError> {
     let started = Instant::now();
@@ -110,15 +107,14 @@ async fn shown_columns(
         .collect())
 }
 
-/// The link for each row, by `mode`. No link when the tab's id is unknown or the link would be
-/// longer than OpenPhone accepts.
+/// The link for each row, by `mode`. No link when the tab's id is unknown. A link longer than
+/// OpenPhone accepts is kept: the mapping reports its row (`mapping::limits`).
 fn linker(spreadsheet_id: &str, gid: Option<i64>, mode: LinkMode) -> cells::LinkFn {
     let base = format!("https://docs.google.com/spreadsheets/d/{spreadsheet_id}/edit");
-    let fits = |s: String| (s.len() <= MAX_LINK).then_some(s);
     match (mode, gid) {
-        (LinkMode::Row, Some(gid)) => Box::new(move |row| fits(format!("{base}#gid={gid}&range={row}:{row}"))),
+        (LinkMode::Row, Some(gid)) => Box::new(move |row| Some(format!("{base}#gid={gid}&range={row}:{row}"))),
         (LinkMode::Sheet, Some(gid)) => {
-            let link = fits(format!("{base}#gid={gid}"));
+            let link = Some(format!("{base}#gid={gid}"));
             Box::new(move |_| link.clone())
         }
         _ => Box::new(|_| None),
@@ -137,6 +133,5 @@ mod tests {
         assert_eq!(tab(7).as_deref(), Some("https://docs.google.com/spreadsheets/d/abc/edit#gid=0"));
         assert_eq!(linker("abc", Some(0), LinkMode::None)(7), None);
         assert_eq!(linker("abc", None, LinkMode::Row)(7), None);
-        assert_eq!(linker(&"x".repeat(190), Some(0), LinkMode::Row)(7), None);
     }
 }

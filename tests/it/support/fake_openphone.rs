@@ -163,6 +163,21 @@ fn specs() -> &'static Specs {
     })
 }
 
+/// What the spec's schema (formats included) says is wrong with a request body; empty when
+/// it is valid. Schema only: not the custom-field keys or reserved sources the fake adds.
+pub fn schema_violations(body: &Value, patch: bool) -> Vec<String> {
+    let sp = specs();
+    let validator = if patch { &sp.patch } else { &sp.post };
+    validator.iter_errors(body).map(|e| format!("{}: {e}", e.instance_path().as_str())).collect()
+}
+
+/// The official spec, as JSON.
+pub fn spec_document() -> Value {
+    let path = std::env::var("OPENPHONE_SPEC").unwrap_or_else(|_| SPEC_PATH.to_string());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read spec {path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("spec {path} is not JSON: {e}"))
+}
+
 struct Inner {
     api_key: String,
     latency: Duration,
