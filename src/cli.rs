@@ -57,6 +57,10 @@ pub enum Command {
         /// Do not contact OpenPhone.
         #[arg(long)]
         offline: bool,
+        /// Do not read the source (the CSV file or the sheet): check the config and mapping
+        /// files only. With --offline, nothing is read over the network.
+        #[arg(long)]
+        no_source: bool,
     },
     /// What the mirror holds and how the last runs went.
     Status {
@@ -96,7 +100,7 @@ pub fn main() -> std::process::ExitCode {
                     .await
             }
             Command::Daemon => crate::daemon::run(&config).await,
-            Command::Check { offline } => commands::check::run(&config, offline).await,
+            Command::Check { offline, no_source } => commands::check::run(&config, offline, no_source).await,
             Command::Status { output } => commands::status::run(&config, output),
             Command::Fields { output } => commands::fields::run(&config, output).await,
         }

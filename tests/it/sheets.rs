@@ -346,6 +346,13 @@ async fn a_refused_token_stops_the_run_and_says_why() {
     let check = ws.run(&["check", "--offline"]).await;
     assert_eq!(check.code, 4, "{}", check.stderr);
     assert!(check.stderr.contains("Invalid JWT Signature"), "{}", check.stderr);
+    // The unit's ExecStartPre (`check --offline --no-source`) does not read the sheet, so a
+    // Google that refuses (or cannot be reached) at boot does not keep the daemon from starting.
+    let before = google.grants().len();
+    let check = ws.run_with_key(&["check", "--offline", "--no-source"], None).await;
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert!(check.stdout.contains("not read (--no-source)"), "{}", check.stdout);
+    assert_eq!(google.grants().len(), before, "nothing was asked of Google");
 }
 
 #[tokio::test(flavor = "multi_thread")]
