@@ -2,7 +2,8 @@
 //! OpenPhone API and prints how close a sync gets to the rate limit, what it costs in
 //! requests, and the same for a one-request-at-a-time client (the official guide's way).
 //!
-//! Scenarios are chosen with the first argument: `all` (default), `limit`, `waste`, `curve`.
+//! Scenarios are chosen with the first argument: `all` (default), `limit`, `waste` (also
+//! `sync --verify`), `curve`, `local`, `one`.
 
 #[path = "../tests/it/support/mod.rs"]
 mod support;
@@ -159,6 +160,15 @@ async fn waste() {
     let (delta, wall) = timed_sync(&ws).await;
     show("delta: 50 changed, 20 new, 10 removed", &delta, wall);
     assert_eq!(delta["planned"]["update"], 50);
+    // Five contacts edited in the app, then `sync --verify`: it reads all 1,010 back.
+    for c in ws.fake.contacts().iter().take(5) {
+        ws.fake.edit_contact(c["id"].as_str().unwrap(), |c| c["defaultFields"]["company"] = "Edited in the app".into());
+    }
+    let t = Instant::now();
+    let run = ws.run(&["-q", "sync", "--verify", "--output", "json"]).await;
+    let verify = run.report();
+    assert_eq!(verify["verify"]["drifted"].as_array().unwrap().len(), 5, "{verify}");
+    show("verify: 1,010 read back, 5 edited in the app restored", &verify, t.elapsed().as_secs_f64());
 }
 
 /// Another client shares the key and sends 6 requests a second from second 4 to 14: the
