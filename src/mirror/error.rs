@@ -70,6 +70,10 @@ pub fn classify(path: &Path, waited: Duration, e: rusqlite::Error) -> MirrorErro
     let detail = e.to_string();
     match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => MirrorError::Locked { path, waited },
+        Some(ErrorCode::ReadOnly) if folder_read_only(&e) => MirrorError::NotWritable {
+            path,
+            detail: format!("{detail} (its folder cannot be written: SQLite keeps the -wal and -shm files there)"),
+        },
         Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => MirrorError::NotWritable { path, detail },
         Some(ErrorCode::CannotOpen) => MirrorError::NotWritable {
             path,
@@ -79,6 +83,18 @@ pub fn classify(path: &Path, waited: Duration, e: rusqlite::Error) -> MirrorErro
         Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure) => MirrorError::Disk { path, detail },
         _ => MirrorError::Sql { path, message: detail },
     }
+}
+
+/// Whether SQLite says the file is writable but the files beside it cannot be made.
+fn folder_read_only(e: &rusqlite::Error) -> bool {
+    use rusqlite::ffi;
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _) if matches!(
+            f.extended_code,
+            ffi::SQLITE_READONLY_CANTINIT | ffi::SQLITE_READONLY_CANTLOCK | ffi::SQLITE_READONLY_DIRECTORY
+        )
+    )
 }
 
 /// The case of a file-system failure on `path` (creating the mirror or its lock).
@@ -109,6 +125,8 @@ mod tests {
         let case = |code| classify(p, w, failure(code));
         assert!(matches!(case(rusqlite::ffi::SQLITE_BUSY), MirrorError::Locked { .. }));
         assert!(matches!(case(rusqlite::ffi::SQLITE_READONLY), MirrorError::NotWritable { .. }));
+        let msg = case(rusqlite::ffi::SQLITE_READONLY_CANTINIT).to_string();
+        assert!(msg.contains("its folder cannot be written"), "{msg}");
         assert!(matches!(case(rusqlite::ffi::SQLITE_CANTOPEN), MirrorError::NotWritable { .. }));
         assert!(matches!(case(rusqlite::ffi::SQLITE_NOTADB), MirrorError::Corrupt { .. }));
         assert!(matches!(case(rusqlite::ffi::SQLITE_CORRUPT), MirrorError::Corrupt { .. }));

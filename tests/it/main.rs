@@ -8,5 +8,6 @@ mod daemon;
 mod fake_selftest;
 mod sheets;
 mod spec_conformance;
+mod storage_faults;
 mod sync_core;
 mod sync_faults;
