@@ -228,7 +228,7 @@ impl Config {
         let Some(file) = self.openphone.api_key_file.as_ref().or(credential.as_ref()) else { return Ok(None) };
         let mut problems = Problems::default();
         match std::fs::read_to_string(file) {
-            Ok(text) => match ApiKey::new(&text) {
+            Ok(text) => match ApiKey::new(&text).inspect(|_| crate::secret::warn_if_shared(file)) {
                 Some(key) => return Ok(Some(key)),
                 None => problems.push(
                     &self.path,

@@ -6,6 +6,7 @@ mod support;
 mod cli_errors;
 mod daemon;
 mod fake_selftest;
+mod secrets;
 mod sheets;
 mod spec_conformance;
 mod storage_faults;
