@@ -89,4 +89,47 @@ mod tests {
         assert!(!format!("{key:?} {key}").contains("abcdef"));
         assert!(ApiKey::new(" \n").is_none());
     }
+
+    /// `Debug` of every struct that holds a credential, or is built from a file holding
+    /// one, shows none of it.
+    #[test]
+    fn debug_of_everything_holding_a_secret_hides_it() {
+        const PEM: &str = include_str!("../tests/fixtures/google/test-key.pem");
+        const KEY: &str = "sk-live-DEBUG-1a2b3c4d5e6f";
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("api-key", KEY);
+        write("m.toml", "external_id = \"ID\"\n");
+        let sa = serde_json::json!({
+            "type": "service_account", "private_key": PEM, "client_email": "sa@p.iam.gserviceaccount.com",
+            "token_uri": "https://oauth2.googleapis.com/token",
+        });
+        write("sa.json", &sa.to_string());
+        write(
+            "config.toml",
+            "[openphone]\napi_key_file = \"api-key\"\n[source]\ntype = \"google_sheets\"\nspreadsheet_id = \"x\"\n\
+             range = \"A1:B\"\nservice_account_key = \"sa.json\"\n[sync]\nmapping = \"m.toml\"\n",
+        );
+        let config = crate::config::Config::load(&dir.path().join("config.toml")).unwrap();
+        let key = config.api_key().unwrap().unwrap();
+        assert_eq!(key.expose(), KEY);
+        let options = crate::openphone::client::ClientOptions {
+            base_url: config.openphone.base_url.clone(),
+            api_key: key.clone(),
+            requests_per_second: 10,
+            timeout: std::time::Duration::from_secs(1),
+            max_retries: 0,
+        };
+        let client = crate::openphone::Client::new(options.clone()).unwrap();
+        let account = crate::source::google_sheets::key::load(&dir.path().join("sa.json")).unwrap();
+        let shown = format!("{key:?} {key} {options:?} {client:?} {account:?} {config:?} {config:#?}");
+        let body: Vec<&str> = PEM.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert!(!shown.contains(KEY), "the API key shows: {shown}");
+        assert!(!shown.contains("PRIVATE KEY"), "the private key shows: {shown}");
+        for line in body {
+            assert!(!shown.contains(line), "a line of the private key shows: {shown}");
+        }
+        assert!(shown.contains("redacted") && shown.contains("sa.json"), "{shown}");
+    }
 }
