@@ -271,7 +271,7 @@ fn seed_mirror(ws: &Workspace) {
             (r.external_id, PushedState { state: r.state, email_ids: vec![None], phone_ids: vec![None] }, r.source_hash)
         })
         .collect();
-    let mut mirror = openphone_sync::mirror::Mirror::open(&config.database).unwrap();
+    let mut mirror = openphone_sync::mirror::Mirror::open(&config.database, config.lock_timeout).unwrap();
     mirror.confirm_many(pushed.iter().map(|(id, p, s)| (id.as_str(), id.as_str(), p, *s))).unwrap();
 }
 

@@ -9,7 +9,9 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::{Format, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// `--log-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -21,24 +23,46 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber. `RUST_LOG` overrides the level from `-v`/`-q`.
+/// Libraries that log credentials above warn: yup-oauth2 logs its token requests and replies
+/// (the signed JWT grant, the access token) at debug. Their events above warn are dropped
+/// whatever `-v` or `RUST_LOG` ask for, so no log level shows a credential.
+const CREDENTIAL_LOGGERS: &[&str] = &["yup_oauth2"];
+
+/// Whether an event may be logged at all: not a credential logger's debug output.
+fn may_log(meta: &tracing::Metadata<'_>) -> bool {
+    *meta.level() <= Level::WARN || !CREDENTIAL_LOGGERS.iter().any(|t| within(meta.target(), t))
+}
+
+/// Whether `target` is the module path `root` or inside it.
+fn within(target: &str, root: &str) -> bool {
+    target.strip_prefix(root).is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+}
+
+/// Installs the global subscriber. `RUST_LOG` overrides the level from `-v`/`-q` (but never
+/// lets a [`CREDENTIAL_LOGGERS`] debug line through).
 pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
-    // yup-oauth2 logs token requests and replies (the signed grant, the access token) at
-    // debug: it stays at warn unless RUST_LOG asks for it by name.
     let default = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn,openphone_sync=info",
-        (false, 1) => "info,openphone_sync=debug,yup_oauth2=warn",
-        (false, _) => "debug,openphone_sync=trace,yup_oauth2=warn",
+        (false, 1) => "info,openphone_sync=debug",
+        (false, _) => "debug,openphone_sync=trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let secrets = tracing_subscriber::filter::filter_fn(may_log);
     let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
-        LogFormat::Text if stderr_is_journal() => {
-            builder.with_ansi(false).event_format(Journald(Format::default().without_time())).try_init()
+        LogFormat::Json => {
+            builder.json().flatten_event(true).with_current_span(false).finish().with(secrets).try_init()
         }
-        LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init(),
+        LogFormat::Text if stderr_is_journal() => builder
+            .with_ansi(false)
+            .event_format(Journald(Format::default().without_time()))
+            .finish()
+            .with(secrets)
+            .try_init(),
+        LogFormat::Text => {
+            builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).finish().with(secrets).try_init()
+        }
     };
 }
 
@@ -90,6 +114,12 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_loggers_are_capped_at_warn() {
+        assert!(within("yup_oauth2", "yup_oauth2") && within("yup_oauth2::authenticator", "yup_oauth2"));
+        assert!(!within("yup_oauth2x", "yup_oauth2") && !within("openphone_sync", "yup_oauth2"));
+    }
 
     #[test]
     fn priorities_follow_syslog() {

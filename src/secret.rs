@@ -1,6 +1,8 @@
-//! [`ApiKey`]: the OpenPhone API key, which never appears in `Debug`, `Display` or logs.
+//! [`ApiKey`]: the OpenPhone API key, which never appears in `Debug`, `Display` or logs; and
+//! [`warn_if_shared`], the warning for a key file other users may read.
 
 use std::fmt;
+use std::path::Path;
 
 /// The OpenPhone API key. Only [`ApiKey::expose`] gives the text, and only the
 /// HTTP client calls it, to build the `Authorization` header.
@@ -32,9 +34,53 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// Logs a warning when the key file at `path` can be read (or written) by its group or by
+/// others: a key there is a secret only its owner should read. Says nothing where modes do
+/// not exist or the file cannot be examined (reading it reports that).
+pub fn warn_if_shared(path: &Path) {
+    if let Some(mode) = shared_mode(path) {
+        tracing::warn!(
+            file = %path.display(),
+            mode = format!("{mode:04o}"),
+            "Key file {} can be read by other users (mode {mode:04o}): run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+/// The permission bits of `path` when they give its group or others any access.
+fn shared_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_noticed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("key");
+        std::fs::write(&p, "k").unwrap();
+        for (mode, shared) in [(0o600, None), (0o400, None), (0o640, Some(0o640)), (0o604, Some(0o604))] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(shared_mode(&p), shared, "{mode:o}");
+        }
+        assert_eq!(shared_mode(&dir.path().join("none")), None);
+    }
 
     #[test]
     fn debug_and_display_hide_the_key() {
@@ -42,5 +88,48 @@ mod tests {
         assert_eq!(key.expose(), "sk-live-abcdef");
         assert!(!format!("{key:?} {key}").contains("abcdef"));
         assert!(ApiKey::new(" \n").is_none());
+    }
+
+    /// `Debug` of every struct that holds a credential, or is built from a file holding
+    /// one, shows none of it.
+    #[test]
+    fn debug_of_everything_holding_a_secret_hides_it() {
+        const PEM: &str = include_str!("../tests/fixtures/google/test-key.pem");
+        const KEY: &str = "sk-live-DEBUG-1a2b3c4d5e6f";
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("api-key", KEY);
+        write("m.toml", "external_id = \"ID\"\n");
+        let sa = serde_json::json!({
+            "type": "service_account", "private_key": PEM, "client_email": "sa@p.iam.gserviceaccount.com",
+            "token_uri": "https://oauth2.googleapis.com/token",
+        });
+        write("sa.json", &sa.to_string());
+        write(
+            "config.toml",
+            "[openphone]\napi_key_file = \"api-key\"\n[source]\ntype = \"google_sheets\"\nspreadsheet_id = \"x\"\n\
+             range = \"A1:B\"\nservice_account_key = \"sa.json\"\n[sync]\nmapping = \"m.toml\"\n",
+        );
+        let config = crate::config::Config::load(&dir.path().join("config.toml")).unwrap();
+        let key = config.api_key().unwrap().unwrap();
+        assert_eq!(key.expose(), KEY);
+        let options = crate::openphone::client::ClientOptions {
+            base_url: config.openphone.base_url.clone(),
+            api_key: key.clone(),
+            requests_per_second: 10,
+            timeout: std::time::Duration::from_secs(1),
+            max_retries: 0,
+        };
+        let client = crate::openphone::Client::new(options.clone()).unwrap();
+        let account = crate::source::google_sheets::key::load(&dir.path().join("sa.json")).unwrap();
+        let shown = format!("{key:?} {key} {options:?} {client:?} {account:?} {config:?} {config:#?}");
+        let body: Vec<&str> = PEM.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert!(!shown.contains(KEY), "the API key shows: {shown}");
+        assert!(!shown.contains("PRIVATE KEY"), "the private key shows: {shown}");
+        for line in body {
+            assert!(!shown.contains(line), "a line of the private key shows: {shown}");
+        }
+        assert!(shown.contains("redacted") && shown.contains("sa.json"), "{shown}");
     }
 }

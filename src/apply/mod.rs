@@ -144,7 +144,19 @@ pub async fn apply(
         match outcome {
             Ok(effect) => {
                 unavailable_streak = 0;
-                commit(mirror, &external_id, &effect, source_hash)?;
+                if let Err(e) = commit(mirror, &external_id, &effect, source_hash) {
+                    // The write landed but is not recorded: its record is still marked pending
+                    // (a create is looked up and adopted, an update re-read, a delete answered
+                    // 404) by the next run. Stop now: the mirror cannot record anything else.
+                    tracing::error!(
+                        row,
+                        external_id,
+                        ?action,
+                        error = %e,
+                        "OpenPhone confirmed a write the mirror could not record; the next run checks it"
+                    );
+                    return Err(e);
+                }
                 match effect {
                     Effect::Confirmed { adopted, .. } => {
                         result.adopted += u64::from(adopted);

@@ -46,8 +46,8 @@ struct ScheduleInfo {
 pub fn run(config_path: &Path, output: Output) -> Exit {
     let result = (|| {
         let config = Config::load(config_path).map_err(|p| Stop::config(&p))?;
-        let mirror =
-            Mirror::open_read_only(&config.database).map_err(|e| Stop::new(Exit::Unavailable, e.to_string()))?;
+        let mirror = Mirror::open_read_only(&config.database, config.lock_timeout)
+            .map_err(|e| Stop::new(Exit::Unavailable, e.to_string()))?;
         let mut status = Status {
             mirror: config.database.display().to_string(),
             exists: mirror.is_some(),

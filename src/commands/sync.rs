@@ -125,12 +125,12 @@ pub async fn sync_once(
         setup::require_api_key(config)?;
     }
     if dry {
-        let mut mirror = Mirror::open_read_only(&config.database).map_err(mirror_stop)?;
+        let mut mirror = Mirror::open_read_only(&config.database, config.lock_timeout).map_err(mirror_stop)?;
         return plan_and_apply(config, mapping, args, ctx, key, mirror.as_mut(), started).await;
     }
     let _lock =
         if ctx.lock_held { None } else { Some(RunLock::acquire(&config.database, Role::Sync).map_err(mirror_stop)?) };
-    let mut mirror = Mirror::open(&config.database).map_err(mirror_stop)?;
+    let mut mirror = Mirror::open(&config.database, config.lock_timeout).map_err(mirror_stop)?;
     let run_id = mirror.start_run(Mode::Apply.as_str()).map_err(mirror_stop)?;
     let result = plan_and_apply(config, mapping, args, ctx, key, Some(&mut mirror), started).await;
     let record = match &result {

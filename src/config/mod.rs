@@ -38,7 +38,7 @@ const OPENPHONE_KEYS: &[(&str, Kind)] = &[
     ("max_retries", Kind::Int),
     ("concurrency", Kind::Int),
 ];
-const STATE_KEYS: &[(&str, Kind)] = &[("database", Kind::Str)];
+const STATE_KEYS: &[(&str, Kind)] = &[("database", Kind::Str), ("lock_timeout_seconds", Kind::Number)];
 const SCHEDULE_KEYS: &[(&str, Kind)] = &[("cron", Kind::Str), ("timezone", Kind::Str)];
 const METRICS_KEYS: &[(&str, Kind)] = &[("listen", Kind::Str)];
 const SOURCE_KEYS: &[(&str, Kind)] = &[
@@ -86,6 +86,8 @@ pub struct Config {
     pub openphone: OpenPhoneConfig,
     /// The SQLite mirror file.
     pub database: PathBuf,
+    /// `[state].lock_timeout_seconds`: how long to wait for another process's lock on it.
+    pub lock_timeout: Duration,
     /// `[schedule]`: when the daemon runs (`None` without `cron`).
     pub schedule: Option<Schedule>,
     pub source: SourceConfig,
@@ -167,6 +169,7 @@ struct RawOpenPhone {
 #[derive(Deserialize, Default)]
 struct RawState {
     database: Option<String>,
+    lock_timeout_seconds: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -236,7 +239,7 @@ impl Config {
         let Some(file) = self.openphone.api_key_file.as_ref().or(credential.as_ref()) else { return Ok(None) };
         let mut problems = Problems::default();
         match std::fs::read_to_string(file) {
-            Ok(text) => match ApiKey::new(&text) {
+            Ok(text) => match ApiKey::new(&text).inspect(|_| crate::secret::warn_if_shared(file)) {
                 Some(key) => return Ok(Some(key)),
                 None => problems.push(
                     &self.path,
@@ -325,12 +328,16 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
         base_url,
         requests_per_second: rps.clamp(1, 1000) as u32,
         source_label,
-        timeout: Duration::from_secs_f64(timeout.clamp(0.1, 600.0)),
+        timeout: seconds(timeout, 0.1, 600.0),
         max_retries: max_retries.clamp(0, 50) as u32,
         concurrency,
     };
 
     let database = ctx.resolve(raw.state.database.as_deref().unwrap_or("mirror.sqlite3"));
+    let lock_timeout = raw.state.lock_timeout_seconds.unwrap_or(crate::mirror::DEFAULT_LOCK_TIMEOUT.as_secs_f64());
+    if !(0.0..=3600.0).contains(&lock_timeout) {
+        ctx.problem(problems, "state.lock_timeout_seconds", "must be between 0 and 3600");
+    }
 
     let schedule = build_schedule(ctx, raw.schedule, problems);
     let metrics_listen = match raw.metrics.listen.as_deref() {
@@ -372,6 +379,7 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
         path: ctx.file.to_path_buf(),
         openphone,
         database,
+        lock_timeout: seconds(lock_timeout, 0.0, 3600.0),
         schedule,
         source,
         sync: SyncConfig {
@@ -382,6 +390,12 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
         },
         metrics_listen,
     }
+}
+
+/// A duration from a number of seconds already checked to be in `lo..=hi` (a problem was
+/// reported otherwise; NaN is taken as `lo` so that building the rest cannot panic).
+fn seconds(value: f64, lo: f64, hi: f64) -> Duration {
+    Duration::from_secs_f64(if value.is_nan() { lo } else { value.clamp(lo, hi) })
 }
 
 fn build_schedule(ctx: &Ctx<'_>, raw: Option<RawSchedule>, problems: &mut Problems) -> Option<Schedule> {
@@ -506,6 +520,7 @@ mod tests {
         assert_eq!(c.openphone.requests_per_second, 10);
         assert_eq!(c.openphone.base_url.as_str(), "https://api.openphone.com/");
         assert_eq!(c.database, dir.path().join("mirror.sqlite3"));
+        assert_eq!(c.lock_timeout, crate::mirror::DEFAULT_LOCK_TIMEOUT);
         assert_eq!(c.sync.mapping, dir.path().join("m.toml"));
         assert!(c.sync.delete_missing);
         assert_eq!(c.sync.max_delete_fraction, 0.25);

@@ -294,7 +294,7 @@ impl Daemon {
 
     /// The mirror's size (and, at start, the last success) for the metrics.
     fn read_mirror(&self, at_start: bool) {
-        let m = match Mirror::open_read_only(&self.loaded.config.database) {
+        let m = match Mirror::open_read_only(&self.loaded.config.database, self.loaded.config.lock_timeout) {
             Ok(Some(m)) => m,
             Ok(None) => return,
             Err(e) => {

@@ -83,9 +83,9 @@ impl RunLock {
     /// Takes the lock for `database` as `role`, or says who holds it.
     pub fn acquire(database: &Path, role: Role) -> Result<RunLock, MirrorError> {
         let path = lock_path(database);
-        let open_err = |message: String| MirrorError::Open { path: database.to_path_buf(), message };
+        let io_err = |what: String, e: std::io::Error| super::error::classify_io(database, what, &e);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
         }
         let mut file = File::options()
             .read(true)
@@ -93,7 +93,7 @@ impl RunLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| open_err(format!("cannot open the lock {}: {e}", path.display())))?;
+            .map_err(|e| io_err(format!("cannot open its lock file {}", path.display()), e))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -104,7 +104,7 @@ impl RunLock {
                 });
             }
             Err(std::fs::TryLockError::Error(e)) => {
-                return Err(open_err(format!("cannot lock {}: {e}", path.display())));
+                return Err(io_err(format!("cannot lock {}", path.display()), e));
             }
         }
         let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

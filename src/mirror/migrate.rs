@@ -15,21 +15,34 @@ pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
 }
 
-/// Brings the schema up to [`SCHEMA_VERSION`]. A database from a newer build is refused.
-pub fn migrate(conn: &mut Connection) -> Result<(), String> {
-    let current = version(conn).map_err(|e| e.to_string())?;
+/// Why a migration did not apply.
+#[derive(Debug)]
+pub enum MigrateError {
+    /// SQLite failed (locked, full, ...): the caller says what that means.
+    Sql(rusqlite::Error),
+    /// The schema cannot be brought up to date.
+    Failed(String),
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`], in one transaction. A database from a newer
+/// build is refused (the caller checks that first, before anything is written).
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
+    let current = version(conn).map_err(MigrateError::Sql)?;
     if current > SCHEMA_VERSION {
-        return Err(format!(
-            "the mirror has schema version {current}, newer than this build's {SCHEMA_VERSION}: upgrade openphone-sync"
-        ));
+        return Err(MigrateError::Failed(format!(
+            "schema version {current}, newer than this build's {SCHEMA_VERSION}: upgrade openphone-sync"
+        )));
     }
     if current == SCHEMA_VERSION {
         return Ok(());
     }
-    let tx = conn.transaction().map_err(|e| e.to_string())?;
+    let tx = conn.transaction().map_err(MigrateError::Sql)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        tx.execute_batch(sql).map_err(|e| format!("migration {}: {e}", i + 1))?;
+        tx.execute_batch(sql).map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::Unknown) | None => MigrateError::Failed(format!("migration {}: {e}", i + 1)),
+            Some(_) => MigrateError::Sql(e),
+        })?;
     }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(|e| e.to_string())?;
-    tx.commit().map_err(|e| e.to_string())
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(MigrateError::Sql)?;
+    tx.commit().map_err(MigrateError::Sql)
 }

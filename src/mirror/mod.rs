@@ -2,44 +2,23 @@
 //! the last confirmed state with its item ids, and whether a write is in flight; the
 //! history of runs; the workspace's custom fields as last seen; and the run lock.
 
+pub mod error;
 pub mod lock;
 pub mod migrate;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, MAIN_DB, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
-use thiserror::Error;
 
 use crate::model::{CustomFieldDef, Digest, FieldType, PushedState};
+pub use error::MirrorError;
 pub use lock::{Holder, Role, RunLock};
 
-/// Why the mirror cannot be used. Every variant stops the run (exit 4) and names the file.
-#[derive(Debug, Error)]
-pub enum MirrorError {
-    #[error("cannot open the mirror {path}: {message}")]
-    Open { path: PathBuf, message: String },
-    #[error("the mirror {path} cannot be used: {message}")]
-    Schema { path: PathBuf, message: String },
-    #[error("the mirror {path} failed: {message}")]
-    Sql { path: PathBuf, message: String },
-    /// Another run holds the lock (exit 3).
-    #[error("another openphone-sync run is using the mirror {path}: {}", busy_advice(lock, holder.as_ref()))]
-    Busy { path: PathBuf, lock: PathBuf, holder: Option<lock::Holder> },
-}
-
-fn busy_advice(lock: &Path, holder: Option<&lock::Holder>) -> String {
-    match holder {
-        Some(h @ lock::Holder { role: lock::Role::Daemon, .. }) => format!(
-            "{h} holds its lock {} and syncs on its schedule; leave the syncing to it, or stop it first \
-             (e.g. `systemctl stop openphone-sync`) to run a sync by hand",
-            lock.display()
-        ),
-        Some(h) => format!("{h} holds its lock {}; try again when it ends", lock.display()),
-        None => format!("its lock {} is held; try again when that run ends", lock.display()),
-    }
-}
+/// How long a run waits for another process's SQLite lock on the mirror by default.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A write that was sent and not yet confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +63,8 @@ pub struct RunRecord {
 pub struct Mirror {
     conn: Connection,
     path: PathBuf,
+    /// The busy timeout: how long a statement waits for another process's lock.
+    lock_timeout: Duration,
 }
 
 const CONFIRM_SQL: &str =
@@ -97,52 +78,85 @@ fn now() -> String {
 }
 
 impl Mirror {
-    /// Opens (creating it with mode 0600 if missing) and migrates the mirror for writing.
-    pub fn open(path: &Path) -> Result<Mirror, MirrorError> {
-        let open_err = |message: String| MirrorError::Open { path: path.to_path_buf(), message };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
+    /// Opens (creating it with mode 0600 if missing) and migrates the mirror for writing,
+    /// waiting up to `lock_timeout` for another process's lock. An existing file is checked
+    /// before anything is written to it: one that is read-only, damaged, not a database or
+    /// from a newer build is refused and left byte for byte as it was.
+    pub fn open(path: &Path, lock_timeout: Duration) -> Result<Mirror, MirrorError> {
+        let io_err = |what: String, e: std::io::Error| error::classify_io(path, what, &e);
+        let exists = path.try_exists().map_err(|e| io_err(format!("cannot look for {}", path.display()), e))?;
+        if !exists {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
+            }
+            create_private(path).map_err(|e| io_err("cannot create it".into(), e))?;
         }
-        if !path.exists() {
-            create_private(path).map_err(|e| open_err(e.to_string()))?;
-        }
+        let sql = |e: rusqlite::Error| error::classify(path, lock_timeout, e);
         let mut conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                .map_err(|e| open_err(e.to_string()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| open_err(e.to_string()))?;
+                .map_err(sql)?;
+        conn.busy_timeout(lock_timeout).map_err(sql)?;
+        if conn.is_readonly(MAIN_DB).map_err(sql)? {
+            return Err(MirrorError::NotWritable {
+                path: path.to_path_buf(),
+                detail: "the file is read-only for this user".into(),
+            });
+        }
+        // Reads only: a file that is not a database, truncated or locked fails here.
+        let version = migrate::version(&conn).map_err(sql)?;
+        if version > migrate::SCHEMA_VERSION {
+            return Err(MirrorError::Newer { path: path.to_path_buf(), found: version, ours: migrate::SCHEMA_VERSION });
+        }
+        if version > 0 {
+            check_integrity(&conn).map_err(|e| match e {
+                Integrity::Sql(e) => sql(e),
+                Integrity::Damaged(detail) => MirrorError::Corrupt { path: path.to_path_buf(), detail },
+            })?;
+        }
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(sql)?;
         let schema_err = |message: String| MirrorError::Schema { path: path.to_path_buf(), message };
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .map_err(|e| schema_err(format!("{e} (is it an SQLite database?)")))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(schema_err(format!("cannot switch to WAL journal mode (got {mode})")));
         }
-        conn.pragma_update(None, "synchronous", "FULL").map_err(|e| schema_err(e.to_string()))?;
-        migrate::migrate(&mut conn).map_err(schema_err)?;
-        Ok(Mirror { conn, path: path.to_path_buf() })
+        conn.pragma_update(None, "synchronous", "FULL").map_err(sql)?;
+        migrate::migrate(&mut conn).map_err(|e| match e {
+            migrate::MigrateError::Sql(e) => sql(e),
+            migrate::MigrateError::Failed(message) => schema_err(message),
+        })?;
+        Ok(Mirror { conn, path: path.to_path_buf(), lock_timeout })
     }
 
     /// Opens an existing mirror read-only (dry run, status). `Ok(None)` when there is none.
-    pub fn open_read_only(path: &Path) -> Result<Option<Mirror>, MirrorError> {
-        if !path.exists() {
+    pub fn open_read_only(path: &Path, lock_timeout: Duration) -> Result<Option<Mirror>, MirrorError> {
+        let exists = path
+            .try_exists()
+            .map_err(|e| error::classify_io(path, format!("cannot look for {}", path.display()), &e))?;
+        if !exists {
             return Ok(None);
         }
+        let sql = |e: rusqlite::Error| error::classify(path, lock_timeout, e);
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                .map_err(|e| MirrorError::Open { path: path.to_path_buf(), message: e.to_string() })?;
-        let schema_err = |message: String| MirrorError::Schema { path: path.to_path_buf(), message };
-        let version = migrate::version(&conn).map_err(|e| schema_err(format!("{e} (is it an SQLite database?)")))?;
+                .map_err(sql)?;
+        conn.busy_timeout(lock_timeout).map_err(sql)?;
+        let version = migrate::version(&conn).map_err(sql)?;
         if version == 0 {
             // Created but never migrated (a run stopped at once): same as empty.
             return Ok(None);
         }
-        if version != migrate::SCHEMA_VERSION {
-            return Err(schema_err(format!(
-                "schema version {version}, this build reads {}: run a real sync (or upgrade) first",
-                migrate::SCHEMA_VERSION
-            )));
+        if version > migrate::SCHEMA_VERSION {
+            return Err(MirrorError::Newer { path: path.to_path_buf(), found: version, ours: migrate::SCHEMA_VERSION });
         }
-        Ok(Some(Mirror { conn, path: path.to_path_buf() }))
+        if version != migrate::SCHEMA_VERSION {
+            return Err(MirrorError::Schema {
+                path: path.to_path_buf(),
+                message: format!(
+                    "schema version {version}, this build reads {}: run a real sync first",
+                    migrate::SCHEMA_VERSION
+                ),
+            });
+        }
+        Ok(Some(Mirror { conn, path: path.to_path_buf(), lock_timeout }))
     }
 
     pub fn path(&self) -> &Path {
@@ -150,7 +164,7 @@ impl Mirror {
     }
 
     fn sql_err(&self, e: rusqlite::Error) -> MirrorError {
-        MirrorError::Sql { path: self.path.clone(), message: e.to_string() }
+        error::classify(&self.path, self.lock_timeout, e)
     }
 
     /// Every mirrored contact, for planning.
@@ -204,30 +218,25 @@ impl Mirror {
     /// run killed before their replies re-reads those contacts instead of trusting the mirror.
     pub fn mark_pending(&mut self, creates: &[&str], updates: &[&str]) -> Result<(), MirrorError> {
         let now = now();
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+        let tx = self.conn.transaction().map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
         {
             let mut ins = tx
                 .prepare(
                     "INSERT INTO contacts (external_id, pending, created_at, updated_at) VALUES (?1, 'create', ?2, ?2)
                      ON CONFLICT(external_id) DO UPDATE SET pending = 'create', updated_at = ?2",
                 )
-                .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+                .map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
             for id in creates {
-                ins.execute(params![id, now])
-                    .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+                ins.execute(params![id, now]).map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
             }
             let mut upd = tx
                 .prepare("UPDATE contacts SET pending = 'update', updated_at = ?2 WHERE external_id = ?1")
-                .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+                .map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
             for id in updates {
-                upd.execute(params![id, now])
-                    .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+                upd.execute(params![id, now]).map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
             }
         }
-        tx.commit().map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })
+        tx.commit().map_err(|e| error::classify(&self.path, self.lock_timeout, e))
     }
 
     /// Records a confirmed write: the contact's id, the state now in OpenPhone, and the
@@ -257,8 +266,8 @@ impl Mirror {
         rows: impl IntoIterator<Item = (&'a str, &'a str, &'a PushedState, Option<Digest>)>,
     ) -> Result<(), MirrorError> {
         let now = now();
-        let path = self.path.clone();
-        let err = |e: rusqlite::Error| MirrorError::Sql { path: path.clone(), message: e.to_string() };
+        let (path, waited) = (self.path.clone(), self.lock_timeout);
+        let err = |e: rusqlite::Error| error::classify(&path, waited, e);
         let tx = self.conn.transaction().map_err(err)?;
         {
             let mut stmt = tx.prepare(CONFIRM_SQL).map_err(err)?;
@@ -311,10 +320,7 @@ impl Mirror {
     /// Clears the pending mark of updates that were never sent (the run stopped before
     /// their turn), so the next run trusts the mirror for them instead of re-reading.
     pub fn unmark_updates(&mut self, external_ids: &[&str]) -> Result<(), MirrorError> {
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+        let tx = self.conn.transaction().map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
         let res = (|| {
             let mut stmt =
                 tx.prepare("UPDATE contacts SET pending = NULL WHERE external_id = ?1 AND pending = 'update'")?;
@@ -323,7 +329,7 @@ impl Mirror {
             }
             Ok::<_, rusqlite::Error>(())
         })();
-        res.and_then(|_| tx.commit()).map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })
+        res.and_then(|_| tx.commit()).map_err(|e| error::classify(&self.path, self.lock_timeout, e))
     }
 
     /// (contacts, of which with a write pending).
@@ -425,10 +431,7 @@ impl Mirror {
     /// Remembers the workspace's custom fields (for offline dry runs).
     pub fn save_fields(&mut self, defs: &[CustomFieldDef]) -> Result<(), MirrorError> {
         let now = now();
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })?;
+        let tx = self.conn.transaction().map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
         let res = (|| {
             tx.execute("DELETE FROM custom_fields", [])?;
             for d in defs {
@@ -439,7 +442,7 @@ impl Mirror {
             }
             Ok::<_, rusqlite::Error>(())
         })();
-        res.and_then(|_| tx.commit()).map_err(|e| MirrorError::Sql { path: self.path.clone(), message: e.to_string() })
+        res.and_then(|_| tx.commit()).map_err(|e| error::classify(&self.path, self.lock_timeout, e))
     }
 
     /// The custom fields as last fetched, if ever.
@@ -457,6 +460,24 @@ impl Mirror {
             })
             .collect();
         Ok((!defs.is_empty()).then_some(defs))
+    }
+}
+
+/// Why [`check_integrity`] refused a mirror.
+enum Integrity {
+    Sql(rusqlite::Error),
+    Damaged(String),
+}
+
+/// `PRAGMA quick_check`: every page of the file is read and checked (about 0.4 s for a
+/// million contacts), so damage is found before the run writes to the file or to OpenPhone.
+fn check_integrity(conn: &Connection) -> Result<(), Integrity> {
+    let mut stmt = conn.prepare("PRAGMA quick_check(3)").map_err(Integrity::Sql)?;
+    let found: Vec<String> =
+        stmt.query_map([], |r| r.get(0)).and_then(|rows| rows.collect()).map_err(Integrity::Sql)?;
+    match found.as_slice() {
+        [ok] if ok == "ok" => Ok(()),
+        problems => Err(Integrity::Damaged(format!("integrity check: {}", problems.join("; ")))),
     }
 }
 
@@ -481,13 +502,18 @@ mod tests {
     fn pending_confirm_forget_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.sqlite3");
-        let mut m = Mirror::open(&path).unwrap();
+        let mut m = Mirror::open(&path, DEFAULT_LOCK_TIMEOUT).unwrap();
+        m.mark_pending(&["a", "b"], &[]).unwrap();
         #[cfg(unix)]
         {
+            // The mirror, and the -wal and -shm files SQLite made beside it, are private
+            // whatever the umask.
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            for name in ["m.sqlite3", "m.sqlite3-wal", "m.sqlite3-shm"] {
+                let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{name}");
+            }
         }
-        m.mark_pending(&["a", "b"], &[]).unwrap();
         let idx = m.index().unwrap();
         assert_eq!(
             idx["a"],
@@ -511,9 +537,9 @@ mod tests {
         assert_eq!(m.counts().unwrap(), (0, 0));
         drop(m);
         // Reopening does not migrate twice; read-only sees the same.
-        Mirror::open(&path).unwrap();
-        assert!(Mirror::open_read_only(&path).unwrap().is_some());
-        assert!(Mirror::open_read_only(&dir.path().join("none")).unwrap().is_none());
+        Mirror::open(&path, DEFAULT_LOCK_TIMEOUT).unwrap();
+        assert!(Mirror::open_read_only(&path, DEFAULT_LOCK_TIMEOUT).unwrap().is_some());
+        assert!(Mirror::open_read_only(&dir.path().join("none"), DEFAULT_LOCK_TIMEOUT).unwrap().is_none());
     }
 
     #[test]
@@ -525,11 +551,14 @@ mod tests {
             b"this is not a database at all, not even close.....................................................",
         )
         .unwrap();
-        assert!(matches!(Mirror::open(&junk), Err(MirrorError::Schema { .. })));
+        assert!(matches!(Mirror::open(&junk, DEFAULT_LOCK_TIMEOUT), Err(MirrorError::Corrupt { .. })));
         let newer = dir.path().join("newer.sqlite3");
-        drop(Mirror::open(&newer).unwrap());
+        drop(Mirror::open(&newer, DEFAULT_LOCK_TIMEOUT).unwrap());
         Connection::open(&newer).unwrap().pragma_update(None, "user_version", 99).unwrap();
-        let err = Mirror::open(&newer).err().unwrap().to_string();
-        assert!(err.contains("newer than this build"), "{err}");
+        let err = Mirror::open(&newer, DEFAULT_LOCK_TIMEOUT).err().unwrap();
+        assert!(matches!(err, MirrorError::Newer { found: 99, .. }), "{err}");
+        assert!(err.to_string().contains("upgrade openphone-sync"), "{err}");
+        let err = Mirror::open_read_only(&newer, DEFAULT_LOCK_TIMEOUT).err().unwrap();
+        assert!(matches!(err, MirrorError::Newer { found: 99, .. }), "{err}");
     }
 }

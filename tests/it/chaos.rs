@@ -52,7 +52,7 @@ fn rows(n: usize, changed: &[usize]) -> Vec<String> {
 /// no drift.
 async fn assert_converged(ws: &Workspace, n_rows: usize) {
     ws.assert_workspace_equals_source().await;
-    let mirror = Mirror::open_read_only(&ws.mirror_path()).unwrap().expect("a mirror exists");
+    let mirror = Mirror::open_read_only(&ws.mirror_path(), Duration::from_secs(5)).unwrap().expect("a mirror exists");
     let index = mirror.index().unwrap();
     drop(mirror);
     assert_eq!(index.len(), n_rows, "the mirror holds one entry per contact");

@@ -29,6 +29,7 @@ pub async fn open(config: &SheetsConfig) -> Result<Option<(Vec<String>, GridRows
     let range = A1Range::parse(&config.range)
         .map_err(|message| SheetsError::BadRange { range: config.range.clone(), message })?;
     let account = key::load(&config.service_account_key)?;
+    crate::secret::warn_if_shared(account.path());
     let api = Api::connect(account, config.api_base_url.as_str(), &config.spreadsheet_id).await?;
     let tabs = api.tabs().await?;
     // A tab named with cells must exist (Google may match its name without regard to case); a

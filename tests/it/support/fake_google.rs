@@ -104,6 +104,8 @@ pub struct SheetsRequest {
 /// One JWT grant the token endpoint saw, with what it answered.
 #[derive(Clone, Debug)]
 pub struct Grant {
+    /// The signed JWT as sent: a credential that must never show in a log.
+    pub assertion: String,
     pub claims: Value,
     pub signature_ok: bool,
     pub status: u16,
@@ -209,6 +211,11 @@ impl FakeGoogle {
         token
     }
 
+    /// Every access token handed out (by the token endpoint or [`FakeGoogle::issue_token`]).
+    pub fn tokens(&self) -> Vec<String> {
+        self.lock().tokens.keys().cloned().collect()
+    }
+
     pub fn grants(&self) -> Vec<Grant> {
         self.lock().grants.clone()
     }
@@ -301,15 +308,22 @@ fn token(shared: &Shared, body: &Bytes) -> Response {
         Ok(())
     };
     let status = if outcome.is_ok() { 200 } else { 400 };
-    inner.grants.push(Grant { claims, signature_ok, status });
+    inner.grants.push(Grant { assertion: jwt.clone(), claims, signature_ok, status });
     match outcome {
         Err((error, description)) => refuse(error, description),
         Ok(()) => {
-            let token = format!("ya29.fake-{}", inner.tokens.len() + 1);
+            // Long and unique, so that a test can look for it in a log.
+            let token = format!("ya29.fake-{}-{:032x}", inner.tokens.len() + 1, rand_u128(&signed));
             inner.tokens.insert(token.clone(), iss);
             axum::Json(json!({"access_token": token, "expires_in": 3599, "token_type": "Bearer"})).into_response()
         }
     }
+}
+
+/// A token suffix that differs per grant (the JWT differs by its times and signature).
+fn rand_u128(seed: &str) -> u128 {
+    let digest = ring::digest::digest(&ring::digest::SHA256, seed.as_bytes());
+    u128::from_be_bytes(digest.as_ref()[..16].try_into().expect("16 bytes"))
 }
 
 // ---------- the Sheets API ----------

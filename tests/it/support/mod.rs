@@ -205,7 +205,11 @@ impl Workspace {
     }
 
     pub async fn run_with_key(&self, args: &[&str], key: Option<&str>) -> Run {
-        let mut cmd = self.command(args, key);
+        self.output(self.command(args, key)).await
+    }
+
+    /// Runs a command made by [`Workspace::command`] (and adjusted) to its end.
+    pub async fn output(&self, mut cmd: tokio::process::Command) -> Run {
         let out = tokio::time::timeout(self.run_timeout, cmd.output())
             .await
             .expect("the binary finished within the run timeout")
