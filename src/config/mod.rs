@@ -259,6 +259,14 @@ impl Config {
     }
 }
 
+/// Whether a value given as a key *file* is more likely the key itself: one long token
+/// with no path separator and no extension.
+fn looks_like_a_key(value: &str) -> bool {
+    value.len() >= 20
+        && !value.contains(['/', '\\', '.'])
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 struct Ctx<'a> {
     file: &'a Path,
     dir: &'a Path,
@@ -324,7 +332,20 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
         }
     };
     let openphone = OpenPhoneConfig {
-        api_key_file: op.api_key_file.as_deref().map(|p| ctx.resolve(p)),
+        api_key_file: match op.api_key_file.as_deref() {
+            // Never kept (it would show in errors and `Debug`), never printed.
+            Some(v) if looks_like_a_key(v) => {
+                ctx.problem(
+                    problems,
+                    "openphone.api_key_file",
+                    "this looks like the API key itself, not the path of a file holding it (the value is not \
+                     shown): put the key in a file readable only by this user and name that file here, or set \
+                     $OPENPHONE_API_KEY",
+                );
+                None
+            }
+            v => v.map(|p| ctx.resolve(p)),
+        },
         base_url,
         requests_per_second: rps.clamp(1, 1000) as u32,
         source_label,
@@ -527,6 +548,32 @@ mod tests {
         assert_eq!(c.openphone.source_label, DEFAULT_SOURCE_LABEL);
         assert_eq!(source_label_problem(DEFAULT_SOURCE_LABEL), None);
         assert!(source_label_problem("openphone-sync").is_some());
+    }
+
+    #[test]
+    fn a_key_pasted_as_the_key_file_is_refused_and_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "m.toml", "external_id = \"ID\"\n");
+        write(dir.path(), "c.csv", "ID\n");
+        let key = "sk_live_0123456789abcdefSECRET";
+        let cfg = write(
+            dir.path(),
+            "config.toml",
+            &format!(
+                "[openphone]\napi_key_file = \"{key}\"\n[source]\ntype = \"csv\"\npath = \"c.csv\"\n[sync]\nmapping = \"m.toml\"\n"
+            ),
+        );
+        let problems = Config::load(&cfg).unwrap_err().to_string();
+        assert!(
+            problems.contains("config.toml:2: `openphone.api_key_file`: this looks like the API key itself"),
+            "{problems}"
+        );
+        assert!(!problems.contains("SECRET"), "{problems}");
+        assert!(
+            !looks_like_a_key("/etc/openphone-sync/api-key")
+                && !looks_like_a_key("api-key")
+                && !looks_like_a_key("key.txt")
+        );
     }
 
     #[test]
