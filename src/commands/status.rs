@@ -24,6 +24,8 @@ struct Status {
     daemon: Option<DaemonInfo>,
     /// `[schedule]`, if set.
     schedule: Option<ScheduleInfo>,
+    /// When a run last read the mirrored contacts back (`--verify`), RFC 3339.
+    last_verify: Option<String>,
     runs: Vec<RunRecord>,
 }
 
@@ -66,12 +68,14 @@ pub fn run(config_path: &Path, output: Output) -> Exit {
                     next_run_in_s: next.map(|t| (t - now).num_seconds()),
                 }
             }),
+            last_verify: None,
             runs: vec![],
         };
         if let Some(m) = mirror {
             let err = |e: crate::mirror::MirrorError| Stop::new(Exit::Unavailable, e.to_string());
             (status.contacts, status.pending) = m.counts().map_err(err)?;
             status.runs = m.recent_runs(10).map_err(err)?;
+            status.last_verify = m.last_verified().map_err(err)?;
         }
         Ok::<_, Stop>(status)
     })();
@@ -113,6 +117,10 @@ fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {
     if !s.exists {
         return Ok(());
     }
+    match &s.last_verify {
+        Some(t) => writeln!(out, "Last verify (contacts read back from OpenPhone): {t}.")?,
+        None => writeln!(out, "Last verify: never (`sync --verify`, or the daemon's [sync].verify_every_hours).")?,
+    }
     if s.runs.is_empty() {
         return writeln!(out, "No runs recorded.");
     }
@@ -133,6 +141,9 @@ fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {
             v(r.invalid_rows),
             v(r.api_requests)
         )?;
+        if let Some([checked, drifted, missing]) = r.verify {
+            writeln!(out, "         verified {checked}: {drifted} edited in the app, {missing} deleted there")?;
+        }
         if let Some(e) = &r.first_error {
             writeln!(out, "         first error: {e}")?;
         }

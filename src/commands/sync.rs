@@ -474,6 +474,7 @@ fn run_record(id: i64, r: &Report) -> RunRecord {
         api_requests: n(r.api_requests),
         duration_ms: n(r.duration_ms),
         first_error: r.fatal.clone().or_else(|| r.errors.first().map(|e| e.message.clone())),
+        verify: r.verify.as_ref().map(|v| [v.checked as i64, v.drifted.len() as i64, v.missing.len() as i64]),
         ..RunRecord::default()
     }
 }

@@ -106,6 +106,16 @@ struct Daemon {
     last_verified: Option<Instant>,
 }
 
+/// When the mirror says a run last verified, as an `Instant` (so a restart does not verify
+/// again before `verify_every_hours` is up). `None` when never, or unknown.
+fn last_verified(config: &crate::config::Config) -> Option<Instant> {
+    let mirror = Mirror::open_read_only(&config.database, config.lock_timeout).ok()??;
+    let at = mirror.last_verified().ok()??;
+    let at = DateTime::parse_from_rfc3339(&at).ok()?.with_timezone(&Utc);
+    let ago = (Utc::now() - at).to_std().unwrap_or_default();
+    Instant::now().checked_sub(ago)
+}
+
 /// Runs the daemon until SIGTERM/SIGINT. Returns the exit code.
 pub async fn run(config_path: &Path) -> Exit {
     let loaded = match load(config_path) {
@@ -132,6 +142,7 @@ pub async fn run(config_path: &Path) -> Exit {
             }
         }
     }
+    let verified = last_verified(&loaded.config);
     let mut daemon = Daemon {
         config_path: config_path.to_path_buf(),
         loaded,
@@ -141,7 +152,7 @@ pub async fn run(config_path: &Path) -> Exit {
         runs: 0,
         next_tick: None,
         last: None,
-        last_verified: None,
+        last_verified: verified,
     };
     daemon.read_mirror(true);
     tracing::info!(
@@ -310,6 +321,12 @@ impl Daemon {
             && let Ok(t) = DateTime::parse_from_rfc3339(&t)
         {
             self.metrics.set_last_success(t.with_timezone(&Utc));
+        }
+        if at_start
+            && let Ok(Some(t)) = m.last_verified()
+            && let Ok(t) = DateTime::parse_from_rfc3339(&t)
+        {
+            self.metrics.set_last_verify(t.with_timezone(&Utc));
         }
     }
 

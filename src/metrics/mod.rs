@@ -32,6 +32,9 @@ struct State {
     api_requests: BTreeMap<String, u64>,
     rate_limited: u64,
     rate_limit_wait_seconds: f64,
+    /// "edited" | "deleted" → contacts a verify found changed in the app.
+    drift: BTreeMap<&'static str, u64>,
+    last_verify: Option<f64>,
     reloads: BTreeMap<&'static str, u64>,
     last_run: Option<f64>,
     last_success: Option<f64>,
@@ -66,6 +69,8 @@ impl Metrics {
             s.records.insert((action_name(*a), "applied"), 0);
             s.records.insert((action_name(*a), "failed"), 0);
         }
+        s.drift.insert("edited", 0);
+        s.drift.insert("deleted", 0);
         s.reloads.insert("ok", 0);
         s.reloads.insert("failed", 0);
         Metrics { state: Mutex::new(s) }
@@ -104,6 +109,13 @@ impl Metrics {
             if report.api.no_reply > 0 {
                 *s.api_requests.entry("no_reply".to_owned()).or_default() += report.api.no_reply;
             }
+            if let Some(v) = &report.verify {
+                *s.drift.entry("edited").or_default() += v.drifted.len() as u64;
+                *s.drift.entry("deleted").or_default() += v.missing.len() as u64;
+                if report.outcome != Outcome::Unavailable {
+                    s.last_verify = Some(seconds(finished));
+                }
+            }
             s.rate_limited += report.api.throttled;
             s.rate_limit_wait_seconds += report.api.waited.as_secs_f64();
         });
@@ -129,6 +141,11 @@ impl Metrics {
     }
 
     /// The last successful run recorded in the mirror, so a restart does not reset it.
+    /// The last verify as recorded in the mirror (at start).
+    pub fn set_last_verify(&self, t: DateTime<Utc>) {
+        self.with(|s| s.last_verify = Some(s.last_verify.unwrap_or(0.0).max(seconds(t))));
+    }
+
     pub fn set_last_success(&self, t: DateTime<Utc>) {
         self.with(|s| s.last_success = Some(s.last_success.unwrap_or(0.0).max(seconds(t))));
     }
@@ -224,6 +241,18 @@ impl Metrics {
             "counter",
             "Time requests spent waiting for the rate limiter and the 429 throttle.",
             one(s.rate_limit_wait_seconds),
+        );
+        family(
+            "drift_total",
+            "counter",
+            "Contacts a verify found changed in the app since the last sync (edited, deleted); each was restored.",
+            s.drift.iter().map(|(k, n)| (format!("{{kind=\"{k}\"}}"), *n as f64)).collect(),
+        );
+        family(
+            "last_verify_timestamp_seconds",
+            "gauge",
+            "When the last run that read the mirrored contacts back (verify) ended, in Unix seconds.",
+            opt(s.last_verify),
         );
         family(
             "config_reloads_total",

@@ -57,6 +57,9 @@ pub struct RunRecord {
     pub api_requests: Option<i64>,
     pub duration_ms: Option<i64>,
     pub first_error: Option<String>,
+    /// What the run's verify found: contacts read back, edited in the app, deleted there
+    /// (`None` when it did not verify).
+    pub verify: Option<[i64; 3]>,
 }
 
 /// An open mirror database.
@@ -356,7 +359,8 @@ impl Mirror {
                 "UPDATE runs SET finished_at = ?2, outcome = ?3, exit_code = ?4, source_rows = ?5, invalid_rows = ?6,
                  planned_create = ?7, planned_update = ?8, planned_delete = ?9, planned_unchanged = ?10,
                  applied_create = ?11, applied_update = ?12, applied_delete = ?13, failed = ?14,
-                 api_requests = ?15, duration_ms = ?16, first_error = ?17 WHERE id = ?1",
+                 api_requests = ?15, duration_ms = ?16, first_error = ?17,
+                 verify_checked = ?18, verify_drifted = ?19, verify_missing = ?20 WHERE id = ?1",
                 params![
                     run.id,
                     now(),
@@ -374,7 +378,10 @@ impl Mirror {
                     run.failed,
                     run.api_requests,
                     run.duration_ms,
-                    run.first_error
+                    run.first_error,
+                    run.verify.map(|v| v[0]),
+                    run.verify.map(|v| v[1]),
+                    run.verify.map(|v| v[2])
                 ],
             )
             .map(drop)
@@ -394,6 +401,19 @@ impl Mirror {
             .map_err(|e| self.sql_err(e))
     }
 
+    /// When the last run that verified (and was not cut short by an outage) ended, RFC 3339.
+    pub fn last_verified(&self) -> Result<Option<String>, MirrorError> {
+        self.conn
+            .query_row(
+                "SELECT finished_at FROM runs WHERE verify_checked IS NOT NULL AND finished_at IS NOT NULL
+                 AND outcome IN ('ok', 'partial', 'stopped') ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))
+    }
+
     /// The latest runs, newest first.
     pub fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, MirrorError> {
         let mut stmt = self
@@ -401,7 +421,8 @@ impl Mirror {
             .prepare(
                 "SELECT id, started_at, finished_at, mode, outcome, exit_code, source_rows, invalid_rows,
                  planned_create, planned_update, planned_delete, planned_unchanged,
-                 applied_create, applied_update, applied_delete, failed, api_requests, duration_ms, first_error
+                 applied_create, applied_update, applied_delete, failed, api_requests, duration_ms, first_error,
+                 verify_checked, verify_drifted, verify_missing
                  FROM runs ORDER BY id DESC LIMIT ?1",
             )
             .map_err(|e| self.sql_err(e))?;
@@ -422,6 +443,10 @@ impl Mirror {
                     api_requests: r.get(16)?,
                     duration_ms: r.get(17)?,
                     first_error: r.get(18)?,
+                    verify: match (r.get(19)?, r.get(20)?, r.get(21)?) {
+                        (Some(c), Some(d), Some(m)) => Some([c, d, m]),
+                        _ => None,
+                    },
                 })
             })
             .map_err(|e| self.sql_err(e))?;

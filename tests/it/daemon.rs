@@ -291,6 +291,8 @@ async fn metrics_count_runs_records_and_requests() {
         "openphone_sync_api_requests_total{status=\"",
         "openphone_sync_rate_limit_wait_seconds_total ",
         "openphone_sync_next_run_timestamp_seconds ",
+        "openphone_sync_drift_total{kind=\"edited\"} 0\n",
+        "openphone_sync_last_verify_timestamp_seconds ",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
@@ -453,4 +455,18 @@ async fn the_daemon_verifies_at_start_and_repairs_edits_made_in_the_app() {
     assert_eq!(code, 0, "{log}");
     assert!(log.contains("Verified the mirrored contacts") && log.contains("drifted=1"), "{log}");
     assert_eq!(first_name(), "First1");
+
+    // A restart within the day does not verify again: the mirror remembers the last verify.
+    edit("Edited again");
+    let d = Daemon::start(&ws, &[]).await;
+    d.wait_log("Sync finished", 10).await;
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+    assert!(!log.contains("Verified the mirrored contacts"), "{log}");
+    assert_eq!(first_name(), "Edited again");
+    let status = ws.run(&["status", "--output", "json"]).await;
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert!(status["last_verify"].is_string(), "{status}");
+    assert_eq!(status["runs"][1]["verify"], serde_json::json!([2, 1, 0]), "{status}");
+    assert_eq!(status["runs"][0]["verify"], Value::Null);
 }
