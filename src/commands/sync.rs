@@ -449,6 +449,18 @@ async fn note_existing(plan: &Plan, client: &Client, config: &Config, report: &m
         return Ok(());
     }
     let found = apply::lookup(client, &ids, concurrency(config)).await.map_err(|e| Stop::api(&e))?;
+    let ours =
+        |c: &crate::openphone::wire::ApiContact| c.source.as_deref() == Some(config.openphone.source_label.as_str());
+    for change in report.changes.iter_mut().filter(|c| c.action == crate::report::Action::Create) {
+        let Some(existing) = found.get(&change.external_id) else { continue };
+        change.changes.push(match existing.iter().filter(|c| ours(c)).count() {
+            0 => format!(
+                "a contact with this externalId exists with another source ({}): it would be reported and left alone",
+                existing.iter().map(|c| c.source.as_deref().unwrap_or("none")).collect::<Vec<_>>().join(", ")
+            ),
+            _ => "exists in OpenPhone already (made by this tool): it would be adopted, not created again".to_owned(),
+        });
+    }
     if !found.is_empty() {
         report.notes.push(format!(
             "{} of the {} creates already exist in OpenPhone with their externalId and would be adopted, not created again",

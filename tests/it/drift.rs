@@ -112,10 +112,22 @@ async fn an_emptied_mirror_file_is_rebuilt_from_lookups() {
     std::fs::write(ws.mirror_path(), b"").unwrap();
     let _ = std::fs::remove_file(ws.path("mirror.sqlite3-wal"));
     let _ = std::fs::remove_file(ws.path("mirror.sqlite3-shm"));
+    // A dry run says which creates would adopt a contact, and which meet someone else's.
+    ws.fake.insert_contact(json!({"externalId": "C-0009", "source": "hubspot", "defaultFields": {"firstName": "H"}}));
+    ws.write_n(9);
+    let run = ws.run(&["sync", "--dry-run", "--output", "json"]).await;
+    let report = run.report();
+    let changes = report["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 9, "{report}");
+    assert!(changes[0]["changes"][0].as_str().unwrap().contains("would be adopted, not created again"), "{report}");
+    assert!(changes[8]["changes"][0].as_str().unwrap().contains("another source (hubspot)"), "{report}");
+    ws.write_n(8);
     ws.fake.clear_requests();
     let report = ws.sync(0).await;
     assert_eq!(report["adopted"], 8, "{report}");
     assert!(ws.fake.requests().iter().all(|r| r.method == "GET"), "adopted, nothing created or patched");
-    ws.assert_exactly(&ids(1..=8));
+    let mut want = ids(1..=8);
+    want.push("C-0009".into());
+    ws.assert_exactly(&want);
     assert_eq!(ws.sync(0).await["planned"]["unchanged"], 8);
 }
