@@ -54,6 +54,11 @@ pub trait SyncCheck {
     fn row_in_sync(&self, external_id: &str, source_hash: Digest) -> bool;
     /// The mapped record is in sync.
     fn record_in_sync(&self, record: &Record) -> bool;
+    /// How many rows to expect (the mirror's size): the table of ids seen is made that big
+    /// at once, instead of growing through copies that briefly hold it twice.
+    fn expected_rows(&self) -> usize {
+        0
+    }
 }
 
 /// Nothing is known in sync.
@@ -75,7 +80,7 @@ pub fn map_items(
     items: impl IntoIterator<Item = Result<SourceItem, SourceError>>,
     check: &dyn SyncCheck,
 ) -> Result<Mapped, SourceError> {
-    let mut out = Mapped::default();
+    let mut out = Mapped { present: HashMap::with_capacity(check.expected_rows()), ..Mapped::default() };
     // Every later row of an external id already seen.
     let mut repeats: HashMap<String, Vec<u64>> = HashMap::new();
     for item in items {

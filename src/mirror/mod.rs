@@ -172,6 +172,11 @@ impl Mirror {
 
     /// Every mirrored contact, for planning.
     pub fn index(&self) -> Result<MirrorIndex, MirrorError> {
+        // Made as big as it will be at once: growing it copies the table, and for a moment
+        // holds the old and the new (a third more memory at the peak).
+        let count: i64 =
+            self.conn.query_row("SELECT COUNT(*) FROM contacts", [], |r| r.get(0)).map_err(|e| self.sql_err(e))?;
+        let mut index = MirrorIndex::with_capacity(usize::try_from(count).unwrap_or(0));
         let mut stmt = self
             .conn
             .prepare("SELECT external_id, contact_id, hash, pending, source_hash FROM contacts")
@@ -194,7 +199,11 @@ impl Mirror {
                 ))
             })
             .map_err(|e| self.sql_err(e))?;
-        rows.collect::<Result<MirrorIndex, _>>().map_err(|e| self.sql_err(e))
+        for row in rows {
+            let (id, entry) = row.map_err(|e| self.sql_err(e))?;
+            index.insert(id, entry);
+        }
+        Ok(index)
     }
 
     /// The last confirmed states of `ids` (those that have one).

@@ -89,6 +89,10 @@ impl crate::mapping::records::SyncCheck for MirrorIndex {
     fn record_in_sync(&self, record: &Record) -> bool {
         in_sync(self, record)
     }
+
+    fn expected_rows(&self) -> usize {
+        self.len()
+    }
 }
 
 /// The external ids whose last confirmed state the plan needs (changed records).
