@@ -557,13 +557,13 @@ mod tests {
             state: ContactState { first_name: Some("A".into()), ..Default::default() },
             ..Default::default()
         };
-        m.confirm("a", "c1", &pushed, Some(Digest(7))).unwrap();
+        m.confirm("a", "c1", &pushed, Some(Digest::from_u128(7 << 64))).unwrap();
         m.drop_unconfirmed("b").unwrap();
         let idx = m.index().unwrap();
         assert_eq!(idx.len(), 1);
         assert_eq!(idx["a"].contact_id.as_deref(), Some("c1"));
         assert_eq!(idx["a"].hash, Some(pushed.state.hash()));
-        assert_eq!(idx["a"].source_hash, Some(Digest(7)));
+        assert_eq!(idx["a"].source_hash, Some(Digest::from_u128(7 << 64)));
         assert_eq!(m.pushed(&["a", "zz"]).unwrap()["a"], pushed);
         m.mark_pending(&[], &["a"]).unwrap();
         assert_eq!(m.index().unwrap()["a"].pending, Some(Pending::Update));
