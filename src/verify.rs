@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use crate::apply;
 use crate::mirror::{Mirror, MirrorError, MirrorIndex};
+use std::collections::HashMap;
+
 use crate::model::{PushedState, Unmapped};
 use crate::openphone::wire::{ApiContact, observed_state};
 use crate::openphone::{ApiError, Client};
@@ -139,6 +141,39 @@ pub async fn verify(
         "Verified the mirrored contacts against OpenPhone"
     );
     Ok(out)
+}
+
+/// Folds what `--verify` found into the index the plan reads: a drifted contact's base is
+/// what OpenPhone holds now (so the plan restores it), a missing one is no longer mirrored
+/// (so its row creates it again, and a gone row deletes nothing).
+pub fn observe(found: &Verified, index: &mut MirrorIndex, observed: &mut HashMap<String, PushedState>) {
+    for d in &found.drifted {
+        if let Some(e) = index.get_mut(&d.external_id) {
+            e.hash = Some(d.observed.state.hash());
+            e.source_hash = None;
+        }
+        observed.insert(d.external_id.clone(), d.observed.clone());
+    }
+    for (ext, _, state) in &found.new_item_ids {
+        observed.insert(ext.clone(), state.clone());
+    }
+    for ext in &found.missing {
+        index.remove(ext);
+    }
+}
+
+/// Writes what `--verify` found to the mirror, before the plan is applied.
+pub fn record(mirror: &mut Mirror, found: &Verified) -> Result<(), MirrorError> {
+    for d in &found.drifted {
+        mirror.confirm(&d.external_id, &d.contact_id, &d.observed, None)?;
+    }
+    for (ext, cid, state) in &found.new_item_ids {
+        mirror.update_pushed(ext, cid, state)?;
+    }
+    for ext in &found.missing {
+        mirror.forget(ext)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -209,7 +209,7 @@ async fn plan_and_apply(
             }
             None => Verified::default(),
         };
-        observe(&found, &mut index, &mut observed);
+        verify::observe(&found, &mut index, &mut observed);
         report.verify = Some(crate::report::VerifyReport::from(&found));
         verified = Some(found);
     }
@@ -290,7 +290,7 @@ async fn plan_and_apply(
         return Ok(report);
     }
     if let Some(found) = &verified {
-        record_findings(mirror, found).map_err(mirror_stop)?;
+        verify::record(mirror, found).map_err(mirror_stop)?;
     }
     let opts = ApplyOptions {
         source_label: config.openphone.source_label.clone(),
@@ -350,39 +350,6 @@ impl apply::Progress for Bar {
             b.finish_and_clear();
         }
     }
-}
-
-/// Folds what `--verify` found into the index the plan reads: a drifted contact's base is
-/// what OpenPhone holds now (so the plan restores it), a missing one is no longer mirrored
-/// (so its row creates it again, and a gone row deletes nothing).
-fn observe(found: &Verified, index: &mut MirrorIndex, observed: &mut HashMap<String, PushedState>) {
-    for d in &found.drifted {
-        if let Some(e) = index.get_mut(&d.external_id) {
-            e.hash = Some(d.observed.state.hash());
-            e.source_hash = None;
-        }
-        observed.insert(d.external_id.clone(), d.observed.clone());
-    }
-    for (ext, _, state) in &found.new_item_ids {
-        observed.insert(ext.clone(), state.clone());
-    }
-    for ext in &found.missing {
-        index.remove(ext);
-    }
-}
-
-/// Writes what `--verify` found to the mirror, before the plan is applied.
-fn record_findings(mirror: &mut Mirror, found: &Verified) -> Result<(), MirrorError> {
-    for d in &found.drifted {
-        mirror.confirm(&d.external_id, &d.contact_id, &d.observed, None)?;
-    }
-    for (ext, cid, state) in &found.new_item_ids {
-        mirror.update_pushed(ext, cid, state)?;
-    }
-    for ext in &found.missing {
-        mirror.forget(ext)?;
-    }
-    Ok(())
 }
 
 fn verify_stop(e: VerifyError) -> Stop {
