@@ -1,9 +1,10 @@
 //! `sync --verify`: reads back every contact the mirror says is in step (50 a request) and
 //! finds drift: contacts edited in the app since this tool last wrote them, and contacts
 //! deleted there. The comparison ([`compare`]) is pure; [`verify`] reads the mirror and
-//! OpenPhone. What to do with the findings (restore, recreate) is the plan's job: the
-//! caller records each observed state as the new base, so the ordinary diff restores the
-//! source's values with one PATCH that sends only what drifted.
+//! OpenPhone. What to do with the findings (restore, recreate) is the plan's job:
+//! [`observe`] makes each observed state the base the plan diffs against (and drops the
+//! contacts found deleted), so the ordinary diff restores the source's values with one PATCH
+//! that sends only what drifted; [`record`] writes the same to the mirror before applying.
 
 use serde::Serialize;
 
