@@ -39,7 +39,7 @@ fn within(target: &str, root: &str) -> bool {
 }
 
 /// Installs the global subscriber. `RUST_LOG` overrides the level from `-v`/`-q` (but never
-/// lets a [`CREDENTIAL_LOGGERS`] debug line through).
+/// lets a `CREDENTIAL_LOGGERS` debug line through).
 pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
