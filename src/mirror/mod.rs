@@ -170,6 +170,19 @@ impl Mirror {
         error::classify(&self.path, self.lock_timeout, e)
     }
 
+    /// Runs `f` in one transaction and commits it; any SQLite failure becomes the
+    /// [`MirrorError`] a user can act on.
+    fn in_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, MirrorError> {
+        let err = |e| error::classify(&self.path, self.lock_timeout, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let out = f(&tx).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(out)
+    }
+
     /// Every mirrored contact, for planning.
     pub fn index(&self) -> Result<MirrorIndex, MirrorError> {
         // Made as big as it will be at once: growing it copies the table, and for a moment
@@ -230,25 +243,21 @@ impl Mirror {
     /// run killed before their replies re-reads those contacts instead of trusting the mirror.
     pub fn mark_pending(&mut self, creates: &[&str], updates: &[&str]) -> Result<(), MirrorError> {
         let now = now();
-        let tx = self.conn.transaction().map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
-        {
-            let mut ins = tx
-                .prepare(
-                    "INSERT INTO contacts (external_id, pending, created_at, updated_at) VALUES (?1, 'create', ?2, ?2)
-                     ON CONFLICT(external_id) DO UPDATE SET pending = 'create', updated_at = ?2",
-                )
-                .map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
+        self.in_transaction(|tx| {
+            let mut ins = tx.prepare(
+                "INSERT INTO contacts (external_id, pending, created_at, updated_at) VALUES (?1, 'create', ?2, ?2)
+                 ON CONFLICT(external_id) DO UPDATE SET pending = 'create', updated_at = ?2",
+            )?;
             for id in creates {
-                ins.execute(params![id, now]).map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
+                ins.execute(params![id, now])?;
             }
-            let mut upd = tx
-                .prepare("UPDATE contacts SET pending = 'update', updated_at = ?2 WHERE external_id = ?1")
-                .map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
+            let mut upd =
+                tx.prepare("UPDATE contacts SET pending = 'update', updated_at = ?2 WHERE external_id = ?1")?;
             for id in updates {
-                upd.execute(params![id, now]).map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
+                upd.execute(params![id, now])?;
             }
-        }
-        tx.commit().map_err(|e| error::classify(&self.path, self.lock_timeout, e))
+            Ok(())
+        })
     }
 
     /// Records a confirmed write: the contact's id, the state now in OpenPhone, and the
@@ -278,18 +287,15 @@ impl Mirror {
         rows: impl IntoIterator<Item = (&'a str, &'a str, &'a PushedState, Option<Digest>)>,
     ) -> Result<(), MirrorError> {
         let now = now();
-        let (path, waited) = (self.path.clone(), self.lock_timeout);
-        let err = |e: rusqlite::Error| error::classify(&path, waited, e);
-        let tx = self.conn.transaction().map_err(err)?;
-        {
-            let mut stmt = tx.prepare(CONFIRM_SQL).map_err(err)?;
+        self.in_transaction(|tx| {
+            let mut stmt = tx.prepare(CONFIRM_SQL)?;
             for (external_id, contact_id, pushed, source_hash) in rows {
                 let json = serde_json::to_string(pushed).expect("a PushedState always serialises");
                 let (hash, source) = (pushed.state.hash().to_string(), source_hash.map(|d| d.to_string()));
-                stmt.execute(params![external_id, contact_id, hash, json, now, source]).map_err(err)?;
+                stmt.execute(params![external_id, contact_id, hash, json, now, source])?;
             }
-        }
-        tx.commit().map_err(err)
+            Ok(())
+        })
     }
 
     /// Replaces a contact's confirmed state and keeps its source digest: the same values,
@@ -332,16 +338,14 @@ impl Mirror {
     /// Clears the pending mark of updates that were never sent (the run stopped before
     /// their turn), so the next run trusts the mirror for them instead of re-reading.
     pub fn unmark_updates(&mut self, external_ids: &[&str]) -> Result<(), MirrorError> {
-        let tx = self.conn.transaction().map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
-        let res = (|| {
+        self.in_transaction(|tx| {
             let mut stmt =
                 tx.prepare("UPDATE contacts SET pending = NULL WHERE external_id = ?1 AND pending = 'update'")?;
             for id in external_ids {
                 stmt.execute([id])?;
             }
-            Ok::<_, rusqlite::Error>(())
-        })();
-        res.and_then(|_| tx.commit()).map_err(|e| error::classify(&self.path, self.lock_timeout, e))
+            Ok(())
+        })
     }
 
     /// (contacts, of which with a write pending).
@@ -465,8 +469,7 @@ impl Mirror {
     /// Remembers the workspace's custom fields (for offline dry runs).
     pub fn save_fields(&mut self, defs: &[CustomFieldDef]) -> Result<(), MirrorError> {
         let now = now();
-        let tx = self.conn.transaction().map_err(|e| error::classify(&self.path, self.lock_timeout, e))?;
-        let res = (|| {
+        self.in_transaction(|tx| {
             tx.execute("DELETE FROM custom_fields", [])?;
             for d in defs {
                 tx.execute(
@@ -474,9 +477,8 @@ impl Mirror {
                     params![d.key, d.name, d.field_type.as_str(), now],
                 )?;
             }
-            Ok::<_, rusqlite::Error>(())
-        })();
-        res.and_then(|_| tx.commit()).map_err(|e| error::classify(&self.path, self.lock_timeout, e))
+            Ok(())
+        })
     }
 
     /// The custom fields as last fetched, if ever.
