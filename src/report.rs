@@ -215,6 +215,12 @@ impl Report {
         self.changes = c.chain(u).chain(d).collect();
     }
 
+    /// Whether this run read the mirrored contacts back (a verify that an outage cut short
+    /// does not count).
+    pub fn verified(&self) -> bool {
+        self.verify.is_some() && self.outcome != Outcome::Unavailable
+    }
+
     /// Sets the outcome from what was counted; call once at the end.
     pub fn settle(&mut self) {
         if self.outcome == Outcome::Ok && (self.invalid_rows > 0 || self.failed > 0) {

@@ -2,9 +2,10 @@
 //! finds drift: contacts edited in the app since this tool last wrote them, and contacts
 //! deleted there. The comparison ([`compare`]) is pure; [`verify`] reads the mirror and
 //! OpenPhone. What to do with the findings (restore, recreate) is the plan's job:
-//! [`observe`] makes each observed state the base the plan diffs against (and drops the
-//! contacts found deleted), so the ordinary diff restores the source's values with one PATCH
-//! that sends only what drifted; [`record`] writes the same to the mirror before applying.
+//! [`observe`] and [`rebase`] make each observed state the base the plan diffs against (and
+//! drop the contacts found deleted), so the ordinary diff restores the source's values with
+//! one PATCH that sends only what drifted; [`record`] writes the same to the mirror before
+//! applying.
 
 use serde::Serialize;
 
@@ -147,19 +148,26 @@ pub async fn verify(
 /// Folds what `--verify` found into the index the plan reads: a drifted contact's base is
 /// what OpenPhone holds now (so the plan restores it), a missing one is no longer mirrored
 /// (so its row creates it again, and a gone row deletes nothing).
-pub fn observe(found: &Verified, index: &mut MirrorIndex, observed: &mut HashMap<String, PushedState>) {
+pub fn observe(found: &Verified, index: &mut MirrorIndex) {
     for d in &found.drifted {
         if let Some(e) = index.get_mut(&d.external_id) {
             e.hash = Some(d.observed.state.hash());
             e.source_hash = None;
         }
-        observed.insert(d.external_id.clone(), d.observed.clone());
-    }
-    for (ext, _, state) in &found.new_item_ids {
-        observed.insert(ext.clone(), state.clone());
     }
     for ext in &found.missing {
         index.remove(ext);
+    }
+}
+
+/// Replaces the last confirmed states the plan diffs against with what OpenPhone holds now,
+/// for the contacts found drifted or with new item ids.
+pub fn rebase(found: &Verified, bases: &mut HashMap<String, PushedState>) {
+    for d in &found.drifted {
+        bases.insert(d.external_id.clone(), d.observed.clone());
+    }
+    for (ext, _, state) in &found.new_item_ids {
+        bases.insert(ext.clone(), state.clone());
     }
 }
 

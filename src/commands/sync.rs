@@ -16,7 +16,6 @@ use crate::exit::Exit;
 use crate::mapping::records::map_items;
 use crate::mapping::{FieldCatalog, Mapper, Mapping};
 use crate::mirror::{Mirror, MirrorError, MirrorIndex, Role, RunLock, RunRecord};
-use crate::model::PushedState;
 use crate::openphone::Client;
 use crate::plan::{self, Inputs, Plan};
 use crate::report::{Mode, Outcome, RecordError, Report};
@@ -191,7 +190,6 @@ async fn plan_and_apply(
     // --verify: what OpenPhone really holds replaces the mirror's belief, in memory for
     // now; the mirror learns it just before applying (never in a dry run or a refused run).
     let mut verified = None;
-    let mut observed: HashMap<String, PushedState> = HashMap::new();
     if args.verify {
         let client = client.as_ref().ok_or_else(|| {
             Stop::new(
@@ -209,7 +207,7 @@ async fn plan_and_apply(
             }
             None => Verified::default(),
         };
-        verify::observe(&found, &mut index, &mut observed);
+        verify::observe(&found, &mut index);
         report.verify = Some(crate::report::VerifyReport::from(&found));
         verified = Some(found);
     }
@@ -229,7 +227,9 @@ async fn plan_and_apply(
         Some(m) => m.pushed(&plan::needs_base(&mapped.records, &index)).map_err(mirror_stop)?,
         None => HashMap::new(),
     };
-    bases.extend(observed);
+    if let Some(found) = &verified {
+        verify::rebase(found, &mut bases);
+    }
     // In a block: `Inputs` holds a closure that is not `Sync`, and must not live across an
     // await (the daemon runs this future on another task).
     let plan = {
@@ -355,7 +355,7 @@ impl apply::Progress for Bar {
 fn verify_stop(e: VerifyError) -> Stop {
     match e {
         VerifyError::Mirror(m) => mirror_stop(m),
-        VerifyError::Api(a) => Stop::new(Exit::Unavailable, VerifyError::Api(a).to_string()),
+        e @ VerifyError::Api(_) => Stop::new(Exit::Unavailable, e.to_string()),
     }
 }
 

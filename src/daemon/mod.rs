@@ -106,16 +106,6 @@ struct Daemon {
     last_verified: Option<Instant>,
 }
 
-/// When the mirror says a run last verified, as an `Instant` (so a restart does not verify
-/// again before `verify_every_hours` is up). `None` when never, or unknown.
-fn last_verified(config: &crate::config::Config) -> Option<Instant> {
-    let mirror = Mirror::open_read_only(&config.database, config.lock_timeout).ok()??;
-    let at = mirror.last_verified().ok()??;
-    let at = DateTime::parse_from_rfc3339(&at).ok()?.with_timezone(&Utc);
-    let ago = (Utc::now() - at).to_std().unwrap_or_default();
-    Instant::now().checked_sub(ago)
-}
-
 /// Runs the daemon until SIGTERM/SIGINT. Returns the exit code.
 pub async fn run(config_path: &Path) -> Exit {
     let loaded = match load(config_path) {
@@ -142,7 +132,6 @@ pub async fn run(config_path: &Path) -> Exit {
             }
         }
     }
-    let verified = last_verified(&loaded.config);
     let mut daemon = Daemon {
         config_path: config_path.to_path_buf(),
         loaded,
@@ -152,7 +141,7 @@ pub async fn run(config_path: &Path) -> Exit {
         runs: 0,
         next_tick: None,
         last: None,
-        last_verified: verified,
+        last_verified: None,
     };
     daemon.read_mirror(true);
     tracing::info!(
@@ -255,7 +244,7 @@ impl Daemon {
         match done {
             Ok(Ok(report)) => {
                 sync::log_summary(&report);
-                if report.verify.is_some() && report.outcome != crate::report::Outcome::Unavailable {
+                if report.verified() {
                     self.last_verified = Some(Instant::now());
                 }
                 self.metrics.run_finished(&report, now);
@@ -303,8 +292,10 @@ impl Daemon {
         self.notifier.status(&self.status_line());
     }
 
-    /// The mirror's size (and, at start, the last success) for the metrics.
-    fn read_mirror(&self, at_start: bool) {
+    /// The mirror's size for the metrics; at start also the last success, and the last
+    /// verify (for the metrics, and so a restart does not verify again before
+    /// `verify_every_hours` is up).
+    fn read_mirror(&mut self, at_start: bool) {
         let m = match Mirror::open_read_only(&self.loaded.config.database, self.loaded.config.lock_timeout) {
             Ok(Some(m)) => m,
             Ok(None) => return,
@@ -326,7 +317,9 @@ impl Daemon {
             && let Ok(Some(t)) = m.last_verified()
             && let Ok(t) = DateTime::parse_from_rfc3339(&t)
         {
-            self.metrics.set_last_verify(t.with_timezone(&Utc));
+            let t = t.with_timezone(&Utc);
+            self.metrics.set_last_verify(t);
+            self.last_verified = Instant::now().checked_sub((Utc::now() - t).to_std().unwrap_or_default());
         }
     }
 

@@ -55,6 +55,11 @@ fn action_name(a: Action) -> &'static str {
     }
 }
 
+/// One sample per key of a counter map, labelled `{label="key"}`.
+fn by<K: std::fmt::Display>(label: &str, counts: &BTreeMap<K, u64>) -> Vec<(String, f64)> {
+    counts.iter().map(|(k, n)| (format!("{{{label}=\"{k}\"}}"), *n as f64)).collect()
+}
+
 fn seconds(t: DateTime<Utc>) -> f64 {
     t.timestamp_millis() as f64 / 1000.0
 }
@@ -112,7 +117,7 @@ impl Metrics {
             if let Some(v) = &report.verify {
                 *s.drift.entry("edited").or_default() += v.drifted.len() as u64;
                 *s.drift.entry("deleted").or_default() += v.missing.len() as u64;
-                if report.outcome != Outcome::Unavailable {
+                if report.verified() {
                     s.last_verify = Some(seconds(finished));
                 }
             }
@@ -183,7 +188,7 @@ impl Metrics {
             "runs_total",
             "counter",
             "Sync runs by outcome (ok, partial, refused, unavailable, stopped, config_error).",
-            s.runs.iter().map(|(o, n)| (format!("{{outcome=\"{o}\"}}"), *n as f64)).collect(),
+            by("outcome", &s.runs),
         );
         family(
             "skipped_runs_total",
@@ -228,7 +233,7 @@ impl Metrics {
             "api_requests_total",
             "counter",
             "HTTP requests sent to OpenPhone (retries included) by reply status, or no_reply.",
-            s.api_requests.iter().map(|(st, n)| (format!("{{status=\"{st}\"}}"), *n as f64)).collect(),
+            by("status", &s.api_requests),
         );
         family(
             "rate_limited_total",
@@ -246,7 +251,7 @@ impl Metrics {
             "drift_total",
             "counter",
             "Contacts a verify found changed in the app since the last sync (edited, deleted); each was restored.",
-            s.drift.iter().map(|(k, n)| (format!("{{kind=\"{k}\"}}"), *n as f64)).collect(),
+            by("kind", &s.drift),
         );
         family(
             "last_verify_timestamp_seconds",
@@ -258,7 +263,7 @@ impl Metrics {
             "config_reloads_total",
             "counter",
             "SIGHUP reloads by outcome (ok; failed: the previous config was kept).",
-            s.reloads.iter().map(|(o, n)| (format!("{{outcome=\"{o}\"}}"), *n as f64)).collect(),
+            by("outcome", &s.reloads),
         );
         family("mirror_contacts", "gauge", "Contacts recorded in the mirror.", opt(s.mirror.map(|(c, _)| c as f64)));
         family(
