@@ -135,7 +135,11 @@ pub struct Report {
     pub invalid_rows: u64,
     pub planned: Planned,
     pub applied: Applied,
+    /// Records that failed this run (each has one error in `errors`, with its action).
     pub failed: u64,
+    /// Records left for the next run because the run was told to stop. Every planned
+    /// create, update and delete is counted once: applied, failed or stopped.
+    pub stopped: u64,
     pub errors: Vec<RecordError>,
     pub api_requests: u64,
     pub duration_ms: u64,
@@ -166,6 +170,7 @@ impl Report {
             planned: Planned::default(),
             applied: Applied::default(),
             failed: 0,
+            stopped: 0,
             errors: Vec::new(),
             api_requests: 0,
             duration_ms: 0,

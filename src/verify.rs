@@ -1,4 +1,4 @@
-//! `sync --verify`: reads back every contact the mirror says is in step (50 a request) and
+//! `sync --verify`: reads back every contact the mirror says is in step (20 a request) and
 //! finds drift: contacts edited in the app since this tool last wrote them, and contacts
 //! deleted there. The comparison ([`compare`]) is pure; [`verify`] reads the mirror and
 //! OpenPhone. What to do with the findings (restore, recreate) is the plan's job:
@@ -9,13 +9,12 @@
 
 use serde::Serialize;
 
-use crate::apply;
-use crate::mirror::{Mirror, MirrorError, MirrorIndex};
 use std::collections::HashMap;
 
+use crate::mirror::{Mirror, MirrorError, MirrorIndex};
 use crate::model::{PushedState, Unmapped};
 use crate::openphone::wire::{ApiContact, observed_state};
-use crate::openphone::{ApiError, Client};
+use crate::openphone::{ApiError, Client, Found, lookup};
 use crate::plan::diff;
 
 /// How many mirrored contacts are read from the mirror (and then OpenPhone) at a time.
@@ -40,6 +39,9 @@ pub struct Drifted {
     /// What OpenPhone holds now, with its item ids: the base for restoring it.
     #[serde(skip)]
     pub observed: PushedState,
+    /// The contact as read: the apply step merges into it without reading it again.
+    #[serde(skip)]
+    pub contact: ApiContact,
 }
 
 /// What one mirrored contact turned out to be.
@@ -50,7 +52,7 @@ pub enum Finding {
     /// Same values, but OpenPhone gave the items new ids (re-added in the app): the mirror
     /// must learn them, or a later PATCH would name items that no longer exist.
     NewItemIds(PushedState),
-    Drifted(Vec<DriftedField>, PushedState),
+    Drifted(Vec<DriftedField>, PushedState, Box<ApiContact>),
     /// No contact with this id and externalId exists any more.
     Missing,
 }
@@ -63,12 +65,12 @@ pub fn compare(pushed: &PushedState, contact_id: &str, found: &[ApiContact], unm
     };
     let mut template = pushed.state.clone();
     template.unmapped = Unmapped { source_url: pushed.state.source_url.is_none(), ..unmapped };
-    let observed = observed_state(contact, &template);
+    let observed = observed_state(contact, &template, Some(pushed));
     let d = diff(&template, &observed);
     if !d.is_empty() {
         let fields =
             d.changes.into_iter().map(|c| DriftedField { field: c.field, synced: c.to, now: c.from }).collect();
-        return Finding::Drifted(fields, observed);
+        return Finding::Drifted(fields, observed, Box::new(contact.clone()));
     }
     if observed.email_ids != pushed.email_ids || observed.phone_ids != pushed.phone_ids {
         return Finding::NewItemIds(observed);
@@ -116,7 +118,7 @@ pub async fn verify(
     for chunk in ids.chunks(CHUNK) {
         let ext_ids: Vec<&str> = chunk.iter().map(|(ext, _)| *ext).collect();
         let pushed = mirror.pushed(&ext_ids)?;
-        let mut found = apply::lookup(client, &ext_ids, concurrency).await?;
+        let mut found = lookup(client, &ext_ids, concurrency).await.complete()?;
         for (ext, cid) in chunk {
             let Some(base) = pushed.get(*ext) else { continue };
             out.checked += 1;
@@ -126,11 +128,12 @@ pub async fn verify(
                 Finding::NewItemIds(observed) => {
                     out.new_item_ids.push(((*ext).to_owned(), (*cid).to_owned(), observed))
                 }
-                Finding::Drifted(fields, observed) => out.drifted.push(Drifted {
+                Finding::Drifted(fields, observed, contact) => out.drifted.push(Drifted {
                     external_id: (*ext).to_owned(),
                     contact_id: (*cid).to_owned(),
                     fields,
                     observed,
+                    contact: *contact,
                 }),
                 Finding::Missing => out.missing.push((*ext).to_owned()),
             }
@@ -169,6 +172,12 @@ pub fn rebase(found: &Verified, bases: &mut HashMap<String, PushedState>) {
     for (ext, _, state) in &found.new_item_ids {
         bases.insert(ext.clone(), state.clone());
     }
+}
+
+/// The drifted contacts as read, for the apply step (it merges into them without reading
+/// them again).
+pub fn prefetched(found: &Verified) -> Found {
+    found.drifted.iter().map(|d| (d.external_id.clone(), vec![d.contact.clone()])).collect()
 }
 
 /// Writes what `--verify` found to the mirror, before the plan is applied.
@@ -240,7 +249,7 @@ mod tests {
     #[test]
     fn an_edit_in_the_app_is_drift_with_both_values() {
         let found = [contact("Annie", "E1", None)];
-        let Finding::Drifted(fields, observed) = compare(&pushed(), "c1", &found, unmapped()) else {
+        let Finding::Drifted(fields, observed, _) = compare(&pushed(), "c1", &found, unmapped()) else {
             panic!("expected drift");
         };
         assert_eq!(

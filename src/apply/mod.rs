@@ -1,9 +1,16 @@
-//! Applies a plan to OpenPhone exactly once: creates are preceded by an externalId lookup
-//! (adopting a contact that already exists), ambiguous failures are resolved by re-reading
-//! before writing again, and every confirmed write is committed to the mirror at once.
-//! Requests run concurrently; the client's limiter keeps them within the rate limit.
-//! When [`ApplyOptions::stop`] is cancelled no record is started any more; the records in
-//! flight finish and are committed, and the rest is left for the next run.
+//! Applies a plan to OpenPhone exactly once, reading before it writes:
+//! - every create and update is first read with one batched externalId lookup
+//!   ([`crate::openphone::lookup`], 20 ids a request); a create adopts a contact of ours that
+//!   already exists, an update merges the source's values into the contact as read and
+//!   PATCHes the complete contact ([`crate::plan::merge`]);
+//! - a record whose read failed fails for this run with nothing sent;
+//! - ambiguous failures are resolved by re-reading before writing again, and every confirmed
+//!   write is committed to the mirror at once.
+//!
+//! Requests run concurrently; the client's limiter keeps them within the rate limit. When
+//! [`ApplyOptions::stop`] is cancelled no record is started any more; the records in flight
+//! finish and are committed, and the rest is left for the next run. Every planned record
+//! ends as exactly one of applied, failed (with one error) or stopped.
 
 mod tasks;
 
@@ -13,9 +20,7 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::mirror::{Mirror, MirrorError};
-use crate::openphone::client::LOOKUP_BATCH;
-use crate::openphone::wire::ApiContact;
-use crate::openphone::{ApiError, Client};
+use crate::openphone::{ApiError, Client, Found, lookup};
 use crate::plan::Plan;
 use crate::report::{Action, Applied, RecordError};
 pub use tasks::Effect;
@@ -51,28 +56,6 @@ pub struct ApplyResult {
     pub stopped: u64,
 }
 
-/// Contacts found by externalId lookups.
-pub type Found = HashMap<String, Vec<ApiContact>>;
-
-/// Looks up `ids` in batches of [`LOOKUP_BATCH`], `concurrency` batches at a time.
-pub async fn lookup(client: &Client, ids: &[&str], concurrency: usize) -> Result<Found, ApiError> {
-    let batches: Vec<Vec<String>> =
-        ids.chunks(LOOKUP_BATCH).map(|c| c.iter().map(|s| (*s).to_owned()).collect()).collect();
-    // Each batch is moved into its future, so the stream can live in a spawned task.
-    let mut stream =
-        futures::stream::iter(batches.into_iter().map(|b| async move { client.find_by_external_ids(&b).await }))
-            .buffer_unordered(concurrency.max(1));
-    let mut found = Found::new();
-    while let Some(res) = stream.next().await {
-        for c in res? {
-            if let Some(ext) = c.external_id.clone() {
-                found.entry(ext).or_default().push(c);
-            }
-        }
-    }
-    Ok(found)
-}
-
 /// Told of each record as it is done (a progress bar, or nothing).
 pub trait Progress: Sync {
     /// `total` records will be applied.
@@ -85,9 +68,11 @@ pub trait Progress: Sync {
 /// No progress display.
 impl Progress for () {}
 
-/// Applies `plan`, committing each confirmed write to `mirror` as it lands.
+/// Applies `plan`, committing each confirmed write to `mirror` as it lands. `prefetched`
+/// holds contacts already read this run (by `--verify`): they are not read again.
 pub async fn apply(
     plan: Plan,
+    mut prefetched: Found,
     client: &Client,
     mirror: &mut Mirror,
     opts: &ApplyOptions,
@@ -98,44 +83,54 @@ pub async fn apply(
     let update_ids: Vec<&str> = plan.updates.iter().map(|u| u.external_id.as_str()).collect();
     mirror.mark_pending(&create_ids, &update_ids)?;
 
-    let found = match lookup(client, &create_ids, opts.concurrency).await {
-        Ok(found) => found,
-        Err(e) => {
-            tracing::error!(error = %e, "Cannot look up the contacts to create");
-            for c in &plan.creates {
-                result.failed += 1;
-                result.errors.push(error(
-                    Some(c.row),
-                    &c.external_id,
-                    Action::Create,
-                    &e,
-                    "lookup before create failed",
-                ));
-            }
-            if e.is_fatal() || e.is_unavailable() {
-                result.fatal = Some(e);
-                return Ok(result);
-            }
-            Found::new()
+    // The read before every write: one batched lookup for the creates and updates.
+    let to_read: Vec<&str> =
+        create_ids.iter().chain(&update_ids).copied().filter(|id| !prefetched.contains_key(*id)).collect();
+    let read = lookup(client, &to_read, opts.concurrency).await;
+    drop((create_ids, update_ids, to_read));
+    let mut found = read.found;
+    found.extend(prefetched.drain());
+    let unread: HashMap<String, ApiError> = read.failed.into_iter().collect();
+    let mut tasks: Vec<Task> = Vec::with_capacity(plan.creates.len() + plan.updates.len() + plan.deletes.len());
+    for c in plan.creates {
+        let existing = found.remove(&c.external_id).unwrap_or_default();
+        tasks.push(Task::Create(Box::new(c), existing));
+    }
+    for u in plan.updates {
+        let existing = found.remove(&u.external_id).unwrap_or_default();
+        tasks.push(Task::Update(Box::new(u), existing));
+    }
+    tasks.extend(plan.deletes.into_iter().map(Task::Delete));
+    // A record whose read failed is not started: it fails (or, when the run is stopping, is
+    // left for the next run) with nothing sent.
+    let (tasks, not_read): (Vec<Task>, Vec<Task>) =
+        tasks.into_iter().partition(|t| t.external_id().is_none_or(|id| !unread.contains_key(id)));
+    for task in &not_read {
+        let e = &unread[task.external_id().expect("a create or update")];
+        settle_unstarted(&mut result, task, e, "lookup before writing failed; nothing was sent");
+    }
+    unmark(mirror, &not_read)?;
+    if let Some(fatal) = read.fatal {
+        tracing::error!(error = %fatal, "Cannot read the contacts to write; stopping the run");
+        for task in &tasks {
+            settle_unstarted(&mut result, task, &fatal, "not attempted: the run stopped");
         }
-    };
-    let mut found = found;
-    let tasks: Vec<Task> = plan
-        .creates
-        .into_iter()
-        .map(|c| {
-            let existing = found.remove(&c.external_id).unwrap_or_default();
-            Task::Create(Box::new(c), existing)
-        })
-        .chain(plan.updates.into_iter().map(|u| Task::Update(Box::new(u))))
-        .chain(plan.deletes.into_iter().map(Task::Delete))
-        .collect();
+        unmark(mirror, &tasks)?;
+        if !matches!(fatal, ApiError::Stopped) {
+            result.fatal = Some(fatal);
+        }
+        return Ok(result);
+    }
 
     progress.start(tasks.len() as u64);
     let mut pending = tasks.into_iter();
     // The iterator is asked for a task only when a slot frees up, so once `stop` is
-    // cancelled no task starts, and the stream ends when those in flight are done.
-    let next = std::iter::from_fn(|| if opts.stop.is_cancelled() { None } else { pending.next() });
+    // cancelled (or the run is failing) no task starts, and the stream ends when those in
+    // flight are done.
+    let halt = std::sync::atomic::AtomicBool::new(false);
+    let next = std::iter::from_fn(|| {
+        if opts.stop.is_cancelled() || halt.load(std::sync::atomic::Ordering::Relaxed) { None } else { pending.next() }
+    });
     let mut stream =
         futures::stream::iter(next.map(|t| tasks::run(t, client, opts))).buffer_unordered(opts.concurrency.max(1));
     let mut unavailable_streak = 0usize;
@@ -189,14 +184,13 @@ pub async fn apply(
                 if let Some(api) = failure.api {
                     if api.is_fatal() {
                         result.fatal = Some(api);
-                        break;
-                    }
-                    if api.is_unavailable() {
+                        halt.store(true, std::sync::atomic::Ordering::Relaxed);
+                    } else if api.is_unavailable() {
                         unavailable_streak += 1;
-                        if unavailable_streak >= MAX_CONSECUTIVE_UNAVAILABLE {
+                        if unavailable_streak >= MAX_CONSECUTIVE_UNAVAILABLE && result.fatal.is_none() {
                             tracing::error!(error = %api, "OpenPhone keeps failing; stopping the run");
                             result.fatal = Some(api);
-                            break;
+                            halt.store(true, std::sync::atomic::Ordering::Relaxed);
                         }
                     } else {
                         unavailable_streak = 0;
@@ -210,9 +204,25 @@ pub async fn apply(
     let never_started: Vec<Task> = pending.collect();
     if opts.stop.is_cancelled() {
         result.stopped += never_started.len() as u64;
+    } else if let Some(fatal) = result.fatal.clone() {
+        for task in &never_started {
+            settle_unstarted(&mut result, task, &fatal, "not attempted: the run stopped");
+        }
     }
     unmark(mirror, &never_started)?;
     Ok(result)
+}
+
+/// Counts a record that was never started: failed with one error, or stopped when the run
+/// was told to stop.
+fn settle_unstarted(result: &mut ApplyResult, task: &Task, e: &ApiError, context: &str) {
+    if matches!(e, ApiError::Stopped) {
+        result.stopped += 1;
+        return;
+    }
+    let (row, external_id, action) = task.describe();
+    result.failed += 1;
+    result.errors.push(error(row, external_id, action, e, context));
 }
 
 /// Undoes the pending marks of records that were never started, where that is safe: an
@@ -222,7 +232,7 @@ fn unmark(mirror: &mut Mirror, never_started: &[Task]) -> Result<(), MirrorError
     for task in never_started {
         match task {
             Task::Create(c, existing) if existing.is_empty() => mirror.drop_unconfirmed(&c.external_id)?,
-            Task::Update(u) if !u.refresh => updates.push(u.external_id.as_str()),
+            Task::Update(u, _) if !u.refresh => updates.push(u.external_id.as_str()),
             _ => {}
         }
     }

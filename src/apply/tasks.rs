@@ -1,11 +1,12 @@
-//! One record's write, start to finish: [`run`] turns a create, update or delete into the
-//! requests it takes (lookups, re-reads, retries after ambiguous failures) and returns the
+//! One record's write, start to finish: [`run`] turns a create, update or delete, with what
+//! the read before it found, into the requests it takes (a create or the PATCH of the
+//! complete contact, re-reads and retries after ambiguous failures) and returns the
 //! [`Effect`] to commit, or why it failed.
 
-use crate::model::ContactState;
-use crate::openphone::wire::{ApiContact, confirmed_state, create_body, observed_state};
+use crate::model::{ContactState, PushedState};
+use crate::openphone::wire::{ApiContact, confirmed_state, create_body};
 use crate::openphone::{ApiError, Client};
-use crate::plan::{Create, Delete, Update, diff};
+use crate::plan::{Create, Delete, Update, merge};
 use crate::report::Action;
 
 use super::ApplyOptions;
@@ -14,8 +15,29 @@ use super::ApplyOptions;
 pub enum Task {
     /// A create, with the contacts its externalId lookup found.
     Create(Box<Create>, Vec<ApiContact>),
-    Update(Box<Update>),
+    /// An update, with the contacts the read before it found under its externalId.
+    Update(Box<Update>, Vec<ApiContact>),
     Delete(Delete),
+}
+
+impl Task {
+    /// The externalId a create or update reads before writing (`None` for a delete).
+    pub fn external_id(&self) -> Option<&str> {
+        match self {
+            Task::Create(c, _) => Some(&c.external_id),
+            Task::Update(u, _) => Some(&u.external_id),
+            Task::Delete(_) => None,
+        }
+    }
+
+    /// (row, external id, action), for the report.
+    pub fn describe(&self) -> (Option<u64>, &str, Action) {
+        match self {
+            Task::Create(c, _) => (Some(c.row), &c.external_id, Action::Create),
+            Task::Update(u, _) => (Some(u.row), &u.external_id, Action::Update),
+            Task::Delete(d) => (None, &d.external_id, Action::Delete),
+        }
+    }
 }
 
 /// What to record in the mirror for a record that succeeded.
@@ -60,8 +82,8 @@ pub struct TaskResult {
 
 pub async fn run(task: Task, client: &Client, opts: &ApplyOptions) -> TaskResult {
     match task {
-        Task::Create(c, existing) => {
-            let outcome = create(client, opts, &c.external_id, &c.state, existing).await;
+        Task::Create(c, found) => {
+            let outcome = create(client, opts, &c.external_id, &c.state, found).await;
             TaskResult {
                 row: Some(c.row),
                 source_hash: c.source_hash,
@@ -70,8 +92,8 @@ pub async fn run(task: Task, client: &Client, opts: &ApplyOptions) -> TaskResult
                 outcome,
             }
         }
-        Task::Update(u) => {
-            let outcome = update(client, opts, &u).await;
+        Task::Update(u, found) => {
+            let outcome = update(client, opts, &u, found).await;
             TaskResult {
                 row: Some(u.row),
                 source_hash: u.source_hash,
@@ -87,12 +109,14 @@ pub async fn run(task: Task, client: &Client, opts: &ApplyOptions) -> TaskResult
     }
 }
 
+/// Whether this tool made `contact`: its `source` is our label.
+fn is_ours(contact: &ApiContact, label: &str) -> bool {
+    contact.source.as_deref() == Some(label)
+}
+
 /// Picks, among contacts found by externalId, the one this tool made (oldest first).
 fn ours<'a>(found: &'a [ApiContact], label: &str) -> Option<&'a ApiContact> {
-    found
-        .iter()
-        .filter(|c| c.source.as_deref() == Some(label))
-        .min_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
+    found.iter().filter(|c| is_ours(c, label)).min_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
 }
 
 fn not_ours(external_id: &str, found: &[ApiContact]) -> Failure {
@@ -109,6 +133,8 @@ fn not_ours(external_id: &str, found: &[ApiContact]) -> Failure {
     }
 }
 
+/// Creates the contact, or adopts the one of ours that `found` (the lookup just made for
+/// this externalId) holds. Every create is preceded by such a lookup.
 async fn create(
     client: &Client,
     opts: &ApplyOptions,
@@ -122,7 +148,7 @@ async fn create(
         if let Some(existing) = ours(&found, &opts.source_label) {
             let existing = existing.clone();
             tracing::info!(external_id, contact_id = %existing.id, "Contact already in OpenPhone; adopting it");
-            return reconcile(client, opts, external_id, desired, existing, true).await.map_err(maybe_applied);
+            return reconcile(client, opts, external_id, desired, existing, None, true).await.map_err(maybe_applied);
         }
         if !found.is_empty() {
             return Err(not_ours(external_id, &found));
@@ -152,6 +178,20 @@ async fn create(
     }
 }
 
+/// A contact of ours is gone (deleted in the app): looks its externalId up, then creates it
+/// again or adopts what the lookup found. The one path by which a contact is made again.
+async fn recreate(
+    client: &Client,
+    opts: &ApplyOptions,
+    external_id: &str,
+    desired: &ContactState,
+    contact_id: &str,
+) -> Result<Effect, Failure> {
+    tracing::info!(external_id, contact_id, "Contact was deleted in OpenPhone; creating it again");
+    let found = lookup_one(client, external_id).await.map_err(maybe_applied)?;
+    create(client, opts, external_id, desired, found).await
+}
+
 async fn lookup_one(client: &Client, external_id: &str) -> Result<Vec<ApiContact>, Failure> {
     client
         .find_by_external_ids(&[external_id.to_owned()])
@@ -160,27 +200,29 @@ async fn lookup_one(client: &Client, external_id: &str) -> Result<Vec<ApiContact
         .map_err(|e| Failure::api("lookup failed", e))
 }
 
-/// Brings an existing contact to `desired`: one PATCH of what differs, or nothing.
+/// Brings an existing contact, as just read, to `desired`: one PATCH of the complete
+/// contact ([`merge`]), or nothing when it already holds the source's values. `known` is the
+/// last confirmed state (which items are ours).
 async fn reconcile(
     client: &Client,
     opts: &ApplyOptions,
     external_id: &str,
     desired: &ContactState,
     mut current: ApiContact,
+    known: Option<&PushedState>,
     adopted: bool,
 ) -> Result<Effect, Failure> {
     let mut attempt = 0;
     loop {
-        let observed = observed_state(&current, desired);
-        let d = diff(desired, &observed);
-        if d.is_empty() {
+        let merged = merge(&current, desired, known);
+        if merged.changes.is_empty() {
             return Ok(Effect::Confirmed {
                 contact_id: current.id.clone(),
                 pushed: Box::new(confirmed_state(desired, &current)),
                 adopted,
             });
         }
-        match client.update_contact(&current.id, &d.patch).await {
+        match client.update_contact(&current.id, &merged.body).await {
             Ok(reply) => {
                 return Ok(Effect::Confirmed {
                     contact_id: reply.id.clone(),
@@ -188,16 +230,16 @@ async fn reconcile(
                     adopted,
                 });
             }
+            // Deleted between the read and the PATCH.
             Err(ApiError::NotFound { .. }) => {
-                tracing::info!(external_id, contact_id = %current.id, "Contact was deleted in OpenPhone; creating it again");
-                return Box::pin(create(client, opts, external_id, desired, Vec::new())).await;
+                return Box::pin(recreate(client, opts, external_id, desired, &current.id)).await;
             }
             Err(e) if e.is_ambiguous() && attempt < opts.max_ambiguous_retries => {
                 attempt += 1;
                 tracing::warn!(external_id, error = %e, "Update may or may not have happened; re-reading the contact");
                 match client.get_contact(&current.id).await {
                     Ok(Some(c)) => current = c,
-                    Ok(None) => return Box::pin(create(client, opts, external_id, desired, Vec::new())).await,
+                    Ok(None) => return Box::pin(recreate(client, opts, external_id, desired, &current.id)).await,
                     Err(e) => return Err(Failure::api("re-read failed", e)),
                 }
             }
@@ -206,39 +248,28 @@ async fn reconcile(
     }
 }
 
-async fn update(client: &Client, opts: &ApplyOptions, u: &Update) -> Result<Effect, Failure> {
-    if u.refresh || u.base.is_none() {
-        return match client.get_contact(&u.contact_id).await {
-            Ok(Some(current)) => reconcile(client, opts, &u.external_id, &u.desired, current, false).await,
-            Ok(None) => {
-                tracing::info!(external_id = %u.external_id, contact_id = %u.contact_id, "Contact was deleted in OpenPhone; creating it again");
-                let found = lookup_one(client, &u.external_id).await?;
-                create(client, opts, &u.external_id, &u.desired, found).await
-            }
-            Err(e) => Err(Failure::api("re-read failed", e)),
-        };
+/// Updates a mirrored contact from what the read before it found under its externalId.
+async fn update(client: &Client, opts: &ApplyOptions, u: &Update, found: Vec<ApiContact>) -> Result<Effect, Failure> {
+    let Some(current) = found.iter().find(|c| c.id == u.contact_id) else {
+        // Gone: deleted in the app. `found` is the lookup a create needs: it adopts another
+        // contact of ours with this externalId, refuses one of another source, or creates.
+        tracing::info!(external_id = %u.external_id, contact_id = %u.contact_id, "Contact was deleted in OpenPhone; creating it again");
+        return create(client, opts, &u.external_id, &u.desired, found).await;
+    };
+    if !is_ours(current, &opts.source_label) {
+        return Err(Failure {
+            message: format!(
+                "contact {} now has source {:?}, not {:?}: it was taken over outside openphone-sync and is left alone",
+                current.id,
+                current.source.as_deref().unwrap_or("none"),
+                opts.source_label
+            ),
+            api: None,
+            not_applied: false,
+        });
     }
-    match client.update_contact(&u.contact_id, &u.diff.patch).await {
-        Ok(reply) => Ok(Effect::Confirmed {
-            contact_id: reply.id.clone(),
-            pushed: Box::new(confirmed_state(&u.desired, &reply)),
-            adopted: false,
-        }),
-        Err(ApiError::NotFound { .. }) => {
-            tracing::info!(external_id = %u.external_id, contact_id = %u.contact_id, "Contact was deleted in OpenPhone; creating it again");
-            let found = lookup_one(client, &u.external_id).await?;
-            create(client, opts, &u.external_id, &u.desired, found).await
-        }
-        Err(e) if e.is_ambiguous() && opts.max_ambiguous_retries > 0 => {
-            tracing::warn!(external_id = %u.external_id, error = %e, "Update may or may not have happened; re-reading the contact");
-            match client.get_contact(&u.contact_id).await {
-                Ok(Some(current)) => reconcile(client, opts, &u.external_id, &u.desired, current, false).await,
-                Ok(None) => create(client, opts, &u.external_id, &u.desired, Vec::new()).await,
-                Err(e) => Err(Failure::api("re-read failed", e)),
-            }
-        }
-        Err(e) => Err(Failure::api("update failed", e)),
-    }
+    let current = current.clone();
+    reconcile(client, opts, &u.external_id, &u.desired, current, u.base.as_ref(), false).await
 }
 
 async fn delete(client: &Client, opts: &ApplyOptions, d: &Delete) -> Result<Effect, Failure> {
@@ -247,7 +278,7 @@ async fn delete(client: &Client, opts: &ApplyOptions, d: &Delete) -> Result<Effe
         None => lookup_one(client, &d.external_id)
             .await?
             .into_iter()
-            .filter(|c| c.source.as_deref() == Some(opts.source_label.as_str()))
+            .filter(|c| is_ours(c, &opts.source_label))
             .map(|c| c.id)
             .collect(),
     };

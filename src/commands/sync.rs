@@ -286,6 +286,7 @@ async fn plan_and_apply(
     if ctx.stop.is_cancelled() {
         report.outcome = Outcome::Stopped;
         report.fatal = Some("stopped on request before anything was written; the next run applies the plan".into());
+        report.stopped = report.planned.create + report.planned.update + report.planned.delete;
         finish(&mut report, Some(&client), started);
         return Ok(report);
     }
@@ -299,10 +300,12 @@ async fn plan_and_apply(
         stop: ctx.stop.clone(),
     };
     let bar = progress_bar(args.output);
-    let result = apply::apply(plan, &client, mirror, &opts, &bar).await.map_err(mirror_stop)?;
+    let prefetched = verified.as_ref().map(verify::prefetched).unwrap_or_default();
+    let result = apply::apply(plan, prefetched, &client, mirror, &opts, &bar).await.map_err(mirror_stop)?;
     report.applied = result.applied;
     report.adopted = result.adopted;
     report.failed = result.failed;
+    report.stopped = result.stopped;
     report.errors.extend(result.errors);
     if let Some(fatal) = result.fatal {
         report.outcome = Outcome::Unavailable;
@@ -415,7 +418,8 @@ async fn note_existing(plan: &Plan, client: &Client, config: &Config, report: &m
     if ids.is_empty() {
         return Ok(());
     }
-    let found = apply::lookup(client, &ids, concurrency(config)).await.map_err(|e| Stop::api(&e))?;
+    let found =
+        crate::openphone::lookup(client, &ids, concurrency(config)).await.complete().map_err(|e| Stop::api(&e))?;
     let ours =
         |c: &crate::openphone::wire::ApiContact| c.source.as_deref() == Some(config.openphone.source_label.as_str());
     for change in report.changes.iter_mut().filter(|c| c.action == crate::report::Action::Create) {

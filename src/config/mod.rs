@@ -295,16 +295,16 @@ impl Ctx<'_> {
 
 fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
     let op = raw.openphone;
-    let base_url = op.base_url.as_deref().unwrap_or("https://api.openphone.com");
+    let base_url = op.base_url.as_deref().unwrap_or("https://api.quo.com");
     let base_url = match url::Url::parse(base_url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => u,
         Ok(_) => {
             ctx.problem(problems, "openphone.base_url", "must be an http:// or https:// URL");
-            url::Url::parse("https://api.openphone.com").expect("valid default")
+            url::Url::parse("https://api.quo.com").expect("valid default")
         }
         Err(e) => {
             ctx.problem(problems, "openphone.base_url", format!("not a URL: {e}"));
-            url::Url::parse("https://api.openphone.com").expect("valid default")
+            url::Url::parse("https://api.quo.com").expect("valid default")
         }
     };
     let rps = op.requests_per_second.unwrap_or(10);
@@ -539,7 +539,7 @@ mod tests {
         );
         let c = Config::load(&cfg).unwrap();
         assert_eq!(c.openphone.requests_per_second, 10);
-        assert_eq!(c.openphone.base_url.as_str(), "https://api.openphone.com/");
+        assert_eq!(c.openphone.base_url.as_str(), "https://api.quo.com/");
         assert_eq!(c.database, dir.path().join("mirror.sqlite3"));
         assert_eq!(c.lock_timeout, crate::mirror::DEFAULT_LOCK_TIMEOUT);
         assert_eq!(c.sync.mapping, dir.path().join("m.toml"));

@@ -48,7 +48,7 @@ pub const SPEC_LIMITS: &[(&str, &str, Constraint, Enforced)] = &[
     ("POST", "customFields[].value", Constraint::Format("date-time"), Enforced::Row),
     ("POST", "createdByUserId", Constraint::Pattern("^US(.*)$"), Enforced::NeverSent),
     ("PATCH", "externalId", Constraint::Length { min: 1, max: EXTERNAL_ID_MAX }, Enforced::Row),
-    ("PATCH", "source", Constraint::Length { min: 1, max: 75 }, Enforced::NeverSent),
+    ("PATCH", "source", Constraint::Length { min: 1, max: 75 }, Enforced::Config),
     ("PATCH", "sourceUrl", Constraint::Length { min: 1, max: SOURCE_URL_MAX }, Enforced::Row),
     ("PATCH", "sourceUrl", Constraint::Format("uri"), Enforced::Row),
     ("PATCH", "customFields[].value", Constraint::Format("date-time"), Enforced::Row),

@@ -22,8 +22,14 @@ use super::wire::{ApiContact, ApiErrorBody, ContactPage, CreateBody, CustomField
 use crate::model::CustomFieldDef;
 use crate::secret::ApiKey;
 
-/// The most `externalIds` one lookup request carries (the API's `maxResults` limit).
-pub const LOOKUP_BATCH: usize = 50;
+/// The most `externalIds` one lookup request carries. The live API's query parser turns more
+/// than 20 repeated `externalIds` keys into an object and answers 400 (the June 2025 spec
+/// sets no limit; Quo's own CRM integration partner found it and sends batches of 20).
+pub const LOOKUP_BATCH: usize = 20;
+
+/// `maxResults` of a lookup: the API's largest page (50), so that an externalId held by
+/// several contacts (other sources, duplicates) rarely costs a second page.
+const LOOKUP_PAGE: usize = 50;
 
 /// How to reach OpenPhone.
 #[derive(Debug, Clone)]
@@ -156,10 +162,10 @@ impl Client {
 
     /// `GET /v1/contacts?externalIds=..` for up to [`LOOKUP_BATCH`] ids, every page.
     pub async fn find_by_external_ids(&self, ids: &[String]) -> Result<Vec<ApiContact>, ApiError> {
-        debug_assert!(ids.len() <= LOOKUP_BATCH);
+        assert!(!ids.is_empty() && ids.len() <= LOOKUP_BATCH, "a lookup takes 1 to {LOOKUP_BATCH} externalIds");
         let mut found = Vec::new();
         let mut token: Option<String> = None;
-        let max = LOOKUP_BATCH.to_string();
+        let max = LOOKUP_PAGE.to_string();
         loop {
             let mut query: Vec<(&str, &str)> = ids.iter().map(|id| ("externalIds", id.as_str())).collect();
             query.push(("maxResults", &max));

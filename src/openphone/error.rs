@@ -4,7 +4,7 @@
 use thiserror::Error;
 
 /// A failed OpenPhone request, after the client's own retries.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum ApiError {
     /// 401/403: the key was refused. Stops the run.
     #[error(

@@ -1,5 +1,6 @@
 //! The JSON shapes of the contacts API (requests and replies) and the conversions between
-//! them and [`crate::model`]: a state to create, a diff to PATCH, a reply to a pushed state.
+//! them and [`crate::model`]: a state to create, the complete contact to PATCH, a reply to a
+//! pushed state, and which items of a contact are this tool's ([`own_items`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -163,51 +164,35 @@ pub struct CustomValueBody {
     pub value: Value,
 }
 
-/// `PATCH /v1/contacts/{id}` body: only what changes. `Some(None)` sends `null`.
+/// `PATCH /v1/contacts/{id}` body: the complete contact. The live API replaces a contact on
+/// PATCH (every email, phone number and custom value left out is deleted), so every PATCH
+/// this tool sends carries every scalar, the complete `emails`, `phoneNumbers` and
+/// `customFields` lists (items by id), and the contact's own `externalId` and `source`:
+/// built by [`crate::plan::merge`] from the contact as just read.
 #[derive(Debug, Default, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PatchBody {
-    #[serde(skip_serializing_if = "PatchDefaults::is_empty")]
     pub default_fields: PatchDefaults,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub custom_fields: Vec<CustomValueBody>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Sent only when the mapping sets `sourceUrl` (`Some(None)` sends `null`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_url: Option<Option<String>>,
 }
 
+/// Every default field, always sent (`null` where empty).
 #[derive(Debug, Default, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PatchDefaults {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub company: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub emails: Option<Vec<ItemBody>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone_numbers: Option<Vec<ItemBody>>,
-}
-
-impl PatchDefaults {
-    pub fn is_empty(&self) -> bool {
-        *self == PatchDefaults::default()
-    }
-}
-
-impl PatchBody {
-    pub fn is_empty(&self) -> bool {
-        *self == PatchBody::default()
-    }
-
-    /// Whether the PATCH adds items (which a blind resend would add twice).
-    pub fn adds_items(&self) -> bool {
-        let adds = |items: &Option<Vec<ItemBody>>| items.iter().flatten().any(|i| i.id.is_none());
-        adds(&self.default_fields.emails) || adds(&self.default_fields.phone_numbers)
-    }
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub role: Option<String>,
+    pub emails: Vec<ItemBody>,
+    pub phone_numbers: Vec<ItemBody>,
 }
 
 /// The create body for a desired state.
@@ -239,13 +224,13 @@ pub fn create_body(external_id: &str, source: &str, state: &ContactState) -> Cre
     }
 }
 
-/// What the API holds for the fields `template` maps: the basis of a diff after a
-/// contact is adopted or re-read. Items are matched to slots by label (preferring the
-/// item whose value is the desired one).
-pub fn observed_state(contact: &ApiContact, template: &ContactState) -> PushedState {
+/// What the API holds for the fields `template` maps: the basis of a diff after a contact
+/// is read. Items are matched to slots by [`own_items`]: `known` (the last confirmed state,
+/// when the mirror has one) names the items this tool wrote.
+pub fn observed_state(contact: &ApiContact, template: &ContactState, known: Option<&PushedState>) -> PushedState {
     let d = &contact.default_fields;
-    let (emails, email_ids) = match_slots(&template.emails, &d.emails, true);
-    let (phones, phone_ids) = match_slots(&template.phones, &d.phone_numbers, true);
+    let (emails, email_ids) = slots_of(&template.emails, &d.emails, known.map(|k| k.email_ids.as_slice()));
+    let (phones, phone_ids) = slots_of(&template.phones, &d.phone_numbers, known.map(|k| k.phone_ids.as_slice()));
     let custom = template
         .custom
         .iter()
@@ -276,6 +261,60 @@ pub fn observed_state(contact: &ApiContact, template: &ContactState) -> PushedSt
     }
 }
 
+/// Each slot's state and item id, as [`own_items`] matches them.
+fn slots_of(slots: &[Slot], items: &[ApiItem], known: Option<&[Option<String>]>) -> (Vec<Slot>, Vec<Option<String>>) {
+    let owners = own_items(slots, items, known);
+    let states = slots
+        .iter()
+        .zip(&owners)
+        .map(|(s, o)| Slot { label: s.label.clone(), value: o.and_then(|i| items[i].value.clone()) })
+        .collect();
+    let ids = owners.iter().map(|o| o.and_then(|i| items[i].id.clone())).collect();
+    (states, ids)
+}
+
+/// Which item of a contact's list each mapping slot owns (an index into `items`), in three
+/// passes, each item owned at most once:
+/// 1. the item whose id `known` names for the slot (the one this tool wrote);
+/// 2. else an item with the slot's label and the slot's value;
+/// 3. only when nothing is known (no mirror entry: a contact adopted or a mirror rebuilt),
+///    the first item with the slot's label.
+///
+/// An item none of these picks (a number or address added in the app) belongs to the user:
+/// a PATCH keeps it as it is.
+pub fn own_items(slots: &[Slot], items: &[ApiItem], known: Option<&[Option<String>]>) -> Vec<Option<usize>> {
+    let mut used = vec![false; items.len()];
+    let mut owners: Vec<Option<usize>> = vec![None; slots.len()];
+    let take = |used: &mut Vec<bool>, pred: &dyn Fn(&ApiItem) -> bool| -> Option<usize> {
+        let i = items.iter().enumerate().position(|(i, it)| !used[i] && it.value.is_some() && pred(it))?;
+        used[i] = true;
+        Some(i)
+    };
+    if let Some(known) = known {
+        for (slot, owner) in owners.iter_mut().enumerate() {
+            if let Some(Some(id)) = known.get(slot) {
+                *owner = take(&mut used, &|it| it.id.as_deref() == Some(id.as_str()));
+            }
+        }
+    }
+    for (slot, owner) in slots.iter().zip(owners.iter_mut()) {
+        if owner.is_none() && slot.value.is_some() {
+            *owner = take(&mut used, &|it| {
+                it.name.as_deref() == Some(slot.label.as_str())
+                    && same_item_value(it.value.as_deref(), slot.value.as_deref())
+            });
+        }
+    }
+    if known.is_none() {
+        for (slot, owner) in slots.iter().zip(owners.iter_mut()) {
+            if owner.is_none() {
+                *owner = take(&mut used, &|it| it.name.as_deref() == Some(slot.label.as_str()));
+            }
+        }
+    }
+    owners
+}
+
 /// A single-valued field as the mapping sees it: `None` when unmapped or empty.
 fn scalar(unmapped: bool, value: &Option<String>) -> Option<String> {
     if unmapped { None } else { value.clone().filter(|s| !s.is_empty()) }
@@ -284,41 +323,10 @@ fn scalar(unmapped: bool, value: &Option<String>) -> Option<String> {
 /// The state just written (`desired`), with the item ids from the reply to the write.
 pub fn confirmed_state(desired: &ContactState, reply: &ApiContact) -> PushedState {
     let d = &reply.default_fields;
-    let (_, email_ids) = match_slots(&desired.emails, &d.emails, false);
-    let (_, phone_ids) = match_slots(&desired.phones, &d.phone_numbers, false);
+    let none = |n: usize| vec![None; n];
+    let (_, email_ids) = slots_of(&desired.emails, &d.emails, Some(&none(desired.emails.len())));
+    let (_, phone_ids) = slots_of(&desired.phones, &d.phone_numbers, Some(&none(desired.phones.len())));
     PushedState { state: desired.clone(), email_ids, phone_ids }
-}
-
-/// For each slot, the API item that fills it: same label and the slot's value, else
-/// (when `any_value`) the first unused item with the label.
-fn match_slots(slots: &[Slot], items: &[ApiItem], any_value: bool) -> (Vec<Slot>, Vec<Option<String>>) {
-    let mut used = vec![false; items.len()];
-    let mut pick = |slot: &Slot, exact: bool| -> Option<usize> {
-        let i = items.iter().enumerate().position(|(i, it)| {
-            !used[i]
-                && it.value.is_some()
-                && it.name.as_deref() == Some(slot.label.as_str())
-                && (!exact || same_item_value(it.value.as_deref(), slot.value.as_deref()))
-        })?;
-        used[i] = true;
-        Some(i)
-    };
-    let mut found: Vec<Option<usize>> =
-        slots.iter().map(|s| if s.value.is_some() { pick(s, true) } else { None }).collect();
-    if any_value {
-        for (slot, f) in slots.iter().zip(found.iter_mut()) {
-            if f.is_none() {
-                *f = pick(slot, false);
-            }
-        }
-    }
-    let states = slots
-        .iter()
-        .zip(&found)
-        .map(|(s, f)| Slot { label: s.label.clone(), value: f.and_then(|i| items[i].value.clone()) })
-        .collect();
-    let ids = found.iter().map(|f| f.and_then(|i| items[i].id.clone())).collect();
-    (states, ids)
 }
 
 fn same_item_value(a: Option<&str>, b: Option<&str>) -> bool {
@@ -387,7 +395,7 @@ mod tests {
             "customFields": [{"key": "k1", "value": 3.0, "name": "n", "type": "number"}]
         }))
         .unwrap();
-        let obs = observed_state(&reply, &desired());
+        let obs = observed_state(&reply, &desired(), None);
         assert_eq!(obs.email_ids, vec![Some("E2".to_owned()), None]);
         assert_eq!(obs.state.custom["k1"], json!(3));
         assert_eq!(obs.state, desired());

@@ -1,11 +1,11 @@
-//! The field-level diff of a desired contact against what was last pushed: the PATCH
-//! body that sends only what changed (items by id), and a readable list of the changes.
+//! The field-level diff of a desired contact against a known state (the last confirmed
+//! one, or what OpenPhone holds): the list of changed fields, for the plan, the report and
+//! drift. What is sent is built elsewhere ([`super::merge`]), from the contact as read.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{ContactState, ItemKind, PushedState, Slot};
-use crate::openphone::wire::{CustomValueBody, ItemBody, PatchBody};
+use crate::model::{ContactState, PushedState, Slot};
 
 /// One changed field, for people: `first_name: "Ann" → "Anne"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -22,10 +22,9 @@ impl std::fmt::Display for FieldChange {
     }
 }
 
-/// What to send, and what it changes.
+/// What changes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Diff {
-    pub patch: PatchBody,
     pub changes: Vec<FieldChange>,
 }
 
@@ -35,58 +34,38 @@ impl Diff {
     }
 }
 
-/// Diffs `desired` against `base`. When an email or phone list changes, the PATCH carries
-/// every mapped slot of that list (unchanged ones by id with their value), so the result is
-/// right whether OpenPhone keeps or drops the items a PATCH leaves out.
+/// Diffs `desired` against `base`: every mapped field whose value differs (an email or
+/// phone slot also when its label moved).
 pub fn diff(desired: &ContactState, base: &PushedState) -> Diff {
     let mut d = Diff::default();
     let was = &base.state;
     let skip = desired.unmapped;
-    let mut scalar =
-        |name: &str, unmapped: bool, want: &Option<String>, had: &Option<String>| -> Option<Option<String>> {
-            (!unmapped && want != had).then(|| {
-                d.changes.push(FieldChange { field: name.to_owned(), from: had.clone(), to: want.clone() });
-                want.clone()
-            })
-        };
-    let first_name = scalar("first_name", skip.first_name, &desired.first_name, &was.first_name);
-    let last_name = scalar("last_name", skip.last_name, &desired.last_name, &was.last_name);
-    let company = scalar("company", skip.company, &desired.company, &was.company);
-    let role = scalar("role", skip.role, &desired.role, &was.role);
-    let source_url = scalar("source_url", skip.source_url, &desired.source_url, &was.source_url);
-    d.patch.default_fields.first_name = first_name;
-    d.patch.default_fields.last_name = last_name;
-    d.patch.default_fields.company = company;
-    d.patch.default_fields.role = role;
-    d.patch.source_url = source_url;
-    d.patch.default_fields.emails =
-        items(&mut d.changes, "emails", ItemKind::Email, &desired.emails, &was.emails, base);
-    d.patch.default_fields.phone_numbers =
-        items(&mut d.changes, "phone_numbers", ItemKind::Phone, &desired.phones, &was.phones, base);
+    let mut scalar = |name: &str, unmapped: bool, want: &Option<String>, had: &Option<String>| {
+        if !unmapped && want != had {
+            d.changes.push(FieldChange { field: name.to_owned(), from: had.clone(), to: want.clone() });
+        }
+    };
+    scalar("first_name", skip.first_name, &desired.first_name, &was.first_name);
+    scalar("last_name", skip.last_name, &desired.last_name, &was.last_name);
+    scalar("company", skip.company, &desired.company, &was.company);
+    scalar("role", skip.role, &desired.role, &was.role);
+    scalar("source_url", skip.source_url, &desired.source_url, &was.source_url);
+    items(&mut d.changes, "emails", &desired.emails, &was.emails);
+    items(&mut d.changes, "phone_numbers", &desired.phones, &was.phones);
     for (key, want) in &desired.custom {
         let had = was.custom.get(key).unwrap_or(&Value::Null);
         if want != had {
             d.changes.push(FieldChange { field: format!("custom[{key}]"), from: show_json(had), to: show_json(want) });
-            d.patch.custom_fields.push(CustomValueBody { key: key.clone(), value: want.clone() });
         }
     }
     d
 }
 
-fn items(
-    changes: &mut Vec<FieldChange>,
-    name: &str,
-    kind: ItemKind,
-    want: &[Slot],
-    had: &[Slot],
-    base: &PushedState,
-) -> Option<Vec<ItemBody>> {
-    let mut changed = false;
+fn items(changes: &mut Vec<FieldChange>, name: &str, want: &[Slot], had: &[Slot]) {
     for (i, slot) in want.iter().enumerate() {
         let before = had.get(i).and_then(|s| s.value.clone());
         let label_moved = had.get(i).is_some_and(|s| s.label != slot.label) && slot.value.is_some();
         if slot.value != before || label_moved {
-            changed = true;
             changes.push(FieldChange {
                 field: format!("{name}[{}]", slot.label),
                 from: before,
@@ -94,21 +73,6 @@ fn items(
             });
         }
     }
-    if !changed {
-        return None;
-    }
-    let body = want
-        .iter()
-        .enumerate()
-        .filter_map(|(i, slot)| {
-            let id = base.item_id(kind, i).map(str::to_owned);
-            match (&slot.value, id) {
-                (None, None) => None,
-                (value, id) => Some(ItemBody { id, name: slot.label.clone(), value: value.clone() }),
-            }
-        })
-        .collect();
-    Some(body)
 }
 
 fn show_json(v: &Value) -> Option<String> {
@@ -129,7 +93,7 @@ mod tests {
     }
 
     #[test]
-    fn sends_only_what_changed_with_item_ids() {
+    fn lists_what_changed() {
         let mut was = ContactState {
             first_name: Some("Ann".into()),
             company: Some("Acme".into()),
@@ -138,11 +102,7 @@ mod tests {
             ..Default::default()
         };
         was.custom.insert("k".into(), json!(1));
-        let base = PushedState {
-            state: was.clone(),
-            email_ids: vec![Some("E1".into()), Some("E2".into())],
-            phone_ids: vec![Some("P1".into())],
-        };
+        let base = PushedState { state: was.clone(), ..Default::default() };
         assert!(diff(&was, &base).is_empty());
 
         let mut want = was.clone();
@@ -150,37 +110,15 @@ mod tests {
         want.emails[1].value = None;
         want.custom.insert("k".into(), json!(null));
         let d = diff(&want, &base);
-        let body = serde_json::to_value(&d.patch).unwrap();
+        let shown: Vec<String> = d.changes.iter().map(ToString::to_string).collect();
         assert_eq!(
-            body,
-            json!({
-                "defaultFields": {
-                    "firstName": "Anne",
-                    "emails": [
-                        {"id": "E1", "name": "work", "value": "a@x.io"},
-                        {"id": "E2", "name": "home", "value": null}
-                    ]
-                },
-                "customFields": [{"key": "k", "value": null}]
-            })
+            shown,
+            vec!["first_name: \"Ann\" → \"Anne\"", "emails[home]: \"h@x.io\" → (empty)", "custom[k]: \"1\" → (empty)"]
         );
-        assert_eq!(d.changes.len(), 3);
-        assert_eq!(d.changes[0].to_string(), "first_name: \"Ann\" → \"Anne\"");
-
-        let mut add = was.clone();
-        add.phones = vec![slot("mobile", Some("+12015550124"))];
-        add.company = None;
-        let d = diff(&add, &PushedState { phone_ids: vec![None], ..base.clone() });
-        let body = serde_json::to_value(&d.patch).unwrap();
-        assert_eq!(
-            body,
-            json!({"defaultFields": {"company": null, "phoneNumbers": [{"name": "mobile", "value": "+12015550124"}]}})
-        );
-        assert!(d.patch.adds_items());
     }
 
     #[test]
-    fn unmapped_fields_are_never_written() {
+    fn unmapped_fields_are_never_compared() {
         let base = PushedState {
             state: ContactState {
                 company: Some("Set in the app".into()),
@@ -192,7 +130,7 @@ mod tests {
         let mut want = ContactState { role: Some("CTO".into()), ..Default::default() };
         want.unmapped.company = true;
         want.unmapped.source_url = true;
-        let d = diff(&want, &base);
-        assert_eq!(serde_json::to_value(&d.patch).unwrap(), json!({"defaultFields": {"role": "CTO"}}));
+        let fields: Vec<String> = diff(&want, &base).changes.into_iter().map(|c| c.field).collect();
+        assert_eq!(fields, vec!["role"]);
     }
 }

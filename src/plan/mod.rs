@@ -1,14 +1,17 @@
 //! The plan: a pure, deterministic function of (mapped records, mirror) into creates,
-//! updates (each carrying only what changed) and deletes, plus the safety guard that
-//! refuses mass deletes. Invariant: nothing here does IO.
+//! updates (each with the fields it changes) and deletes, plus the safety guard that
+//! refuses mass deletes, and [`merge`], the complete contact a PATCH sends, from the contact
+//! as read. Invariant: nothing here does IO.
 
 pub mod diff;
 pub mod guard;
+pub mod merge;
 
 use std::collections::HashMap;
 
 pub use diff::{Diff, FieldChange, diff};
 pub use guard::{Refusal, guard};
+pub use merge::{Merged, merge};
 
 use crate::mirror::{MirrorIndex, Pending};
 use crate::model::{ContactState, Digest, PushedState, Record};
@@ -194,7 +197,7 @@ mod tests {
         assert_eq!(p.unchanged, 1);
         assert_eq!(p.updates.len(), 1);
         assert!(!p.updates[0].refresh);
-        assert_eq!(p.updates[0].diff.patch.default_fields.first_name, Some(Some("C2".into())));
+        assert_eq!(p.updates[0].diff.changes[0].to.as_deref(), Some("C2"));
         let deletes: Vec<(&str, Option<&str>)> =
             p.deletes.iter().map(|d| (d.external_id.as_str(), d.contact_id.as_deref())).collect();
         assert_eq!(deletes, vec![("gone", Some("c-gone")), ("half", None)]);

@@ -54,7 +54,8 @@ async fn verify_finds_edits_made_in_the_app_and_restores_them() {
     assert_eq!(report["planned"], json!({"create": 1, "update": 3, "delete": 0, "unchanged": 2}));
     assert_eq!(ws.fake.contacts(), before, "a dry run writes nothing");
 
-    // The real run restores them: one PATCH each, sending only the drifted field.
+    // The real run restores them: one PATCH each (the complete contact, from the read the
+    // verify made: no second read), with the drifted field set back.
     ws.fake.clear_requests();
     let run = ws.run(&["sync", "--verify", "--output", "json"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -63,7 +64,9 @@ async fn verify_finds_edits_made_in_the_app_and_restores_them() {
     let patches: Vec<_> = ws.fake.requests().into_iter().filter(|r| r.method == "PATCH").collect();
     assert_eq!(patches.len(), 3);
     let first = patches.iter().find(|r| r.path.ends_with(&contact_id(&ws, "C-0001"))).unwrap();
-    assert_eq!(first.body.as_ref().unwrap(), &json!({"defaultFields": {"firstName": "First1"}}));
+    assert_eq!(first.body.as_ref().unwrap()["defaultFields"]["firstName"], "First1");
+    let reads = ws.fake.requests().iter().filter(|r| r.path == "/v1/contacts" && r.method == "GET").count();
+    assert_eq!(reads, 2, "one read-back of the 6 mirrored contacts, one lookup before the create");
     ws.assert_workspace_equals_source().await;
     ws.assert_spec_clean();
     // The app's value in an unmapped field stays.

@@ -7,7 +7,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::fake_openphone::{
-    CustomFieldDef, FakeOpenPhone, FakeOptions, Fault, FaultRule, PatchItems, RateLimit,
+    CustomFieldDef, FakeOpenPhone, FakeOptions, Fault, FaultRule, MAX_EXTERNAL_IDS, PatchMode, RateLimit,
 };
 
 fn client() -> Client {
@@ -98,8 +98,10 @@ async fn bodies_that_break_the_spec_get_400() {
     }
     assert!(fake.contacts().is_empty());
     let list = format!("{}/v1/contacts", fake.base_url());
-    for q in [vec![("externalIds", "a")], vec![("maxResults", "10")], vec![("externalIds", "a"), ("maxResults", "51")]]
-    {
+    let too_many: Vec<String> = (0..=MAX_EXTERNAL_IDS).map(|i| format!("id-{i}")).collect();
+    let mut over: Vec<(&str, &str)> = too_many.iter().map(|id| ("externalIds", id.as_str())).collect();
+    over.push(("maxResults", "50"));
+    for q in [vec![("externalIds", "a")], over, vec![("externalIds", "a"), ("maxResults", "51")]] {
         let r = c.get(&list).header("Authorization", fake.api_key()).query(&q).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q:?}");
     }
@@ -115,7 +117,8 @@ async fn bodies_that_break_the_spec_get_400() {
 
 #[tokio::test]
 async fn contact_round_trip() {
-    let fake = FakeOpenPhone::start(no_limit()).await;
+    // The June 2025 reading: what a PATCH leaves out stays.
+    let fake = FakeOpenPhone::start(FakeOptions { patch_mode: PatchMode::Merge, ..no_limit() }).await;
     let (c, base, key) = (client(), fake.base_url(), fake.api_key());
     let r = post(&c, &fake, &person("row-1")).await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -170,7 +173,7 @@ async fn contact_round_trip() {
 
 #[tokio::test]
 async fn pagination_replace_mode_and_app_side_helpers() {
-    let fake = FakeOpenPhone::start(FakeOptions { patch_items: PatchItems::Replace, ..no_limit() }).await;
+    let fake = FakeOpenPhone::start(FakeOptions { patch_mode: PatchMode::Replace, ..no_limit() }).await;
     let (c, base, key) = (client(), fake.base_url(), fake.api_key());
     for ext in ["a", "b", "c"] {
         assert_eq!(post(&c, &fake, &person(ext)).await.unwrap().status(), StatusCode::CREATED);
@@ -204,6 +207,66 @@ async fn pagination_replace_mode_and_app_side_helpers() {
     assert_eq!(edited[1]["source"], "hubspot");
     fake.remove_contact(&seeded);
     assert_eq!(fake.contacts().len(), 3);
+}
+
+/// The live API's rules, the fake's default: a PATCH deletes every email, phone number and
+/// custom value it leaves out (and, in the harsher reading, every scalar), items sent with
+/// `id` keep it; a list without `externalIds` pages through the workspace, `sources` filters.
+#[tokio::test]
+async fn live_rules_patch_replaces_and_listing_needs_no_external_ids() {
+    let fake = FakeOpenPhone::start(FakeOptions { custom_fields: fields(), ..no_limit() }).await;
+    let (c, base, key) = (client(), fake.base_url(), fake.api_key());
+    let mut body = person("r1");
+    body["defaultFields"]["company"] = json!("Engines");
+    body["customFields"] = json!([{"key": "66aa00000000000000000001", "value": "gold"}]);
+    let r: Value = post(&c, &fake, &body).await.unwrap().json().await.unwrap();
+    let id = r["data"]["id"].as_str().unwrap().to_string();
+    let email_id = r["data"]["defaultFields"]["emails"][0]["id"].as_str().unwrap().to_string();
+    let url = format!("{base}/v1/contacts/{id}");
+
+    // Only the changed email: the phone, the custom value and the scalars go.
+    let partial = json!({"defaultFields": {"emails": [{"id": email_id, "name": "work", "value": "new@example.com"}]}});
+    let r = c.patch(&url).header("Authorization", &key).json(&partial).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let got = &fake.contacts()[0];
+    assert_eq!(got["defaultFields"]["emails"], json!([{"id": email_id, "name": "work", "value": "new@example.com"}]));
+    assert_eq!(got["defaultFields"]["phoneNumbers"], json!([]));
+    assert_eq!(got["customFields"], json!([]));
+    assert_eq!((&got["defaultFields"]["firstName"], &got["defaultFields"]["company"]), (&Value::Null, &Value::Null));
+
+    // The complete contact, ids kept: everything stays.
+    let full = json!({"defaultFields": {"firstName": "Ada", "lastName": null, "company": "Engines", "role": null,
+        "emails": [{"id": email_id, "name": "work", "value": "new@example.com"}],
+        "phoneNumbers": [{"name": "mobile", "value": "+14155550123"}]},
+        "customFields": [{"key": "66aa00000000000000000001", "value": "gold"}]});
+    c.patch(&url).header("Authorization", &key).json(&full).send().await.unwrap();
+    let got = &fake.contacts()[0];
+    assert_eq!(got["defaultFields"]["firstName"], "Ada");
+    assert_eq!(got["defaultFields"]["emails"][0]["id"], email_id.as_str());
+    assert_eq!(got["defaultFields"]["phoneNumbers"][0]["value"], "+14155550123");
+    assert_eq!(got["customFields"][0]["value"], "gold");
+
+    // Listing without externalIds: every contact, paged; `sources` filters.
+    for ext in ["r2", "r3"] {
+        post(&c, &fake, &json!({"externalId": ext, "source": "sheet-sync", "defaultFields": {"firstName": ext}}))
+            .await
+            .unwrap();
+    }
+    fake.insert_contact(json!({"defaultFields": {"firstName": "Made in the app"}}));
+    let page = |q: Vec<(&'static str, String)>| {
+        c.get(format!("{base}/v1/contacts")).header("Authorization", &key).query(&q).send()
+    };
+    let all: Value = page(vec![("maxResults", "50".into())]).await.unwrap().json().await.unwrap();
+    assert_eq!(all["data"].as_array().unwrap().len(), 4);
+    let p1: Value =
+        page(vec![("sources", "sheet-sync".into()), ("maxResults", "1".into())]).await.unwrap().json().await.unwrap();
+    assert_eq!(p1["data"][0]["externalId"], "r2");
+    let token = p1["nextPageToken"].as_str().unwrap().to_owned();
+    let q = vec![("sources", "sheet-sync".into()), ("maxResults", "1".into()), ("pageToken", token)];
+    let p2: Value = page(q).await.unwrap().json().await.unwrap();
+    assert_eq!(p2["data"][0]["externalId"], "r3");
+    assert_eq!(p2["nextPageToken"], Value::Null);
+    assert!(fake.spec_violations().is_empty(), "{:?}", fake.spec_violations());
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ mod export_quirks;
 mod fake_selftest;
 mod fuzz_inputs;
 mod limits;
+mod live_api;
 mod secrets;
 mod sheets;
 mod spec_conformance;

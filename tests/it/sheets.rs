@@ -160,16 +160,18 @@ async fn a_sheet_syncs_exactly_like_the_same_data_in_a_csv() {
     assert_eq!(again["planned"], json!({"create": 0, "update": 0, "delete": 0, "unchanged": 3}));
     assert!(ws.fake.requests().iter().all(|r| r.method == "GET"));
 
-    // An edit in the sheet is one PATCH with only that field.
+    // An edit in the sheet is one PATCH: the complete contact with the new company.
     let mut edited = vec![header_cells(), sheet_row(1), sheet_row(2)];
     edited[2][3] = Cell::Text("Globex".into());
     google.set_rows(SHEET_ID, "Contacts", edited);
     ws.fake.clear_requests();
     let report = ws.run(&["sync", "--output", "json", "--allow-mass-delete"]).await.report();
     assert_eq!(report["applied"], json!({"create": 0, "update": 1, "delete": 1}));
-    let patch = ws.fake.requests().into_iter().find(|r| r.method == "PATCH").unwrap();
-    assert_eq!(patch.body.unwrap(), json!({"defaultFields": {"company": "Globex"}}));
+    let patch = ws.fake.requests().into_iter().find(|r| r.method == "PATCH").unwrap().body.unwrap();
+    assert_eq!(patch["defaultFields"]["company"], "Globex");
+    assert_eq!(patch["defaultFields"]["firstName"], ws.by_external_id("C-0002")[0]["defaultFields"]["firstName"]);
     ws.assert_exactly(&ids(1..=2));
+    assert_eq!(ws.by_external_id("C-0002")[0]["defaultFields"]["company"], "Globex");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,7 +1,7 @@
 //! End-to-end: first sync, no-op rerun, exact deltas, dry run, bad rows, the mass-delete
 //! guard, item edits by id, and contacts changed behind the sync's back.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{Workspace, custom, ids, row};
 
@@ -67,10 +67,11 @@ async fn noop_rerun_costs_at_most_two_requests_and_writes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_delta_costs_one_request_per_change_and_sends_only_what_changed() {
+async fn a_delta_costs_one_request_per_change_and_patches_the_complete_contact() {
     let ws = Workspace::new().await;
     ws.write_n(10);
     ws.sync(0).await;
+    let before = ws.by_external_id("C-0003")[0].clone();
     ws.fake.clear_requests();
 
     // Row 3: new company. Row 10 removed. Rows 11, 12 added.
@@ -86,10 +87,25 @@ async fn a_delta_costs_one_request_per_change_and_sends_only_what_changed() {
     let sent = ws.fake.requests();
     let count = |m: &str| sent.iter().filter(|r| r.method == m).count();
     assert_eq!((count("POST"), count("PATCH"), count("DELETE")), (2, 1, 1), "{sent:#?}");
-    // GETs: the custom-field list and one lookup for the two new ids.
+    // GETs: the custom-field list and one lookup that reads the two new ids and the changed one.
     assert_eq!(count("GET"), 2, "{sent:#?}");
-    let patch = sent.iter().find(|r| r.method == "PATCH").unwrap();
-    assert_eq!(patch.body.as_ref().unwrap(), &json!({"defaultFields": {"company": "Globex"}}));
+    let lookup = sent.iter().find(|r| r.method == "GET" && r.path == "/v1/contacts").unwrap();
+    let asked: Vec<&str> = lookup.query.iter().filter(|(k, _)| k == "externalIds").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(asked, vec!["C-0011", "C-0012", "C-0003"]);
+    // The PATCH is the complete contact as it was, ids kept, with the new company.
+    let patch = sent.iter().find(|r| r.method == "PATCH").unwrap().body.clone().unwrap();
+    let df = &before["defaultFields"];
+    assert_eq!(
+        patch["defaultFields"],
+        json!({"firstName": df["firstName"], "lastName": df["lastName"], "company": "Globex", "role": null,
+               "emails": df["emails"], "phoneNumbers": df["phoneNumbers"]})
+    );
+    let sent_custom: Vec<(&str, &Value)> =
+        patch["customFields"].as_array().unwrap().iter().map(|c| (c["key"].as_str().unwrap(), &c["value"])).collect();
+    let had_custom: Vec<(&str, &Value)> =
+        before["customFields"].as_array().unwrap().iter().map(|c| (c["key"].as_str().unwrap(), &c["value"])).collect();
+    assert_eq!(sent_custom, had_custom);
+    assert_eq!((&patch["externalId"], &patch["source"]), (&json!("C-0003"), &json!("contact-sync")));
 
     let mut want = ids(1..=9);
     want.extend(ids(11..=12));
@@ -111,14 +127,12 @@ async fn emails_and_phones_are_edited_and_removed_by_item_id() {
     ws.write_rows(&[row(1).replace("user1@example.com", "new1@example.com").replace("+1 201 555 0001", ""), row(2)]);
     let report = ws.sync(0).await;
     assert_eq!(report["applied"]["update"], 1);
-    let patch = ws.fake.requests().into_iter().find(|r| r.method == "PATCH").unwrap();
+    let patch = ws.fake.requests().into_iter().find(|r| r.method == "PATCH").unwrap().body.unwrap();
     assert_eq!(
-        patch.body.unwrap(),
-        json!({"defaultFields": {
-            "emails": [{"id": email_id, "name": "work", "value": "new1@example.com"}],
-            "phoneNumbers": [{"id": phone_id, "name": "mobile", "value": null}]
-        }})
+        patch["defaultFields"]["emails"],
+        json!([{"id": email_id, "name": "work", "value": "new1@example.com"}])
     );
+    assert_eq!(patch["defaultFields"]["phoneNumbers"], json!([{"id": phone_id, "name": "mobile", "value": null}]));
     let after = &ws.by_external_id("C-0001")[0];
     assert_eq!(
         after["defaultFields"]["emails"],

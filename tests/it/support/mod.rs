@@ -17,6 +17,9 @@ use fake_openphone::{CustomFieldDef, FakeOpenPhone, FakeOptions};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_openphone-sync");
 
+/// The key of the workspace's "Notes" custom field, which no mapping maps.
+pub const NOTES_FIELD: &str = "66aa00000000000000000006";
+
 /// The custom fields every test workspace has.
 pub fn standard_fields() -> Vec<CustomFieldDef> {
     let def =
@@ -27,6 +30,8 @@ pub fn standard_fields() -> Vec<CustomFieldDef> {
         def("Score", "66aa00000000000000000003", "number"),
         def("Renewal", "66aa00000000000000000004", "date"),
         def("Interests", "66aa00000000000000000005", "multi-select"),
+        // Not in the standard mapping: only ever set in the app.
+        def("Notes", NOTES_FIELD, "string"),
     ]
 }
 
@@ -98,10 +103,32 @@ impl Run {
         }
     }
 
-    /// The JSON report on stdout.
+    /// The JSON report on stdout. Every applied run's report is checked to account for
+    /// each planned record once: applied, failed (with one error naming its action) or
+    /// stopped; never both applied and failed.
     pub fn report(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not a JSON report ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        let report: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not a JSON report ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
+        });
+        assert_accounts_for_every_record(&report);
+        report
+    }
+}
+
+/// planned = applied + failed + stopped, counts and errors alike (apply mode, not refused).
+pub fn assert_accounts_for_every_record(report: &Value) {
+    if report["mode"] != "apply" || report["outcome"] == "refused" {
+        return;
+    }
+    let n = |v: &Value| v.as_u64().unwrap_or_else(|| panic!("not a count: {v} in {report}"));
+    let sum = |o: &Value| ["create", "update", "delete"].iter().map(|k| n(&o[*k])).sum::<u64>();
+    let (planned, applied) = (sum(&report["planned"]), sum(&report["applied"]));
+    let (failed, stopped) = (n(&report["failed"]), n(&report["stopped"]));
+    assert_eq!(planned, applied + failed + stopped, "planned ≠ applied + failed + stopped: {report:#}");
+    let write_errors = report["errors"].as_array().unwrap().iter().filter(|e| !e["action"].is_null()).count();
+    assert_eq!(write_errors as u64, failed, "one error per failed record: {report:#}");
+    for e in report["errors"].as_array().unwrap().iter().filter(|e| !e["action"].is_null() && e["action"] != "delete") {
+        assert!(e["row"].is_u64(), "a failed create or update names its row: {e}");
     }
 }
 

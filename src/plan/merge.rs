@@ -1,0 +1,233 @@
+//! The PATCH of one contact: what OpenPhone holds now (just read), with the values this tool
+//! owns set from the source. Pure. The live API replaces a contact on PATCH, deleting every
+//! email, phone number and custom value the body leaves out, so the body is the complete
+//! contact:
+//! - mapped scalars from the source, unmapped ones as read;
+//! - the items this tool owns ([`own_items`]) edited by id (`value: null` removes one), the
+//!   source's new values added, and every other item (added in the app) sent back unchanged;
+//! - mapped custom values from the source (`null` clears), every other custom value as read;
+//! - the contact's own `externalId` and `source`, so no reading of "replace" can clear them.
+//!
+//! The same body is right whether the API replaces or merges: nothing the user owns is left
+//! out, and everything this tool removes is removed by id.
+
+use crate::model::{ContactState, PushedState, Slot};
+use crate::openphone::wire::{
+    ApiContact, ApiItem, CustomValueBody, ItemBody, PatchBody, PatchDefaults, observed_state, own_items,
+};
+
+use super::diff::{FieldChange, diff};
+
+/// The PATCH for one contact and what it changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    pub body: PatchBody,
+    /// The fields the PATCH changes, for people and the report. Empty when the contact
+    /// already holds what the source says: no PATCH is needed.
+    pub changes: Vec<FieldChange>,
+}
+
+/// Merges `desired` into `current`. `known` is the last confirmed state (its item ids say
+/// which items this tool wrote); `None` for a contact adopted or a mirror rebuilt.
+pub fn merge(current: &ApiContact, desired: &ContactState, known: Option<&PushedState>) -> Merged {
+    let observed = observed_state(current, desired, known);
+    let changes = diff(desired, &observed).changes;
+    let d = &current.default_fields;
+    let skip = desired.unmapped;
+    let pick = |unmapped: bool, want: &Option<String>, had: &Option<String>| {
+        if unmapped { had.clone() } else { want.clone() }
+    };
+    let body = PatchBody {
+        default_fields: PatchDefaults {
+            first_name: pick(skip.first_name, &desired.first_name, &d.first_name),
+            last_name: pick(skip.last_name, &desired.last_name, &d.last_name),
+            company: pick(skip.company, &desired.company, &d.company),
+            role: pick(skip.role, &desired.role, &d.role),
+            emails: items(&desired.emails, &d.emails, known.map(|k| k.email_ids.as_slice())),
+            phone_numbers: items(&desired.phones, &d.phone_numbers, known.map(|k| k.phone_ids.as_slice())),
+        },
+        custom_fields: custom(current, desired),
+        external_id: current.external_id.clone(),
+        source: current.source.clone(),
+        source_url: (!skip.source_url).then(|| desired.source_url.clone()),
+    };
+    Merged { body, changes }
+}
+
+/// The complete list: every item as read, in order (the owned ones set from their slot),
+/// then the slots' new values.
+fn items(slots: &[Slot], current: &[ApiItem], known: Option<&[Option<String>]>) -> Vec<ItemBody> {
+    let owners = own_items(slots, current, known);
+    let mut slot_of = vec![None; current.len()];
+    for (slot, owner) in owners.iter().enumerate() {
+        if let Some(i) = owner {
+            slot_of[*i] = Some(slot);
+        }
+    }
+    let mut out: Vec<ItemBody> = current
+        .iter()
+        .zip(&slot_of)
+        // An item without an id cannot be named; the API always gives one.
+        .filter_map(|(item, slot)| {
+            let id = item.id.clone()?;
+            Some(match slot {
+                Some(s) => ItemBody { id: Some(id), name: slots[*s].label.clone(), value: slots[*s].value.clone() },
+                None => {
+                    item.value.as_ref()?;
+                    ItemBody { id: Some(id), name: item.name.clone().unwrap_or_default(), value: item.value.clone() }
+                }
+            })
+        })
+        .collect();
+    out.extend(slots.iter().zip(&owners).filter(|(_, o)| o.is_none()).filter_map(|(slot, _)| {
+        slot.value.as_ref().map(|v| ItemBody { id: None, name: slot.label.clone(), value: Some(v.clone()) })
+    }));
+    out
+}
+
+/// Every custom value as read, with the mapped ones set from the source.
+fn custom(current: &ApiContact, desired: &ContactState) -> Vec<CustomValueBody> {
+    let mut out: Vec<CustomValueBody> = current
+        .custom_fields
+        .iter()
+        .filter_map(|c| {
+            let key = c.key.as_ref()?;
+            (!desired.custom.contains_key(key) && !c.value.is_null())
+                .then(|| CustomValueBody { key: key.clone(), value: c.value.clone() })
+        })
+        .collect();
+    for (key, want) in &desired.custom {
+        let had = current.custom_fields.iter().any(|c| c.key.as_ref() == Some(key) && !c.value.is_null());
+        if !want.is_null() || had {
+            out.push(CustomValueBody { key: key.clone(), value: want.clone() });
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openphone::wire::ApiCustomValue;
+    use serde_json::{Value, json};
+
+    fn slot(label: &str, v: Option<&str>) -> Slot {
+        Slot { label: label.into(), value: v.map(str::to_owned) }
+    }
+
+    /// A contact this tool created (E1, P1, custom k1), then edited in the app: a second
+    /// email, a phone with the tool's label, an unmapped custom value, a role.
+    fn current() -> ApiContact {
+        serde_json::from_value(json!({
+            "id": "c1", "externalId": "X-1", "source": "contact-sync",
+            "defaultFields": {
+                "firstName": "Ann", "lastName": null, "company": "Acme", "role": "CEO",
+                "emails": [{"name": "work", "value": "ann@acme.io", "id": "E1"},
+                           {"name": "work", "value": "ann.private@mail.io", "id": "E2"}],
+                "phoneNumbers": [{"name": "mobile", "value": "+12015550123", "id": "P1"},
+                                 {"name": "mobile", "value": "+12015550999", "id": "P2"}]
+            },
+            "customFields": [{"key": "k1", "value": "gold", "name": "Tier", "type": "string"},
+                             {"key": "app", "value": ["a", "b"], "name": "Tags", "type": "multi-select"}]
+        }))
+        .unwrap()
+    }
+
+    fn desired() -> ContactState {
+        let mut s = ContactState {
+            first_name: Some("Ann".into()),
+            company: Some("Acme Ltd".into()),
+            emails: vec![slot("work", Some("ann@acme.io"))],
+            phones: vec![slot("mobile", Some("+12015550124"))],
+            ..Default::default()
+        };
+        s.unmapped.last_name = true;
+        s.unmapped.role = true;
+        s.unmapped.source_url = true;
+        s.custom.insert("k1".into(), json!("silver"));
+        s
+    }
+
+    fn known() -> PushedState {
+        PushedState {
+            state: ContactState::default(),
+            email_ids: vec![Some("E1".into())],
+            phone_ids: vec![Some("P1".into())],
+        }
+    }
+
+    #[test]
+    fn the_body_is_the_whole_contact_with_the_sources_values() {
+        let m = merge(&current(), &desired(), Some(&known()));
+        let body = serde_json::to_value(&m.body).unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "defaultFields": {
+                    "firstName": "Ann", "lastName": null, "company": "Acme Ltd", "role": "CEO",
+                    "emails": [{"id": "E1", "name": "work", "value": "ann@acme.io"},
+                               {"id": "E2", "name": "work", "value": "ann.private@mail.io"}],
+                    "phoneNumbers": [{"id": "P1", "name": "mobile", "value": "+12015550124"},
+                                     {"id": "P2", "name": "mobile", "value": "+12015550999"}]
+                },
+                "customFields": [{"key": "app", "value": ["a", "b"]}, {"key": "k1", "value": "silver"}],
+                "externalId": "X-1",
+                "source": "contact-sync"
+            })
+        );
+        let fields: Vec<&str> = m.changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, vec!["company", "phone_numbers[mobile]", "custom[k1]"]);
+    }
+
+    #[test]
+    fn in_step_means_no_change_and_removal_is_by_id() {
+        let mut want = desired();
+        want.company = Some("Acme".into());
+        want.phones[0].value = Some("+12015550123".into());
+        want.custom.insert("k1".into(), json!("gold"));
+        assert!(merge(&current(), &want, Some(&known())).changes.is_empty());
+
+        // The source empties the phone and the custom value: P1 is removed by id, P2 (the
+        // user's) stays, k1 is cleared with null.
+        want.phones[0].value = None;
+        want.custom.insert("k1".into(), Value::Null);
+        let m = merge(&current(), &want, Some(&known()));
+        let body = serde_json::to_value(&m.body).unwrap();
+        assert_eq!(
+            body["defaultFields"]["phoneNumbers"],
+            json!([{"id": "P1", "name": "mobile", "value": null}, {"id": "P2", "name": "mobile", "value": "+12015550999"}])
+        );
+        assert_eq!(body["customFields"], json!([{"key": "app", "value": ["a", "b"]}, {"key": "k1", "value": null}]));
+    }
+
+    #[test]
+    fn an_item_deleted_in_the_app_is_added_again_beside_the_users() {
+        let mut c = current();
+        c.default_fields.phone_numbers.remove(0); // P1 deleted in the app; P2 is the user's.
+        let m = merge(&c, &desired(), Some(&known()));
+        let phones = serde_json::to_value(&m.body.default_fields.phone_numbers).unwrap();
+        assert_eq!(
+            phones,
+            json!([{"id": "P2", "name": "mobile", "value": "+12015550999"}, {"name": "mobile", "value": "+12015550124"}])
+        );
+        // With nothing known (adoption), the first item with the label is taken over instead.
+        let m = merge(&c, &desired(), None);
+        let phones = serde_json::to_value(&m.body.default_fields.phone_numbers).unwrap();
+        assert_eq!(phones, json!([{"id": "P2", "name": "mobile", "value": "+12015550124"}]));
+    }
+
+    #[test]
+    fn mapped_source_url_and_missing_custom_values() {
+        let mut c = current();
+        c.custom_fields = vec![ApiCustomValue { key: Some("other".into()), value: json!(3) }];
+        let mut want = desired();
+        want.unmapped.source_url = false;
+        want.source_url = Some("https://docs.example/1".into());
+        want.custom.insert("k1".into(), Value::Null);
+        let m = merge(&c, &want, Some(&known()));
+        assert_eq!(m.body.source_url, Some(Some("https://docs.example/1".into())));
+        // k1 is empty on both sides: not sent; the other value is kept.
+        assert_eq!(serde_json::to_value(&m.body.custom_fields).unwrap(), json!([{"key": "other", "value": 3}]));
+    }
+}
