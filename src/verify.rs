@@ -1,6 +1,10 @@
-//! `sync --verify`: reads back every contact the mirror says is in step (20 a request) and
-//! finds drift: contacts edited in the app since this tool last wrote them, and contacts
-//! deleted there. The comparison ([`compare`]) is pure; [`verify`] reads the mirror and
+//! `sync --verify`: reads back every contact the mirror says is in step and finds drift:
+//! contacts edited in the app since this tool last wrote them, and contacts deleted there.
+//! Reading: a mirror of more than one lookup's worth is read by listing the contacts of our
+//! `source` (50 a page, 2.5 times fewer requests than lookups of 20) while that stays cheaper
+//! than looking the rest up; whatever the listing did not show (it may be cut short, or the
+//! label shared) is looked up by externalId, 20 a request, and only a lookup declares a
+//! contact deleted. The comparison ([`compare`]) is pure; [`verify`] reads the mirror and
 //! OpenPhone. What to do with the findings (restore, recreate) is the plan's job:
 //! [`observe`] and [`rebase`] make each observed state the base the plan diffs against (and
 //! drop the contacts found deleted), so the ordinary diff restores the source's values with
@@ -13,6 +17,7 @@ use std::collections::HashMap;
 
 use crate::mirror::{Mirror, MirrorError, MirrorIndex};
 use crate::model::{PushedState, Unmapped};
+use crate::openphone::client::LOOKUP_BATCH;
 use crate::openphone::wire::{ApiContact, observed_state};
 use crate::openphone::{ApiError, Client, Found, lookup};
 use crate::plan::diff;
@@ -106,46 +111,99 @@ pub async fn verify(
     mirror: &mut Mirror,
     index: &MirrorIndex,
     unmapped: Unmapped,
+    source_label: &str,
     concurrency: usize,
 ) -> Result<Verified, VerifyError> {
-    let mut ids: Vec<(&str, &str)> = index
+    let mirrored: HashMap<&str, &str> = index
         .iter()
         .filter(|(_, e)| e.pending.is_none())
         .filter_map(|(ext, e)| e.contact_id.as_deref().map(|cid| (ext.as_str(), cid)))
         .collect();
-    ids.sort_unstable();
     let mut out = Verified::default();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    if mirrored.len() > LOOKUP_BATCH {
+        list(client, mirror, &mirrored, unmapped, source_label, &mut seen, &mut out).await?;
+    }
+    let mut ids: Vec<(&str, &str)> =
+        mirrored.iter().filter(|(ext, _)| !seen.contains(*ext)).map(|(e, c)| (*e, *c)).collect();
+    ids.sort_unstable();
     for chunk in ids.chunks(CHUNK) {
         let ext_ids: Vec<&str> = chunk.iter().map(|(ext, _)| *ext).collect();
         let pushed = mirror.pushed(&ext_ids)?;
         let mut found = lookup(client, &ext_ids, concurrency).await.complete()?;
         for (ext, cid) in chunk {
             let Some(base) = pushed.get(*ext) else { continue };
-            out.checked += 1;
             let here = found.remove(*ext).unwrap_or_default();
-            match compare(base, cid, &here, unmapped) {
-                Finding::InStep => {}
-                Finding::NewItemIds(observed) => {
-                    out.new_item_ids.push(((*ext).to_owned(), (*cid).to_owned(), observed))
-                }
-                Finding::Drifted(fields, observed, contact) => out.drifted.push(Drifted {
-                    external_id: (*ext).to_owned(),
-                    contact_id: (*cid).to_owned(),
-                    fields,
-                    observed,
-                    contact: *contact,
-                }),
-                Finding::Missing => out.missing.push((*ext).to_owned()),
-            }
+            note(&mut out, ext, cid, compare(base, cid, &here, unmapped));
         }
     }
+    out.drifted.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    out.new_item_ids.sort_by(|a, b| a.0.cmp(&b.0));
+    out.missing.sort();
     tracing::info!(
         checked = out.checked,
         drifted = out.drifted.len(),
         missing = out.missing.len(),
+        listed = seen.len(),
         "Verified the mirrored contacts against OpenPhone"
     );
     Ok(out)
+}
+
+/// Lists the contacts of our `source`, comparing each mirrored one as its page arrives, and
+/// stops once it has cost as many requests as looking every mirrored contact up would: with
+/// a label shared by other tools or instances, the rest is looked up instead (at worst twice
+/// the cost of lookups; with a label of its own, 2/5 of it).
+async fn list<'a>(
+    client: &Client,
+    mirror: &mut Mirror,
+    mirrored: &HashMap<&'a str, &'a str>,
+    unmapped: Unmapped,
+    source_label: &str,
+    seen: &mut std::collections::HashSet<&'a str>,
+    out: &mut Verified,
+) -> Result<(), VerifyError> {
+    let budget = mirrored.len().div_ceil(LOOKUP_BATCH);
+    let mut token: Option<String> = None;
+    for _ in 0..budget {
+        let (page, next) = client.list_by_source(source_label, token.as_deref()).await?;
+        let ours: Vec<(&'a str, &'a str, ApiContact)> = page
+            .into_iter()
+            .filter_map(|c| {
+                let (ext, cid) = mirrored.get_key_value(c.external_id.as_deref()?)?;
+                (c.id == **cid && !seen.contains(ext)).then_some((*ext, *cid, c))
+            })
+            .collect();
+        let exts: Vec<&str> = ours.iter().map(|(e, _, _)| *e).collect();
+        let pushed = mirror.pushed(&exts)?;
+        for (ext, cid, contact) in ours {
+            let Some(base) = pushed.get(ext) else { continue };
+            seen.insert(ext);
+            note(out, ext, cid, compare(base, cid, std::slice::from_ref(&contact), unmapped));
+        }
+        match next {
+            Some(t) if seen.len() < mirrored.len() => token = Some(t),
+            _ => return Ok(()),
+        }
+    }
+    tracing::info!(listed = seen.len(), "Listing by source cost as much as lookups would; looking the rest up");
+    Ok(())
+}
+
+fn note(out: &mut Verified, ext: &str, cid: &str, finding: Finding) {
+    out.checked += 1;
+    match finding {
+        Finding::InStep => {}
+        Finding::NewItemIds(observed) => out.new_item_ids.push((ext.to_owned(), cid.to_owned(), observed)),
+        Finding::Drifted(fields, observed, contact) => out.drifted.push(Drifted {
+            external_id: ext.to_owned(),
+            contact_id: cid.to_owned(),
+            fields,
+            observed,
+            contact: *contact,
+        }),
+        Finding::Missing => out.missing.push(ext.to_owned()),
+    }
 }
 
 /// Folds what `--verify` found into the index the plan reads: a drifted contact's base is

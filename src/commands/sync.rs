@@ -203,7 +203,10 @@ async fn plan_and_apply(
         })?;
         let found = match mirror.as_deref_mut() {
             Some(m) => {
-                verify::verify(client, m, &index, mapper.unmapped(), concurrency(config)).await.map_err(verify_stop)?
+                let label = &config.openphone.source_label;
+                verify::verify(client, m, &index, mapper.unmapped(), label, concurrency(config))
+                    .await
+                    .map_err(verify_stop)?
             }
             None => Verified::default(),
         };

@@ -27,9 +27,12 @@ use crate::secret::ApiKey;
 /// sets no limit; Quo's own CRM integration partner found it and sends batches of 20).
 pub const LOOKUP_BATCH: usize = 20;
 
+/// `maxResults` of a listing without `externalIds`: the API's largest page.
+pub const LIST_PAGE: usize = 50;
+
 /// `maxResults` of a lookup: the API's largest page (50), so that an externalId held by
 /// several contacts (other sources, duplicates) rarely costs a second page.
-const LOOKUP_PAGE: usize = 50;
+const LOOKUP_PAGE: usize = LIST_PAGE;
 
 /// How to reach OpenPhone.
 #[derive(Debug, Clone)]
@@ -180,6 +183,24 @@ impl Client {
             }
         }
         Ok(found)
+    }
+
+    /// One page of `GET /v1/contacts?sources=<label>` (no `externalIds`: the live API then
+    /// lists every contact with that source, [`LIST_PAGE`] a page). Returns the contacts and
+    /// the next page's token (`None` on the last page).
+    pub async fn list_by_source(
+        &self,
+        source: &str,
+        page_token: Option<&str>,
+    ) -> Result<(Vec<ApiContact>, Option<String>), ApiError> {
+        let max = LIST_PAGE.to_string();
+        let mut query: Vec<(&str, &str)> = vec![("sources", source), ("maxResults", &max)];
+        if let Some(t) = page_token {
+            query.push(("pageToken", t));
+        }
+        let page: ContactPage = self.call(Method::GET, "v1/contacts", &query, None::<&()>, Replay::Safe).await?;
+        let next = page.next_page_token.filter(|t| !t.is_empty() && Some(t.as_str()) != page_token);
+        Ok((page.data, next))
     }
 
     /// `GET /v1/contacts/{id}`; `Ok(None)` on 404.

@@ -134,3 +134,62 @@ async fn an_emptied_mirror_file_is_rebuilt_from_lookups() {
     ws.assert_exactly(&want);
     assert_eq!(ws.sync(0).await["planned"]["unchanged"], 8);
 }
+
+/// A mirror of more than 20 contacts is read back by listing our `source` (50 a page) while
+/// that is cheaper than lookups of 20; what the listing does not show is looked up, and only a
+/// lookup declares a contact deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_of_a_larger_mirror_lists_by_source_and_looks_up_the_rest() {
+    let ws = Workspace::new().await;
+    ws.fake.set_rate_limit(None);
+    ws.write_config("requests_per_second = 500\n");
+    ws.write_n(45);
+    ws.sync(0).await;
+    ws.fake.edit_contact(&contact_id(&ws, "C-0007"), |c| c["defaultFields"]["lastName"] = json!("Edited"));
+    ws.fake.remove_contact(&contact_id(&ws, "C-0030"));
+    ws.fake.clear_requests();
+    let report = ws.run(&["sync", "--verify", "--output", "json"]).await.report();
+    assert_eq!(report["verify"]["checked"], 45, "{report}");
+    assert_eq!(report["verify"]["missing"], json!(["C-0030"]));
+    assert_eq!(report["verify"]["drifted"][0]["external_id"], "C-0007");
+    let reads: Vec<Vec<(String, String)>> = ws
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path == "/v1/contacts")
+        .map(|r| r.query)
+        .collect();
+    // One page lists all 44 (no externalIds), one lookup confirms the missing one, one more
+    // looks it up again before it is created.
+    assert!(reads[0].iter().any(|(k, v)| k == "sources" && v == "contact-sync"), "{reads:?}");
+    assert!(reads[0].iter().all(|(k, _)| k != "externalIds"));
+    assert_eq!(reads.len(), 3, "{reads:?}");
+    ws.assert_workspace_equals_source().await;
+}
+
+/// Another instance shares the label with 200 older contacts of its own: the listing stops at
+/// the cost of lookups (3 pages for 45 mirrored) and the rest is looked up; nothing is missed.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_stops_listing_a_shared_label_at_the_cost_of_lookups() {
+    let ws = Workspace::new().await;
+    ws.fake.set_rate_limit(None);
+    ws.write_config("requests_per_second = 500\n");
+    for n in 0..200 {
+        ws.fake.insert_contact(json!({"externalId": format!("other-{n:03}"), "source": "contact-sync",
+            "defaultFields": {"firstName": "Other"}}));
+    }
+    ws.write_n(45);
+    ws.sync(0).await;
+    ws.fake.clear_requests();
+    let report = ws.run(&["sync", "--verify", "--output", "json"]).await.report();
+    assert_eq!(report["verify"], json!({"checked": 45, "drifted": [], "missing": []}), "{report}");
+    let reads: Vec<bool> = ws
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == "/v1/contacts")
+        .map(|r| r.query.iter().any(|(k, _)| k == "externalIds"))
+        .collect();
+    assert_eq!(reads, [false, false, false, true, true, true], "3 pages listed, then 3 lookups of 20");
+    assert_eq!(ws.fake.contacts().len(), 245);
+}
