@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::commands::{self, Output};
 use crate::exit::Exit;
 use crate::logging::{self, LogFormat};
+use crate::mirror::Select;
 use crate::report::Mode;
 
 #[derive(Debug, Parser)]
@@ -45,7 +46,7 @@ pub enum Command {
         /// Let this run exceed [sync].max_delete_fraction.
         #[arg(long)]
         allow_mass_delete: bool,
-        /// First read every mirrored contact back from OpenPhone (50 a request), report those
+        /// First read every mirrored contact back from OpenPhone (20 a request), report those
         /// edited or deleted in the app, and restore them to the source's values.
         #[arg(long)]
         verify: bool,
@@ -69,6 +70,32 @@ pub enum Command {
     },
     /// List the workspace's custom fields: name, key, type.
     Fields {
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Create again contacts this tool deleted, as they were just before the delete.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["run", "all_since", "external_ids"])))]
+    Restore {
+        /// Those deleted by this run (the report's `run_id`, or `status`).
+        #[arg(long, value_name = "N")]
+        run: Option<i64>,
+        /// Those deleted at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        all_since: Option<String>,
+        /// Those of these records.
+        #[arg(value_name = "EXTERNAL_ID")]
+        external_ids: Vec<String>,
+        /// List what would be restored; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Stop keeping restored contacts whose rows are missing: they are deleted after
+    /// [sync].delete_after unless their rows come back.
+    Forget {
+        #[arg(value_name = "EXTERNAL_ID", required = true)]
+        external_ids: Vec<String>,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
@@ -103,6 +130,23 @@ pub fn main() -> std::process::ExitCode {
             Command::Check { offline, no_source } => commands::check::run(&config, offline, no_source).await,
             Command::Status { output } => commands::status::run(&config, output),
             Command::Fields { output } => commands::fields::run(&config, output).await,
+            Command::Restore { run, all_since, external_ids, dry_run, output } => {
+                let select = match (run, all_since) {
+                    (Some(n), _) => Select::Run(n),
+                    (None, Some(t)) => match chrono::DateTime::parse_from_rfc3339(&t) {
+                        Ok(t) => Select::Since(t.timestamp_millis()),
+                        Err(e) => {
+                            eprintln!(
+                                "error: --all-since {t:?} is not an RFC 3339 time ({e}), e.g. 2026-12-01T00:00:00Z"
+                            );
+                            return Exit::Config;
+                        }
+                    },
+                    (None, None) => Select::Ids(external_ids),
+                };
+                commands::restore::run(&config, &commands::restore::RestoreArgs { select, dry_run, output }).await
+            }
+            Command::Forget { external_ids, output } => commands::restore::forget(&config, &external_ids, output),
         }
     });
     exit.into()

@@ -22,9 +22,11 @@
 //! - [`openphone`]: the HTTP client, wire types and typed API errors (the only HTTP user).
 //! - [`report`]: the run report (text and JSON) and the exit code it implies.
 //! - [`exit`], [`secret`]: exit codes; the API key wrapper that never prints.
+//! - [`clock`]: the wall clock of deferred deletes and tombstones (`OPENPHONE_SYNC_NOW` sets it).
 
 pub mod apply;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;

@@ -113,6 +113,14 @@ pub struct PlannedChange {
     pub changes: Vec<String>,
 }
 
+/// A record whose row is missing, deleted at `due` unless the row comes back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingDeletion {
+    pub external_id: String,
+    pub missing_since: String,
+    pub due: String,
+}
+
 /// What `sync --verify` found: contacts edited in the app (each field with what was
 /// synced and what OpenPhone holds now) and contacts deleted there.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,6 +139,8 @@ impl From<&crate::verify::Verified> for VerifyReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub mode: Mode,
+    /// The run's number in the mirror (apply mode): `restore --run N` takes it.
+    pub run_id: Option<i64>,
     pub source_rows: u64,
     pub invalid_rows: u64,
     pub planned: Planned,
@@ -156,6 +166,11 @@ pub struct Report {
     /// What `sync --verify` found, when asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifyReport>,
+    /// Records whose row is missing and whose contact will be deleted at `due` unless the
+    /// row comes back (`[sync].delete_after`), soonest first.
+    pub pending_deletion: Vec<PendingDeletion>,
+    /// Contacts `restore` brought back whose row is still missing: kept until `forget`.
+    pub kept_restored: Vec<String>,
     /// The client's counters (replies by status, 429s, time waited), for metrics.
     #[serde(skip)]
     pub api: StatsSnapshot,
@@ -165,6 +180,7 @@ impl Report {
     pub fn new(mode: Mode) -> Report {
         Report {
             mode,
+            run_id: None,
             source_rows: 0,
             invalid_rows: 0,
             planned: Planned::default(),
@@ -180,6 +196,8 @@ impl Report {
             notes: Vec::new(),
             changes: Vec::new(),
             verify: None,
+            pending_deletion: Vec::new(),
+            kept_restored: Vec::new(),
             api: StatsSnapshot::default(),
         }
     }
@@ -191,6 +209,17 @@ impl Report {
             delete: plan.deletes.len() as u64,
             unchanged: plan.unchanged as u64,
         };
+        let at = crate::clock::format_millis;
+        self.pending_deletion = plan
+            .pending_deletes
+            .iter()
+            .map(|d| PendingDeletion {
+                external_id: d.external_id.clone(),
+                missing_since: at(d.missing_since),
+                due: at(d.due),
+            })
+            .collect();
+        self.kept_restored = plan.kept_restored.clone();
     }
 
     /// Lists the plan record by record (dry run).
@@ -279,6 +308,25 @@ impl Report {
                 v.drifted.len(),
                 v.missing.len()
             )?;
+        }
+        const SHOWN: usize = 20;
+        for d in self.pending_deletion.iter().take(SHOWN) {
+            writeln!(
+                out,
+                "pending {:<10} {} (row missing since {}; deleted at {} unless it comes back)",
+                "", d.external_id, d.missing_since, d.due
+            )?;
+        }
+        if self.pending_deletion.len() > SHOWN {
+            writeln!(
+                out,
+                "pending {:<10} … and {} more (--output json lists them all)",
+                "",
+                self.pending_deletion.len() - SHOWN
+            )?;
+        }
+        for ext in &self.kept_restored {
+            writeln!(out, "kept    {:<10} {ext} (restored while its row is missing; `forget` lets it go)", "")?;
         }
         for e in &self.errors {
             let row = e.row.map(|r| format!("row {r}: ")).unwrap_or_default();

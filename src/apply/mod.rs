@@ -33,6 +33,8 @@ const MAX_CONSECUTIVE_UNAVAILABLE: usize = 5;
 /// How to apply.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
+    /// The run (in the mirror's `runs`) that the tombstones of its deletes name.
+    pub run_id: Option<i64>,
     /// The contact `source` this tool writes and recognises as its own.
     pub source_label: String,
     /// Requests in flight at once.
@@ -83,9 +85,15 @@ pub async fn apply(
     let update_ids: Vec<&str> = plan.updates.iter().map(|u| u.external_id.as_str()).collect();
     mirror.mark_pending(&create_ids, &update_ids)?;
 
-    // The read before every write: one batched lookup for the creates and updates.
-    let to_read: Vec<&str> =
-        create_ids.iter().chain(&update_ids).copied().filter(|id| !prefetched.contains_key(*id)).collect();
+    // The read before every write: one batched lookup for the creates, updates and deletes.
+    let delete_ids = plan.deletes.iter().map(|d| d.external_id.as_str());
+    let to_read: Vec<&str> = create_ids
+        .iter()
+        .chain(&update_ids)
+        .copied()
+        .chain(delete_ids)
+        .filter(|id| !prefetched.contains_key(*id))
+        .collect();
     let read = lookup(client, &to_read, opts.concurrency).await;
     drop((create_ids, update_ids, to_read));
     let mut found = read.found;
@@ -100,7 +108,10 @@ pub async fn apply(
         let existing = found.remove(&u.external_id).unwrap_or_default();
         tasks.push(Task::Update(Box::new(u), existing));
     }
-    tasks.extend(plan.deletes.into_iter().map(Task::Delete));
+    for d in plan.deletes {
+        let existing = found.remove(&d.external_id).unwrap_or_default();
+        tasks.push(Task::Delete(d, existing));
+    }
     // A record whose read failed is not started: it fails (or, when the run is stopping, is
     // left for the next run) with nothing sent.
     let (tasks, not_read): (Vec<Task>, Vec<Task>) =
@@ -121,6 +132,19 @@ pub async fn apply(
         }
         return Ok(result);
     }
+
+    // The complete state of every contact about to be deleted is kept before any DELETE.
+    let doomed: Vec<(String, String, serde_json::Value)> = tasks
+        .iter()
+        .filter_map(|t| match t {
+            Task::Delete(d, found) => Some(tasks::delete_targets(d, found, &opts.source_label)),
+            _ => None,
+        })
+        .flatten()
+        .map(|(ext, c)| (ext.to_owned(), c.id.clone(), serde_json::to_value(c).expect("a contact serialises")))
+        .collect();
+    mirror.save_tombstones(opts.run_id, &doomed)?;
+    drop(doomed);
 
     progress.start(tasks.len() as u64);
     let mut pending = tasks.into_iter();
@@ -247,7 +271,7 @@ fn commit(
 ) -> Result<(), MirrorError> {
     match effect {
         Effect::Confirmed { contact_id, pushed, .. } => mirror.confirm(external_id, contact_id, pushed, source_hash),
-        Effect::Gone => mirror.forget(external_id),
+        Effect::Gone => mirror.confirm_deleted(external_id),
     }
 }
 

@@ -17,16 +17,17 @@ pub enum Task {
     Create(Box<Create>, Vec<ApiContact>),
     /// An update, with the contacts the read before it found under its externalId.
     Update(Box<Update>, Vec<ApiContact>),
-    Delete(Delete),
+    /// A delete, with the contacts the read before it found under its externalId.
+    Delete(Delete, Vec<ApiContact>),
 }
 
 impl Task {
-    /// The externalId a create or update reads before writing (`None` for a delete).
+    /// The externalId the record reads before writing.
     pub fn external_id(&self) -> Option<&str> {
         match self {
             Task::Create(c, _) => Some(&c.external_id),
             Task::Update(u, _) => Some(&u.external_id),
-            Task::Delete(_) => None,
+            Task::Delete(d, _) => Some(&d.external_id),
         }
     }
 
@@ -35,7 +36,7 @@ impl Task {
         match self {
             Task::Create(c, _) => (Some(c.row), &c.external_id, Action::Create),
             Task::Update(u, _) => (Some(u.row), &u.external_id, Action::Update),
-            Task::Delete(d) => (None, &d.external_id, Action::Delete),
+            Task::Delete(d, _) => (None, &d.external_id, Action::Delete),
         }
     }
 }
@@ -102,8 +103,8 @@ pub async fn run(task: Task, client: &Client, opts: &ApplyOptions) -> TaskResult
                 outcome,
             }
         }
-        Task::Delete(d) => {
-            let outcome = delete(client, opts, &d).await;
+        Task::Delete(d, found) => {
+            let outcome = delete(client, opts, &d, &found).await;
             TaskResult { row: None, source_hash: None, external_id: d.external_id, action: Action::Delete, outcome }
         }
     }
@@ -272,20 +273,42 @@ async fn update(client: &Client, opts: &ApplyOptions, u: &Update, found: Vec<Api
     reconcile(client, opts, &u.external_id, &u.desired, current, u.base.as_ref(), false).await
 }
 
-async fn delete(client: &Client, opts: &ApplyOptions, d: &Delete) -> Result<Effect, Failure> {
-    let ids: Vec<String> = match &d.contact_id {
-        Some(id) => vec![id.clone()],
-        None => lookup_one(client, &d.external_id)
-            .await?
-            .into_iter()
-            .filter(|c| is_ours(c, &opts.source_label))
-            .map(|c| c.id)
-            .collect(),
-    };
-    for id in ids {
-        match client.delete_contact(&id).await {
+/// The contacts a delete removes, with their record's externalId: the mirrored contact as
+/// read, or (when only a create was ever sent) every contact of ours with the externalId.
+pub fn delete_targets<'a>(d: &'a Delete, found: &'a [ApiContact], label: &str) -> Vec<(&'a str, &'a ApiContact)> {
+    found
+        .iter()
+        .filter(|c| match &d.contact_id {
+            Some(id) => c.id == *id,
+            None => is_ours(c, label),
+        })
+        .map(|c| (d.external_id.as_str(), c))
+        .collect()
+}
+
+/// Deletes what the read before it found (already gone: nothing to send). A contact taken
+/// over by another source is reported and left alone.
+async fn delete(client: &Client, opts: &ApplyOptions, d: &Delete, found: &[ApiContact]) -> Result<Effect, Failure> {
+    let targets = delete_targets(d, found, &opts.source_label);
+    if let Some((_, c)) = targets.iter().find(|(_, c)| !is_ours(c, &opts.source_label)) {
+        return Err(Failure {
+            message: format!(
+                "contact {} now has source {:?}, not {:?}: it was taken over outside openphone-sync and is not deleted",
+                c.id,
+                c.source.as_deref().unwrap_or("none"),
+                opts.source_label
+            ),
+            api: None,
+            not_applied: false,
+        });
+    }
+    if targets.is_empty() {
+        tracing::info!(external_id = %d.external_id, "Contact was already gone");
+    }
+    for (_, c) in targets {
+        match client.delete_contact(&c.id).await {
             Ok(true) => {}
-            Ok(false) => tracing::info!(external_id = %d.external_id, contact_id = %id, "Contact was already gone"),
+            Ok(false) => tracing::info!(external_id = %d.external_id, contact_id = %c.id, "Contact was already gone"),
             Err(e) => return Err(Failure::api("delete failed", e)),
         }
     }

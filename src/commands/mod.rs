@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod fields;
+pub mod restore;
 pub mod setup;
 pub mod status;
 pub mod sync;

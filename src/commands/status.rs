@@ -26,7 +26,23 @@ struct Status {
     schedule: Option<ScheduleInfo>,
     /// When a run last read the mirrored contacts back (`--verify`), RFC 3339.
     last_verify: Option<String>,
+    /// Deletes to come and contacts kept by `restore`.
+    deletes: Option<DeletesInfo>,
     runs: Vec<RunRecord>,
+}
+
+#[derive(Serialize)]
+struct DeletesInfo {
+    /// Records whose row is missing, deleted after `[sync].delete_after` unless it comes back.
+    pending: u64,
+    /// When the first of them is due (RFC 3339), if any.
+    next_due: Option<String>,
+    /// `[sync].delete_after`, in seconds.
+    delete_after_s: u64,
+    /// Restored contacts whose row is still missing: kept until `forget`.
+    kept_restored: Vec<String>,
+    /// Deleted contacts whose state is kept for `restore` (`[state].keep_deleted_days`).
+    restorable: u64,
 }
 
 #[derive(Serialize)]
@@ -69,6 +85,7 @@ pub fn run(config_path: &Path, output: Output) -> Exit {
                 }
             }),
             last_verify: None,
+            deletes: None,
             runs: vec![],
         };
         if let Some(m) = mirror {
@@ -76,6 +93,15 @@ pub fn run(config_path: &Path, output: Output) -> Exit {
             (status.contacts, status.pending) = m.counts().map_err(err)?;
             status.runs = m.recent_runs(10).map_err(err)?;
             status.last_verify = m.last_verified().map_err(err)?;
+            let d = m.delete_status().map_err(err)?;
+            let after = i64::try_from(config.sync.delete_after.as_millis()).unwrap_or(i64::MAX);
+            status.deletes = Some(DeletesInfo {
+                pending: d.pending,
+                next_due: d.oldest_missing_since.map(|t| crate::clock::format_millis(t.saturating_add(after))),
+                delete_after_s: config.sync.delete_after.as_secs(),
+                kept_restored: d.restored_missing,
+                restorable: d.tombstones,
+            });
         }
         Ok::<_, Stop>(status)
     })();
@@ -120,6 +146,24 @@ fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {
     match &s.last_verify {
         Some(t) => writeln!(out, "Last verify (contacts read back from OpenPhone): {t}.")?,
         None => writeln!(out, "Last verify: never (`sync --verify`, or the daemon's [sync].verify_every_hours).")?,
+    }
+    if let Some(d) = &s.deletes {
+        match &d.next_due {
+            Some(t) => writeln!(
+                out,
+                "Pending deletes: {} (rows missing; the first is due {t} unless its row comes back).",
+                d.pending
+            )?,
+            None => writeln!(out, "Pending deletes: none.")?,
+        }
+        if !d.kept_restored.is_empty() {
+            writeln!(
+                out,
+                "Kept after restore (rows still missing; `forget` lets them go): {}.",
+                d.kept_restored.join(", ")
+            )?;
+        }
+        writeln!(out, "Deleted contacts restorable with `restore`: {}.", d.restorable)?;
     }
     if s.runs.is_empty() {
         return writeln!(out, "No runs recorded.");

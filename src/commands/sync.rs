@@ -43,6 +43,8 @@ pub struct RunContext {
     /// Cancelled to stop: no request or record is started any more; those in flight
     /// finish and are committed.
     pub stop: CancellationToken,
+    /// The run's number in the mirror (set by [`sync_once`] in apply mode).
+    pub run_id: Option<i64>,
 }
 
 /// Runs one sync and prints its report. Returns the exit code. SIGTERM/SIGINT stop it
@@ -131,7 +133,8 @@ pub async fn sync_once(
         if ctx.lock_held { None } else { Some(RunLock::acquire(&config.database, Role::Sync).map_err(mirror_stop)?) };
     let mut mirror = Mirror::open(&config.database, config.lock_timeout).map_err(mirror_stop)?;
     let run_id = mirror.start_run(Mode::Apply.as_str()).map_err(mirror_stop)?;
-    let result = plan_and_apply(config, mapping, args, ctx, key, Some(&mut mirror), started).await;
+    let ctx = RunContext { run_id: Some(run_id), ..ctx.clone() };
+    let result = plan_and_apply(config, mapping, args, &ctx, key, Some(&mut mirror), started).await;
     let record = match &result {
         Ok(report) => run_record(run_id, report),
         Err(stop) => stop_record(run_id, stop, started),
@@ -154,18 +157,9 @@ async fn plan_and_apply(
     started: Instant,
 ) -> Result<Report, Stop> {
     let dry = args.mode == Mode::DryRun;
+    let now_ms = crate::clock::now_millis();
     let mut report = Report::new(args.mode);
-    // A sheet may take a while to arrive: a stop meanwhile abandons the read (nothing is written yet).
-    let rows = tokio::select! {
-        rows = source::open(&config.source) => rows.map_err(source_stop)?,
-        () = ctx.stop.cancelled() => {
-            report.outcome = Outcome::Stopped;
-            report.fatal = Some("stopped on request while reading the source; nothing was written".into());
-            finish(&mut report, None, started);
-            return Ok(report);
-        }
-    };
-
+    report.run_id = ctx.run_id;
     let client = key.map(|k| setup::client(config, k).map(|c| c.with_stop(ctx.stop.clone()))).transpose()?;
 
     let catalog = match &client {
@@ -180,42 +174,48 @@ async fn plan_and_apply(
         }
         None => offline_catalog(mapping, mirror.as_deref(), &mut report)?,
     };
-    let mapper =
-        Mapper::new(mapping, &rows.header, &config.source.describe(), &catalog).map_err(|p| Stop::config(&p))?;
 
     let mut index = match &mirror {
         Some(m) => m.index().map_err(mirror_stop)?,
         None => MirrorIndex::new(),
     };
-    // --verify: what OpenPhone really holds replaces the mirror's belief, in memory for
-    // now; the mirror learns it just before applying (never in a dry run or a refused run).
+    // A file being rewritten while it is read is read again, a few times, before the run
+    // gives up (exit 4, nothing written); see `source::stable`.
     let mut verified = None;
-    if args.verify {
-        let client = client.as_ref().ok_or_else(|| {
-            Stop::new(
-                Exit::Config,
-                format!(
-                    "{}: --verify reads the contacts back from OpenPhone and needs the API key: set ${} or [openphone].api_key_file",
-                    config.path.display(),
-                    crate::config::API_KEY_ENV
-                ),
-            )
-        })?;
-        let found = match mirror.as_deref_mut() {
-            Some(m) => {
-                let label = &config.openphone.source_label;
-                verify::verify(client, m, &index, mapper.unmapped(), label, concurrency(config))
-                    .await
-                    .map_err(verify_stop)?
+    let mut attempt = 0u32;
+    let mapped = loop {
+        // A sheet may take a while to arrive: a stop meanwhile abandons the read (nothing is written yet).
+        let rows = tokio::select! {
+            rows = source::open(&config.source) => rows.map_err(source_stop)?,
+            () = ctx.stop.cancelled() => {
+                report.outcome = Outcome::Stopped;
+                report.fatal = Some("stopped on request while reading the source; nothing was written".into());
+                finish(&mut report, client.as_ref(), started);
+                return Ok(report);
             }
-            None => Verified::default(),
         };
-        verify::observe(&found, &mut index);
-        report.verify = Some(crate::report::VerifyReport::from(&found));
-        verified = Some(found);
-    }
-    // Records the mirror holds unchanged are counted and dropped as the rows stream in.
-    let mapped = map_items(&mapper, rows, &index).map_err(source_stop)?;
+        let mapper =
+            Mapper::new(mapping, &rows.header, &config.source.describe(), &catalog).map_err(|p| Stop::config(&p))?;
+        // --verify: what OpenPhone really holds replaces the mirror's belief, in memory for
+        // now; the mirror learns it just before applying (never in a dry run or a refused run).
+        if args.verify && verified.is_none() {
+            let found = verify_mirror(config, client.as_ref(), mirror.as_deref_mut(), &index, &mapper).await?;
+            verify::observe(&found, &mut index);
+            report.verify = Some(crate::report::VerifyReport::from(&found));
+            verified = Some(found);
+        }
+        // Records the mirror holds unchanged are counted and dropped as the rows stream in.
+        match map_items(&mapper, rows, &index) {
+            Ok(mapped) => break mapped,
+            Err(e @ SourceError::Changed { .. }) if attempt < SOURCE_READS - 1 => {
+                attempt += 1;
+                let wait = std::time::Duration::from_secs(u64::from(attempt));
+                tracing::warn!(error = %e, attempt, wait_s = wait.as_secs(), "The source changed while it was read; reading it again");
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => return Err(source_stop(e)),
+        }
+    };
     report.source_rows = mapped.rows as u64;
     report.invalid_rows = mapped.errors.len() as u64;
     report.errors.extend(mapped.errors.iter().map(|e| RecordError {
@@ -242,6 +242,8 @@ async fn plan_and_apply(
             present: &|id: &str| mapped.present.contains_key(id),
             index: &index,
             delete_missing: config.sync.delete_missing,
+            delete_after_ms: i64::try_from(config.sync.delete_after.as_millis()).unwrap_or(i64::MAX),
+            now_ms,
         };
         plan::plan(&inputs, &bases)
     };
@@ -296,7 +298,14 @@ async fn plan_and_apply(
     if let Some(found) = &verified {
         verify::record(mirror, found).map_err(mirror_stop)?;
     }
+    mirror.apply_marks(&plan.marks, now_ms).map_err(mirror_stop)?;
+    let keep = i64::try_from(config.keep_deleted.as_millis()).unwrap_or(i64::MAX);
+    let purged = mirror.purge_tombstones(now_ms.saturating_sub(keep)).map_err(mirror_stop)?;
+    if purged > 0 {
+        tracing::info!(purged, "Dropped the kept state of contacts deleted more than keep_deleted_days ago");
+    }
     let opts = ApplyOptions {
+        run_id: ctx.run_id,
         source_label: config.openphone.source_label.clone(),
         concurrency: concurrency(config),
         max_ambiguous_retries: config.openphone.max_retries.max(1),
@@ -356,6 +365,32 @@ impl apply::Progress for Bar {
             b.finish_and_clear();
         }
     }
+}
+
+/// How many times a file caught mid-write is read before the run gives up.
+const SOURCE_READS: u32 = 3;
+
+/// `--verify`: reads the mirrored contacts back (needs the key).
+async fn verify_mirror(
+    config: &Config,
+    client: Option<&Client>,
+    mirror: Option<&mut Mirror>,
+    index: &MirrorIndex,
+    mapper: &Mapper,
+) -> Result<Verified, Stop> {
+    let client = client.ok_or_else(|| {
+        Stop::new(
+            Exit::Config,
+            format!(
+                "{}: --verify reads the contacts back from OpenPhone and needs the API key: set ${} or [openphone].api_key_file",
+                config.path.display(),
+                crate::config::API_KEY_ENV
+            ),
+        )
+    })?;
+    let Some(m) = mirror else { return Ok(Verified::default()) };
+    let label = &config.openphone.source_label;
+    verify::verify(client, m, index, mapper.unmapped(), label, concurrency(config)).await.map_err(verify_stop)
 }
 
 fn verify_stop(e: VerifyError) -> Stop {

@@ -38,7 +38,8 @@ const OPENPHONE_KEYS: &[(&str, Kind)] = &[
     ("max_retries", Kind::Int),
     ("concurrency", Kind::Int),
 ];
-const STATE_KEYS: &[(&str, Kind)] = &[("database", Kind::Str), ("lock_timeout_seconds", Kind::Number)];
+const STATE_KEYS: &[(&str, Kind)] =
+    &[("database", Kind::Str), ("lock_timeout_seconds", Kind::Number), ("keep_deleted_days", Kind::Number)];
 const SCHEDULE_KEYS: &[(&str, Kind)] = &[("cron", Kind::Str), ("timezone", Kind::Str)];
 const METRICS_KEYS: &[(&str, Kind)] = &[("listen", Kind::Str)];
 const SOURCE_KEYS: &[(&str, Kind)] = &[
@@ -56,6 +57,7 @@ const SYNC_KEYS: &[(&str, Kind)] = &[
     ("delete_missing", Kind::Bool),
     ("max_delete_fraction", Kind::Number),
     ("verify_every_hours", Kind::Number),
+    ("delete_after", Kind::Str),
 ];
 const CONFIG_SCHEMA: &[(&str, Kind)] = &[
     ("openphone", Kind::Table(OPENPHONE_KEYS)),
@@ -65,6 +67,11 @@ const CONFIG_SCHEMA: &[(&str, Kind)] = &[
     ("sync", Kind::Table(SYNC_KEYS)),
     ("metrics", Kind::Table(METRICS_KEYS)),
 ];
+
+/// How long a row must be missing before its contact is deleted, by default.
+pub const DEFAULT_DELETE_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// How long the state of a deleted contact is kept for `restore`, by default.
+pub const DEFAULT_KEEP_DELETED_DAYS: f64 = 30.0;
 
 /// How often the daemon verifies by default: once a day costs one request per 50 contacts.
 pub const DEFAULT_VERIFY_EVERY_HOURS: f64 = 24.0;
@@ -88,6 +95,8 @@ pub struct Config {
     pub database: PathBuf,
     /// `[state].lock_timeout_seconds`: how long to wait for another process's lock on it.
     pub lock_timeout: Duration,
+    /// `[state].keep_deleted_days`: how long a deleted contact's state is kept for `restore`.
+    pub keep_deleted: Duration,
     /// `[schedule]`: when the daemon runs (`None` without `cron`).
     pub schedule: Option<Schedule>,
     pub source: SourceConfig,
@@ -134,6 +143,8 @@ pub struct SyncConfig {
     /// How often the daemon reads every mirrored contact back to repair edits made in the
     /// app (`sync --verify`); `None` never.
     pub verify_every: Option<std::time::Duration>,
+    /// `delete_after`: how long a row must be missing before its contact is deleted.
+    pub delete_after: Duration,
 }
 
 #[derive(Deserialize, Default)]
@@ -170,6 +181,7 @@ struct RawOpenPhone {
 struct RawState {
     database: Option<String>,
     lock_timeout_seconds: Option<f64>,
+    keep_deleted_days: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -197,6 +209,7 @@ struct RawSync {
     delete_missing: Option<bool>,
     max_delete_fraction: Option<f64>,
     verify_every_hours: Option<f64>,
+    delete_after: Option<String>,
 }
 
 /// Resolves which config file to read: `--config`, else `$OPENPHONE_SYNC_CONFIG`, else the default.
@@ -360,6 +373,11 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
         ctx.problem(problems, "state.lock_timeout_seconds", "must be between 0 and 3600");
     }
 
+    let keep_days = raw.state.keep_deleted_days.unwrap_or(DEFAULT_KEEP_DELETED_DAYS);
+    if !(0.0..=3660.0).contains(&keep_days) {
+        ctx.problem(problems, "state.keep_deleted_days", "must be between 0 (keep none) and 3660 (ten years)");
+    }
+
     let schedule = build_schedule(ctx, raw.schedule, problems);
     let metrics_listen = match raw.metrics.listen.as_deref() {
         None => None,
@@ -396,11 +414,30 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
     }
     let verify_every =
         (verify_hours > 0.0).then(|| std::time::Duration::from_secs_f64(verify_hours.clamp(0.0, 8784.0) * 3600.0));
+    let delete_after = match sync.delete_after.as_deref() {
+        None => DEFAULT_DELETE_AFTER,
+        Some(text) => match humantime::parse_duration(text.trim()) {
+            Ok(d) if d <= Duration::from_secs(366 * 24 * 3600) => d,
+            Ok(_) => {
+                ctx.problem(problems, "sync.delete_after", "must be at most a year (\"366d\")");
+                DEFAULT_DELETE_AFTER
+            }
+            Err(e) => {
+                ctx.problem(
+                    problems,
+                    "sync.delete_after",
+                    format!("{text:?} is not a duration ({e}): write e.g. \"0s\" (at once), \"6h\" or \"3d\""),
+                );
+                DEFAULT_DELETE_AFTER
+            }
+        },
+    };
     Config {
         path: ctx.file.to_path_buf(),
         openphone,
         database,
         lock_timeout: seconds(lock_timeout, 0.0, 3600.0),
+        keep_deleted: seconds(keep_days * 86_400.0, 0.0, 3660.0 * 86_400.0),
         schedule,
         source,
         sync: SyncConfig {
@@ -408,6 +445,7 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
             delete_missing: sync.delete_missing.unwrap_or(true),
             max_delete_fraction,
             verify_every,
+            delete_after,
         },
         metrics_listen,
     }

@@ -222,7 +222,7 @@ impl Daemon {
         self.runs += 1;
         let stop = CancellationToken::new();
         let (config, mapping) = (self.loaded.config.clone(), self.loaded.mapping.clone());
-        let ctx = RunContext { lock_held: true, stop: stop.clone() };
+        let ctx = RunContext { lock_held: true, stop: stop.clone(), run_id: None };
         let verify = self
             .loaded
             .config

@@ -2,6 +2,7 @@
 //! the last confirmed state with its item ids, and whether a write is in flight; the
 //! history of runs; the workspace's custom fields as last seen; and the run lock.
 
+mod deletes;
 pub mod error;
 pub mod lock;
 pub mod migrate;
@@ -13,7 +14,9 @@ use std::time::Duration;
 use rusqlite::{Connection, MAIN_DB, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
+use crate::clock;
 use crate::model::{CustomFieldDef, Digest, FieldType, PushedState};
+pub use deletes::{DeleteStatus, Marks, Select, Tombstone};
 pub use error::MirrorError;
 pub use lock::{Holder, Role, RunLock};
 
@@ -35,6 +38,11 @@ pub struct IndexEntry {
     pub pending: Option<Pending>,
     /// The digest of the source row last confirmed (see `Mapper::source_hash`).
     pub source_hash: Option<Digest>,
+    /// When its source row was first seen missing (Unix milliseconds); 0 while it is there.
+    pub missing_since: i64,
+    /// Brought back by `restore` while its row is missing: not deleted again until the row
+    /// comes back or `forget` names it.
+    pub restored: bool,
 }
 
 /// Every mirrored contact by externalId.
@@ -77,7 +85,7 @@ const CONFIRM_SQL: &str =
        contact_id = ?2, hash = ?3, pushed = ?4, pending = NULL, updated_at = ?5, source_hash = ?6";
 
 fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    clock::format_millis(clock::now_millis())
 }
 
 impl Mirror {
@@ -192,7 +200,9 @@ impl Mirror {
         let mut index = MirrorIndex::with_capacity(usize::try_from(count).unwrap_or(0));
         let mut stmt = self
             .conn
-            .prepare("SELECT external_id, contact_id, hash, pending, source_hash FROM contacts")
+            .prepare(
+                "SELECT external_id, contact_id, hash, pending, source_hash, missing_since, restored FROM contacts",
+            )
             .map_err(|e| self.sql_err(e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -208,6 +218,8 @@ impl Mirror {
                             _ => None,
                         },
                         source_hash: r.get::<_, Option<String>>(4)?.as_deref().and_then(Digest::parse),
+                        missing_since: r.get::<_, Option<String>>(5)?.as_deref().map_or(0, clock::parse_millis),
+                        restored: r.get(6)?,
                     },
                 ))
             })
@@ -553,7 +565,14 @@ mod tests {
         let idx = m.index().unwrap();
         assert_eq!(
             idx["a"],
-            IndexEntry { contact_id: None, hash: None, pending: Some(Pending::Create), source_hash: None }
+            IndexEntry {
+                contact_id: None,
+                hash: None,
+                pending: Some(Pending::Create),
+                source_hash: None,
+                missing_since: 0,
+                restored: false,
+            }
         );
         let pushed = PushedState {
             state: ContactState { first_name: Some("A".into()), ..Default::default() },

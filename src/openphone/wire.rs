@@ -224,6 +224,40 @@ pub fn create_body(external_id: &str, source: &str, state: &ContactState) -> Cre
     }
 }
 
+/// The create body that brings a deleted contact back as it was (`contact`, as read just
+/// before the delete): every default field, every item with its label, every custom value.
+pub fn restore_body(external_id: &str, source: &str, contact: &ApiContact) -> CreateBody {
+    let d = &contact.default_fields;
+    let items = |items: &[ApiItem]| {
+        items
+            .iter()
+            .filter_map(|i| {
+                let value = i.value.clone()?;
+                Some(ItemBody { id: None, name: i.name.clone().unwrap_or_default(), value: Some(value) })
+            })
+            .collect()
+    };
+    CreateBody {
+        default_fields: CreateDefaults {
+            first_name: d.first_name.clone(),
+            last_name: d.last_name.clone(),
+            company: d.company.clone(),
+            role: d.role.clone(),
+            emails: items(&d.emails),
+            phone_numbers: items(&d.phone_numbers),
+        },
+        custom_fields: contact
+            .custom_fields
+            .iter()
+            .filter(|c| !c.value.is_null())
+            .filter_map(|c| Some(CustomValueBody { key: c.key.clone()?, value: c.value.clone() }))
+            .collect(),
+        external_id: external_id.to_owned(),
+        source: source.to_owned(),
+        source_url: contact.source_url.clone(),
+    }
+}
+
 /// What the API holds for the fields `template` maps: the basis of a diff after a contact
 /// is read. Items are matched to slots by [`own_items`]: `known` (the last confirmed state,
 /// when the mirror has one) names the items this tool wrote.

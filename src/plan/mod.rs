@@ -13,7 +13,7 @@ pub use diff::{Diff, FieldChange, diff};
 pub use guard::{Refusal, guard};
 pub use merge::{Merged, merge};
 
-use crate::mirror::{MirrorIndex, Pending};
+use crate::mirror::{Marks, MirrorIndex, Pending};
 use crate::model::{ContactState, Digest, PushedState, Record};
 
 /// A contact to create (after looking its externalId up, in case it exists).
@@ -52,13 +52,32 @@ pub struct Delete {
     pub contact_id: Option<String>,
 }
 
-/// What a run will do, in a stable order: creates and updates by source row, deletes by id.
+/// A mirrored contact whose row is missing, not deleted yet: its row has been missing for
+/// less than `[sync].delete_after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingDelete {
+    pub external_id: String,
+    /// When its row was first seen missing (Unix milliseconds).
+    pub missing_since: i64,
+    /// When it will be deleted if its row is still missing (Unix milliseconds).
+    pub due: i64,
+}
+
+/// What a run will do, in a stable order: creates and updates by source row, deletes by id,
+/// pending deletes by due time.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plan {
     pub creates: Vec<Create>,
     pub updates: Vec<Update>,
+    /// Records whose row has been missing for `delete_after` or longer.
     pub deletes: Vec<Delete>,
     pub unchanged: usize,
+    /// Records whose row is missing, deleted later unless it comes back.
+    pub pending_deletes: Vec<PendingDelete>,
+    /// Contacts `restore` brought back whose row is still missing: kept until `forget`.
+    pub kept_restored: Vec<String>,
+    /// The missing marks to record (written only when the plan is applied).
+    pub marks: Marks,
 }
 
 /// What the planner reads.
@@ -73,6 +92,10 @@ pub struct Inputs<'a> {
     pub present: &'a dyn Fn(&str) -> bool,
     pub index: &'a MirrorIndex,
     pub delete_missing: bool,
+    /// How long a row must be missing before its contact is deleted (milliseconds; 0 at once).
+    pub delete_after_ms: i64,
+    /// The time of this run (Unix milliseconds).
+    pub now_ms: i64,
 }
 
 /// Whether the mirror holds `record` exactly as it is, with no write pending: it costs nothing.
@@ -144,17 +167,41 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
             diff,
         });
     }
-    if inputs.delete_missing {
-        plan.deletes = inputs
-            .index
-            .iter()
-            .filter(|(id, _)| !(inputs.present)(id))
-            .map(|(id, e)| Delete { external_id: id.clone(), contact_id: e.contact_id.clone() })
-            .collect();
+    for (id, e) in inputs.index {
+        let present = (inputs.present)(id);
+        if present {
+            if e.missing_since != 0 || e.restored {
+                plan.marks.returned.push(id.clone());
+            }
+            continue;
+        }
+        if !inputs.delete_missing {
+            continue;
+        }
+        if e.restored {
+            plan.kept_restored.push(id.clone());
+            continue;
+        }
+        let since = if e.missing_since == 0 {
+            plan.marks.missing.push(id.clone());
+            inputs.now_ms
+        } else {
+            e.missing_since
+        };
+        let due = since.saturating_add(inputs.delete_after_ms);
+        if due <= inputs.now_ms {
+            plan.deletes.push(Delete { external_id: id.clone(), contact_id: e.contact_id.clone() });
+        } else {
+            plan.pending_deletes.push(PendingDelete { external_id: id.clone(), missing_since: since, due });
+        }
     }
     plan.creates.sort_by_key(|c| c.row);
     plan.updates.sort_by_key(|u| u.row);
     plan.deletes.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    plan.pending_deletes.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.external_id.cmp(&b.external_id)));
+    plan.kept_restored.sort();
+    plan.marks.missing.sort();
+    plan.marks.returned.sort();
     plan
 }
 
@@ -169,7 +216,14 @@ mod tests {
     }
 
     fn entry(contact: &str, state: &ContactState, pending: Option<Pending>) -> IndexEntry {
-        IndexEntry { contact_id: Some(contact.into()), hash: Some(state.hash()), pending, source_hash: None }
+        IndexEntry {
+            contact_id: Some(contact.into()),
+            hash: Some(state.hash()),
+            pending,
+            source_hash: None,
+            missing_since: 0,
+            restored: false,
+        }
     }
 
     #[test]
@@ -183,7 +237,7 @@ mod tests {
         index.insert("kept".into(), entry("c-kept", &old, None));
         index.insert(
             "half".into(),
-            IndexEntry { contact_id: None, hash: None, pending: Some(Pending::Create), source_hash: None },
+            IndexEntry { pending: Some(Pending::Create), contact_id: None, hash: None, ..entry("x", &old, None) },
         );
         let mut present: HashSet<String> = records.iter().map(|r| r.external_id.clone()).collect();
         present.insert("kept".to_owned());
@@ -191,7 +245,15 @@ mod tests {
         let bases: HashMap<String, PushedState> =
             [("changed".to_owned(), PushedState { state: old.clone(), ..Default::default() })].into();
         let present = |id: &str| present.contains(id);
-        let inputs = Inputs { records: &records, in_sync: 0, present: &present, index: &index, delete_missing: true };
+        let inputs = Inputs {
+            records: &records,
+            in_sync: 0,
+            present: &present,
+            index: &index,
+            delete_missing: true,
+            delete_after_ms: 0,
+            now_ms: 1_000,
+        };
         let p = plan(&inputs, &bases);
         assert_eq!(p.creates.iter().map(|c| c.row).collect::<Vec<_>>(), vec![4, 5]);
         assert_eq!(p.unchanged, 1);
@@ -214,9 +276,50 @@ mod tests {
         index.insert("a".into(), entry("c-a", &records[0].state, Some(Pending::Update)));
         assert_eq!(needs_base(&records, &index), vec!["a"]);
         let present = |id: &str| id == "a";
-        let inputs = Inputs { records: &records, in_sync: 0, present: &present, index: &index, delete_missing: true };
+        let inputs = Inputs {
+            records: &records,
+            in_sync: 0,
+            present: &present,
+            index: &index,
+            delete_missing: true,
+            delete_after_ms: 0,
+            now_ms: 1_000,
+        };
         let p = plan(&inputs, &HashMap::new());
         assert_eq!(p.updates.len(), 1);
         assert!(p.updates[0].refresh);
+    }
+
+    #[test]
+    fn a_missing_row_is_deleted_only_after_delete_after_and_its_return_costs_nothing() {
+        let old = rec(0, "x", "X").state;
+        let mut index = MirrorIndex::new();
+        index.insert("fresh".into(), entry("c1", &old, None));
+        index.insert("waiting".into(), IndexEntry { missing_since: 500, ..entry("c2", &old, None) });
+        index.insert("due".into(), IndexEntry { missing_since: 100, ..entry("c3", &old, None) });
+        index.insert("kept".into(), IndexEntry { restored: true, ..entry("c4", &old, None) });
+        index.insert("back".into(), IndexEntry { missing_since: 100, ..entry("c5", &old, None) });
+        let present = |id: &str| id == "back";
+        let inputs = Inputs {
+            records: &[],
+            in_sync: 1,
+            present: &present,
+            index: &index,
+            delete_missing: true,
+            delete_after_ms: 1_000,
+            now_ms: 1_200,
+        };
+        let p = plan(&inputs, &HashMap::new());
+        assert_eq!(p.deletes.iter().map(|d| d.external_id.as_str()).collect::<Vec<_>>(), ["due"]);
+        let pending: Vec<(&str, i64, i64)> =
+            p.pending_deletes.iter().map(|d| (d.external_id.as_str(), d.missing_since, d.due)).collect();
+        assert_eq!(pending, [("waiting", 500, 1_500), ("fresh", 1_200, 2_200)]);
+        assert_eq!(p.kept_restored, ["kept"]);
+        assert_eq!(p.marks, Marks { missing: vec!["fresh".into()], returned: vec!["back".into()] });
+        // delete_after = 0: today's behaviour, every missing row's contact goes now.
+        let now = Inputs { delete_after_ms: 0, ..inputs };
+        let p = plan(&now, &HashMap::new());
+        assert_eq!(p.deletes.len(), 3);
+        assert!(p.pending_deletes.is_empty());
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod google_sheets;
+pub mod stable;
 
 use thiserror::Error;
 
@@ -73,6 +74,12 @@ pub enum SourceError {
     /// The source could not be opened or read (exit 4).
     #[error("{origin}: cannot read: {message}")]
     Unreadable { origin: String, message: String },
+    /// The file changed while it was read, or its last line was still being written: its
+    /// rows are not trusted (exit 4; the run reads it again first, a few times).
+    #[error(
+        "{origin}: not trusted: {detail}; it is being written while the sync reads it. Write exports to a temporary name and rename them into place"
+    )]
+    Changed { origin: String, detail: String },
     /// A Google Sheet could not be read; [`SheetsError::is_config`] tells whose fault it is.
     #[error("{origin}: {error}")]
     Sheets { origin: String, error: SheetsError },
@@ -87,7 +94,7 @@ impl SourceError {
             | SourceError::DuplicateColumn { .. }
             | SourceError::Encoding { .. }
             | SourceError::UnclosedQuote { .. } => true,
-            SourceError::Unreadable { .. } => false,
+            SourceError::Unreadable { .. } | SourceError::Changed { .. } => false,
             SourceError::Sheets { error, .. } => error.is_config(),
         }
     }
@@ -128,8 +135,20 @@ impl Iterator for SourceRows {
 pub async fn open(config: &SourceConfig) -> Result<SourceRows, SourceError> {
     match config {
         SourceConfig::Csv { path, delimiter } => {
-            let rows = csv::open_path(path, *delimiter)?;
-            Ok(SourceRows { header: rows.header().to_vec(), rows: Box::new(rows) })
+            // Looked at before the header is read, so that a write during the read shows.
+            let guard = stable::Stable::new((), path, path.display().to_string());
+            let rows = match (csv::open_path(path, *delimiter), guard) {
+                (Ok(rows), Ok(guard)) => (rows, guard),
+                (Err(e), Ok(mut guard)) => return Err(guard.excuse(e)),
+                // The file could not even be looked at: a writer in the middle of replacing it.
+                (Err(e), Err(_)) if e.is_config() => {
+                    return Err(SourceError::Changed { origin: path.display().to_string(), detail: e.to_string() });
+                }
+                (Err(e), Err(_)) | (Ok(_), Err(e)) => return Err(e),
+            };
+            let (rows, guard) = rows;
+            let header = rows.header().to_vec();
+            Ok(SourceRows { header, rows: Box::new(guard.wrap(rows)) })
         }
         SourceConfig::GoogleSheets(sheet) => {
             let origin = sheet.describe();

@@ -87,11 +87,12 @@ async fn a_delta_costs_one_request_per_change_and_patches_the_complete_contact()
     let sent = ws.fake.requests();
     let count = |m: &str| sent.iter().filter(|r| r.method == m).count();
     assert_eq!((count("POST"), count("PATCH"), count("DELETE")), (2, 1, 1), "{sent:#?}");
-    // GETs: the custom-field list and one lookup that reads the two new ids and the changed one.
+    // GETs: the custom-field list and one lookup that reads the two new ids, the changed one
+    // and the one to delete.
     assert_eq!(count("GET"), 2, "{sent:#?}");
     let lookup = sent.iter().find(|r| r.method == "GET" && r.path == "/v1/contacts").unwrap();
     let asked: Vec<&str> = lookup.query.iter().filter(|(k, _)| k == "externalIds").map(|(_, v)| v.as_str()).collect();
-    assert_eq!(asked, vec!["C-0011", "C-0012", "C-0003"]);
+    assert_eq!(asked, vec!["C-0011", "C-0012", "C-0003", "C-0010"]);
     // The PATCH is the complete contact as it was, ids kept, with the new company.
     let patch = sent.iter().find(|r| r.method == "PATCH").unwrap().body.clone().unwrap();
     let df = &before["defaultFields"];

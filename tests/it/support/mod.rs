@@ -183,7 +183,7 @@ impl Workspace {
         self.write(
             "config.toml",
             &format!(
-                "[openphone]\nbase_url = \"{}\"\n{defaults}{extra_openphone}\n\n[state]\ndatabase = \"mirror.sqlite3\"\n\n[source]\n{source}\n[sync]\nmapping = \"mapping.toml\"\ndelete_missing = true\nmax_delete_fraction = 0.5\n",
+                "[openphone]\nbase_url = \"{}\"\n{defaults}{extra_openphone}\n\n[state]\ndatabase = \"mirror.sqlite3\"\n\n[source]\n{source}\n[sync]\nmapping = \"mapping.toml\"\ndelete_missing = true\nmax_delete_fraction = 0.5\ndelete_after = \"0s\"\n",
                 self.fake.base_url()
             ),
         );

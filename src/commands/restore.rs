@@ -1,0 +1,221 @@
+//! `openphone-sync restore (--run N | EXTERNAL_ID… | --all-since TIME) [--dry-run]` and
+//! `openphone-sync forget EXTERNAL_ID…`: bring back contacts this tool deleted, as they were
+//! just before the delete (every field, items and values added in the app included), and end
+//! the protection of a restored contact whose row is still missing.
+//!
+//! A restore looks every externalId up first (as every create does): a contact of ours that
+//! exists already is linked, not created again. A restored contact is linked in the mirror and
+//! kept while its row is missing: no run deletes it again until the row comes back or
+//! `forget` names it. Both take the mirror's run lock.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::exit::Exit;
+use crate::mirror::{Mirror, Role, RunLock, Select, Tombstone};
+use crate::openphone::wire::{ApiContact, confirmed_state, restore_body};
+use crate::openphone::{ApiError, lookup};
+
+use super::Output;
+use super::setup::{self, Stop};
+use super::sync::{fail, mirror_stop};
+
+/// What `restore` was asked.
+#[derive(Debug, Clone)]
+pub struct RestoreArgs {
+    pub select: Select,
+    pub dry_run: bool,
+    pub output: Output,
+}
+
+#[derive(Debug, Serialize)]
+struct Restored {
+    external_id: String,
+    /// The contact now in OpenPhone (`None` in a dry run).
+    contact_id: Option<String>,
+    /// The contact was found in OpenPhone already and linked, not created.
+    adopted: bool,
+    deleted_at: String,
+    run_id: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Failed {
+    external_id: String,
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RestoreReport {
+    dry_run: bool,
+    restored: Vec<Restored>,
+    failed: Vec<Failed>,
+    /// Why the restore stopped early, if it did.
+    fatal: Option<String>,
+}
+
+pub async fn run(config_path: &Path, args: &RestoreArgs) -> Exit {
+    match restore(config_path, args).await {
+        Ok(report) => {
+            print(&report, args.output);
+            if report.fatal.is_some() {
+                Exit::Unavailable
+            } else if report.failed.is_empty() {
+                Exit::Ok
+            } else {
+                Exit::Partial
+            }
+        }
+        Err(stop) => fail(stop),
+    }
+}
+
+async fn restore(config_path: &Path, args: &RestoreArgs) -> Result<RestoreReport, Stop> {
+    let (config, _mapping) = setup::load(config_path)?;
+    let mut report = RestoreReport { dry_run: args.dry_run, restored: vec![], failed: vec![], fatal: None };
+    if args.dry_run {
+        let Some(mirror) = Mirror::open_read_only(&config.database, config.lock_timeout).map_err(mirror_stop)? else {
+            return Ok(report);
+        };
+        let tombs = mirror.tombstones(&args.select).map_err(mirror_stop)?;
+        report.restored = tombs.iter().map(|t| restored(t, None, false)).collect();
+        return Ok(report);
+    }
+    let key = setup::require_api_key(&config)?;
+    let _lock = RunLock::acquire(&config.database, Role::Sync).map_err(mirror_stop)?;
+    let mut mirror = Mirror::open(&config.database, config.lock_timeout).map_err(mirror_stop)?;
+    let tombs = mirror.tombstones(&args.select).map_err(mirror_stop)?;
+    if tombs.is_empty() {
+        return Ok(report);
+    }
+    let client = setup::client(&config, key)?;
+    let label = config.openphone.source_label.as_str();
+    let ids: Vec<&str> = tombs.iter().map(|t| t.external_id.as_str()).collect();
+    let read = lookup(&client, &ids, 4).await;
+    let unread: std::collections::HashMap<&str, &ApiError> = read.failed.iter().map(|(i, e)| (i.as_str(), e)).collect();
+    for t in &tombs {
+        let fail = |report: &mut RestoreReport, message: String| {
+            tracing::warn!(external_id = %t.external_id, error = %message, "Not restored");
+            report.failed.push(Failed { external_id: t.external_id.clone(), message });
+        };
+        if let Some(e) = unread.get(t.external_id.as_str()) {
+            fail(&mut report, format!("lookup before restoring failed; nothing was sent: {e}"));
+            continue;
+        }
+        if report.fatal.is_some() {
+            fail(&mut report, "not attempted: the restore stopped".into());
+            continue;
+        }
+        let found = read.found.get(&t.external_id).map(Vec::as_slice).unwrap_or_default();
+        let stored: ApiContact = match serde_json::from_value(t.contact.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                fail(&mut report, format!("the kept state is unreadable: {e}"));
+                continue;
+            }
+        };
+        let (contact, adopted) = if let Some(c) = found.iter().find(|c| c.source.as_deref() == Some(label)) {
+            (c.clone(), true)
+        } else if let Some(c) = found.first() {
+            let source = c.source.as_deref().unwrap_or("none");
+            fail(&mut report, format!("a contact with this externalId exists with source {source:?}; left alone"));
+            continue;
+        } else {
+            match client.create_contact(&restore_body(&t.external_id, label, &stored)).await {
+                Ok(c) => (c, false),
+                Err(e) => {
+                    if e.is_fatal() || e.is_unavailable() {
+                        report.fatal = Some(e.to_string());
+                    }
+                    fail(&mut report, format!("create failed: {e}"));
+                    continue;
+                }
+            }
+        };
+        let pushed = t.pushed.as_ref().map(|p| confirmed_state(&p.state, &contact)).unwrap_or_default();
+        mirror.link_restored(t, &contact.id, &pushed).map_err(mirror_stop)?;
+        tracing::info!(external_id = %t.external_id, contact_id = %contact.id, adopted, "Restored a deleted contact");
+        report.restored.push(restored(t, Some(contact.id), adopted));
+    }
+    Ok(report)
+}
+
+fn restored(t: &Tombstone, contact_id: Option<String>, adopted: bool) -> Restored {
+    Restored {
+        external_id: t.external_id.clone(),
+        contact_id,
+        adopted,
+        deleted_at: t.deleted_at.clone(),
+        run_id: t.run_id,
+    }
+}
+
+fn print(report: &RestoreReport, output: Output) {
+    let mut out = std::io::stdout().lock();
+    if output == Output::Json {
+        let _ = serde_json::to_writer_pretty(&mut out, report);
+        let _ = writeln!(out);
+        return;
+    }
+    let verb = if report.dry_run { "would restore" } else { "restored" };
+    for r in &report.restored {
+        let run = r.run_id.map(|n| format!(" by run {n}")).unwrap_or_default();
+        let how = if r.adopted { " (found in OpenPhone, linked)" } else { "" };
+        let _ = writeln!(out, "{verb} {} (deleted {}{run}){how}", r.external_id, r.deleted_at);
+    }
+    for f in &report.failed {
+        let _ = writeln!(out, "error   {}: {}", f.external_id, f.message);
+    }
+    let _ = writeln!(
+        out,
+        "{} {}, {} failed.{}",
+        report.restored.len(),
+        verb,
+        report.failed.len(),
+        if report.dry_run { " Dry run: nothing was written." } else { "" }
+    );
+}
+
+#[derive(Debug, Serialize)]
+struct ForgetReport {
+    /// Restored contacts no longer kept: missing from the next run on.
+    forgotten: Vec<String>,
+    /// Named, but not a restored contact whose row is missing: nothing changed for them.
+    not_kept: Vec<String>,
+}
+
+/// `forget EXTERNAL_ID…`: the named restored contacts are no longer kept. From the next run
+/// on their rows count as missing again, and they are deleted once `delete_after` has passed.
+pub fn forget(config_path: &Path, ids: &[String], output: Output) -> Exit {
+    let run = || -> Result<ForgetReport, Stop> {
+        let (config, _mapping) = setup::load(config_path)?;
+        let _lock = RunLock::acquire(&config.database, Role::Sync).map_err(mirror_stop)?;
+        let mut mirror = Mirror::open(&config.database, config.lock_timeout).map_err(mirror_stop)?;
+        let forgotten = mirror.forget_restores(ids).map_err(mirror_stop)?;
+        let not_kept = ids.iter().filter(|i| !forgotten.contains(i)).cloned().collect();
+        Ok(ForgetReport { forgotten, not_kept })
+    };
+    match run() {
+        Ok(report) => {
+            let mut out = std::io::stdout().lock();
+            if output == Output::Json {
+                let _ = serde_json::to_writer_pretty(&mut out, &report);
+                let _ = writeln!(out);
+            } else {
+                for id in &report.forgotten {
+                    let _ = writeln!(
+                        out,
+                        "forgot  {id}: no longer kept; deleted after delete_after if its row stays missing"
+                    );
+                }
+                for id in &report.not_kept {
+                    let _ = writeln!(out, "error   {id}: not a restored contact whose row is missing; nothing changed");
+                }
+            }
+            if report.not_kept.is_empty() { Exit::Ok } else { Exit::Partial }
+        }
+        Err(stop) => fail(stop),
+    }
+}

@@ -1,0 +1,272 @@
+//! The mirror's side of deferred deletes and tombstones: which records' rows are missing and
+//! since when, which contacts `restore` brought back, and the complete state of every
+//! contact just before this tool deleted it (kept `[state].keep_deleted_days`).
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Mirror, MirrorError, now};
+use crate::clock;
+use crate::model::PushedState;
+
+/// Changes to the missing marks that a run's plan decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// Records whose row was first seen missing in this run: marked missing since now.
+    pub missing: Vec<String>,
+    /// Records whose row is back: no longer missing, no longer a kept restore.
+    pub returned: Vec<String>,
+}
+
+impl Marks {
+    pub fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.returned.is_empty()
+    }
+}
+
+/// A deleted contact as it was just before the delete.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tombstone {
+    pub id: i64,
+    pub external_id: String,
+    pub contact_id: String,
+    pub run_id: Option<i64>,
+    pub deleted_at: String,
+    /// The contact as read just before the delete (API JSON).
+    #[serde(skip)]
+    pub contact: serde_json::Value,
+    /// The mirror's last confirmed state then, to link the contact again.
+    #[serde(skip)]
+    pub pushed: Option<PushedState>,
+}
+
+/// A `tombstones` row: id, external id, contact id, run, deleted at, contact, pushed.
+type TombRow = (i64, String, String, Option<i64>, String, String, Option<String>);
+
+/// Which tombstones `restore` takes: the newest of each record, not yet restored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Select {
+    /// Those deleted by one run.
+    Run(i64),
+    /// Those of these records.
+    Ids(Vec<String>),
+    /// Those deleted at or after this time (Unix milliseconds).
+    Since(i64),
+}
+
+/// What `status` shows of the deletes to come.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeleteStatus {
+    /// Records whose row is missing, waiting for `delete_after`.
+    pub pending: u64,
+    /// When the first of them is missing since (Unix milliseconds), if any.
+    pub oldest_missing_since: Option<i64>,
+    /// Contacts `restore` brought back whose row is still missing (kept until `forget`).
+    pub restored_missing: Vec<String>,
+    /// Tombstones kept for `restore`.
+    pub tombstones: u64,
+}
+
+impl Mirror {
+    /// Records the marks a plan decided, in one transaction.
+    pub fn apply_marks(&mut self, marks: &Marks, now_ms: i64) -> Result<(), MirrorError> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let since = clock::format_millis(now_ms);
+        self.in_transaction(|tx| {
+            let mut miss = tx.prepare_cached(
+                "UPDATE contacts SET missing_since = ?2 WHERE external_id = ?1 AND missing_since IS NULL",
+            )?;
+            for id in &marks.missing {
+                miss.execute(params![id, since])?;
+            }
+            let mut back =
+                tx.prepare_cached("UPDATE contacts SET missing_since = NULL, restored = 0 WHERE external_id = ?1")?;
+            for id in &marks.returned {
+                back.execute([id])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes the tombstones of contacts about to be deleted (before any DELETE is sent):
+    /// (external id, contact id, the contact as read). They count once confirmed.
+    pub fn save_tombstones(
+        &mut self,
+        run_id: Option<i64>,
+        doomed: &[(String, String, serde_json::Value)],
+    ) -> Result<(), MirrorError> {
+        if doomed.is_empty() {
+            return Ok(());
+        }
+        self.in_transaction(|tx| {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO tombstones (external_id, contact_id, run_id, contact, pushed)
+                 VALUES (?1, ?2, ?3, ?4, (SELECT pushed FROM contacts WHERE external_id = ?1))",
+            )?;
+            for (ext, cid, contact) in doomed {
+                ins.execute(params![ext, cid, run_id, contact.to_string()])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Records that a record's contact is deleted: it leaves the mirror, its tombstones count.
+    pub fn confirm_deleted(&mut self, external_id: &str) -> Result<(), MirrorError> {
+        let now = now();
+        self.in_transaction(|tx| {
+            tx.execute(
+                "UPDATE tombstones SET deleted_at = ?2 WHERE external_id = ?1 AND deleted_at IS NULL",
+                params![external_id, now],
+            )?;
+            tx.execute("DELETE FROM contacts WHERE external_id = ?1", [external_id])?;
+            Ok(())
+        })
+    }
+
+    /// Drops tombstones deleted before `before_ms`, and those whose delete never happened.
+    /// Returns how many went.
+    pub fn purge_tombstones(&mut self, before_ms: i64) -> Result<usize, MirrorError> {
+        let before = clock::format_millis(before_ms);
+        self.in_transaction(|tx| {
+            let old =
+                tx.execute("DELETE FROM tombstones WHERE deleted_at IS NOT NULL AND deleted_at < ?1", [before])?;
+            // A tombstone written for a delete that then failed: the contact still exists.
+            let unconfirmed = tx.execute(
+                "DELETE FROM tombstones WHERE deleted_at IS NULL
+                   AND external_id IN (SELECT external_id FROM contacts)",
+                [],
+            )?;
+            Ok(old + unconfirmed)
+        })
+    }
+
+    /// The tombstones `select` names: for each record the newest, deleted and not restored.
+    pub fn tombstones(&self, select: &Select) -> Result<Vec<Tombstone>, MirrorError> {
+        const NEWEST: &str = "SELECT id, external_id, contact_id, run_id, deleted_at, contact, pushed FROM tombstones t
+             WHERE deleted_at IS NOT NULL AND restored_at IS NULL
+               AND id = (SELECT MAX(id) FROM tombstones u WHERE u.external_id = t.external_id
+                         AND u.deleted_at IS NOT NULL AND u.restored_at IS NULL)";
+        let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<TombRow> {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        };
+        let rows: Vec<_> = match select {
+            Select::Run(run) => {
+                let mut stmt = self
+                    .conn
+                    .prepare(&format!("{NEWEST} AND run_id = ?1 ORDER BY external_id"))
+                    .map_err(|e| self.sql_err(e))?;
+                let v = stmt.query_map([run], read).and_then(Iterator::collect::<Result<Vec<_>, _>>);
+                v.map_err(|e| self.sql_err(e))?
+            }
+            Select::Since(ms) => {
+                let mut stmt = self
+                    .conn
+                    .prepare(&format!("{NEWEST} AND deleted_at >= ?1 ORDER BY external_id"))
+                    .map_err(|e| self.sql_err(e))?;
+                let v =
+                    stmt.query_map([clock::format_millis(*ms)], read).and_then(Iterator::collect::<Result<Vec<_>, _>>);
+                v.map_err(|e| self.sql_err(e))?
+            }
+            Select::Ids(ids) => {
+                let mut stmt =
+                    self.conn.prepare_cached(&format!("{NEWEST} AND external_id = ?1")).map_err(|e| self.sql_err(e))?;
+                let mut out = Vec::new();
+                for id in ids {
+                    if let Some(row) = stmt.query_row([id], read).optional().map_err(|e| self.sql_err(e))? {
+                        out.push(row);
+                    }
+                }
+                out
+            }
+        };
+        rows.into_iter()
+            .map(|(id, external_id, contact_id, run_id, deleted_at, contact, pushed)| {
+                let unreadable = |what: &str, e: serde_json::Error| MirrorError::Schema {
+                    path: self.path.clone(),
+                    message: format!("the {what} kept for {external_id:?} is unreadable: {e}"),
+                };
+                let contact = serde_json::from_str(&contact).map_err(|e| unreadable("deleted contact", e))?;
+                let pushed = match pushed {
+                    Some(p) => Some(serde_json::from_str(&p).map_err(|e| unreadable("last state", e))?),
+                    None => None,
+                };
+                Ok(Tombstone { id, external_id, contact_id, run_id, deleted_at, contact, pushed })
+            })
+            .collect()
+    }
+
+    /// Links a restored contact: the record is mirrored again (kept while its row is
+    /// missing), and its tombstone is spent.
+    pub fn link_restored(
+        &mut self,
+        tombstone: &Tombstone,
+        contact_id: &str,
+        pushed: &PushedState,
+    ) -> Result<(), MirrorError> {
+        let json = serde_json::to_string(pushed).expect("a PushedState always serialises");
+        let (hash, now) = (pushed.state.hash().to_string(), now());
+        let ext = tombstone.external_id.as_str();
+        self.in_transaction(|tx| {
+            tx.execute(
+                "INSERT INTO contacts (external_id, contact_id, hash, pushed, pending, created_at, updated_at, source_hash, restored)
+                 VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, NULL, 1)
+                 ON CONFLICT(external_id) DO UPDATE SET contact_id = ?2, hash = ?3, pushed = ?4, pending = NULL,
+                   updated_at = ?5, source_hash = NULL, missing_since = NULL, restored = 1",
+                params![ext, contact_id, hash, json, now],
+            )?;
+            tx.execute("UPDATE tombstones SET restored_at = ?2 WHERE external_id = ?1 AND restored_at IS NULL", params![ext, now])?;
+            Ok(())
+        })
+    }
+
+    /// Ends the protection of restored contacts: from the next run on they are missing
+    /// again (and deleted once `delete_after` has passed). Returns the ids that were kept
+    /// restores; the others are left as they were.
+    pub fn forget_restores(&mut self, ids: &[String]) -> Result<Vec<String>, MirrorError> {
+        self.in_transaction(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE contacts SET restored = 0, missing_since = NULL WHERE external_id = ?1 AND restored = 1",
+            )?;
+            let mut done = Vec::new();
+            for id in ids {
+                if stmt.execute([id])? > 0 {
+                    done.push(id.clone());
+                }
+            }
+            Ok(done)
+        })
+    }
+
+    /// The deletes to come and the kept restores, for `status` and the metrics.
+    pub fn delete_status(&self) -> Result<DeleteStatus, MirrorError> {
+        let sql = |e| self.sql_err(e);
+        let (pending, oldest): (i64, Option<String>) = self
+            .conn
+            .query_row("SELECT COUNT(missing_since), MIN(missing_since) FROM contacts WHERE restored = 0", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(sql)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT external_id FROM contacts WHERE restored = 1 ORDER BY external_id")
+            .map_err(sql)?;
+        let restored_missing =
+            stmt.query_map([], |r| r.get(0)).and_then(Iterator::collect::<Result<Vec<String>, _>>).map_err(sql)?;
+        let tombstones: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM tombstones WHERE deleted_at IS NOT NULL AND restored_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        Ok(DeleteStatus {
+            pending: pending as u64,
+            oldest_missing_since: oldest.as_deref().map(clock::parse_millis),
+            restored_missing,
+            tombstones: tombstones as u64,
+        })
+    }
+}
