@@ -122,7 +122,7 @@ pub async fn run(config_path: &Path) -> Exit {
     };
     let metrics = Arc::new(Metrics::new());
     if let Some(addr) = loaded.config.metrics_listen {
-        match metrics::server::start(addr, metrics.clone()).await {
+        match metrics::http::start(addr, metrics.clone()).await {
             Ok(bound) => tracing::info!(address = %bound, path = "/metrics", "Serving Prometheus metrics"),
             Err(e) => {
                 return sync::fail(Stop::new(
