@@ -317,36 +317,19 @@ mod tests {
     use super::*;
     use crate::report::{Mode, RecordError};
 
-    /// The samples of a Prometheus text scrape, as `name{labels}` → value, after checking with
-    /// `prometheus-parse` that every sample line parses and that each has a TYPE and a HELP.
-    fn parse(text: &str) -> std::collections::BTreeMap<String, f64> {
-        let lines = text.lines().map(|l| Ok(l.to_owned()));
-        let scrape = prometheus_parse::Scrape::parse(lines).expect("a Prometheus text scrape");
-        let sample_lines = text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).count();
-        assert_eq!(scrape.samples.len(), sample_lines, "a sample line did not parse:\n{text}");
-        let mut out = std::collections::BTreeMap::new();
-        for s in scrape.samples {
-            assert!(scrape.docs.contains_key(&s.metric), "{} has no HELP", s.metric);
-            let value = match s.value {
-                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) => v,
-                other => panic!("{} is not a counter or gauge: {other:?}", s.metric),
-            };
-            let mut labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
-            labels.sort();
-            let key = if labels.is_empty() { s.metric } else { format!("{}{{{}}}", s.metric, labels.join(",")) };
-            out.insert(key, value);
-        }
-        out
+    /// The value of the sample `series` (name and labels, as written) in a Prometheus text scrape.
+    fn sample(text: &str, series: &str) -> Option<f64> {
+        text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
     }
 
     #[test]
     fn renders_every_series_from_the_start_and_counts_runs() {
         let m = Metrics::new();
-        let before = parse(&m.render(Format::Prometheus));
-        assert_eq!(before.get("openphone_sync_runs_total{outcome=\"ok\"}"), Some(&0.0), "{before:?}");
-        assert_eq!(before.get("openphone_sync_records_total{action=\"create\",outcome=\"applied\"}"), Some(&0.0));
-        assert_eq!(before.get("openphone_sync_last_success_timestamp_seconds"), Some(&0.0), "0 before a success");
-        assert_eq!(before.get("openphone_sync_build_info{version=\"0.1.0\"}"), Some(&1.0), "{before:?}");
+        let before = m.render(Format::Prometheus);
+        assert_eq!(sample(&before, "openphone_sync_runs_total{outcome=\"ok\"}"), Some(0.0), "{before}");
+        assert_eq!(sample(&before, "openphone_sync_records_total{action=\"create\",outcome=\"applied\"}"), Some(0.0));
+        assert_eq!(sample(&before, "openphone_sync_last_success_timestamp_seconds"), Some(0.0), "0 before a success");
+        assert_eq!(sample(&before, "openphone_sync_build_info{version=\"0.1.0\"}"), Some(1.0), "{before}");
 
         let mut r = Report::new(Mode::Apply);
         r.applied.create = 3;
@@ -367,7 +350,7 @@ mod tests {
         m.run_finished(&r, t);
         m.run_skipped();
         m.set_mirror(3, 0);
-        let after = parse(&m.render(Format::Prometheus));
+        let after = m.render(Format::Prometheus);
         for (series, want) in [
             ("openphone_sync_runs_total{outcome=\"partial\"}", 1.0),
             ("openphone_sync_records_total{action=\"create\",outcome=\"applied\"}", 3.0),
@@ -378,7 +361,7 @@ mod tests {
             ("openphone_sync_last_success_timestamp_seconds", 1735689600.0),
             ("openphone_sync_mirror_contacts", 3.0),
         ] {
-            assert_eq!(after.get(series), Some(&want), "{series} in {after:?}");
+            assert_eq!(sample(&after, series), Some(want), "{series} in:\n{after}");
         }
         // Both formats carry the same series; OpenMetrics ends with its EOF marker.
         let open = m.render(Format::OpenMetrics);
