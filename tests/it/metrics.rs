@@ -141,10 +141,15 @@ async fn silent_and_garbage_clients_stall_neither_a_scrape_nor_the_schedule() {
     d.wait_for("two more scheduled runs", 8, |d| d.count("Sync finished") >= runs + 2).await;
     assert!(series["openphone_sync_runs_total{outcome=\"ok\"}"] >= 1.0);
 
-    // The half-sent request is dropped once the server's header timeout passes.
+    // The half-sent request and the silent ones are dropped once the server's header
+    // timeout (5 s) passes.
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(10), half.read_to_end(&mut rest)).await;
     assert!(closed.is_ok(), "a client that never finishes its request keeps its connection");
+    for s in &mut silent {
+        let closed = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "a client that never sends a byte keeps its connection");
+    }
     let (code, _, log) = d.stop().await;
     assert_eq!(code, 0, "{log}");
 }
