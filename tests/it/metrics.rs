@@ -23,7 +23,7 @@ async fn daemon_with_metrics(ws: &Workspace, schedule: &str) -> Daemon {
 }
 
 /// GETs `/metrics`, with `accept` as the `Accept` header: (content type, body).
-async fn scrape(addr: &str, accept: Option<&str>) -> (String, String) {
+pub(crate) async fn scrape(addr: &str, accept: Option<&str>) -> (String, String) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut req = reqwest::Client::new().get(format!("http://{addr}/metrics")).timeout(Duration::from_secs(5));
     if let Some(a) = accept {

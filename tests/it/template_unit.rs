@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::daemon::{Daemon, YEARLY};
-use crate::metrics::parse;
+use crate::metrics::{parse, scrape};
 use crate::support::{BIN, Workspace, ids};
 
 const UNIT: &str = "openphone-sync@.service";
@@ -155,9 +155,8 @@ async fn two_instances_of_the_template_unit_run_side_by_side() {
     // Two endpoints, each counting its own instance.
     let (a, g) = (acme.daemon.metrics_addr(), globex.daemon.metrics_addr());
     assert_ne!(a, g);
-    let _ = rustls::crypto::ring::default_provider().install_default();
     for (addr, contacts) in [(&a, 2.0), (&g, 3.0)] {
-        let text = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
+        let text = scrape(addr, None).await.1;
         assert_eq!(parse(&text)["openphone_sync_mirror_contacts"], contacts, "{addr}:\n{text}");
     }
     for i in [acme, globex] {
