@@ -39,9 +39,8 @@ impl Daemon {
 
     /// Starts `cmd` (a `daemon` command) with a fake `$NOTIFY_SOCKET` at `socket_path`.
     pub(crate) async fn spawn(mut cmd: tokio::process::Command, socket_path: &std::path::Path) -> Daemon {
-        let socket_path = socket_path.to_path_buf();
-        let _ = std::fs::remove_file(&socket_path);
-        let socket = tokio::net::UnixDatagram::bind(&socket_path).expect("bind the fake NOTIFY_SOCKET");
+        let _ = std::fs::remove_file(socket_path);
+        let socket = tokio::net::UnixDatagram::bind(socket_path).expect("bind the fake NOTIFY_SOCKET");
         let notes = Arc::new(Mutex::new(Vec::new()));
         let sink = notes.clone();
         tokio::spawn(async move {
@@ -50,7 +49,7 @@ impl Daemon {
                 sink.lock().unwrap().push(String::from_utf8_lossy(&buf[..n]).into_owned());
             }
         });
-        cmd.env("NOTIFY_SOCKET", &socket_path);
+        cmd.env("NOTIFY_SOCKET", socket_path);
         let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start the daemon");
         let log = Arc::new(Mutex::new(String::new()));
         let sink = log.clone();
