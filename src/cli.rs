@@ -1,9 +1,10 @@
 //! The command line (`docs/interface.md`): arguments, logging to stderr ([`crate::logging`]),
-//! dispatch.
+//! dispatch, and the man page and shell completions generated from these definitions.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
 
 use crate::commands::{self, Output};
 use crate::exit::Exit;
@@ -99,6 +100,65 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Write the man page (roff) to stdout: `openphone-sync man > openphone-sync.1`.
+    Man {
+        /// Write every page instead, openphone-sync.1 and one per subcommand
+        /// (openphone-sync-sync.1, ...), into this folder.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Write the completion script for SHELL to stdout (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+/// The command as the man pages show it: built, so that each subcommand is named
+/// `openphone-sync-NAME`, and without clap's `help` subcommand.
+fn man_command() -> clap::Command {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    cmd
+}
+
+/// The man page, `openphone-sync(1)`, in roff: every global option and every subcommand.
+pub fn man_page() -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(man_command()).render(&mut out).expect("render into memory");
+    out
+}
+
+/// `openphone-sync man`: the main page on stdout, or every page into `dir`.
+fn man(dir: Option<&Path>) -> Exit {
+    let Some(dir) = dir else { return print(&man_page()) };
+    match clap_mangen::generate_to(man_command(), dir) {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("error: cannot write the man pages into {}: {e}", dir.display());
+            Exit::Unavailable
+        }
+    }
+}
+
+/// The completion script for `shell`.
+pub fn completions(shell: Shell) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "openphone-sync", &mut out);
+    out
+}
+
+/// Writes generated text to stdout; a closed pipe (`| head`) is not an error.
+fn print(bytes: &[u8]) -> Exit {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(bytes) {
+        Ok(()) => Exit::Ok,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            Exit::Unavailable
+        }
+    }
 }
 
 pub fn main() -> std::process::ExitCode {
@@ -147,6 +207,9 @@ pub fn main() -> std::process::ExitCode {
                 commands::restore::run(&config, &commands::restore::RestoreArgs { select, dry_run, output }).await
             }
             Command::Forget { external_ids, output } => commands::restore::forget(&config, &external_ids, output),
+            // Generated from the definitions above: no config is read.
+            Command::Man { dir } => man(dir.as_deref()),
+            Command::Completions { shell } => print(&completions(shell)),
         }
     });
     exit.into()

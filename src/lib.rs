@@ -8,7 +8,7 @@
 //! - [`commands`]: one file per subcommand (`sync`, `check`, `status`, `fields`).
 //! - [`daemon`]: `daemon`: the scheduled loop, reloads, graceful stop, systemd notifications.
 //! - [`schedule`]: `[schedule].cron` in its time zone; [`signals`]: SIGTERM/SIGINT/SIGHUP.
-//! - [`metrics`]: the Prometheus counters and the small `/metrics` server.
+//! - [`metrics`]: the Prometheus counters (`prometheus-client`) and the `/metrics` endpoint (hyper).
 //! - [`config`]: the config file: strict TOML with file/line/key diagnostics.
 //! - [`mapping`]: the mapping file and the conversion of a source row into a contact.
 //! - [`source`]: source adapters (CSV, Google Sheets) producing rows that keep their origin

@@ -232,3 +232,68 @@ pub struct CustomFieldDef {
     #[serde(rename = "type")]
     pub field_type: FieldType,
 }
+
+/// Who owns a mapped field: what a write does with the value the contact holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// The source wins: every write sets the source's value (the default).
+    #[default]
+    Source,
+    /// Written only while the contact's value is empty: an edit in the app wins.
+    IfEmpty,
+    /// Written when the contact is created, never after.
+    OnCreate,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 3] = [Policy::Source, Policy::IfEmpty, Policy::OnCreate];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Source => "source",
+            Policy::IfEmpty => "if_empty",
+            Policy::OnCreate => "on_create",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Policy> {
+        Policy::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Whether a write keeps the contact's `current` value instead of the source's.
+    pub fn keeps(self, current_is_empty: bool) -> bool {
+        match self {
+            Policy::Source => false,
+            Policy::IfEmpty => !current_is_empty,
+            Policy::OnCreate => true,
+        }
+    }
+}
+
+/// The policy of every mapped field (from the mapping; the same for every record).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policies {
+    pub first_name: Policy,
+    pub last_name: Policy,
+    pub company: Policy,
+    pub role: Policy,
+    /// Per `[[emails]]` slot, in mapping order.
+    pub emails: Vec<Policy>,
+    /// Per `[[phone_numbers]]` slot, in mapping order.
+    pub phones: Vec<Policy>,
+    /// Per custom field key.
+    pub custom: BTreeMap<String, Policy>,
+}
+
+impl Policies {
+    /// Whether every field is the source's (nothing to hold back).
+    pub fn all_source(&self) -> bool {
+        [self.first_name, self.last_name, self.company, self.role]
+            .into_iter()
+            .chain(self.emails.iter().copied())
+            .chain(self.phones.iter().copied())
+            .chain(self.custom.values().copied())
+            .all(|p| p == Policy::Source)
+    }
+}

@@ -16,11 +16,12 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::mirror::{Mirror, MirrorError, MirrorIndex};
-use crate::model::{PushedState, Unmapped};
+use crate::model::{Policies, PushedState, Unmapped};
 use crate::openphone::client::LOOKUP_BATCH;
 use crate::openphone::wire::{ApiContact, observed_state};
 use crate::openphone::{ApiError, Client, Found, lookup};
 use crate::plan::diff;
+use crate::plan::merge::hold;
 
 /// How many mirrored contacts are read from the mirror (and then OpenPhone) at a time.
 const CHUNK: usize = 1000;
@@ -64,13 +65,21 @@ pub enum Finding {
 
 /// Compares what the mirror says was pushed with what a lookup of its externalId found.
 /// `unmapped` names the fields the mapping leaves alone: never drift.
-pub fn compare(pushed: &PushedState, contact_id: &str, found: &[ApiContact], unmapped: Unmapped) -> Finding {
+pub fn compare(
+    pushed: &PushedState,
+    contact_id: &str,
+    found: &[ApiContact],
+    unmapped: Unmapped,
+    policies: &Policies,
+) -> Finding {
     let Some(contact) = found.iter().find(|c| c.id == contact_id) else {
         return Finding::Missing;
     };
     let mut template = pushed.state.clone();
     template.unmapped = Unmapped { source_url: pushed.state.source_url.is_none(), ..unmapped };
     let observed = observed_state(contact, &template, Some(pushed));
+    // A field the app may own (`if_empty`, `on_create`) is never drift.
+    let (template, _) = hold(&template, &observed, policies);
     let d = diff(&template, &observed);
     if !d.is_empty() {
         let fields =
@@ -111,6 +120,7 @@ pub async fn verify(
     mirror: &mut Mirror,
     index: &MirrorIndex,
     unmapped: Unmapped,
+    policies: &Policies,
     source_label: &str,
     concurrency: usize,
 ) -> Result<Verified, VerifyError> {
@@ -122,7 +132,8 @@ pub async fn verify(
     let mut out = Verified::default();
     let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     if mirrored.len() > LOOKUP_BATCH {
-        list(client, mirror, &mirrored, unmapped, source_label, &mut seen, &mut out).await?;
+        let how = Compare { unmapped, policies };
+        list(client, mirror, &mirrored, &how, source_label, &mut seen, &mut out).await?;
     }
     let mut ids: Vec<(&str, &str)> =
         mirrored.iter().filter(|(ext, _)| !seen.contains(*ext)).map(|(e, c)| (*e, *c)).collect();
@@ -134,7 +145,7 @@ pub async fn verify(
         for (ext, cid) in chunk {
             let Some(base) = pushed.get(*ext) else { continue };
             let here = found.remove(*ext).unwrap_or_default();
-            note(&mut out, ext, cid, compare(base, cid, &here, unmapped));
+            note(&mut out, ext, cid, compare(base, cid, &here, unmapped, policies));
         }
     }
     out.drifted.sort_by(|a, b| a.external_id.cmp(&b.external_id));
@@ -158,7 +169,7 @@ async fn list<'a>(
     client: &Client,
     mirror: &mut Mirror,
     mirrored: &HashMap<&'a str, &'a str>,
-    unmapped: Unmapped,
+    how: &Compare<'_>,
     source_label: &str,
     seen: &mut std::collections::HashSet<&'a str>,
     out: &mut Verified,
@@ -179,7 +190,7 @@ async fn list<'a>(
         for (ext, cid, contact) in ours {
             let Some(base) = pushed.get(ext) else { continue };
             seen.insert(ext);
-            note(out, ext, cid, compare(base, cid, std::slice::from_ref(&contact), unmapped));
+            note(out, ext, cid, compare(base, cid, std::slice::from_ref(&contact), how.unmapped, how.policies));
         }
         match next {
             Some(t) if seen.len() < mirrored.len() => token = Some(t),
@@ -188,6 +199,12 @@ async fn list<'a>(
     }
     tracing::info!(listed = seen.len(), "Listing by source cost as much as lookups would; looking the rest up");
     Ok(())
+}
+
+/// What a comparison leaves out: unmapped fields, and fields the app may own.
+struct Compare<'a> {
+    unmapped: Unmapped,
+    policies: &'a Policies,
 }
 
 fn note(out: &mut Verified, ext: &str, cid: &str, finding: Finding) {
@@ -301,13 +318,14 @@ mod tests {
     fn in_step_when_the_mapped_fields_match() {
         // The role was set in the app, but the mapping leaves it alone: no drift.
         let found = [contact("Ann", "E1", Some("CEO"))];
-        assert_eq!(compare(&pushed(), "c1", &found, unmapped()), Finding::InStep);
+        assert_eq!(compare(&pushed(), "c1", &found, unmapped(), &Policies::default()), Finding::InStep);
     }
 
     #[test]
     fn an_edit_in_the_app_is_drift_with_both_values() {
         let found = [contact("Annie", "E1", None)];
-        let Finding::Drifted(fields, observed, _) = compare(&pushed(), "c1", &found, unmapped()) else {
+        let Finding::Drifted(fields, observed, _) = compare(&pushed(), "c1", &found, unmapped(), &Policies::default())
+        else {
             panic!("expected drift");
         };
         assert_eq!(
@@ -321,14 +339,14 @@ mod tests {
     #[test]
     fn new_item_ids_and_missing_contacts() {
         let found = [contact("Ann", "E9", None)];
-        let Finding::NewItemIds(observed) = compare(&pushed(), "c1", &found, unmapped()) else {
+        let Finding::NewItemIds(observed) = compare(&pushed(), "c1", &found, unmapped(), &Policies::default()) else {
             panic!("expected new item ids");
         };
         assert_eq!(observed.email_ids, vec![Some("E9".to_owned())]);
         // Another contact with the externalId is not ours.
         let mut other = contact("Ann", "E1", None);
         other.id = "c2".into();
-        assert_eq!(compare(&pushed(), "c1", &[other], unmapped()), Finding::Missing);
-        assert_eq!(compare(&pushed(), "c1", &[], unmapped()), Finding::Missing);
+        assert_eq!(compare(&pushed(), "c1", &[other], unmapped(), &Policies::default()), Finding::Missing);
+        assert_eq!(compare(&pushed(), "c1", &[], unmapped(), &Policies::default()), Finding::Missing);
     }
 }

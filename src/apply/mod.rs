@@ -43,6 +43,8 @@ pub struct ApplyOptions {
     pub max_ambiguous_retries: u32,
     /// Cancelled to stop starting records (SIGTERM); the client shares it.
     pub stop: CancellationToken,
+    /// Who owns each mapped field: what a PATCH keeps of the contact as read.
+    pub policies: crate::model::Policies,
 }
 
 /// What applying did.

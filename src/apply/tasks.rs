@@ -215,7 +215,7 @@ async fn reconcile(
 ) -> Result<Effect, Failure> {
     let mut attempt = 0;
     loop {
-        let merged = merge(&current, desired, known);
+        let merged = merge(&current, desired, known, &opts.policies);
         if merged.changes.is_empty() {
             return Ok(Effect::Confirmed {
                 contact_id: current.id.clone(),

@@ -183,7 +183,7 @@ async fn plan_and_apply(
     // gives up (exit 4, nothing written); see `source::stable`.
     let mut verified = None;
     let mut attempt = 0u32;
-    let mapped = loop {
+    let (mapped, policies) = loop {
         // A sheet may take a while to arrive: a stop meanwhile abandons the read (nothing is written yet).
         let rows = tokio::select! {
             rows = source::open(&config.source) => rows.map_err(source_stop)?,
@@ -206,7 +206,7 @@ async fn plan_and_apply(
         }
         // Records the mirror holds unchanged are counted and dropped as the rows stream in.
         match map_items(&mapper, rows, &index) {
-            Ok(mapped) => break mapped,
+            Ok(mapped) => break (mapped, mapper.policies().clone()),
             Err(e @ SourceError::Changed { .. }) if attempt < SOURCE_READS - 1 => {
                 attempt += 1;
                 let wait = std::time::Duration::from_secs(u64::from(attempt));
@@ -275,7 +275,7 @@ async fn plan_and_apply(
     if dry {
         report.list_plan(&plan);
         if let Some(c) = &client {
-            note_existing(&plan, c, config, &mut report).await?;
+            note_existing(&plan, c, config, &policies, &mut report).await?;
         } else {
             report.notes.push(
                 "no API key: creates were not looked up in OpenPhone (some may already exist and would be adopted)"
@@ -310,6 +310,7 @@ async fn plan_and_apply(
         concurrency: concurrency(config),
         max_ambiguous_retries: config.openphone.max_retries.max(1),
         stop: ctx.stop.clone(),
+        policies,
     };
     let bar = progress_bar(args.output);
     let prefetched = verified.as_ref().map(verify::prefetched).unwrap_or_default();
@@ -390,7 +391,9 @@ async fn verify_mirror(
     })?;
     let Some(m) = mirror else { return Ok(Verified::default()) };
     let label = &config.openphone.source_label;
-    verify::verify(client, m, index, mapper.unmapped(), label, concurrency(config)).await.map_err(verify_stop)
+    verify::verify(client, m, index, mapper.unmapped(), mapper.policies(), label, concurrency(config))
+        .await
+        .map_err(verify_stop)
 }
 
 fn verify_stop(e: VerifyError) -> Stop {
@@ -450,9 +453,19 @@ fn offline_catalog(mapping: &Mapping, mirror: Option<&Mirror>, report: &mut Repo
     })
 }
 
-/// Dry run with a key: which creates would adopt a contact that already exists.
-async fn note_existing(plan: &Plan, client: &Client, config: &Config, report: &mut Report) -> Result<(), Stop> {
-    let ids: Vec<&str> = plan.creates.iter().map(|c| c.external_id.as_str()).collect();
+/// Dry run with a key: which creates would adopt a contact that already exists, and which
+/// changes of an update a field's policy would hold back (the contact as read decides).
+async fn note_existing(
+    plan: &Plan,
+    client: &Client,
+    config: &Config,
+    policies: &crate::model::Policies,
+    report: &mut Report,
+) -> Result<(), Stop> {
+    let creates = plan.creates.iter().map(|c| c.external_id.as_str());
+    let held_back = !policies.all_source();
+    let updates = plan.updates.iter().filter(|_| held_back).map(|u| u.external_id.as_str());
+    let ids: Vec<&str> = creates.chain(updates).collect();
     if ids.is_empty() {
         return Ok(());
     }
@@ -460,8 +473,10 @@ async fn note_existing(plan: &Plan, client: &Client, config: &Config, report: &m
         crate::openphone::lookup(client, &ids, concurrency(config)).await.complete().map_err(|e| Stop::api(&e))?;
     let ours =
         |c: &crate::openphone::wire::ApiContact| c.source.as_deref() == Some(config.openphone.source_label.as_str());
+    let mut adopted = 0;
     for change in report.changes.iter_mut().filter(|c| c.action == crate::report::Action::Create) {
         let Some(existing) = found.get(&change.external_id) else { continue };
+        adopted += 1;
         change.changes.push(match existing.iter().filter(|c| ours(c)).count() {
             0 => format!(
                 "a contact with this externalId exists with another source ({}): it would be reported and left alone",
@@ -470,11 +485,28 @@ async fn note_existing(plan: &Plan, client: &Client, config: &Config, report: &m
             _ => "exists in OpenPhone already (made by this tool): it would be adopted, not created again".to_owned(),
         });
     }
-    if !found.is_empty() {
+    for u in plan.updates.iter().filter(|_| held_back) {
+        let Some(current) = found.get(&u.external_id).and_then(|f| f.iter().find(|c| c.id == u.contact_id)) else {
+            continue;
+        };
+        let merged = crate::plan::merge(current, &u.desired, u.base.as_ref(), policies);
+        let Some(change) = report.changes.iter_mut().find(|c| c.external_id == u.external_id) else { continue };
+        for h in &merged.held {
+            let prefix = format!("{}:", h.field);
+            change.changes.retain(|line| !line.starts_with(&prefix));
+            let show = |v: &Option<String>| v.as_ref().map(|s| format!("{s:?}")).unwrap_or_else(|| "(empty)".into());
+            change.changes.push(format!(
+                "{}: kept: edited in the app ({}; the source says {})",
+                h.field,
+                show(&h.from),
+                show(&h.to)
+            ));
+        }
+    }
+    if adopted > 0 {
         report.notes.push(format!(
-            "{} of the {} creates already exist in OpenPhone with their externalId and would be adopted, not created again",
-            found.len(),
-            ids.len()
+            "{adopted} of the {} creates already exist in OpenPhone with their externalId and would be adopted, not created again",
+            plan.creates.len()
         ));
     }
     Ok(())

@@ -122,7 +122,7 @@ pub async fn run(config_path: &Path) -> Exit {
     };
     let metrics = Arc::new(Metrics::new());
     if let Some(addr) = loaded.config.metrics_listen {
-        match metrics::server::start(addr, metrics.clone()).await {
+        match metrics::http::start(addr, metrics.clone()).await {
             Ok(bound) => tracing::info!(address = %bound, path = "/metrics", "Serving Prometheus metrics"),
             Err(e) => {
                 return sync::fail(Stop::new(
@@ -306,6 +306,10 @@ impl Daemon {
         };
         if let Ok((contacts, pending)) = m.counts() {
             self.metrics.set_mirror(contacts, pending);
+        }
+        if let Ok(d) = m.delete_status() {
+            let after = i64::try_from(self.loaded.config.sync.delete_after.as_millis()).unwrap_or(i64::MAX);
+            self.metrics.set_pending_deletions(d.pending, d.oldest_missing_since.map(|t| t.saturating_add(after)));
         }
         if at_start
             && let Ok(Some(t)) = m.last_success()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest as _, Sha256};
 
 use crate::config::diagnostic::Problems;
-use crate::model::{ContactState, CustomFieldDef, Digest, FieldType, Record, Slot, Unmapped};
+use crate::model::{ContactState, CustomFieldDef, Digest, FieldType, Policies, Record, Slot, Unmapped};
 use crate::source::{RowError, SourceRow};
 
 use super::limits::{self, EXTERNAL_ID_MAX};
@@ -60,6 +60,8 @@ pub struct Mapper {
     phones: Vec<(String, usize, String)>,
     custom: Vec<CustomColumn>,
     region: Option<Region>,
+    /// Who owns each mapped field.
+    policies: Policies,
     /// Digest of this build and of everything above: equal row digests under equal
     /// fingerprints map to equal records.
     fingerprint: [u8; 32],
@@ -134,6 +136,16 @@ impl Mapper {
         let items = |list: &[super::ItemMapping]| {
             list.iter().map(|m| (m.label.clone(), idx(&m.column), m.column.clone())).collect::<Vec<_>>()
         };
+        let dp = mapping.default_policies;
+        let policies = Policies {
+            first_name: dp.first_name,
+            last_name: dp.last_name,
+            company: dp.company,
+            role: dp.role,
+            emails: mapping.emails.iter().map(|m| m.policy).collect(),
+            phones: mapping.phones.iter().map(|m| m.policy).collect(),
+            custom: custom.iter().zip(&mapping.custom_fields).map(|(c, m)| (c.key.clone(), m.policy)).collect(),
+        };
         let mut mapper = Mapper {
             external_id: idx(&mapping.external_id),
             external_id_column: mapping.external_id.clone(),
@@ -146,6 +158,7 @@ impl Mapper {
             phones: items(&mapping.phones),
             custom,
             region: mapping.default_region,
+            policies,
             fingerprint: [0; 32],
         };
         // The build's version covers changes in conversion rules and phone metadata.
@@ -157,6 +170,11 @@ impl Mapper {
     /// A digest of what this mapper reads from `row` (the mapped cells and the row's link)
     /// and of the mapper itself: when it equals the digest recorded at the last confirmed
     /// write, the row maps to the record that was written, so it need not be mapped again.
+    /// Who owns each mapped field (`policy` in the mapping).
+    pub fn policies(&self) -> &Policies {
+        &self.policies
+    }
+
     /// The single-valued fields this mapping leaves alone (`source_url` is per row: set
     /// only when the source gives rows a link).
     pub fn unmapped(&self) -> Unmapped {

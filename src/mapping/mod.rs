@@ -14,15 +14,23 @@ use serde::Deserialize;
 
 use crate::config::diagnostic::Problems;
 use crate::config::toml_check::{self, KeyLines, Kind};
+use crate::model::Policy;
 pub use mapper::{FieldCatalog, Mapper};
 use phone::Region;
 
-const DEFAULT_FIELD_KEYS: &[(&str, Kind)] =
+const POLICY_KEYS: &[(&str, Kind)] =
     &[("first_name", Kind::Str), ("last_name", Kind::Str), ("company", Kind::Str), ("role", Kind::Str)];
-const ITEM_KEYS: &[(&str, Kind)] = &[("label", Kind::Str), ("column", Kind::Str)];
+const DEFAULT_FIELD_KEYS: &[(&str, Kind)] = &[
+    ("first_name", Kind::Str),
+    ("last_name", Kind::Str),
+    ("company", Kind::Str),
+    ("role", Kind::Str),
+    ("policy", Kind::Table(POLICY_KEYS)),
+];
+const ITEM_KEYS: &[(&str, Kind)] = &[("label", Kind::Str), ("column", Kind::Str), ("policy", Kind::Str)];
 const PHONE_KEYS: &[(&str, Kind)] = &[("default_region", Kind::Str)];
 const CUSTOM_KEYS: &[(&str, Kind)] =
-    &[("name", Kind::Str), ("key", Kind::Str), ("column", Kind::Str), ("separator", Kind::Str)];
+    &[("name", Kind::Str), ("key", Kind::Str), ("column", Kind::Str), ("separator", Kind::Str), ("policy", Kind::Str)];
 const MAPPING_SCHEMA: &[(&str, Kind)] = &[
     ("external_id", Kind::Str),
     ("default_fields", Kind::Table(DEFAULT_FIELD_KEYS)),
@@ -45,7 +53,18 @@ pub struct Mapping {
     pub phones: Vec<ItemMapping>,
     pub default_region: Option<Region>,
     pub custom_fields: Vec<CustomMapping>,
+    /// `[default_fields] policy = { company = "if_empty", ... }`.
+    pub default_policies: DefaultPolicies,
     lines: KeyLines,
+}
+
+/// Who owns each default field (`[default_fields] policy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DefaultPolicies {
+    pub first_name: Policy,
+    pub last_name: Policy,
+    pub company: Policy,
+    pub role: Policy,
 }
 
 /// One `[[emails]]` or `[[phone_numbers]]` entry.
@@ -53,6 +72,7 @@ pub struct Mapping {
 pub struct ItemMapping {
     pub label: String,
     pub column: String,
+    pub policy: Policy,
 }
 
 /// One `[[custom_fields]]` entry.
@@ -61,6 +81,7 @@ pub struct CustomMapping {
     pub field: FieldRef,
     pub column: String,
     pub separator: String,
+    pub policy: Policy,
 }
 
 /// How a mapping names a workspace custom field.
@@ -99,12 +120,23 @@ struct RawDefaults {
     last_name: Option<String>,
     company: Option<String>,
     role: Option<String>,
+    #[serde(default)]
+    policy: RawPolicies,
+}
+
+#[derive(Deserialize, Default)]
+struct RawPolicies {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    company: Option<String>,
+    role: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawItem {
     label: Option<String>,
     column: Option<String>,
+    policy: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +150,7 @@ struct RawCustom {
     key: Option<String>,
     column: Option<String>,
     separator: Option<String>,
+    policy: Option<String>,
 }
 
 impl Mapping {
@@ -159,9 +192,31 @@ impl Mapping {
     }
 }
 
-fn build(path: &Path, raw: RawMapping, lines: KeyLines, problems: &mut Problems) -> Mapping {
+fn build(path: &Path, mut raw: RawMapping, lines: KeyLines, problems: &mut Problems) -> Mapping {
     let mut problem = |key: &str, msg: String| problems.push(path, lines.line(key), Some(key), msg);
     let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let policy = |problem: &mut dyn FnMut(&str, String), key: &str, v: Option<String>| -> Policy {
+        let Some(v) = v else { return Policy::Source };
+        Policy::parse(&v).unwrap_or_else(|| {
+            let known: Vec<&str> = Policy::ALL.iter().map(|p| p.as_str()).collect();
+            problem(key, format!("unknown policy {v:?}: use one of {}", known.join(", ")));
+            Policy::Source
+        })
+    };
+    let rp = std::mem::take(&mut raw.default_fields.policy);
+    let mut default_policies = DefaultPolicies::default();
+    for (name, value, mapped, slot) in [
+        ("first_name", rp.first_name, raw.default_fields.first_name.is_some(), &mut default_policies.first_name),
+        ("last_name", rp.last_name, raw.default_fields.last_name.is_some(), &mut default_policies.last_name),
+        ("company", rp.company, raw.default_fields.company.is_some(), &mut default_policies.company),
+        ("role", rp.role, raw.default_fields.role.is_some(), &mut default_policies.role),
+    ] {
+        let key = format!("default_fields.policy.{name}");
+        if value.is_some() && !mapped {
+            problem(&key, format!("a policy for {name}, which [default_fields] does not map"));
+        }
+        *slot = policy(&mut problem, &key, value);
+    }
     let external_id = nonempty(raw.external_id).unwrap_or_else(|| {
         problem("external_id", "missing: the column that identifies a record".into());
         String::new()
@@ -172,6 +227,7 @@ fn build(path: &Path, raw: RawMapping, lines: KeyLines, problems: &mut Problems)
             let at = format!("{table}[{}]", i + 1);
             let label = nonempty(item.label);
             let column = nonempty(item.column);
+            let policy = policy(&mut problem, &format!("{at}.policy"), item.policy);
             if label.is_none() {
                 problem(&at, "missing `label` (the item's name in OpenPhone, e.g. \"work\")".into());
             }
@@ -182,7 +238,7 @@ fn build(path: &Path, raw: RawMapping, lines: KeyLines, problems: &mut Problems)
                 if out.iter().any(|m: &ItemMapping| m.label == label) {
                     problem(&format!("{at}.label"), format!("label {label:?} is used twice in [[{table}]]"));
                 }
-                out.push(ItemMapping { label, column });
+                out.push(ItemMapping { label, column, policy });
             }
         }
         out
@@ -215,6 +271,7 @@ fn build(path: &Path, raw: RawMapping, lines: KeyLines, problems: &mut Problems)
         if column.is_none() {
             problem(&at, "missing `column`".into());
         }
+        let policy = policy(&mut problem, &format!("{at}.policy"), c.policy);
         let separator = c.separator.unwrap_or_else(|| ";".to_owned());
         if separator.is_empty() {
             problem(&format!("{at}.separator"), "must not be empty".into());
@@ -223,7 +280,7 @@ fn build(path: &Path, raw: RawMapping, lines: KeyLines, problems: &mut Problems)
             if custom_fields.iter().any(|m| m.field == field) {
                 problem(&at, format!("the custom field {field} is mapped twice"));
             }
-            custom_fields.push(CustomMapping { field, column, separator });
+            custom_fields.push(CustomMapping { field, column, separator, policy });
         }
     }
     let d = raw.default_fields;
@@ -238,6 +295,7 @@ fn build(path: &Path, raw: RawMapping, lines: KeyLines, problems: &mut Problems)
         phones,
         default_region,
         custom_fields,
+        default_policies,
         lines,
     }
 }

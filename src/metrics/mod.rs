@@ -1,50 +1,77 @@
-//! [`Metrics`]: what the daemon counts, rendered in the Prometheus text format by
-//! [`Metrics::render`] and served by [`server`] on `[metrics].listen`. The daemon feeds it
-//! from each run's report; nothing else writes it.
+//! [`Metrics`]: what the daemon counts, kept in a `prometheus-client` registry and
+//! encoded by that crate in the Prometheus text format or OpenMetrics ([`Metrics::render`]);
+//! [`http`] serves it on `[metrics].listen`. The daemon feeds it from each run's report;
+//! nothing else writes it.
 
-pub mod server;
+pub mod http;
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 
 use chrono::{DateTime, Utc};
+use prometheus_client::encoding::{prometheus_text, text};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
 use crate::report::{Action, Outcome, Report};
 
 /// Every run outcome a counter is kept for, so that each series exists from the start.
 const RUN_OUTCOMES: &[&str] = &["ok", "partial", "refused", "unavailable", "stopped", "config_error"];
 const ACTIONS: &[Action] = &[Action::Create, Action::Update, Action::Delete];
+/// Every metric's name starts with this (and `_`).
+const PREFIX: &str = "openphone_sync";
 
-/// The counters and gauges, shared by the daemon and the metrics server.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    state: Mutex<State>,
+/// The exposition formats [`Metrics::render`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The Prometheus text format, version 0.0.4 (what a scraper gets by default).
+    Prometheus,
+    /// OpenMetrics 1.0 text (for a scraper that asks for it in `Accept`).
+    OpenMetrics,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    runs: BTreeMap<&'static str, u64>,
-    skipped_runs: u64,
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => prometheus_text::CONTENT_TYPE,
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+type Labels1 = [(&'static str, &'static str); 1];
+type Labels2 = [(&'static str, &'static str); 2];
+type Seconds = Gauge<f64, AtomicU64>;
+
+/// The counters and gauges, shared by the daemon and the metrics endpoint. Counters are
+/// registered without their `_total` suffix: the encoder adds it.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    runs: Family<Labels1, Counter>,
+    skipped_runs: Counter,
     /// (action, "applied" | "failed") → records.
-    records: BTreeMap<(&'static str, &'static str), u64>,
+    records: Family<Labels2, Counter>,
     /// HTTP status (or "no_reply") → requests.
-    api_requests: BTreeMap<String, u64>,
-    rate_limited: u64,
-    rate_limit_wait_seconds: f64,
+    api_requests: Family<[(&'static str, String); 1], Counter>,
+    rate_limited: Counter,
+    rate_limit_wait: Counter<f64, AtomicU64>,
     /// "edited" | "deleted" → contacts a verify found changed in the app.
-    drift: BTreeMap<&'static str, u64>,
-    last_verify: Option<f64>,
-    reloads: BTreeMap<&'static str, u64>,
-    last_run: Option<f64>,
-    last_success: Option<f64>,
-    last_duration: Option<f64>,
-    last_source_rows: Option<u64>,
-    last_invalid_rows: Option<u64>,
-    next_run: Option<f64>,
-    running: bool,
-    mirror: Option<(u64, u64)>,
-    started: f64,
+    drift: Family<Labels1, Counter>,
+    reloads: Family<Labels1, Counter>,
+    last_verify: Seconds,
+    last_run: Seconds,
+    last_success: Seconds,
+    last_duration: Seconds,
+    last_source_rows: Gauge,
+    last_invalid_rows: Gauge,
+    next_run: Seconds,
+    running: Gauge,
+    mirror_contacts: Gauge,
+    mirror_pending: Gauge,
+    pending_deletions: Gauge,
+    next_deletion_due: Seconds,
 }
 
 fn action_name(a: Action) -> &'static str {
@@ -55,223 +82,252 @@ fn action_name(a: Action) -> &'static str {
     }
 }
 
-/// One sample per key of a counter map, labelled `{label="key"}`.
-fn by<K: std::fmt::Display>(label: &str, counts: &BTreeMap<K, u64>) -> Vec<(String, f64)> {
-    counts.iter().map(|(k, n)| (format!("{{{label}=\"{k}\"}}"), *n as f64)).collect()
-}
-
 fn seconds(t: DateTime<Utc>) -> f64 {
     t.timestamp_millis() as f64 / 1000.0
 }
 
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
 impl Metrics {
     pub fn new() -> Metrics {
-        let mut s = State { started: seconds(Utc::now()), ..State::default() };
-        for o in RUN_OUTCOMES {
-            s.runs.insert(o, 0);
-        }
-        for a in ACTIONS {
-            s.records.insert((action_name(*a), "applied"), 0);
-            s.records.insert((action_name(*a), "failed"), 0);
-        }
-        s.drift.insert("edited", 0);
-        s.drift.insert("deleted", 0);
-        s.reloads.insert("ok", 0);
-        s.reloads.insert("failed", 0);
-        Metrics { state: Mutex::new(s) }
+        let mut registry = Registry::with_prefix(PREFIX);
+        let build_info = Family::<Labels1, Gauge>::default();
+        build_info.get_or_create(&[("version", env!("CARGO_PKG_VERSION"))]).set(1);
+        registry.register("build_info", "The running version.", build_info);
+        let started = Seconds::default();
+        started.set(seconds(Utc::now()));
+        registry.register("start_time_seconds", "When the daemon started, in Unix seconds.", started);
+        let m = Metrics {
+            runs: Family::default(),
+            skipped_runs: Counter::default(),
+            records: Family::default(),
+            api_requests: Family::default(),
+            rate_limited: Counter::default(),
+            rate_limit_wait: Counter::default(),
+            drift: Family::default(),
+            reloads: Family::default(),
+            last_verify: Seconds::default(),
+            last_run: Seconds::default(),
+            last_success: Seconds::default(),
+            last_duration: Seconds::default(),
+            last_source_rows: Gauge::default(),
+            last_invalid_rows: Gauge::default(),
+            next_run: Seconds::default(),
+            running: Gauge::default(),
+            mirror_contacts: Gauge::default(),
+            mirror_pending: Gauge::default(),
+            pending_deletions: Gauge::default(),
+            next_deletion_due: Seconds::default(),
+            registry,
+        };
+        m.register()
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        f(&mut self.state.lock().expect("metrics lock"))
+    /// Registers every metric, and creates each labelled series that must exist from the start.
+    fn register(mut self) -> Metrics {
+        for o in RUN_OUTCOMES {
+            let _ = self.runs.get_or_create(&[("outcome", o)]);
+        }
+        for a in ACTIONS {
+            for outcome in ["applied", "failed"] {
+                let _ = self.records.get_or_create(&[("action", action_name(*a)), ("outcome", outcome)]);
+            }
+        }
+        for kind in ["edited", "deleted"] {
+            let _ = self.drift.get_or_create(&[("kind", kind)]);
+        }
+        for outcome in ["ok", "failed"] {
+            let _ = self.reloads.get_or_create(&[("outcome", outcome)]);
+        }
+        let r = &mut self.registry;
+        r.register(
+            "runs",
+            "Sync runs by outcome (ok, partial, refused, unavailable, stopped, config_error).",
+            self.runs.clone(),
+        );
+        r.register(
+            "skipped_runs",
+            "Scheduled runs skipped because the previous run was still going.",
+            self.skipped_runs.clone(),
+        );
+        r.register("run_in_progress", "1 while a sync run is going.", self.running.clone());
+        r.register(
+            "last_run_timestamp_seconds",
+            "When the last run ended, in Unix seconds; 0 before the first.",
+            self.last_run.clone(),
+        );
+        r.register(
+            "last_success_timestamp_seconds",
+            "When the last run that finished (outcome ok or partial) ended, in Unix seconds; 0 before the first.",
+            self.last_success.clone(),
+        );
+        r.register("last_run_duration_seconds", "How long the last run took.", self.last_duration.clone());
+        r.register("last_run_source_rows", "Rows the last run read from the source.", self.last_source_rows.clone());
+        r.register(
+            "last_run_invalid_rows",
+            "Rows of the last run that could not be mapped.",
+            self.last_invalid_rows.clone(),
+        );
+        r.register(
+            "next_run_timestamp_seconds",
+            "When the next run is scheduled, in Unix seconds; 0 when none is.",
+            self.next_run.clone(),
+        );
+        r.register(
+            "records",
+            "Records written to OpenPhone by action (create, update, delete) and outcome (applied, failed).",
+            self.records.clone(),
+        );
+        r.register(
+            "api_requests",
+            "HTTP requests sent to OpenPhone (retries included) by reply status, or no_reply.",
+            self.api_requests.clone(),
+        );
+        r.register(
+            "rate_limited",
+            "Replies of OpenPhone with status 429 (each makes every request slow down).",
+            self.rate_limited.clone(),
+        );
+        r.register(
+            "rate_limit_wait_seconds",
+            "Time requests spent waiting for the rate limiter and the 429 throttle.",
+            self.rate_limit_wait.clone(),
+        );
+        r.register(
+            "drift",
+            "Contacts a verify found changed in the app since the last sync (edited, deleted); each was restored.",
+            self.drift.clone(),
+        );
+        r.register(
+            "last_verify_timestamp_seconds",
+            "When the last run that read the mirrored contacts back (verify) ended, in Unix seconds; 0 before the first.",
+            self.last_verify.clone(),
+        );
+        r.register(
+            "config_reloads",
+            "SIGHUP reloads by outcome (ok; failed: the previous config was kept).",
+            self.reloads.clone(),
+        );
+        r.register("mirror_contacts", "Contacts recorded in the mirror.", self.mirror_contacts.clone());
+        r.register(
+            "mirror_pending",
+            "Contacts in the mirror with a write not yet confirmed.",
+            self.mirror_pending.clone(),
+        );
+        r.register(
+            "pending_deletions",
+            "Records whose source row is missing, deleted after [sync].delete_after unless the row comes back.",
+            self.pending_deletions.clone(),
+        );
+        r.register(
+            "next_deletion_due_timestamp_seconds",
+            "When the first pending deletion is due, in Unix seconds; 0 when none is pending.",
+            self.next_deletion_due.clone(),
+        );
+        self
     }
 
     pub fn run_started(&self) {
-        self.with(|s| s.running = true);
+        self.running.set(1);
     }
 
     /// A run that produced a report.
     pub fn run_finished(&self, report: &Report, finished: DateTime<Utc>) {
-        self.with(|s| {
-            s.running = false;
-            *s.runs.entry(report.outcome.as_str()).or_default() += 1;
-            s.last_run = Some(seconds(finished));
-            s.last_duration = Some(report.duration_ms as f64 / 1000.0);
-            if matches!(report.outcome, Outcome::Ok | Outcome::Partial) {
-                s.last_success = Some(seconds(finished));
+        self.ended(report.outcome.as_str(), report.duration_ms, finished);
+        if matches!(report.outcome, Outcome::Ok | Outcome::Partial) {
+            self.last_success.set(seconds(finished));
+        }
+        self.last_source_rows.set(count(report.source_rows));
+        self.last_invalid_rows.set(count(report.invalid_rows));
+        let a = &report.applied;
+        for (action, n) in [(Action::Create, a.create), (Action::Update, a.update), (Action::Delete, a.delete)] {
+            let _ = self.records.get_or_create(&[("action", action_name(action)), ("outcome", "applied")]).inc_by(n);
+        }
+        for action in report.errors.iter().filter_map(|e| e.action) {
+            let _ = self.records.get_or_create(&[("action", action_name(action)), ("outcome", "failed")]).inc();
+        }
+        for (status, n) in &report.api.by_status {
+            self.api_requests.get_or_create(&[("status", status.to_string())]).inc_by(*n);
+        }
+        if report.api.no_reply > 0 {
+            self.api_requests.get_or_create(&[("status", "no_reply".to_owned())]).inc_by(report.api.no_reply);
+        }
+        if let Some(v) = &report.verify {
+            let _ = self.drift.get_or_create(&[("kind", "edited")]).inc_by(v.drifted.len() as u64);
+            let _ = self.drift.get_or_create(&[("kind", "deleted")]).inc_by(v.missing.len() as u64);
+            if report.verified() {
+                self.last_verify.set(seconds(finished));
             }
-            s.last_source_rows = Some(report.source_rows);
-            s.last_invalid_rows = Some(report.invalid_rows);
-            let a = &report.applied;
-            for (action, n) in [(Action::Create, a.create), (Action::Update, a.update), (Action::Delete, a.delete)] {
-                *s.records.entry((action_name(action), "applied")).or_default() += n;
-            }
-            for action in report.errors.iter().filter_map(|e| e.action) {
-                *s.records.entry((action_name(action), "failed")).or_default() += 1;
-            }
-            for (status, n) in &report.api.by_status {
-                *s.api_requests.entry(status.to_string()).or_default() += n;
-            }
-            if report.api.no_reply > 0 {
-                *s.api_requests.entry("no_reply".to_owned()).or_default() += report.api.no_reply;
-            }
-            if let Some(v) = &report.verify {
-                *s.drift.entry("edited").or_default() += v.drifted.len() as u64;
-                *s.drift.entry("deleted").or_default() += v.missing.len() as u64;
-                if report.verified() {
-                    s.last_verify = Some(seconds(finished));
-                }
-            }
-            s.rate_limited += report.api.throttled;
-            s.rate_limit_wait_seconds += report.api.waited.as_secs_f64();
-        });
+        }
+        self.rate_limited.inc_by(report.api.throttled);
+        self.rate_limit_wait.inc_by(report.api.waited.as_secs_f64());
     }
 
     /// A run that stopped before it had a report (source unreadable, OpenPhone down...).
     pub fn run_failed(&self, outcome: &'static str, duration_ms: u64, finished: DateTime<Utc>) {
-        self.with(|s| {
-            s.running = false;
-            *s.runs.entry(outcome).or_default() += 1;
-            s.last_run = Some(seconds(finished));
-            s.last_duration = Some(duration_ms as f64 / 1000.0);
-        });
+        self.ended(outcome, duration_ms, finished);
+    }
+
+    /// What every run that ended counts, with or without a report.
+    fn ended(&self, outcome: &'static str, duration_ms: u64, finished: DateTime<Utc>) {
+        self.running.set(0);
+        let _ = self.runs.get_or_create(&[("outcome", outcome)]).inc();
+        self.last_run.set(seconds(finished));
+        self.last_duration.set(duration_ms as f64 / 1000.0);
     }
 
     /// A tick skipped because the previous run was still going.
     pub fn run_skipped(&self) {
-        self.with(|s| s.skipped_runs += 1);
+        self.skipped_runs.inc();
     }
 
     pub fn reloaded(&self, ok: bool) {
-        self.with(|s| *s.reloads.entry(if ok { "ok" } else { "failed" }).or_default() += 1);
+        let _ = self.reloads.get_or_create(&[("outcome", if ok { "ok" } else { "failed" })]).inc();
+    }
+
+    /// The last verify as recorded in the mirror (at start).
+    pub fn set_last_verify(&self, t: DateTime<Utc>) {
+        self.last_verify.set(self.last_verify.get().max(seconds(t)));
     }
 
     /// The last successful run recorded in the mirror, so a restart does not reset it.
-    /// The last verify as recorded in the mirror (at start).
-    pub fn set_last_verify(&self, t: DateTime<Utc>) {
-        self.with(|s| s.last_verify = Some(s.last_verify.unwrap_or(0.0).max(seconds(t))));
-    }
-
     pub fn set_last_success(&self, t: DateTime<Utc>) {
-        self.with(|s| s.last_success = Some(s.last_success.unwrap_or(0.0).max(seconds(t))));
+        self.last_success.set(self.last_success.get().max(seconds(t)));
     }
 
     pub fn set_next_run(&self, t: Option<DateTime<Utc>>) {
-        self.with(|s| s.next_run = t.map(seconds));
+        self.next_run.set(t.map(seconds).unwrap_or(0.0));
     }
 
     /// The mirror's size: (contacts, with a write not yet confirmed).
     pub fn set_mirror(&self, contacts: u64, pending: u64) {
-        self.with(|s| s.mirror = Some((contacts, pending)));
+        self.mirror_contacts.set(count(contacts));
+        self.mirror_pending.set(count(pending));
     }
 
-    /// The Prometheus text exposition format (version 0.0.4).
-    pub fn render(&self) -> String {
-        let s = self.state.lock().expect("metrics lock");
-        let mut out = String::with_capacity(4096);
-        let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, f64)>| {
-            let _ = writeln!(out, "# HELP openphone_sync_{name} {help}");
-            let _ = writeln!(out, "# TYPE openphone_sync_{name} {kind}");
-            for (labels, v) in samples {
-                let _ = writeln!(out, "openphone_sync_{name}{labels} {v}");
-            }
+    /// The deletes to come: how many, and when the first is due (Unix milliseconds).
+    pub fn set_pending_deletions(&self, pending: u64, next_due_ms: Option<i64>) {
+        self.pending_deletions.set(count(pending));
+        self.next_deletion_due.set(next_due_ms.map_or(0.0, |ms| ms as f64 / 1000.0));
+    }
+
+    /// Every metric, encoded by `prometheus-client` in `format`.
+    pub fn render(&self, format: Format) -> String {
+        let mut out = String::with_capacity(8192);
+        let encoded = match format {
+            Format::Prometheus => prometheus_text::encode(&mut out, &self.registry),
+            Format::OpenMetrics => text::encode(&mut out, &self.registry),
         };
-        let one = |v: f64| vec![(String::new(), v)];
-        let opt = |v: Option<f64>| v.map(one).unwrap_or_default();
-        family(
-            "build_info",
-            "gauge",
-            "The running version.",
-            vec![(format!("{{version=\"{}\"}}", env!("CARGO_PKG_VERSION")), 1.0)],
-        );
-        family("start_time_seconds", "gauge", "When the daemon started, in Unix seconds.", one(s.started));
-        family(
-            "runs_total",
-            "counter",
-            "Sync runs by outcome (ok, partial, refused, unavailable, stopped, config_error).",
-            by("outcome", &s.runs),
-        );
-        family(
-            "skipped_runs_total",
-            "counter",
-            "Scheduled runs skipped because the previous run was still going.",
-            one(s.skipped_runs as f64),
-        );
-        family("run_in_progress", "gauge", "1 while a sync run is going.", one(if s.running { 1.0 } else { 0.0 }));
-        family("last_run_timestamp_seconds", "gauge", "When the last run ended, in Unix seconds.", opt(s.last_run));
-        family(
-            "last_success_timestamp_seconds",
-            "gauge",
-            "When the last run that finished (outcome ok or partial) ended, in Unix seconds; 0 before the first.",
-            one(s.last_success.unwrap_or(0.0)),
-        );
-        family("last_run_duration_seconds", "gauge", "How long the last run took.", opt(s.last_duration));
-        family(
-            "last_run_source_rows",
-            "gauge",
-            "Rows the last run read from the source.",
-            opt(s.last_source_rows.map(|n| n as f64)),
-        );
-        family(
-            "last_run_invalid_rows",
-            "gauge",
-            "Rows of the last run that could not be mapped.",
-            opt(s.last_invalid_rows.map(|n| n as f64)),
-        );
-        family(
-            "next_run_timestamp_seconds",
-            "gauge",
-            "When the next run is scheduled, in Unix seconds.",
-            opt(s.next_run),
-        );
-        family(
-            "records_total",
-            "counter",
-            "Records written to OpenPhone by action (create, update, delete) and outcome (applied, failed).",
-            s.records.iter().map(|((a, o), n)| (format!("{{action=\"{a}\",outcome=\"{o}\"}}"), *n as f64)).collect(),
-        );
-        family(
-            "api_requests_total",
-            "counter",
-            "HTTP requests sent to OpenPhone (retries included) by reply status, or no_reply.",
-            by("status", &s.api_requests),
-        );
-        family(
-            "rate_limited_total",
-            "counter",
-            "Replies of OpenPhone with status 429 (each makes every request slow down).",
-            one(s.rate_limited as f64),
-        );
-        family(
-            "rate_limit_wait_seconds_total",
-            "counter",
-            "Time requests spent waiting for the rate limiter and the 429 throttle.",
-            one(s.rate_limit_wait_seconds),
-        );
-        family(
-            "drift_total",
-            "counter",
-            "Contacts a verify found changed in the app since the last sync (edited, deleted); each was restored.",
-            by("kind", &s.drift),
-        );
-        family(
-            "last_verify_timestamp_seconds",
-            "gauge",
-            "When the last run that read the mirrored contacts back (verify) ended, in Unix seconds.",
-            opt(s.last_verify),
-        );
-        family(
-            "config_reloads_total",
-            "counter",
-            "SIGHUP reloads by outcome (ok; failed: the previous config was kept).",
-            by("outcome", &s.reloads),
-        );
-        family("mirror_contacts", "gauge", "Contacts recorded in the mirror.", opt(s.mirror.map(|(c, _)| c as f64)));
-        family(
-            "mirror_pending",
-            "gauge",
-            "Contacts in the mirror with a write not yet confirmed.",
-            opt(s.mirror.map(|(_, p)| p as f64)),
-        );
+        // Writing to a String cannot fail, and every metric here encodes.
+        encoded.expect("metrics encode into a String");
         out
     }
 }
@@ -281,13 +337,19 @@ mod tests {
     use super::*;
     use crate::report::{Mode, RecordError};
 
+    /// The value of the sample `series` (name and labels, as written) in a Prometheus text scrape.
+    fn sample(text: &str, series: &str) -> Option<f64> {
+        text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
     #[test]
     fn renders_every_series_from_the_start_and_counts_runs() {
         let m = Metrics::new();
-        let text = m.render();
-        assert!(text.contains("openphone_sync_runs_total{outcome=\"ok\"} 0\n"), "{text}");
-        assert!(text.contains("openphone_sync_records_total{action=\"create\",outcome=\"applied\"} 0\n"));
-        assert!(text.contains("\nopenphone_sync_last_success_timestamp_seconds 0\n"), "0 before a success");
+        let before = m.render(Format::Prometheus);
+        assert_eq!(sample(&before, "openphone_sync_runs_total{outcome=\"ok\"}"), Some(0.0), "{before}");
+        assert_eq!(sample(&before, "openphone_sync_records_total{action=\"create\",outcome=\"applied\"}"), Some(0.0));
+        assert_eq!(sample(&before, "openphone_sync_last_success_timestamp_seconds"), Some(0.0), "0 before a success");
+        assert_eq!(sample(&before, "openphone_sync_build_info{version=\"0.1.0\"}"), Some(1.0), "{before}");
 
         let mut r = Report::new(Mode::Apply);
         r.applied.create = 3;
@@ -308,18 +370,26 @@ mod tests {
         m.run_finished(&r, t);
         m.run_skipped();
         m.set_mirror(3, 0);
-        let text = m.render();
-        for want in [
-            "openphone_sync_runs_total{outcome=\"partial\"} 1\n",
-            "openphone_sync_records_total{action=\"create\",outcome=\"applied\"} 3\n",
-            "openphone_sync_records_total{action=\"update\",outcome=\"failed\"} 1\n",
-            "openphone_sync_api_requests_total{status=\"429\"} 2\n",
-            "openphone_sync_rate_limited_total 2\n",
-            "openphone_sync_skipped_runs_total 1\n",
-            "openphone_sync_last_success_timestamp_seconds 1735689600\n",
-            "openphone_sync_mirror_contacts 3\n",
+        m.set_pending_deletions(2, Some(1_735_693_200_000));
+        let after = m.render(Format::Prometheus);
+        for (series, want) in [
+            ("openphone_sync_runs_total{outcome=\"partial\"}", 1.0),
+            ("openphone_sync_records_total{action=\"create\",outcome=\"applied\"}", 3.0),
+            ("openphone_sync_records_total{action=\"update\",outcome=\"failed\"}", 1.0),
+            ("openphone_sync_api_requests_total{status=\"429\"}", 2.0),
+            ("openphone_sync_rate_limited_total", 2.0),
+            ("openphone_sync_skipped_runs_total", 1.0),
+            ("openphone_sync_last_success_timestamp_seconds", 1735689600.0),
+            ("openphone_sync_mirror_contacts", 3.0),
+            ("openphone_sync_pending_deletions", 2.0),
+            ("openphone_sync_next_deletion_due_timestamp_seconds", 1735693200.0),
         ] {
-            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+            assert_eq!(sample(&after, series), Some(want), "{series} in:\n{after}");
         }
+        // Both formats carry the same series; OpenMetrics ends with its EOF marker.
+        let open = m.render(Format::OpenMetrics);
+        assert!(open.ends_with("# EOF\n"), "{open}");
+        assert!(open.contains("openphone_sync_runs_total{outcome=\"partial\"} 1\n"), "{open}");
+        assert!(open.contains("# TYPE openphone_sync_runs counter\n"), "{open}");
     }
 }

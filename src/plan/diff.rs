@@ -75,7 +75,7 @@ fn items(changes: &mut Vec<FieldChange>, name: &str, want: &[Slot], had: &[Slot]
     }
 }
 
-fn show_json(v: &Value) -> Option<String> {
+pub(crate) fn show_json(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),

@@ -11,7 +11,7 @@
 //! The same body is right whether the API replaces or merges: nothing the user owns is left
 //! out, and everything this tool removes is removed by id.
 
-use crate::model::{ContactState, PushedState, Slot};
+use crate::model::{ContactState, Policies, Policy, PushedState, Slot};
 use crate::openphone::wire::{
     ApiContact, ApiItem, CustomValueBody, ItemBody, PatchBody, PatchDefaults, observed_state, own_items,
 };
@@ -25,12 +25,17 @@ pub struct Merged {
     /// The fields the PATCH changes, for people and the report. Empty when the contact
     /// already holds what the source says: no PATCH is needed.
     pub changes: Vec<FieldChange>,
+    /// The source's changes a policy held back (`from` is the contact's value, kept).
+    pub held: Vec<FieldChange>,
 }
 
 /// Merges `desired` into `current`. `known` is the last confirmed state (its item ids say
-/// which items this tool wrote); `None` for a contact adopted or a mirror rebuilt.
-pub fn merge(current: &ApiContact, desired: &ContactState, known: Option<&PushedState>) -> Merged {
+/// which items this tool wrote); `None` for a contact adopted or a mirror rebuilt. A field
+/// whose policy keeps the contact's value ([`hold`]) is sent as read.
+pub fn merge(current: &ApiContact, desired: &ContactState, known: Option<&PushedState>, policies: &Policies) -> Merged {
     let observed = observed_state(current, desired, known);
+    let (effective, held) = hold(desired, &observed, policies);
+    let desired = &effective;
     let changes = diff(desired, &observed).changes;
     let d = &current.default_fields;
     let skip = desired.unmapped;
@@ -51,7 +56,53 @@ pub fn merge(current: &ApiContact, desired: &ContactState, known: Option<&Pushed
         source: current.source.clone(),
         source_url: (!skip.source_url).then(|| desired.source_url.clone()),
     };
-    Merged { body, changes }
+    Merged { body, changes, held }
+}
+
+/// The state a write sets on an existing contact: `desired`, except where a policy keeps
+/// what the contact holds (`observed`, as read): an `if_empty` field that has a value, and
+/// every `on_create` field. Returns it with the source's changes held back.
+pub fn hold(desired: &ContactState, observed: &PushedState, policies: &Policies) -> (ContactState, Vec<FieldChange>) {
+    let mut out = desired.clone();
+    if policies.all_source() {
+        return (out, Vec::new());
+    }
+    let was = &observed.state;
+    let mut held = Vec::new();
+    let mut note = |field: String, had: Option<String>, want: Option<String>| {
+        if had != want {
+            held.push(FieldChange { field, from: had, to: want });
+        }
+    };
+    for (name, policy, slot, had) in [
+        ("first_name", policies.first_name, &mut out.first_name, &was.first_name),
+        ("last_name", policies.last_name, &mut out.last_name, &was.last_name),
+        ("company", policies.company, &mut out.company, &was.company),
+        ("role", policies.role, &mut out.role, &was.role),
+    ] {
+        if policy.keeps(had.is_none()) {
+            note(name.to_owned(), had.clone(), std::mem::replace(slot, had.clone()));
+        }
+    }
+    let mut slots = |name: &str, list: &mut [Slot], had: &[Slot], policies: &[Policy]| {
+        for (i, slot) in list.iter_mut().enumerate() {
+            let had = had.get(i).and_then(|s| s.value.clone());
+            if policies.get(i).copied().unwrap_or_default().keeps(had.is_none()) {
+                let want = std::mem::replace(&mut slot.value, had.clone());
+                note(format!("{name}[{}]", slot.label), had, want);
+            }
+        }
+    };
+    slots("emails", &mut out.emails, &was.emails, &policies.emails);
+    slots("phone_numbers", &mut out.phones, &was.phones, &policies.phones);
+    for (key, value) in out.custom.iter_mut() {
+        let had = was.custom.get(key).cloned().unwrap_or(serde_json::Value::Null);
+        if policies.custom.get(key).copied().unwrap_or_default().keeps(had.is_null()) {
+            let want = std::mem::replace(value, had.clone());
+            note(format!("custom[{key}]"), super::diff::show_json(&had), super::diff::show_json(&want));
+        }
+    }
+    (out, held)
 }
 
 /// The complete list: every item as read, in order (the owned ones set from their slot),
@@ -159,7 +210,7 @@ mod tests {
 
     #[test]
     fn the_body_is_the_whole_contact_with_the_sources_values() {
-        let m = merge(&current(), &desired(), Some(&known()));
+        let m = merge(&current(), &desired(), Some(&known()), &Policies::default());
         let body = serde_json::to_value(&m.body).unwrap();
         assert_eq!(
             body,
@@ -186,13 +237,13 @@ mod tests {
         want.company = Some("Acme".into());
         want.phones[0].value = Some("+12015550123".into());
         want.custom.insert("k1".into(), json!("gold"));
-        assert!(merge(&current(), &want, Some(&known())).changes.is_empty());
+        assert!(merge(&current(), &want, Some(&known()), &Policies::default()).changes.is_empty());
 
         // The source empties the phone and the custom value: P1 is removed by id, P2 (the
         // user's) stays, k1 is cleared with null.
         want.phones[0].value = None;
         want.custom.insert("k1".into(), Value::Null);
-        let m = merge(&current(), &want, Some(&known()));
+        let m = merge(&current(), &want, Some(&known()), &Policies::default());
         let body = serde_json::to_value(&m.body).unwrap();
         assert_eq!(
             body["defaultFields"]["phoneNumbers"],
@@ -205,14 +256,14 @@ mod tests {
     fn an_item_deleted_in_the_app_is_added_again_beside_the_users() {
         let mut c = current();
         c.default_fields.phone_numbers.remove(0); // P1 deleted in the app; P2 is the user's.
-        let m = merge(&c, &desired(), Some(&known()));
+        let m = merge(&c, &desired(), Some(&known()), &Policies::default());
         let phones = serde_json::to_value(&m.body.default_fields.phone_numbers).unwrap();
         assert_eq!(
             phones,
             json!([{"id": "P2", "name": "mobile", "value": "+12015550999"}, {"name": "mobile", "value": "+12015550124"}])
         );
         // With nothing known (adoption), the first item with the label is taken over instead.
-        let m = merge(&c, &desired(), None);
+        let m = merge(&c, &desired(), None, &Policies::default());
         let phones = serde_json::to_value(&m.body.default_fields.phone_numbers).unwrap();
         assert_eq!(phones, json!([{"id": "P2", "name": "mobile", "value": "+12015550124"}]));
     }
@@ -225,9 +276,39 @@ mod tests {
         want.unmapped.source_url = false;
         want.source_url = Some("https://docs.example/1".into());
         want.custom.insert("k1".into(), Value::Null);
-        let m = merge(&c, &want, Some(&known()));
+        let m = merge(&c, &want, Some(&known()), &Policies::default());
         assert_eq!(m.body.source_url, Some(Some("https://docs.example/1".into())));
         // k1 is empty on both sides: not sent; the other value is kept.
         assert_eq!(serde_json::to_value(&m.body.custom_fields).unwrap(), json!([{"key": "other", "value": 3}]));
+    }
+
+    #[test]
+    fn a_policy_keeps_the_contacts_value() {
+        let policies = Policies {
+            company: Policy::IfEmpty,
+            phones: vec![Policy::OnCreate],
+            custom: [("k1".to_owned(), Policy::IfEmpty)].into(),
+            ..Policies::default()
+        };
+        let m = merge(&current(), &desired(), Some(&known()), &policies);
+        // The company "Acme" and the custom value "gold" have values: kept; the phone is on_create.
+        assert_eq!(m.body.default_fields.company.as_deref(), Some("Acme"));
+        assert_eq!(m.body.default_fields.phone_numbers[0].value.as_deref(), Some("+12015550123"));
+        assert!(m.changes.is_empty(), "{:?}", m.changes);
+        let held: Vec<String> = m.held.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            held,
+            [
+                "company: \"Acme\" → \"Acme Ltd\"",
+                "phone_numbers[mobile]: \"+12015550123\" → \"+12015550124\"",
+                "custom[k1]: \"gold\" → \"silver\""
+            ]
+        );
+        // An empty company is written under if_empty.
+        let mut c = current();
+        c.default_fields.company = None;
+        let m = merge(&c, &desired(), Some(&known()), &policies);
+        assert_eq!(m.body.default_fields.company.as_deref(), Some("Acme Ltd"));
+        assert_eq!(m.changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(), ["company"]);
     }
 }

@@ -2,7 +2,7 @@
 //! schedule, picks up source edits, skips a tick that comes during a run, reloads on
 //! SIGHUP (keeping the old config when the new one is bad), stops on SIGTERM mid-run with
 //! exit 0 and nothing lost, holds the mirror against a concurrent `sync`, talks to a fake
-//! `$NOTIFY_SOCKET` (READY, STATUS, WATCHDOG, STOPPING), and serves its metrics.
+//! `$NOTIFY_SOCKET` (READY, STATUS, WATCHDOG, STOPPING). Its metrics: `metrics.rs`.
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -15,22 +15,32 @@ use tokio::process::Child;
 use crate::support::{MAPPING, Workspace, ids, row};
 
 /// Every second.
-const EVERY_SECOND: &str = "[schedule]\ncron = \"* * * * * *\"\n";
+pub(crate) const EVERY_SECOND: &str = "[schedule]\ncron = \"* * * * * *\"\n";
 /// Once a year: only the run at start happens during a test.
-const YEARLY: &str = "[schedule]\ncron = \"0 0 0 1 1 *\"\n";
+pub(crate) const YEARLY: &str = "[schedule]\ncron = \"0 0 0 1 1 *\"\n";
 
 /// A running daemon, its stderr collected as it comes, and what it told `$NOTIFY_SOCKET`.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
     log: Arc<Mutex<String>>,
     notes: Arc<Mutex<Vec<String>>>,
 }
 
 impl Daemon {
-    async fn start(ws: &Workspace, env: &[(&str, &str)]) -> Daemon {
-        let socket_path = ws.path("notify.sock");
-        let _ = std::fs::remove_file(&socket_path);
-        let socket = tokio::net::UnixDatagram::bind(&socket_path).expect("bind the fake NOTIFY_SOCKET");
+    /// `daemon` in `ws`, with `env` added to the environment.
+    pub(crate) async fn start(ws: &Workspace, env: &[(&str, &str)]) -> Daemon {
+        let mut cmd = ws.command(&["daemon"], Some(&ws.api_key));
+        cmd.env_remove("WATCHDOG_USEC").env_remove("WATCHDOG_PID");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Daemon::spawn(cmd, &ws.path("notify.sock")).await
+    }
+
+    /// Starts `cmd` (a `daemon` command) with a fake `$NOTIFY_SOCKET` at `socket_path`.
+    pub(crate) async fn spawn(mut cmd: tokio::process::Command, socket_path: &std::path::Path) -> Daemon {
+        let _ = std::fs::remove_file(socket_path);
+        let socket = tokio::net::UnixDatagram::bind(socket_path).expect("bind the fake NOTIFY_SOCKET");
         let notes = Arc::new(Mutex::new(Vec::new()));
         let sink = notes.clone();
         tokio::spawn(async move {
@@ -39,11 +49,7 @@ impl Daemon {
                 sink.lock().unwrap().push(String::from_utf8_lossy(&buf[..n]).into_owned());
             }
         });
-        let mut cmd = ws.command(&["daemon"], Some(&ws.api_key));
-        cmd.env("NOTIFY_SOCKET", &socket_path).env_remove("WATCHDOG_USEC").env_remove("WATCHDOG_PID");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
+        cmd.env("NOTIFY_SOCKET", socket_path);
         let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start the daemon");
         let log = Arc::new(Mutex::new(String::new()));
         let sink = log.clone();
@@ -59,11 +65,11 @@ impl Daemon {
         Daemon { child, log, notes }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
-    fn count(&self, needle: &str) -> usize {
+    pub(crate) fn count(&self, needle: &str) -> usize {
         self.log().matches(needle).count()
     }
 
@@ -72,7 +78,7 @@ impl Daemon {
     }
 
     /// Waits until `cond` holds, or fails the test showing the log.
-    async fn wait_for(&self, what: &str, secs: u64, mut cond: impl FnMut(&Daemon) -> bool) {
+    pub(crate) async fn wait_for(&self, what: &str, secs: u64, mut cond: impl FnMut(&Daemon) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(secs);
         while !cond(self) {
             assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}; log:\n{}", self.log());
@@ -80,8 +86,19 @@ impl Daemon {
         }
     }
 
-    async fn wait_log(&self, needle: &str, secs: u64) {
+    pub(crate) async fn wait_log(&self, needle: &str, secs: u64) {
         self.wait_for(needle, secs, |d| d.log().contains(needle)).await;
+    }
+
+    /// The address the daemon serves its metrics on, from its start-up log line.
+    pub(crate) fn metrics_addr(&self) -> String {
+        let log = self.log();
+        log.lines()
+            .find(|l| l.contains("Serving Prometheus metrics"))
+            .and_then(|l| l.split("address=").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no metrics address in:\n{log}"))
+            .to_owned()
     }
 
     fn signal(&self, sig: i32) {
@@ -90,7 +107,7 @@ impl Daemon {
     }
 
     /// Sends SIGTERM and returns the exit code and how long the exit took.
-    async fn stop(mut self) -> (i32, Duration, String) {
+    pub(crate) async fn stop(mut self) -> (i32, Duration, String) {
         let asked = Instant::now();
         self.signal(libc::SIGTERM);
         let status = tokio::time::timeout(Duration::from_secs(15), self.child.wait())
@@ -263,48 +280,6 @@ async fn ready_status_watchdog_and_stopping_reach_the_notify_socket() {
     assert_eq!(code, 0, "{log}");
     let notes = notes.lock().unwrap().clone();
     assert!(notes.iter().any(|n| n.contains("STOPPING=1")), "{notes:?}");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn metrics_count_runs_records_and_requests() {
-    let ws = Workspace::new().await;
-    ws.write_n(2);
-    ws.append_config(YEARLY);
-    ws.append_config("[metrics]\nlisten = \"127.0.0.1:0\"\n");
-    let d = Daemon::start(&ws, &[]).await;
-    d.wait_log("Sync finished", 10).await;
-    let log = d.log();
-    let addr = log
-        .lines()
-        .find(|l| l.contains("Serving Prometheus metrics"))
-        .and_then(|l| l.split("address=").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no metrics address in:\n{log}"))
-        .to_owned();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let text = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
-    for want in [
-        "openphone_sync_runs_total{outcome=\"ok\"} 1\n",
-        "openphone_sync_records_total{action=\"create\",outcome=\"applied\"} 2\n",
-        "openphone_sync_mirror_contacts 2\n",
-        "openphone_sync_run_in_progress 0\n",
-        "openphone_sync_api_requests_total{status=\"",
-        "openphone_sync_rate_limit_wait_seconds_total ",
-        "openphone_sync_next_run_timestamp_seconds ",
-        "openphone_sync_drift_total{kind=\"edited\"} 0\n",
-        "openphone_sync_last_verify_timestamp_seconds ",
-    ] {
-        assert!(text.contains(want), "missing {want:?} in:\n{text}");
-    }
-    let last_success: f64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("openphone_sync_last_success_timestamp_seconds "))
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(last_success > 1.7e9, "{text}");
-    let (code, _, log) = d.stop().await;
-    assert_eq!(code, 0, "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
