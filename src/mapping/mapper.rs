@@ -246,7 +246,8 @@ impl Mapper {
                     errors.push(several_values(column, c, "a phone column takes one number"));
                     None
                 }
-                c => phone::to_e164(c, self.region)
+                c => phone::parse(c, self.region)
+                    .map(|p| p.e164)
                     .map_err(|e| errors.push(format!("column {column:?}: {} {e}", convert::shown(c))))
                     .ok(),
             };

@@ -6,6 +6,8 @@ pub mod convert;
 pub mod limits;
 pub mod mapper;
 pub mod phone;
+#[cfg(test)]
+mod phone_differential;
 pub mod records;
 
 use std::path::{Path, PathBuf};
