@@ -103,6 +103,20 @@ pub struct RecordError {
     pub code: Option<String>,
 }
 
+impl RecordError {
+    /// A row that could not be read or mapped (or a warning on one), before any request.
+    pub fn from_row(e: &crate::source::RowError) -> RecordError {
+        RecordError {
+            row: Some(e.row),
+            external_id: e.external_id.clone(),
+            action: None,
+            message: e.message.clone(),
+            status: None,
+            code: None,
+        }
+    }
+}
+
 /// One planned change, for the dry-run listing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlannedChange {
@@ -133,10 +147,15 @@ pub struct Report {
     pub mode: Mode,
     pub source_rows: u64,
     pub invalid_rows: u64,
+    /// Rows synced without some of their values (`on_invalid = "drop_value"`); they do not
+    /// change the outcome or the exit code.
+    pub warning_rows: u64,
     pub planned: Planned,
     pub applied: Applied,
     pub failed: u64,
     pub errors: Vec<RecordError>,
+    /// One entry per value left out of a row that synced.
+    pub warnings: Vec<RecordError>,
     pub api_requests: u64,
     pub duration_ms: u64,
     pub outcome: Outcome,
@@ -163,10 +182,12 @@ impl Report {
             mode,
             source_rows: 0,
             invalid_rows: 0,
+            warning_rows: 0,
             planned: Planned::default(),
             applied: Applied::default(),
             failed: 0,
             errors: Vec::new(),
+            warnings: Vec::new(),
             api_requests: 0,
             duration_ms: 0,
             outcome: Outcome::Ok,
@@ -280,14 +301,19 @@ impl Report {
             let id = e.external_id.as_deref().map(|i| format!("{i}: ")).unwrap_or_default();
             writeln!(out, "error   {row}{id}{}", e.message)?;
         }
+        for w in &self.warnings {
+            let row = w.row.map(|r| format!("row {r}: ")).unwrap_or_default();
+            let id = w.external_id.as_deref().map(|i| format!("{i}: ")).unwrap_or_default();
+            writeln!(out, "warning {row}{id}{}", w.message)?;
+        }
         for n in &self.notes {
             writeln!(out, "note    {n}")?;
         }
         let p = &self.planned;
         writeln!(
             out,
-            "{} rows read, {} invalid. Plan: {} to create, {} to update, {} to delete, {} unchanged.",
-            self.source_rows, self.invalid_rows, p.create, p.update, p.delete, p.unchanged
+            "{} rows read, {} invalid, {} with warnings. Plan: {} to create, {} to update, {} to delete, {} unchanged.",
+            self.source_rows, self.invalid_rows, self.warning_rows, p.create, p.update, p.delete, p.unchanged
         )?;
         match self.mode {
             Mode::DryRun => writeln!(out, "Dry run: nothing was written to OpenPhone or the mirror.")?,

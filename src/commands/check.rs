@@ -31,8 +31,11 @@ async fn check(config_path: &Path, offline: bool, no_source: bool) -> Result<Vec
     ok.push(format!("config {}", config.path.display()));
     ok.push(format!("mapping {}", mapping.path.display()));
     let key = setup::api_key(&config)?;
-    let data =
-        if no_source { None } else { Some(source::read(&config.source).await.map_err(super::sync::source_stop)?) };
+    let data = if no_source {
+        None
+    } else {
+        Some(source::read(&config.source, &mapping.column_names()).await.map_err(super::sync::source_stop)?)
+    };
     let catalog = if offline {
         FieldCatalog::Unknown
     } else {

@@ -156,8 +156,9 @@ async fn plan_and_apply(
     let dry = args.mode == Mode::DryRun;
     let mut report = Report::new(args.mode);
     // A sheet may take a while to arrive: a stop meanwhile abandons the read (nothing is written yet).
+    let columns = mapping.column_names();
     let rows = tokio::select! {
-        rows = source::open(&config.source) => rows.map_err(source_stop)?,
+        rows = source::open(&config.source, &columns) => rows.map_err(source_stop)?,
         () = ctx.stop.cancelled() => {
             report.outcome = Outcome::Stopped;
             report.fatal = Some("stopped on request while reading the source; nothing was written".into());
@@ -180,8 +181,9 @@ async fn plan_and_apply(
         }
         None => offline_catalog(mapping, mirror.as_deref(), &mut report)?,
     };
-    let mapper =
-        Mapper::new(mapping, &rows.header, &config.source.describe(), &catalog).map_err(|p| Stop::config(&p))?;
+    let mapper = Mapper::new(mapping, &rows.header, &config.source.describe(), &catalog)
+        .map_err(|p| Stop::config(&p))?
+        .with_null_values(&config.null_values);
 
     let mut index = match &mirror {
         Some(m) => m.index().map_err(mirror_stop)?,
@@ -215,14 +217,12 @@ async fn plan_and_apply(
     let mapped = map_items(&mapper, rows, &index).map_err(source_stop)?;
     report.source_rows = mapped.rows as u64;
     report.invalid_rows = mapped.errors.len() as u64;
-    report.errors.extend(mapped.errors.iter().map(|e| RecordError {
-        row: Some(e.row),
-        external_id: e.external_id.clone(),
-        action: None,
-        message: e.message.clone(),
-        status: None,
-        code: None,
-    }));
+    report.errors.extend(mapped.errors.iter().map(RecordError::from_row));
+    report.warnings.extend(mapped.warnings.iter().map(RecordError::from_row));
+    report.warning_rows = mapped.warnings.iter().map(|w| w.row).collect::<std::collections::BTreeSet<_>>().len() as u64;
+    for w in &mapped.warnings {
+        tracing::warn!(row = w.row, external_id = w.external_id.as_deref(), "Value left out: {}", w.message);
+    }
     let mut bases = match &mirror {
         Some(m) => m.pushed(&plan::needs_base(&mapped.records, &index)).map_err(mirror_stop)?,
         None => HashMap::new(),
