@@ -72,8 +72,11 @@ pub fn source_url_problem(link: &str) -> Option<String> {
             "the row's link (sourceUrl) is {len} characters, over OpenPhone's limit of {SOURCE_URL_MAX}: set [source].link = \"sheet\" or \"none\""
         ));
     }
+    // Characters a URI never holds as they are (RFC 3986), though a URL parser takes them.
+    let unsafe_char =
+        |c: char| !c.is_ascii_graphic() || matches!(c, '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}');
     match url::Url::parse(link) {
-        Ok(_) if !link.is_empty() => None,
+        Ok(_) if !link.is_empty() && !link.chars().any(unsafe_char) => None,
         _ => Some(format!("the row's link (sourceUrl) {link:?} is not a URL")),
     }
 }

@@ -182,6 +182,7 @@ async fn dry_run_without_a_key_plans_offline() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_rows_are_reported_by_row_and_the_rest_sync() {
     let ws = Workspace::new().await;
+    ws.write("mapping.toml", &crate::support::strict_mapping());
     ws.write_rows(&[
         row(1),
         row(2).replace("user2@example.com", "not-an-email"),
@@ -200,7 +201,7 @@ async fn bad_rows_are_reported_by_row_and_the_rest_sync() {
     assert_eq!(rows, vec![3, 4, 5, 6, 7, 8, 9]);
     let msg = |r: u64| errors.iter().find(|e| e["row"] == r).unwrap()["message"].as_str().unwrap().to_owned();
     assert!(msg(3).contains("\"not-an-email\" is not an email address"), "{}", msg(3));
-    assert_eq!(msg(4), "missing external id");
+    assert_eq!(msg(4), "missing external id: column \"ID\" is empty");
     assert!(msg(5).contains("column \"VIP\" (boolean field): \"perhaps\""), "{}", msg(5));
     assert!(msg(6).contains("also on row 9"), "{}", msg(6));
     assert!(msg(7).contains("fields but the header has"), "{}", msg(7));
@@ -215,6 +216,7 @@ async fn bad_rows_are_reported_by_row_and_the_rest_sync() {
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_rows_never_delete_their_contacts() {
     let ws = Workspace::new().await;
+    ws.write("mapping.toml", &crate::support::strict_mapping());
     ws.write_n(4);
     ws.sync(0).await;
     ws.write_rows(&[row(1), row(2).replace(",yes,", ",perhaps,"), row(3), row(4)]);
