@@ -147,6 +147,10 @@ pub struct Report {
     pub mode: Mode,
     pub source_rows: u64,
     pub invalid_rows: u64,
+    /// Of `invalid_rows`, those the last apply run found invalid in the same way (same
+    /// external id, or row number when there is none, and same message): they do not make
+    /// the run `partial` again.
+    pub known_invalid_rows: u64,
     /// Rows synced without some of their values (`on_invalid = "drop_value"`); they do not
     /// change the outcome or the exit code.
     pub warning_rows: u64,
@@ -182,6 +186,7 @@ impl Report {
             mode,
             source_rows: 0,
             invalid_rows: 0,
+            known_invalid_rows: 0,
             warning_rows: 0,
             planned: Planned::default(),
             applied: Applied::default(),
@@ -242,9 +247,10 @@ impl Report {
         self.verify.is_some() && self.outcome != Outcome::Unavailable
     }
 
-    /// Sets the outcome from what was counted; call once at the end.
+    /// Sets the outcome from what was counted; call once at the end. Invalid rows known
+    /// from the last run do not make it `partial`: only new ones and failed writes do.
     pub fn settle(&mut self) {
-        if self.outcome == Outcome::Ok && (self.invalid_rows > 0 || self.failed > 0) {
+        if self.outcome == Outcome::Ok && (self.invalid_rows > self.known_invalid_rows || self.failed > 0) {
             self.outcome = Outcome::Partial;
         }
     }
@@ -312,8 +318,15 @@ impl Report {
         let p = &self.planned;
         writeln!(
             out,
-            "{} rows read, {} invalid, {} with warnings. Plan: {} to create, {} to update, {} to delete, {} unchanged.",
-            self.source_rows, self.invalid_rows, self.warning_rows, p.create, p.update, p.delete, p.unchanged
+            "{} rows read, {} invalid ({} known from the last run), {} with warnings. Plan: {} to create, {} to update, {} to delete, {} unchanged.",
+            self.source_rows,
+            self.invalid_rows,
+            self.known_invalid_rows,
+            self.warning_rows,
+            p.create,
+            p.update,
+            p.delete,
+            p.unchanged
         )?;
         match self.mode {
             Mode::DryRun => writeln!(out, "Dry run: nothing was written to OpenPhone or the mirror.")?,

@@ -218,6 +218,17 @@ async fn plan_and_apply(
     report.source_rows = mapped.rows as u64;
     report.invalid_rows = mapped.errors.len() as u64;
     report.errors.extend(mapped.errors.iter().map(RecordError::from_row));
+    // Invalid rows the last apply run reported the same way are known: they do not fail
+    // this run again (the daemon would otherwise exit 1 forever on the same few rows).
+    let invalid: Vec<(String, String)> = mapped
+        .errors
+        .iter()
+        .map(|e| (e.external_id.clone().unwrap_or_else(|| format!("row {}", e.row)), e.message.clone()))
+        .collect();
+    if let Some(m) = mirror.as_deref() {
+        let known = m.known_invalid().map_err(mirror_stop)?;
+        report.known_invalid_rows = invalid.iter().filter(|k| known.contains(k)).count() as u64;
+    }
     report.warnings.extend(mapped.warnings.iter().map(RecordError::from_row));
     report.warning_rows = mapped.warnings.iter().map(|w| w.row).collect::<std::collections::BTreeSet<_>>().len() as u64;
     for w in &mapped.warnings {
@@ -292,6 +303,7 @@ async fn plan_and_apply(
     if let Some(found) = &verified {
         verify::record(mirror, found).map_err(mirror_stop)?;
     }
+    mirror.record_invalid(&invalid).map_err(mirror_stop)?;
     let opts = ApplyOptions {
         source_label: config.openphone.source_label.clone(),
         concurrency: concurrency(config),
@@ -447,6 +459,7 @@ fn run_record(id: i64, r: &Report) -> RunRecord {
         exit_code: Some(r.exit().code() as i64),
         source_rows: n(r.source_rows),
         invalid_rows: n(r.invalid_rows),
+        known_invalid_rows: n(r.known_invalid_rows),
         planned: [n(r.planned.create), n(r.planned.update), n(r.planned.delete), n(r.planned.unchanged)],
         applied: [n(r.applied.create), n(r.applied.update), n(r.applied.delete)],
         failed: n(r.failed),

@@ -41,6 +41,7 @@ struct State {
     last_duration: Option<f64>,
     last_source_rows: Option<u64>,
     last_invalid_rows: Option<u64>,
+    last_known_invalid_rows: Option<u64>,
     next_run: Option<f64>,
     running: bool,
     mirror: Option<(u64, u64)>,
@@ -101,6 +102,7 @@ impl Metrics {
             }
             s.last_source_rows = Some(report.source_rows);
             s.last_invalid_rows = Some(report.invalid_rows);
+            s.last_known_invalid_rows = Some(report.known_invalid_rows);
             let a = &report.applied;
             for (action, n) in [(Action::Create, a.create), (Action::Update, a.update), (Action::Delete, a.delete)] {
                 *s.records.entry((action_name(action), "applied")).or_default() += n;
@@ -216,6 +218,12 @@ impl Metrics {
             "gauge",
             "Rows of the last run that could not be mapped.",
             opt(s.last_invalid_rows.map(|n| n as f64)),
+        );
+        family(
+            "last_run_known_invalid_rows",
+            "gauge",
+            "Invalid rows of the last run that the run before found invalid the same way (they do not fail the run).",
+            opt(s.last_known_invalid_rows.map(|n| n as f64)),
         );
         family(
             "next_run_timestamp_seconds",

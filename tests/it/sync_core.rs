@@ -332,3 +332,24 @@ async fn an_edit_in_an_unmapped_column_costs_nothing() {
     assert_eq!(report["planned"]["unchanged"], 3);
     assert!(ws.fake.requests().len() <= 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_invalid_the_same_way_as_last_run_do_not_fail_the_run_again() {
+    let ws = Workspace::new().await;
+    ws.write("mapping.toml", &crate::support::strict_mapping());
+    ws.write_rows(&[row(1), row(2).replace(",yes,", ",perhaps,"), "C-0003,too,few".to_owned()]);
+    let report = ws.sync(1).await;
+    assert_eq!((report["invalid_rows"].clone(), report["known_invalid_rows"].clone()), (json!(2), json!(0)));
+    // The same rows, the same problems: known, exit 0.
+    let report = ws.sync(0).await;
+    assert_eq!((report["invalid_rows"].clone(), report["known_invalid_rows"].clone()), (json!(2), json!(2)));
+    assert_eq!(report["outcome"], "ok");
+    let run = ws.run(&["sync", "--dry-run", "--output", "json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // A new problem on a known row, or a new invalid row: exit 1.
+    ws.write_rows(&[row(1), row(2).replace(",yes,", ",maybe,"), "C-0003,too,few".to_owned()]);
+    let report = ws.sync(1).await;
+    assert_eq!(report["known_invalid_rows"], 1);
+    let run = ws.run(&["status", "--output", "json"]).await;
+    assert!(run.stdout.contains("\"known_invalid_rows\": 1"), "{}", run.stdout);
+}
