@@ -230,7 +230,7 @@ async fn plan_and_apply(
         report.known_invalid_rows = invalid.iter().filter(|k| known.contains(k)).count() as u64;
     }
     report.warnings.extend(mapped.warnings.iter().map(RecordError::from_row));
-    report.warning_rows = mapped.warnings.iter().map(|w| w.row).collect::<std::collections::BTreeSet<_>>().len() as u64;
+    report.warning_rows = mapped.warning_rows() as u64;
     for w in &mapped.warnings {
         tracing::warn!(row = w.row, external_id = w.external_id.as_deref(), "Value left out: {}", w.message);
     }

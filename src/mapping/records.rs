@@ -36,6 +36,11 @@ impl Mapped {
     pub fn valid(&self) -> usize {
         self.records.len() + self.in_sync
     }
+
+    /// Rows with at least one warning.
+    pub fn warning_rows(&self) -> usize {
+        self.warnings.iter().map(|w| w.row).collect::<HashSet<_>>().len()
+    }
 }
 
 /// The first row of an external id, and what became of it.

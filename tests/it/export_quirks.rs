@@ -520,3 +520,20 @@ async fn ids_excel_turned_into_scientific_notation_are_row_errors_that_say_so() 
     );
     assert_eq!(errs[1].1, "missing external id: column \"Customer ID\" is empty");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_lists_the_rows_that_would_fail_or_lose_a_value() {
+    let ws = with_fixture("zoho.csv").await;
+    ws.write(
+        "mapping.toml",
+        "external_id = \"Record Id\"\n[[emails]]\nlabel = \"email\"\ncolumn = \"Email\"\n[[custom_fields]]\nname = \"Renewal\"\ncolumn = \"Created Time\"\ntype = \"date\"\n",
+    );
+    let run = ws.run_with_key(&["check", "--offline"], None).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("ok      rows: 4 valid, 0 invalid, 3 with values left out"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("warning row 2: zcrm_4876000000325001: column \"Created Time\" (date field)"),
+        "{}",
+        run.stdout
+    );
+}
