@@ -3,9 +3,12 @@
 
 use std::io::Write;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::exit::Exit;
+use crate::model::{ContactState, FieldType};
 use crate::openphone::client::StatsSnapshot;
 use crate::plan::Plan;
 
@@ -125,6 +128,47 @@ pub struct PlannedChange {
     pub external_id: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
+    /// A create: the contact as it would be sent, field by field (dry run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldValue>,
+}
+
+/// One field of a contact a dry run would create: emails and phones as sent (E.164), custom
+/// values as the API value with the field's type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldValue {
+    pub field: String,
+    pub value: serde_json::Value,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<&'static str>,
+}
+
+impl FieldValue {
+    /// The fields of `state` that a create would send; `types` gives custom fields' types.
+    pub fn of(state: &ContactState, types: &BTreeMap<String, FieldType>) -> Vec<FieldValue> {
+        let text = |field: &str, v: &Option<String>| {
+            v.as_ref().map(|v| FieldValue { field: field.to_owned(), value: v.clone().into(), field_type: None })
+        };
+        let mut out: Vec<FieldValue> = [
+            text("first_name", &state.first_name),
+            text("last_name", &state.last_name),
+            text("company", &state.company),
+            text("role", &state.role),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for (list, slots) in [("emails", &state.emails), ("phone_numbers", &state.phones)] {
+            out.extend(slots.iter().filter_map(|s| text(&format!("{list}[{}]", s.label), &s.value)));
+        }
+        out.extend(state.custom.iter().filter(|(_, v)| !v.is_null()).map(|(key, value)| FieldValue {
+            field: format!("custom[{key}]"),
+            value: value.clone(),
+            field_type: types.get(key).map(|t| t.as_str()),
+        }));
+        out.extend(text("source_url", &state.source_url));
+        out
+    }
 }
 
 /// What `sync --verify` found: contacts edited in the app (each field with what was
@@ -221,6 +265,7 @@ impl Report {
             row: Some(c.row),
             external_id: c.external_id.clone(),
             changes: vec![],
+            fields: vec![],
         });
         let u = plan.updates.iter().map(|u| PlannedChange {
             action: Action::Update,
@@ -231,14 +276,39 @@ impl Report {
             } else {
                 u.diff.changes.iter().map(ToString::to_string).collect()
             },
+            fields: vec![],
         });
         let d = plan.deletes.iter().map(|d| PlannedChange {
             action: Action::Delete,
             row: None,
             external_id: d.external_id.clone(),
             changes: vec![],
+            fields: vec![],
         });
         self.changes = c.chain(u).chain(d).collect();
+    }
+
+    /// Shows each create of the listing as the contact it would send (dry run).
+    pub fn show_creates(&mut self, plan: &Plan, types: &BTreeMap<String, FieldType>) {
+        let creates = self.changes.iter_mut().filter(|c| c.action == Action::Create);
+        for (change, create) in creates.zip(&plan.creates) {
+            change.fields = FieldValue::of(&create.state, types);
+        }
+    }
+
+    /// Narrows the listing to one record (`--record`) and its first `limit` entries
+    /// (`--limit`); the counts stay those of the whole plan.
+    pub fn narrow(&mut self, limit: Option<usize>, record: Option<&str>) {
+        if let Some(id) = record {
+            self.changes.retain(|c| c.external_id == id);
+            if self.changes.is_empty() {
+                self.notes.push(format!("--record {id:?}: no change planned for this external id"));
+            }
+        }
+        if let Some(limit) = limit.filter(|l| *l < self.changes.len()) {
+            self.notes.push(format!("showing the first {limit} of {} planned changes (--limit)", self.changes.len()));
+            self.changes.truncate(limit);
+        }
     }
 
     /// Whether this run read the mirrored contacts back (a verify that an outage cut short
@@ -280,6 +350,10 @@ impl Report {
             writeln!(out, "{action:<7} {row:<10} {}", c.external_id)?;
             for change in &c.changes {
                 writeln!(out, "{:19}{change}", "")?;
+            }
+            for f in &c.fields {
+                let ty = f.field_type.map(|t| format!(" ({t})")).unwrap_or_default();
+                writeln!(out, "{:19}{}{ty}: {}", "", f.field, f.value)?;
             }
         }
         if let Some(v) = &self.verify {

@@ -33,6 +33,10 @@ pub struct SyncArgs {
     pub allow_mass_delete: bool,
     /// Read the mirrored contacts back first and restore those edited or deleted in the app.
     pub verify: bool,
+    /// Dry run: list at most this many planned changes (`--limit`).
+    pub limit: Option<usize>,
+    /// Dry run: list only this external id's change (`--record`).
+    pub record: Option<String>,
 }
 
 /// What a run gets from its caller besides the config.
@@ -280,6 +284,8 @@ async fn plan_and_apply(
 
     if dry {
         report.list_plan(&plan);
+        report.show_creates(&plan, &mapper.custom_types());
+        report.narrow(args.limit, args.record.as_deref());
         if let Some(c) = &client {
             note_existing(&plan, c, config, &mut report).await?;
         } else {

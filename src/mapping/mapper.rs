@@ -225,6 +225,11 @@ impl Mapper {
         problems.into_result(mapper)
     }
 
+    /// The mapped custom fields' types, by key.
+    pub fn custom_types(&self) -> BTreeMap<String, FieldType> {
+        self.custom.iter().map(|c| (c.key.clone(), c.ty)).collect()
+    }
+
     /// Cells equal to one of `nulls` (trimmed) are read as empty (`[source] null_values`).
     pub fn with_null_values(mut self, nulls: &[String]) -> Mapper {
         self.nulls = nulls.to_vec();

@@ -537,3 +537,33 @@ async fn check_lists_the_rows_that_would_fail_or_lose_a_value() {
         run.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_shows_each_create_as_the_contact_it_would_send() {
+    let ws = with_fixture("phones-international.csv").await;
+    ws.write(
+        "mapping.toml",
+        "external_id = \"Contact ID\"\n[default_fields]\nfirst_name = \"First Name\"\n[[phone_numbers]]\nlabel = \"work\"\ncolumn = \"Phone\"\n[phone]\ndefault_region = \"US\"\n[[custom_fields]]\nname = \"Lead Source\"\ncolumn = \"Other Phone\"\n",
+    );
+    let run = ws.run(&["sync", "--dry-run", "--output", "json", "--record", "003A1"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.report();
+    assert_eq!(report["planned"]["create"], 5);
+    assert_eq!(report["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        report["changes"][0]["fields"],
+        json!([
+            {"field": "first_name", "value": "Li"},
+            {"field": "phone_numbers[work]", "value": "+8613800138000"},
+            {"field": "custom[66aa00000000000000000001]", "value": "+86 10 6725 5922", "type": "string"},
+        ])
+    );
+    let run = ws.run(&["sync", "--dry-run", "--limit", "2"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("create  row 2      003A1\n                   first_name: \"Li\"\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("phone_numbers[work]: \"+18003282008\""), "{}", run.stdout);
+    assert!(!run.stdout.contains("003A3"), "{}", run.stdout);
+    assert!(run.stdout.contains("showing the first 2 of 5 planned changes (--limit)"), "{}", run.stdout);
+    let run = ws.run(&["sync", "--limit", "2"]).await;
+    assert_eq!(run.code, 2, "--limit needs --dry-run: {}", run.stderr);
+}
