@@ -516,6 +516,9 @@ async fn ids_excel_turned_into_scientific_notation_are_row_errors_that_say_so() 
         errs[0].1
     );
     assert_eq!(errs[1].1, "missing external id: column \"Customer ID\" is empty");
+    // The same rows, the same problems, the next run: reported as known, exit 0.
+    let report = ws.sync(0).await;
+    assert_eq!((report["invalid_rows"].clone(), report["known_invalid_rows"].clone()), (json!(2), json!(2)));
 }
 
 #[tokio::test(flavor = "multi_thread")]
