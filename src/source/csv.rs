@@ -1,5 +1,6 @@
 //! The CSV source: a header row, then one record per row. UTF-8 with or without a BOM, or
-//! the encoding `[source] encoding` names (or the one `chardetng` finds, with `"auto"`);
+//! the encoding `[source] encoding` names (or the one a byte order mark or `chardetng`
+//! finds, with `"auto"`), transcoded to UTF-8 as it is read (`encoding_rs`);
 //! CRLF or LF, quoted fields (commas, quotes, newlines inside), Excel's `sep=;` first line
 //! (it sets the delimiter). The header is the first line, the line `header_row` names, or
 //! the first line (of the first [`HEADER_SEARCH`]) that holds every mapped column, so notes
@@ -34,29 +35,17 @@ pub enum TextEncoding {
 }
 
 impl TextEncoding {
-    /// `"utf-8"`, `"auto"` or a WHATWG label; `Err` says why not. UTF-16 and the encodings
-    /// whose bytes can hide a delimiter or a quote are refused.
+    /// `"utf-8"`, `"auto"` or a WHATWG label; `Err` says why not.
     pub fn parse(label: &str) -> Result<TextEncoding, String> {
         if label.trim().eq_ignore_ascii_case("auto") {
             return Ok(TextEncoding::Auto);
         }
         match Encoding::for_label(label.trim().as_bytes()) {
             Some(e) if e == encoding_rs::UTF_8 => Ok(TextEncoding::Utf8),
-            Some(e)
-                if e.is_single_byte()
-                    || [
-                        encoding_rs::SHIFT_JIS,
-                        encoding_rs::GBK,
-                        encoding_rs::GB18030,
-                        encoding_rs::BIG5,
-                        encoding_rs::EUC_JP,
-                        encoding_rs::EUC_KR,
-                    ]
-                    .contains(&e) =>
-            {
-                Ok(TextEncoding::Named(e))
+            Some(e) if e == encoding_rs::REPLACEMENT => {
+                Err(format!("{label:?} names no encoding a file is written in"))
             }
-            Some(e) => Err(format!("{} files are not read: save the file as UTF-8", e.name())),
+            Some(e) => Ok(TextEncoding::Named(e)),
             None => Err(format!(
                 "{label:?} is not an encoding name (e.g. \"utf-8\", \"windows-1251\", \"iso-8859-2\", \"shift_jis\", or \"auto\")"
             )),
@@ -113,15 +102,16 @@ pub fn read_with(input: impl Read, options: &CsvOptions, origin: &str) -> Result
     CsvRows::open_with(input, options, origin)?.collect_all()
 }
 
+/// The file's bytes: as they are (UTF-8), or transcoded to UTF-8 from its encoding.
+type Text<R> = Chain<Cursor<Vec<u8>>, Transcoded<Chain<Cursor<Vec<u8>>, R>>>;
+
 /// A CSV source read one row at a time: only the row being read is in memory.
 pub struct CsvRows<R: Read> {
-    reader: ::csv::Reader<LineTracker<Chain<Cursor<Vec<u8>>, R>>>,
+    reader: ::csv::Reader<LineTracker<Text<R>>>,
     record: ::csv::ByteRecord,
     header: Vec<String>,
     origin: String,
     done: bool,
-    /// The encoding rows are decoded with: `None` is strict UTF-8.
-    encoding: Option<&'static Encoding>,
     /// The start of the file, to guess its encoding from when a row is not UTF-8.
     sample: Vec<u8>,
 }
@@ -137,23 +127,29 @@ impl<R: Read> CsvRows<R> {
     pub fn open_with(mut input: R, options: &CsvOptions, origin: &str) -> Result<CsvRows<R>, SourceError> {
         let unreadable =
             |e: std::io::Error| SourceError::Unreadable { origin: origin.to_owned(), message: e.to_string() };
-        let mut prefix = read_prefix(&mut input).map_err(unreadable)?;
-        if prefix.starts_with(b"\xff\xfe") || prefix.starts_with(b"\xfe\xff") {
-            return Err(SourceError::Encoding { origin: origin.to_owned(), line: 1, problem: EncodingProblem::Utf16 });
-        }
-        if prefix.starts_with(UTF8_BOM) {
-            prefix.drain(..UTF8_BOM.len());
-        }
-        let encoding = match options.encoding {
-            TextEncoding::Utf8 => None,
-            TextEncoding::Named(e) => Some(e),
-            TextEncoding::Auto => {
-                let found = detect(&prefix, prefix.len() < PREFIX);
+        let raw = read_prefix(&mut input).map_err(unreadable)?;
+        let bom = Encoding::for_bom(&raw).map(|(e, _)| e).filter(|e| *e != encoding_rs::UTF_8);
+        let encoding = match (options.encoding, bom) {
+            (TextEncoding::Utf8, Some(_)) => {
+                let problem = EncodingProblem::Utf16;
+                return Err(SourceError::Encoding { origin: origin.to_owned(), line: 1, problem });
+            }
+            (TextEncoding::Utf8, None) => None,
+            (TextEncoding::Named(e), _) => Some(e),
+            (TextEncoding::Auto, Some(e)) => Some(e),
+            (TextEncoding::Auto, None) => {
+                let found = detect(&raw, raw.len() < PREFIX);
                 tracing::info!(file = origin, encoding = found.name(), "Detected the file's encoding");
                 (found != encoding_rs::UTF_8).then_some(found)
             }
         };
-        let sample = prefix.clone();
+        let sample = raw.clone();
+        // From here on the text is UTF-8: a file in another encoding is transcoded as it is read.
+        let mut text = Transcoded::new(Cursor::new(raw).chain(input), encoding);
+        let mut prefix = read_prefix(&mut text).map_err(unreadable)?;
+        if prefix.starts_with(UTF8_BOM) {
+            prefix.drain(..UTF8_BOM.len());
+        }
         let delimiter = options.delimiter;
         let (delimiter, skipped) = match sep_line(&prefix) {
             Some((sep, len)) => {
@@ -166,14 +162,13 @@ impl<R: Read> CsvRows<R> {
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
-            .from_reader(LineTracker::new(Cursor::new(prefix).chain(input), delimiter, skipped));
+            .from_reader(LineTracker::new(Cursor::new(prefix).chain(text), delimiter, skipped));
         let mut rows = CsvRows {
             reader,
             record: ::csv::ByteRecord::new(),
             header: Vec::new(),
             origin: origin.to_owned(),
             done: false,
-            encoding,
             sample,
         };
         // The first non-blank line, when no line holds every mapped column.
@@ -246,7 +241,7 @@ impl<R: Read> CsvRows<R> {
     }
 
     fn header_cells(&self, line: u64) -> Result<Vec<String>, SourceError> {
-        let mut cells = decode(&self.record, self.encoding).map_err(|field| self.not_utf8(line, field))?;
+        let mut cells = decode(&self.record).map_err(|field| self.not_utf8(line, field))?;
         if cells.iter().any(|c| c.contains('\0')) {
             let problem = EncodingProblem::NulInHeader;
             return Err(SourceError::Encoding { origin: self.origin.clone(), line, problem });
@@ -288,7 +283,7 @@ impl<R: Read> CsvRows<R> {
                 continue;
             }
             let width = self.header.len();
-            let mut cells = match decode(&self.record, self.encoding) {
+            let mut cells = match decode(&self.record) {
                 Ok(cells) => cells,
                 Err(field) => return Err(self.not_utf8(row, field)),
             };
@@ -483,17 +478,51 @@ fn detect(bytes: &[u8], whole: bool) -> &'static Encoding {
     detector.guess(None, true)
 }
 
-/// The fields as strings, or the index of the first field that is not UTF-8 (with no
-/// `encoding`); with one, every byte decodes.
-fn decode(record: &::csv::ByteRecord, encoding: Option<&'static Encoding>) -> Result<Vec<String>, usize> {
-    record
-        .iter()
-        .enumerate()
-        .map(|(i, f)| match encoding {
-            None => std::str::from_utf8(f).map(str::to_owned).map_err(|_| i),
-            Some(e) => Ok(e.decode_without_bom_handling(f).0.into_owned()),
-        })
-        .collect()
+/// The fields as strings, or the index of the first field that is not UTF-8.
+fn decode(record: &::csv::ByteRecord) -> Result<Vec<String>, usize> {
+    record.iter().enumerate().map(|(i, f)| std::str::from_utf8(f).map(str::to_owned).map_err(|_| i)).collect()
+}
+
+/// A reader of a file in `encoding`, transcoded to UTF-8 (its byte order mark dropped);
+/// with no encoding, the file's bytes as they are.
+struct Transcoded<R> {
+    inner: R,
+    decoder: Option<encoding_rs::Decoder>,
+    /// Transcoded bytes not yet read (`out[start..]`).
+    out: Vec<u8>,
+    start: usize,
+    done: bool,
+}
+
+impl<R: Read> Transcoded<R> {
+    fn new(inner: R, encoding: Option<&'static Encoding>) -> Transcoded<R> {
+        let decoder = encoding.map(Encoding::new_decoder_with_bom_removal);
+        Transcoded { inner, decoder, out: Vec::new(), start: 0, done: false }
+    }
+}
+
+impl<R: Read> Read for Transcoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(decoder) = self.decoder.as_mut() else { return self.inner.read(buf) };
+        while self.start == self.out.len() {
+            if self.done {
+                return Ok(0);
+            }
+            let mut raw = [0u8; 1 << 13];
+            let n = self.inner.read(&mut raw)?;
+            self.done = n == 0;
+            let room = decoder.max_utf8_buffer_length(n).unwrap_or(4 * n + 16);
+            self.out.resize(room, 0);
+            // With room for the worst case, one call takes all of the input.
+            let (_, _, written, _) = decoder.decode_to_utf8(&raw[..n], &mut self.out, self.done);
+            self.out.truncate(written);
+            self.start = 0;
+        }
+        let n = buf.len().min(self.out.len() - self.start);
+        buf[..n].copy_from_slice(&self.out[self.start..self.start + n]);
+        self.start += n;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -579,7 +608,20 @@ mod tests {
         let options = CsvOptions { encoding: TextEncoding::Auto, ..CsvOptions::default() };
         assert_eq!(read_with("ID,Näme\n1,é\n".as_bytes(), &options, "t.csv").unwrap().header[1], "Näme");
         assert!(TextEncoding::parse("klingon").is_err());
-        assert!(TextEncoding::parse("utf-16le").unwrap_err().contains("UTF-16"));
+        assert!(TextEncoding::parse("iso-2022-kr").is_err());
+        // UTF-16 (Excel's "Unicode Text") by name or by its byte order mark.
+        let utf16: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain("ID\tName\r\n1\tRené\r\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        for encoding in [TextEncoding::parse("utf-16le").unwrap(), TextEncoding::Auto] {
+            let options = CsvOptions { encoding, delimiter: b'\t', ..CsvOptions::default() };
+            let data = read_with(&utf16[..], &options, "t.csv").unwrap();
+            assert_eq!(
+                (data.header[1].as_str(), data.rows[0].cells[1].as_str(), data.rows[0].row),
+                ("Name", "René", 2)
+            );
+        }
         assert_eq!(TextEncoding::parse("UTF8"), Ok(TextEncoding::Utf8));
     }
 

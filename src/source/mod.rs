@@ -102,7 +102,7 @@ pub enum EncodingProblem {
     NotUtf8 { field: usize, guess: &'static str },
     /// A UTF-16 byte order mark (Excel's "Unicode Text").
     #[error(
-        "the file is UTF-16 (Excel's \"Unicode Text\"), not UTF-8: save the file as UTF-8 (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\")"
+        "the file is UTF-16 (Excel's \"Unicode Text\"), not UTF-8: set [source] encoding = \"auto\" (Excel's Unicode Text is also tab-delimited: delimiter = \"tab\"), or save the file as UTF-8 (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\")"
     )]
     Utf16,
     /// NUL bytes in the header: UTF-16 without a byte order mark, or not a text file.

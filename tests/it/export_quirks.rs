@@ -147,6 +147,7 @@ async fn windows_1252_and_utf16_files_are_refused_with_the_line_and_the_fix() {
     std::fs::copy(format!("{FIXTURES}/utf16.csv"), ws.path("contacts.csv")).unwrap();
     let run = refused(&ws).await;
     assert!(run.stderr.contains("contacts.csv:1: the file is UTF-16"), "{}", run.stderr);
+    assert!(run.stderr.contains("set [source] encoding = \"auto\""), "{}", run.stderr);
 
     // Read in its encoding, it syncs.
     std::fs::copy(format!("{FIXTURES}/latin1.csv"), ws.path("contacts.csv")).unwrap();
@@ -154,6 +155,12 @@ async fn windows_1252_and_utf16_files_are_refused_with_the_line_and_the_fix() {
     ws.sync(0).await;
     assert_eq!(first_name(&ws, "L-1"), "René");
     assert_eq!(ws.by_external_id("L-1")[0]["defaultFields"]["company"], "Café \u{201c}Nord\u{201d}");
+    // And UTF-16, by its byte order mark.
+    std::fs::copy(format!("{FIXTURES}/utf16.csv"), ws.path("contacts.csv")).unwrap();
+    ws.write_config_with_source("", "type = \"csv\"\npath = \"contacts.csv\"\nencoding = \"auto\"\n");
+    let run = ws.run(&["sync", "--allow-mass-delete", "--output", "json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(first_name(&ws, "U-1"), "Ana");
 }
 
 #[tokio::test(flavor = "multi_thread")]
