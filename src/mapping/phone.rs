@@ -155,10 +155,13 @@ fn is_valid_nsn(code: u16, nsn: &str) -> bool {
 fn whole_match(pattern: &str, nsn: &str) -> bool {
     static ANCHORED: LazyLock<Mutex<HashMap<String, Option<Regex>>>> = LazyLock::new(Default::default);
     let mut cache = ANCHORED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let re = cache
-        .entry(pattern.to_owned())
-        .or_insert_with(|| RegexBuilder::new(&format!("^(?:{pattern})$")).ignore_whitespace(true).build().ok());
-    re.as_ref().is_some_and(|re| re.is_match(nsn))
+    if let Some(re) = cache.get(pattern) {
+        return re.as_ref().is_some_and(|re| re.is_match(nsn));
+    }
+    let re = RegexBuilder::new(&format!("^(?:{pattern})$")).ignore_whitespace(true).build().ok();
+    let matched = re.as_ref().is_some_and(|re| re.is_match(nsn));
+    cache.insert(pattern.to_owned(), re);
+    matched
 }
 
 /// Characters people put between the digits of a number.
