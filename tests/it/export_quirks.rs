@@ -114,6 +114,15 @@ separator = " ::: "
         cy.as_array().unwrap().iter().map(|p| (p["name"].as_str().unwrap(), p["value"].as_str().unwrap())).collect();
     assert_eq!(phones, [("phone 1", "+12015550113"), ("phone 1 2", "+12015550114")]);
     assert!(errors(&report).is_empty());
+    // In sync on the next run, also when read back; one number less removes its item.
+    assert_eq!(ws.sync(0).await["planned"]["unchanged"], 3);
+    let run = ws.run(&["sync", "--verify", "--output", "json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.report()["verify"]["drifted"], json!([]));
+    let csv = std::fs::read_to_string(ws.path("contacts.csv")).unwrap();
+    ws.write("contacts.csv", &csv.replace("+1 201-555-0113 ::: +1 201-555-0114", "+1 201-555-0114"));
+    ws.sync(0).await;
+    assert_eq!(values(&ws, "cy@example.com", "phoneNumbers"), ["+12015550114"]);
     ws.assert_spec_clean();
 
     // Without the separator, the cell is left out with a warning that names the fix.
