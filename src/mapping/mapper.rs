@@ -10,9 +10,10 @@ use crate::config::diagnostic::Problems;
 use crate::model::{ContactState, CustomFieldDef, Digest, FieldType, Record, Slot, Unmapped};
 use crate::source::{RowError, SourceRow};
 
-use super::limits::{self, EXTERNAL_ID_MAX};
+use super::identity::IdColumns;
+use super::limits;
 use super::phone::{self, Region};
-use super::{ColumnRef, FieldRef, HASHED_ID_LEN, ItemMapping, Mapping, OnInvalid, convert};
+use super::{ColumnRef, FieldRef, ItemMapping, Mapping, OnInvalid, convert};
 
 /// How Google Contacts joins several values of one type in a cell.
 const GOOGLE_MULTI: &str = " ::: ";
@@ -66,9 +67,7 @@ struct ItemColumn {
 /// A mapping bound to one source's header and one workspace's custom fields.
 #[derive(Debug, Clone)]
 pub struct Mapper {
-    /// The external id's columns (index, name), and whether they are hashed.
-    external_id: Vec<(usize, String)>,
-    hash_id: bool,
+    external_id: IdColumns,
     /// Every mapped column: its index in the header and its name.
     mapped: Vec<(usize, String)>,
     first_name: Option<usize>,
@@ -207,8 +206,10 @@ impl Mapper {
                 .collect::<Vec<_>>()
         };
         let mut mapper = Mapper {
-            external_id: mapping.external_id.columns.iter().map(|c| (named(c), c.clone())).collect(),
-            hash_id: mapping.external_id.hash,
+            external_id: IdColumns::new(
+                mapping.external_id.columns.iter().map(|c| (named(c), c.clone())).collect(),
+                mapping.external_id.hash,
+            ),
             mapped,
             first_name: mapping.first_name.as_deref().map(named),
             last_name: mapping.last_name.as_deref().map(named),
@@ -283,43 +284,7 @@ impl Mapper {
 
     /// The row's external id from its column(s), or why it has none.
     fn id_of(&self, row: &SourceRow) -> Result<String, String> {
-        let cells: Vec<(&str, &str)> = self.external_id.iter().map(|(i, c)| (self.cell(row, *i), c.as_str())).collect();
-        for (cell, column) in &cells {
-            if looks_scientific(cell) {
-                return Err(format!(
-                    "column {column:?}: {} is a number in scientific notation: Excel changed the id when it opened the file, and its last digits are lost; export the column as text from the original system",
-                    convert::shown(cell)
-                ));
-            }
-        }
-        if cells.iter().all(|(c, _)| c.is_empty()) {
-            return Err(match &self.external_id[..] {
-                [(_, column)] => format!("missing external id: column {column:?} is empty"),
-                _ => format!(
-                    "missing external id: columns {} are all empty",
-                    cells.iter().map(|(_, c)| format!("{c:?}")).collect::<Vec<_>>().join(", ")
-                ),
-            });
-        }
-        if self.hash_id {
-            let mut h = Sha256::new();
-            for (cell, _) in &cells {
-                h.update(cell.as_bytes());
-                h.update([0x1f]);
-            }
-            let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-            return Ok(format!("h-{}", &hex[..HASHED_ID_LEN - 2]));
-        }
-        let id = cells.iter().map(|(c, _)| *c).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(" ");
-        match &self.external_id[..] {
-            [(_, column)] => limits::external_id_problem(&id, column).map_or(Ok(id), Err),
-            _ if id.chars().count() > EXTERNAL_ID_MAX => Err(format!(
-                "the external id built from {} is {} characters, over OpenPhone's limit of {EXTERNAL_ID_MAX}: set `hash = true` on external_id",
-                cells.iter().map(|(_, c)| format!("{c:?}")).collect::<Vec<_>>().join(", "),
-                id.chars().count()
-            )),
-            _ => Ok(id),
-        }
+        self.external_id.id(|i| self.cell(row, i))
     }
 
     /// Maps one row; every problem in the row goes into one error message.
@@ -469,19 +434,6 @@ fn item_slots(
             Slot { label, value }
         })
         .collect()
-}
-
-/// An id Excel turned into a number in scientific notation (`1.11015E+11`).
-fn looks_scientific(cell: &str) -> bool {
-    let Some((mantissa, exponent)) = cell.split_once(['E', 'e']) else { return false };
-    let exponent = exponent.strip_prefix('+').unwrap_or(exponent);
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, "0"));
-    int.len() == 1
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && !frac.is_empty()
-        && frac.bytes().all(|b| b.is_ascii_digit())
-        && !exponent.is_empty()
-        && exponent.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// When the header is one column holding another delimiter, says which to configure.
@@ -653,7 +605,7 @@ column = "VIP"
         let a = m.map(&row(["", "Ann Lee", "ann@x.io", "", ""])).unwrap().external_id;
         let b = m.map(&row(["", "Ann Lee", "ann2@x.io", "", ""])).unwrap().external_id;
         assert_ne!(a, b);
-        assert_eq!(a.len(), HASHED_ID_LEN);
+        assert_eq!(a.len(), crate::mapping::HASHED_ID_LEN);
         assert_eq!(a, m.map(&row(["x", " Ann Lee ", "ann@x.io", "", ""])).unwrap().external_id, "stable");
         let e = m.map(&row(["", "", "", "", ""])).unwrap_err();
         assert_eq!(e.message, "missing external id: columns \"First\", \"Email\" are all empty");

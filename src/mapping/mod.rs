@@ -3,6 +3,7 @@
 //! with a source header and the workspace's custom fields, into a row → contact function.
 
 pub mod convert;
+pub mod identity;
 pub mod limits;
 pub mod mapper;
 pub mod phone;
