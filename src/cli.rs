@@ -51,6 +51,12 @@ pub enum Command {
         /// edited or deleted in the app, and restore them to the source's values.
         #[arg(long)]
         verify: bool,
+        /// With --dry-run: list at most this many planned changes (the counts stay whole).
+        #[arg(long, value_name = "N", requires = "dry_run")]
+        limit: Option<usize>,
+        /// With --dry-run: list only the change planned for this external id.
+        #[arg(long, value_name = "ID", requires = "dry_run")]
+        record: Option<String>,
     },
     /// Run `sync` at start and on the [schedule].cron schedule until SIGTERM/SIGINT; SIGHUP reloads.
     Daemon,
@@ -181,10 +187,10 @@ pub fn main() -> std::process::ExitCode {
     let config = crate::config::resolve_path(cli.config.as_deref());
     let exit = runtime.block_on(async {
         match cli.command {
-            Command::Sync { dry_run, output, allow_mass_delete, verify } => {
+            Command::Sync { dry_run, output, allow_mass_delete, verify, limit, record } => {
                 let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
-                commands::sync::run(&config, &commands::sync::SyncArgs { mode, output, allow_mass_delete, verify })
-                    .await
+                let args = commands::sync::SyncArgs { mode, output, allow_mass_delete, verify, limit, record };
+                commands::sync::run(&config, &args).await
             }
             Command::Daemon => crate::daemon::run(&config).await,
             Command::Check { offline, no_source } => commands::check::run(&config, offline, no_source).await,

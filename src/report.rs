@@ -3,9 +3,12 @@
 
 use std::io::Write;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::exit::Exit;
+use crate::model::{ContactState, FieldType};
 use crate::openphone::client::StatsSnapshot;
 use crate::plan::Plan;
 
@@ -103,6 +106,20 @@ pub struct RecordError {
     pub code: Option<String>,
 }
 
+impl RecordError {
+    /// A row that could not be read or mapped (or a warning on one), before any request.
+    pub fn from_row(e: &crate::source::RowError) -> RecordError {
+        RecordError {
+            row: Some(e.row),
+            external_id: e.external_id.clone(),
+            action: None,
+            message: e.message.clone(),
+            status: None,
+            code: None,
+        }
+    }
+}
+
 /// One planned change, for the dry-run listing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlannedChange {
@@ -111,6 +128,47 @@ pub struct PlannedChange {
     pub external_id: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
+    /// A create: the contact as it would be sent, field by field (dry run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldValue>,
+}
+
+/// One field of a contact a dry run would create: emails and phones as sent (E.164), custom
+/// values as the API value with the field's type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldValue {
+    pub field: String,
+    pub value: serde_json::Value,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<&'static str>,
+}
+
+impl FieldValue {
+    /// The fields of `state` that a create would send; `types` gives custom fields' types.
+    pub fn of(state: &ContactState, types: &BTreeMap<String, FieldType>) -> Vec<FieldValue> {
+        let text = |field: &str, v: &Option<String>| {
+            v.as_ref().map(|v| FieldValue { field: field.to_owned(), value: v.clone().into(), field_type: None })
+        };
+        let mut out: Vec<FieldValue> = [
+            text("first_name", &state.first_name),
+            text("last_name", &state.last_name),
+            text("company", &state.company),
+            text("role", &state.role),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for (list, slots) in [("emails", &state.emails), ("phone_numbers", &state.phones)] {
+            out.extend(slots.iter().filter_map(|s| text(&format!("{list}[{}]", s.label), &s.value)));
+        }
+        out.extend(state.custom.iter().filter(|(_, v)| !v.is_null()).map(|(key, value)| FieldValue {
+            field: format!("custom[{key}]"),
+            value: value.clone(),
+            field_type: types.get(key).map(|t| t.as_str()),
+        }));
+        out.extend(text("source_url", &state.source_url));
+        out
+    }
 }
 
 /// A record whose row is missing, deleted at `due` unless the row comes back.
@@ -143,6 +201,13 @@ pub struct Report {
     pub run_id: Option<i64>,
     pub source_rows: u64,
     pub invalid_rows: u64,
+    /// Of `invalid_rows`, those the last apply run found invalid in the same way (same
+    /// external id, or row number when there is none, and same message): they do not make
+    /// the run `partial` again.
+    pub known_invalid_rows: u64,
+    /// Rows synced without some of their values (`on_invalid = "drop_value"`); they do not
+    /// change the outcome or the exit code.
+    pub warning_rows: u64,
     pub planned: Planned,
     pub applied: Applied,
     /// Records that failed this run (each has one error in `errors`, with its action).
@@ -151,6 +216,8 @@ pub struct Report {
     /// create, update and delete is counted once: applied, failed or stopped.
     pub stopped: u64,
     pub errors: Vec<RecordError>,
+    /// One entry per value left out of a row that synced.
+    pub warnings: Vec<RecordError>,
     pub api_requests: u64,
     pub duration_ms: u64,
     pub outcome: Outcome,
@@ -183,11 +250,14 @@ impl Report {
             run_id: None,
             source_rows: 0,
             invalid_rows: 0,
+            known_invalid_rows: 0,
+            warning_rows: 0,
             planned: Planned::default(),
             applied: Applied::default(),
             failed: 0,
             stopped: 0,
             errors: Vec::new(),
+            warnings: Vec::new(),
             api_requests: 0,
             duration_ms: 0,
             outcome: Outcome::Ok,
@@ -229,6 +299,7 @@ impl Report {
             row: Some(c.row),
             external_id: c.external_id.clone(),
             changes: vec![],
+            fields: vec![],
         });
         let u = plan.updates.iter().map(|u| PlannedChange {
             action: Action::Update,
@@ -239,14 +310,39 @@ impl Report {
             } else {
                 u.diff.changes.iter().map(ToString::to_string).collect()
             },
+            fields: vec![],
         });
         let d = plan.deletes.iter().map(|d| PlannedChange {
             action: Action::Delete,
             row: None,
             external_id: d.external_id.clone(),
             changes: vec![],
+            fields: vec![],
         });
         self.changes = c.chain(u).chain(d).collect();
+    }
+
+    /// Shows each create of the listing as the contact it would send (dry run).
+    pub fn show_creates(&mut self, plan: &Plan, types: &BTreeMap<String, FieldType>) {
+        let creates = self.changes.iter_mut().filter(|c| c.action == Action::Create);
+        for (change, create) in creates.zip(&plan.creates) {
+            change.fields = FieldValue::of(&create.state, types);
+        }
+    }
+
+    /// Narrows the listing to one record (`--record`) and its first `limit` entries
+    /// (`--limit`); the counts stay those of the whole plan.
+    pub fn narrow(&mut self, limit: Option<usize>, record: Option<&str>) {
+        if let Some(id) = record {
+            self.changes.retain(|c| c.external_id == id);
+            if self.changes.is_empty() {
+                self.notes.push(format!("--record {id:?}: no change planned for this external id"));
+            }
+        }
+        if let Some(limit) = limit.filter(|l| *l < self.changes.len()) {
+            self.notes.push(format!("showing the first {limit} of {} planned changes (--limit)", self.changes.len()));
+            self.changes.truncate(limit);
+        }
     }
 
     /// Whether this run read the mirrored contacts back (a verify that an outage cut short
@@ -255,9 +351,10 @@ impl Report {
         self.verify.is_some() && self.outcome != Outcome::Unavailable
     }
 
-    /// Sets the outcome from what was counted; call once at the end.
+    /// Sets the outcome from what was counted; call once at the end. Invalid rows known
+    /// from the last run do not make it `partial`: only new ones and failed writes do.
     pub fn settle(&mut self) {
-        if self.outcome == Outcome::Ok && (self.invalid_rows > 0 || self.failed > 0) {
+        if self.outcome == Outcome::Ok && (self.invalid_rows > self.known_invalid_rows || self.failed > 0) {
             self.outcome = Outcome::Partial;
         }
     }
@@ -287,6 +384,10 @@ impl Report {
             writeln!(out, "{action:<7} {row:<10} {}", c.external_id)?;
             for change in &c.changes {
                 writeln!(out, "{:19}{change}", "")?;
+            }
+            for f in &c.fields {
+                let ty = f.field_type.map(|t| format!(" ({t})")).unwrap_or_default();
+                writeln!(out, "{:19}{}{ty}: {}", "", f.field, f.value)?;
             }
         }
         if let Some(v) = &self.verify {
@@ -333,14 +434,26 @@ impl Report {
             let id = e.external_id.as_deref().map(|i| format!("{i}: ")).unwrap_or_default();
             writeln!(out, "error   {row}{id}{}", e.message)?;
         }
+        for w in &self.warnings {
+            let row = w.row.map(|r| format!("row {r}: ")).unwrap_or_default();
+            let id = w.external_id.as_deref().map(|i| format!("{i}: ")).unwrap_or_default();
+            writeln!(out, "warning {row}{id}{}", w.message)?;
+        }
         for n in &self.notes {
             writeln!(out, "note    {n}")?;
         }
         let p = &self.planned;
         writeln!(
             out,
-            "{} rows read, {} invalid. Plan: {} to create, {} to update, {} to delete, {} unchanged.",
-            self.source_rows, self.invalid_rows, p.create, p.update, p.delete, p.unchanged
+            "{} rows read, {} invalid ({} known from the last run), {} with warnings. Plan: {} to create, {} to update, {} to delete, {} unchanged.",
+            self.source_rows,
+            self.invalid_rows,
+            self.known_invalid_rows,
+            self.warning_rows,
+            p.create,
+            p.update,
+            p.delete,
+            p.unchanged
         )?;
         match self.mode {
             Mode::DryRun => writeln!(out, "Dry run: nothing was written to OpenPhone or the mirror.")?,

@@ -1,12 +1,17 @@
 //! `openphone-sync check`: validates the config, the mapping and the source header, and
 //! (unless `--offline`) the API key and the mapped custom fields against the workspace.
 //! `--no-source` leaves the source unread (the unit's `ExecStartPre`, so that a sheet that
-//! cannot be reached at boot does not keep the daemon from starting). Writes nothing.
+//! cannot be reached at boot does not keep the daemon from starting). With the source, it
+//! also maps every row, and lists the rows that would fail (`invalid`) or lose a value
+//! (`warning`): offline, custom values are checked by the type the mapping declares. The
+//! exit code is about the config and the source as a whole (0, 2, 4); the rows are the
+//! dry run's business (exit 1). Writes nothing.
 
 use std::io::Write;
 use std::path::Path;
 
 use crate::exit::Exit;
+use crate::mapping::records::map_rows;
 use crate::mapping::{FieldCatalog, Mapper};
 use crate::source;
 
@@ -16,8 +21,8 @@ pub async fn run(config_path: &Path, offline: bool, no_source: bool) -> Exit {
     match check(config_path, offline, no_source).await {
         Ok(lines) => {
             let mut out = std::io::stdout().lock();
-            for l in lines {
-                let _ = writeln!(out, "ok      {l}");
+            for (tag, l) in lines {
+                let _ = writeln!(out, "{tag:<7} {l}");
             }
             Exit::Ok
         }
@@ -25,14 +30,19 @@ pub async fn run(config_path: &Path, offline: bool, no_source: bool) -> Exit {
     }
 }
 
-async fn check(config_path: &Path, offline: bool, no_source: bool) -> Result<Vec<String>, Stop> {
+/// The lines to print, each with its tag (`ok`, `invalid`, `warning`).
+async fn check(config_path: &Path, offline: bool, no_source: bool) -> Result<Vec<(&'static str, String)>, Stop> {
     let mut ok = Vec::new();
+    let mut rows = Vec::new();
     let (config, mapping) = setup::load(config_path)?;
     ok.push(format!("config {}", config.path.display()));
     ok.push(format!("mapping {}", mapping.path.display()));
     let key = setup::api_key(&config)?;
-    let data =
-        if no_source { None } else { Some(source::read(&config.source).await.map_err(super::sync::source_stop)?) };
+    let data = if no_source {
+        None
+    } else {
+        Some(source::read(&config.source, &mapping.column_names()).await.map_err(super::sync::source_stop)?)
+    };
     let catalog = if offline {
         FieldCatalog::Unknown
     } else {
@@ -45,7 +55,22 @@ async fn check(config_path: &Path, offline: bool, no_source: bool) -> Result<Vec
     };
     match &data {
         Some(data) => {
-            Mapper::new(&mapping, &data.header, &config.source.describe(), &catalog).map_err(|p| Stop::config(&p))?;
+            let mapper = Mapper::new(&mapping, &data.header, &config.source.describe(), &catalog)
+                .map_err(|p| Stop::config(&p))?
+                .with_null_values(&config.null_values);
+            let mapped = map_rows(&mapper, &data.rows, data.errors.clone());
+            for (tag, list) in [("invalid", &mapped.errors), ("warning", &mapped.warnings)] {
+                for e in list {
+                    let id = e.external_id.as_deref().map(|i| format!("{i}: ")).unwrap_or_default();
+                    rows.push((tag, format!("row {}: {id}{}", e.row, e.message)));
+                }
+            }
+            ok.push(format!(
+                "rows: {} valid, {} invalid, {} with values left out",
+                mapped.valid(),
+                mapped.errors.len(),
+                mapped.warning_rows()
+            ));
             ok.push(format!(
                 "source {}: {} rows, every mapped column present{}",
                 config.source.describe(),
@@ -61,5 +86,7 @@ async fn check(config_path: &Path, offline: bool, no_source: bool) -> Result<Vec
             if key.is_some() { "" } else { " (none configured)" }
         ));
     }
-    Ok(ok)
+    let mut lines: Vec<(&'static str, String)> = ok.into_iter().map(|l| ("ok", l)).collect();
+    lines.extend(rows);
+    Ok(lines)
 }

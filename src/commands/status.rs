@@ -173,7 +173,7 @@ fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {
         let v = |x: Option<i64>| x.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
         writeln!(
             out,
-            "  #{:<4} {}  {:<8} {:>7} ms  created {} updated {} deleted {} failed {} invalid {}  {} requests",
+            "  #{:<4} {}  {:<8} {:>7} ms  created {} updated {} deleted {} failed {} invalid {} (known {})  {} requests",
             r.id,
             r.started_at,
             r.outcome.as_deref().unwrap_or("running/killed"),
@@ -183,6 +183,7 @@ fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {
             v(r.applied[2]),
             v(r.failed),
             v(r.invalid_rows),
+            v(r.known_invalid_rows),
             v(r.api_requests)
         )?;
         if let Some([checked, drifted, missing]) = r.verify {

@@ -33,6 +33,10 @@ pub struct SyncArgs {
     pub allow_mass_delete: bool,
     /// Read the mirrored contacts back first and restore those edited or deleted in the app.
     pub verify: bool,
+    /// Dry run: list at most this many planned changes (`--limit`).
+    pub limit: Option<usize>,
+    /// Dry run: list only this external id's change (`--record`).
+    pub record: Option<String>,
 }
 
 /// What a run gets from its caller besides the config.
@@ -183,10 +187,11 @@ async fn plan_and_apply(
     // gives up (exit 4, nothing written); see `source::stable`.
     let mut verified = None;
     let mut attempt = 0u32;
-    let (mapped, policies) = loop {
+    let columns = mapping.column_names();
+    let (mapped, policies, custom_types) = loop {
         // A sheet may take a while to arrive: a stop meanwhile abandons the read (nothing is written yet).
         let rows = tokio::select! {
-            rows = source::open(&config.source) => rows.map_err(source_stop)?,
+            rows = source::open(&config.source, &columns) => rows.map_err(source_stop)?,
             () = ctx.stop.cancelled() => {
                 report.outcome = Outcome::Stopped;
                 report.fatal = Some("stopped on request while reading the source; nothing was written".into());
@@ -194,8 +199,9 @@ async fn plan_and_apply(
                 return Ok(report);
             }
         };
-        let mapper =
-            Mapper::new(mapping, &rows.header, &config.source.describe(), &catalog).map_err(|p| Stop::config(&p))?;
+        let mapper = Mapper::new(mapping, &rows.header, &config.source.describe(), &catalog)
+            .map_err(|p| Stop::config(&p))?
+            .with_null_values(&config.null_values);
         // --verify: what OpenPhone really holds replaces the mirror's belief, in memory for
         // now; the mirror learns it just before applying (never in a dry run or a refused run).
         if args.verify && verified.is_none() {
@@ -206,7 +212,7 @@ async fn plan_and_apply(
         }
         // Records the mirror holds unchanged are counted and dropped as the rows stream in.
         match map_items(&mapper, rows, &index) {
-            Ok(mapped) => break (mapped, mapper.policies().clone()),
+            Ok(mapped) => break (mapped, mapper.policies().clone(), mapper.custom_types()),
             Err(e @ SourceError::Changed { .. }) if attempt < SOURCE_READS - 1 => {
                 attempt += 1;
                 let wait = std::time::Duration::from_secs(u64::from(attempt));
@@ -218,14 +224,23 @@ async fn plan_and_apply(
     };
     report.source_rows = mapped.rows as u64;
     report.invalid_rows = mapped.errors.len() as u64;
-    report.errors.extend(mapped.errors.iter().map(|e| RecordError {
-        row: Some(e.row),
-        external_id: e.external_id.clone(),
-        action: None,
-        message: e.message.clone(),
-        status: None,
-        code: None,
-    }));
+    report.errors.extend(mapped.errors.iter().map(RecordError::from_row));
+    // Invalid rows the last apply run reported the same way are known: they do not fail
+    // this run again (the daemon would otherwise exit 1 forever on the same few rows).
+    let invalid: Vec<(String, String)> = mapped
+        .errors
+        .iter()
+        .map(|e| (e.external_id.clone().unwrap_or_else(|| format!("row {}", e.row)), e.message.clone()))
+        .collect();
+    if let Some(m) = mirror.as_deref() {
+        let known = m.known_invalid().map_err(mirror_stop)?;
+        report.known_invalid_rows = invalid.iter().filter(|k| known.contains(k)).count() as u64;
+    }
+    report.warnings.extend(mapped.warnings.iter().map(RecordError::from_row));
+    report.warning_rows = mapped.warning_rows() as u64;
+    for w in &mapped.warnings {
+        tracing::warn!(row = w.row, external_id = w.external_id.as_deref(), "Value left out: {}", w.message);
+    }
     let mut bases = match &mirror {
         Some(m) => m.pushed(&plan::needs_base(&mapped.records, &index)).map_err(mirror_stop)?,
         None => HashMap::new(),
@@ -274,6 +289,8 @@ async fn plan_and_apply(
 
     if dry {
         report.list_plan(&plan);
+        report.show_creates(&plan, &custom_types);
+        report.narrow(args.limit, args.record.as_deref());
         if let Some(c) = &client {
             note_existing(&plan, c, config, &policies, &mut report).await?;
         } else {
@@ -304,6 +321,7 @@ async fn plan_and_apply(
     if purged > 0 {
         tracing::info!(purged, "Dropped the kept state of contacts deleted more than keep_deleted_days ago");
     }
+    mirror.record_invalid(&invalid).map_err(mirror_stop)?;
     let opts = ApplyOptions {
         run_id: ctx.run_id,
         source_label: config.openphone.source_label.clone(),
@@ -521,6 +539,7 @@ fn run_record(id: i64, r: &Report) -> RunRecord {
         exit_code: Some(r.exit().code() as i64),
         source_rows: n(r.source_rows),
         invalid_rows: n(r.invalid_rows),
+        known_invalid_rows: n(r.known_invalid_rows),
         planned: [n(r.planned.create), n(r.planned.update), n(r.planned.delete), n(r.planned.unchanged)],
         applied: [n(r.applied.create), n(r.applied.update), n(r.applied.delete)],
         failed: n(r.failed),

@@ -51,6 +51,9 @@ const SOURCE_KEYS: &[(&str, Kind)] = &[
     ("service_account_key", Kind::Str),
     ("api_base_url", Kind::Str),
     ("link", Kind::Str),
+    ("encoding", Kind::Str),
+    ("header_row", Kind::Int),
+    ("null_values", Kind::Strs),
 ];
 const SYNC_KEYS: &[(&str, Kind)] = &[
     ("mapping", Kind::Str),
@@ -103,7 +106,12 @@ pub struct Config {
     pub sync: SyncConfig,
     /// `[metrics].listen`: where the daemon serves Prometheus metrics, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// `[source].null_values`: cells read as empty.
+    pub null_values: Vec<String>,
 }
+
+/// What `[source].null_values` is when unset: what exports write in an empty cell.
+pub const DEFAULT_NULL_VALUES: &[&str] = &["null", "NULL", "N/A", "n/a", "-"];
 
 #[derive(Debug, Clone)]
 pub struct OpenPhoneConfig {
@@ -121,7 +129,13 @@ pub struct OpenPhoneConfig {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceConfig {
-    Csv { path: PathBuf, delimiter: u8 },
+    Csv {
+        path: PathBuf,
+        delimiter: u8,
+        encoding: crate::source::csv::TextEncoding,
+        /// The header's line (`header_row`); `None` finds it.
+        header_row: Option<u64>,
+    },
     GoogleSheets(SheetsConfig),
 }
 
@@ -201,6 +215,9 @@ struct RawSource {
     service_account_key: Option<String>,
     api_base_url: Option<String>,
     link: Option<String>,
+    encoding: Option<String>,
+    header_row: Option<i64>,
+    null_values: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -394,6 +411,10 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
         },
     };
 
+    let null_values = match raw.source.as_ref().and_then(|s| s.null_values.clone()) {
+        Some(v) => v.into_iter().map(|s| s.trim().to_owned()).collect(),
+        None => DEFAULT_NULL_VALUES.iter().map(|s| (*s).to_owned()).collect(),
+    };
     let source = build_source(ctx, raw.source, problems);
 
     let sync = raw.sync;
@@ -448,6 +469,7 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
             delete_after,
         },
         metrics_listen,
+        null_values,
     }
 }
 
@@ -484,7 +506,8 @@ fn build_schedule(ctx: &Ctx<'_>, raw: Option<RawSchedule>, problems: &mut Proble
 }
 
 fn build_source(ctx: &Ctx<'_>, raw: Option<RawSource>, problems: &mut Problems) -> SourceConfig {
-    let placeholder = SourceConfig::Csv { path: PathBuf::new(), delimiter: b',' };
+    let placeholder =
+        SourceConfig::Csv { path: PathBuf::new(), delimiter: b',', encoding: Default::default(), header_row: None };
     let Some(raw) = raw else {
         problems.push(ctx.file, None, Some("source"), "missing: a [source] table (type = \"csv\", path = ...)");
         return placeholder;
@@ -518,9 +541,32 @@ fn build_source(ctx: &Ctx<'_>, raw: Option<RawSource>, problems: &mut Problems) 
                     PathBuf::new()
                 }
             };
-            SourceConfig::Csv { path, delimiter }
+            let encoding = match raw.encoding.as_deref().map(crate::source::csv::TextEncoding::parse) {
+                None => Default::default(),
+                Some(Ok(e)) => e,
+                Some(Err(why)) => {
+                    ctx.problem(problems, "source.encoding", why);
+                    Default::default()
+                }
+            };
+            let header_row = match raw.header_row {
+                None => None,
+                Some(n) if n >= 1 => Some(n as u64),
+                Some(_) => {
+                    ctx.problem(problems, "source.header_row", "must be a line number, 1 or more");
+                    None
+                }
+            };
+            SourceConfig::Csv { path, delimiter, encoding, header_row }
         }
         Some("google_sheets") => {
+            for (key, set) in
+                [("source.encoding", raw.encoding.is_some()), ("source.header_row", raw.header_row.is_some())]
+            {
+                if set {
+                    ctx.problem(problems, key, "only for type = \"csv\" (a sheet's range says where its header is)");
+                }
+            }
             sheets::build(ctx, &raw, problems).map(SourceConfig::GoogleSheets).unwrap_or(placeholder)
         }
         Some(other) => {

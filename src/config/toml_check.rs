@@ -18,6 +18,12 @@ pub enum Kind {
     /// A float or an integer.
     Number,
     Bool,
+    /// An array of strings.
+    Strs,
+    /// A string, or an array of strings.
+    StrOrStrs,
+    /// A string, or a table.
+    StrOrTable(&'static [(&'static str, Kind)]),
     Table(&'static [(&'static str, Kind)]),
     ArrayOfTables(&'static [(&'static str, Kind)]),
 }
@@ -29,6 +35,9 @@ impl Kind {
             Kind::Int => "an integer",
             Kind::Number => "a number",
             Kind::Bool => "true or false",
+            Kind::Strs => "an array of strings",
+            Kind::StrOrStrs => "a string or an array of strings",
+            Kind::StrOrTable(_) => "a string or a table",
             Kind::Table(_) => "a table",
             Kind::ArrayOfTables(_) => "an array of tables ([[...]])",
         }
@@ -138,7 +147,11 @@ fn walk_value(
         (Kind::Int, DeValue::Integer(_)) => true,
         (Kind::Number, DeValue::Integer(_) | DeValue::Float(_)) => true,
         (Kind::Bool, DeValue::Boolean(_)) => true,
-        (Kind::Table(schema), DeValue::Table(t)) => {
+        (Kind::Strs | Kind::StrOrStrs, DeValue::Array(items)) => {
+            items.iter().all(|i| matches!(i.get_ref(), DeValue::String(_)))
+        }
+        (Kind::StrOrStrs | Kind::StrOrTable(_), DeValue::String(_)) => true,
+        (Kind::Table(schema) | Kind::StrOrTable(schema), DeValue::Table(t)) => {
             walk_table(file, text, t, schema, path, lines, problems);
             true
         }

@@ -229,7 +229,14 @@ impl Daemon {
             .sync
             .verify_every
             .is_some_and(|every| self.last_verified.is_none_or(|at| at.elapsed() >= every));
-        let args = SyncArgs { mode: Mode::Apply, output: Output::Json, allow_mass_delete: false, verify };
+        let args = SyncArgs {
+            mode: Mode::Apply,
+            output: Output::Json,
+            allow_mass_delete: false,
+            verify,
+            limit: None,
+            record: None,
+        };
         let handle = tokio::spawn(async move { sync::sync_once(&config, &mapping, &args, &ctx, Instant::now()).await });
         let started_at = Utc::now();
         tracing::debug!(run = self.runs, trigger, "Sync started");

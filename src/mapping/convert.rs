@@ -17,8 +17,9 @@ pub fn shown(cell: &str) -> String {
     }
 }
 
-/// Converts a cell for a custom field of type `ty`; `separator` splits multi-select cells.
-pub fn custom_value(cell: &str, ty: FieldType, separator: &str) -> Result<Value, String> {
+/// Converts a cell for a custom field of type `ty`; `separator` splits multi-select cells,
+/// `formats` (strftime) are tried in order on a date before ISO 8601.
+pub fn custom_value(cell: &str, ty: FieldType, separator: &str, formats: &[String]) -> Result<Value, String> {
     let cell = cell.trim();
     if cell.is_empty() {
         return Ok(Value::Null);
@@ -37,11 +38,17 @@ pub fn custom_value(cell: &str, ty: FieldType, separator: &str) -> Result<Value,
         FieldType::Number => parse_decimal(cell)
             .and_then(canonical_number)
             .ok_or_else(|| format!("{} is not a number (e.g. 42 or -3.5)", shown(cell))),
-        FieldType::Date => date_time(cell).map(Value::String).ok_or_else(|| {
-            format!(
-                "{} is not an ISO 8601 date or date-time between the years 0000 and 9999 (e.g. 2024-05-31)",
+        FieldType::Date => date_time_in(cell, formats).map(Value::String).ok_or_else(|| match formats {
+            [] => format!(
+                "{} is not an ISO 8601 date or date-time between the years 0000 and 9999 (e.g. 2024-05-31); \
+                 for another layout set `format` on the field (e.g. format = \"%m/%d/%y %H:%M\")",
                 shown(cell)
-            )
+            ),
+            _ => format!(
+                "{} is not a date in the format {} nor an ISO 8601 date (years 0000 to 9999)",
+                shown(cell),
+                formats.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(" or ")
+            ),
         }),
         FieldType::MultiSelect => Ok(Value::Array(
             cell.split(separator)
@@ -71,6 +78,40 @@ fn parse_decimal(s: &str) -> Option<f64> {
 pub fn date_time(s: &str) -> Option<String> {
     let dt = parse_date_time(s.trim())?;
     limits::DATE_YEARS.contains(&dt.year()).then(|| dt.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+/// [`date_time`], after trying each of `formats` (strftime: a date-time with or without an
+/// offset, or a date alone at midnight UTC). A date is never guessed: `2/5/24` needs one.
+pub fn date_time_in(s: &str, formats: &[String]) -> Option<String> {
+    let s = s.trim();
+    let parsed = formats.iter().find_map(|f| {
+        DateTime::parse_from_str(s, f)
+            .map(|d| d.with_timezone(&Utc))
+            .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, f).map(|d| d.and_utc()))
+            .ok()
+            .or_else(|| NaiveDate::parse_from_str(s, f).ok()?.and_hms_opt(0, 0, 0).map(|d| d.and_utc()))
+    });
+    match parsed {
+        Some(dt) => limits::DATE_YEARS.contains(&dt.year()).then(|| dt.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        None => date_time(s),
+    }
+}
+
+/// Why `format` is not a strftime pattern chrono can read a date with, if it is not.
+pub fn date_format_problem(format: &str) -> Option<String> {
+    use chrono::format::{Fixed, Item, StrftimeItems};
+    let items: Vec<Item<'_>> = StrftimeItems::new(format).collect();
+    if items.iter().any(|i| matches!(i, Item::Error)) {
+        return Some("not a strftime pattern (e.g. \"%d/%m/%Y\", \"%b %d, %Y %H:%M\")".to_owned());
+    }
+    let has = |n: chrono::format::Numeric| items.iter().any(|i| matches!(i, Item::Numeric(m, _) if *m == n));
+    use chrono::format::Numeric::*;
+    let month =
+        has(Month) || items.iter().any(|i| matches!(i, Item::Fixed(Fixed::ShortMonthName | Fixed::LongMonthName)));
+    if !(has(Year) || has(YearMod100)) || !month || !has(Day) {
+        return Some("a date format needs a year, a month and a day (%Y or %y, %m or %b, %d)".to_owned());
+    }
+    None
 }
 
 fn parse_date_time(s: &str) -> Option<DateTime<Utc>> {
@@ -112,7 +153,7 @@ mod tests {
 
     #[test]
     fn converts_by_type() {
-        let c = |cell, ty| custom_value(cell, ty, ";");
+        let c = |cell, ty| custom_value(cell, ty, ";", &[]);
         assert_eq!(c("", FieldType::Number).unwrap(), Value::Null);
         assert_eq!(c("Yes", FieldType::Boolean).unwrap(), json!(true));
         assert_eq!(c("n", FieldType::Boolean).unwrap(), json!(false));
@@ -130,9 +171,30 @@ mod tests {
             assert!(c(out_of_range, FieldType::Date).is_err(), "{out_of_range}");
         }
         assert_eq!(c(" a; b ;;c", FieldType::MultiSelect).unwrap(), json!(["a", "b", "c"]));
-        assert_eq!(custom_value("a|b", FieldType::MultiSelect, "|").unwrap(), json!(["a", "b"]));
+        assert_eq!(custom_value("a|b", FieldType::MultiSelect, "|", &[]).unwrap(), json!(["a", "b"]));
         assert_eq!(c("x", FieldType::String).unwrap(), json!("x"));
         assert!(c("not a url", FieldType::Url).is_err());
+    }
+
+    #[test]
+    fn dates_in_the_formats_people_write() {
+        let f = |cell: &str, formats: &[&str]| {
+            let formats: Vec<String> = formats.iter().map(|s| s.to_string()).collect();
+            custom_value(cell, FieldType::Date, ";", &formats)
+        };
+        assert_eq!(f("2/5/24 1:51", &["%m/%d/%y %H:%M"]).unwrap(), json!("2024-02-05T01:51:00.000Z"));
+        assert_eq!(f("30 May 2024", &["%d %b %Y"]).unwrap(), json!("2024-05-30T00:00:00.000Z"));
+        assert_eq!(f("16 Apr, 2021 00:02:00", &["%d %b, %Y %H:%M:%S"]).unwrap(), json!("2021-04-16T00:02:00.000Z"));
+        // Tried in order; ISO 8601 still reads.
+        assert_eq!(f("2024-05-31", &["%d %b %Y"]).unwrap(), json!("2024-05-31T00:00:00.000Z"));
+        assert_eq!(f("5/2/24", &["%d/%m/%y", "%m/%d/%y"]).unwrap(), json!("2024-02-05T00:00:00.000Z"));
+        // Never guessed.
+        let e = f("2/5/24", &[]).unwrap_err();
+        assert!(e.contains("set `format` on the field"), "{e}");
+        assert!(f("2/5/24", &["%d %b %Y"]).unwrap_err().contains("not a date in the format \"%d %b %Y\""));
+        assert_eq!(date_format_problem("%d/%m/%Y"), None);
+        assert!(date_format_problem("%d/%m").is_some());
+        assert!(date_format_problem("%Q").is_some());
     }
 
     #[test]

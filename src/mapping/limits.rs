@@ -64,6 +64,20 @@ pub fn external_id_problem(id: &str, column: &str) -> Option<String> {
     })
 }
 
+/// Whether `link` holds only what an RFC 3986 URI holds as it is (a URL parser takes more):
+/// unreserved and delimiter characters, `%` only before two hex digits, one `@` at most
+/// (no brackets: a sheet's link has no IPv6 host).
+fn uri_chars(link: &str) -> bool {
+    let b = link.as_bytes();
+    let percent_ok = b.iter().enumerate().all(|(i, &c)| {
+        c != b'%'
+            || (b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    percent_ok
+        && b.iter().filter(|&&c| c == b'@').count() <= 1
+        && b.iter().all(|&c| c.is_ascii_alphanumeric() || b"-._~:/?#@!$&'()*+,;=%".contains(&c))
+}
+
 /// Why `link` cannot be a `sourceUrl`, if it cannot.
 pub fn source_url_problem(link: &str) -> Option<String> {
     let len = link.chars().count();
@@ -73,7 +87,7 @@ pub fn source_url_problem(link: &str) -> Option<String> {
         ));
     }
     match url::Url::parse(link) {
-        Ok(_) if !link.is_empty() => None,
+        Ok(_) if !link.is_empty() && uri_chars(link) => None,
         _ => Some(format!("the row's link (sourceUrl) {link:?} is not a URL")),
     }
 }

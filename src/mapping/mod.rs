@@ -3,9 +3,12 @@
 //! with a source header and the workspace's custom fields, into a row → contact function.
 
 pub mod convert;
+pub mod identity;
 pub mod limits;
 pub mod mapper;
 pub mod phone;
+#[cfg(test)]
+mod phone_differential;
 pub mod records;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +17,7 @@ use serde::Deserialize;
 
 use crate::config::diagnostic::Problems;
 use crate::config::toml_check::{self, KeyLines, Kind};
+use crate::model::FieldType;
 use crate::model::Policy;
 pub use mapper::{FieldCatalog, Mapper};
 use phone::Region;
@@ -27,12 +31,29 @@ const DEFAULT_FIELD_KEYS: &[(&str, Kind)] = &[
     ("role", Kind::Str),
     ("policy", Kind::Table(POLICY_KEYS)),
 ];
-const ITEM_KEYS: &[(&str, Kind)] = &[("label", Kind::Str), ("column", Kind::Str), ("policy", Kind::Str)];
+const ITEM_KEYS: &[(&str, Kind)] = &[
+    ("label", Kind::Str),
+    ("column", Kind::Str),
+    ("occurrence", Kind::Int),
+    ("separator", Kind::Str),
+    ("on_invalid", Kind::Str),
+    ("policy", Kind::Str),
+];
 const PHONE_KEYS: &[(&str, Kind)] = &[("default_region", Kind::Str)];
-const CUSTOM_KEYS: &[(&str, Kind)] =
-    &[("name", Kind::Str), ("key", Kind::Str), ("column", Kind::Str), ("separator", Kind::Str), ("policy", Kind::Str)];
+const CUSTOM_KEYS: &[(&str, Kind)] = &[
+    ("name", Kind::Str),
+    ("key", Kind::Str),
+    ("column", Kind::Str),
+    ("occurrence", Kind::Int),
+    ("separator", Kind::Str),
+    ("on_invalid", Kind::Str),
+    ("type", Kind::Str),
+    ("format", Kind::StrOrStrs),
+    ("policy", Kind::Str),
+];
+const ID_KEYS: &[(&str, Kind)] = &[("columns", Kind::Strs), ("hash", Kind::Bool)];
 const MAPPING_SCHEMA: &[(&str, Kind)] = &[
-    ("external_id", Kind::Str),
+    ("external_id", Kind::StrOrTable(ID_KEYS)),
     ("default_fields", Kind::Table(DEFAULT_FIELD_KEYS)),
     ("emails", Kind::ArrayOfTables(ITEM_KEYS)),
     ("phone_numbers", Kind::ArrayOfTables(ITEM_KEYS)),
@@ -44,7 +65,7 @@ const MAPPING_SCHEMA: &[(&str, Kind)] = &[
 #[derive(Debug, Clone)]
 pub struct Mapping {
     pub path: PathBuf,
-    pub external_id: String,
+    pub external_id: IdMapping,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub company: Option<String>,
@@ -67,11 +88,69 @@ pub struct DefaultPolicies {
     pub role: Policy,
 }
 
+/// A header column, and which of several columns of that name (1-based) when it repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnRef {
+    pub name: String,
+    pub occurrence: Option<usize>,
+}
+
+impl ColumnRef {
+    pub fn named(name: &str) -> ColumnRef {
+        ColumnRef { name: name.to_owned(), occurrence: None }
+    }
+}
+
+/// Where a record's external id comes from: one column as it is, or several columns
+/// joined (with a space), or hashed into a stable id of [`HASHED_ID_LEN`] characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdMapping {
+    pub columns: Vec<String>,
+    pub hash: bool,
+}
+
+/// The length of a hashed external id: `h-` and 40 hex digits of a SHA-256 (160 bits).
+pub const HASHED_ID_LEN: usize = 42;
+
+impl IdMapping {
+    /// How messages name the id's columns.
+    pub fn describe(&self) -> String {
+        let names: Vec<String> = self.columns.iter().map(|c| format!("{c:?}")).collect();
+        match names.len() {
+            1 => format!("column {}", names[0]),
+            _ => format!("columns {}", names.join(", ")),
+        }
+    }
+}
+
+/// What a bad value in an optional field does to its row (`on_invalid`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInvalid {
+    /// The row is not synced; it is reported as an error.
+    SkipRow,
+    /// The contact syncs without that value; the row gets a warning.
+    DropValue,
+}
+
+impl OnInvalid {
+    fn parse(s: &str) -> Option<OnInvalid> {
+        match s {
+            "skip_row" => Some(OnInvalid::SkipRow),
+            "drop_value" => Some(OnInvalid::DropValue),
+            _ => None,
+        }
+    }
+}
+
 /// One `[[emails]]` or `[[phone_numbers]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemMapping {
     pub label: String,
-    pub column: String,
+    pub column: ColumnRef,
+    /// Splits a cell into several items (Google Contacts' ` ::: `); the first keeps
+    /// `label`, the next ones are labelled `label 2`, `label 3`, ...
+    pub separator: Option<String>,
+    pub on_invalid: OnInvalid,
     pub policy: Policy,
 }
 
@@ -79,8 +158,13 @@ pub struct ItemMapping {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomMapping {
     pub field: FieldRef,
-    pub column: String,
+    pub column: ColumnRef,
     pub separator: String,
+    pub on_invalid: OnInvalid,
+    /// The field's type as the mapping declares it (checked offline; must agree online).
+    pub field_type: Option<FieldType>,
+    /// Date formats (strftime) tried in order before ISO 8601.
+    pub formats: Vec<String>,
     pub policy: Policy,
 }
 
@@ -102,7 +186,7 @@ impl std::fmt::Display for FieldRef {
 
 #[derive(Deserialize)]
 struct RawMapping {
-    external_id: Option<String>,
+    external_id: Option<RawId>,
     #[serde(default)]
     default_fields: RawDefaults,
     #[serde(default)]
@@ -112,6 +196,20 @@ struct RawMapping {
     phone: Option<RawPhone>,
     #[serde(default)]
     custom_fields: Vec<RawCustom>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawId {
+    Column(String),
+    Built { columns: Option<Vec<String>>, hash: Option<bool> },
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Deserialize, Default)]
@@ -136,6 +234,9 @@ struct RawPolicies {
 struct RawItem {
     label: Option<String>,
     column: Option<String>,
+    occurrence: Option<i64>,
+    separator: Option<String>,
+    on_invalid: Option<String>,
     policy: Option<String>,
 }
 
@@ -149,7 +250,12 @@ struct RawCustom {
     name: Option<String>,
     key: Option<String>,
     column: Option<String>,
+    occurrence: Option<i64>,
     separator: Option<String>,
+    on_invalid: Option<String>,
+    #[serde(rename = "type")]
+    field_type: Option<String>,
+    format: Option<OneOrMany>,
     policy: Option<String>,
 }
 
@@ -167,8 +273,9 @@ impl Mapping {
     }
 
     /// Every mapped column with the key that maps it, in file order.
-    pub fn columns(&self) -> Vec<(String, &str)> {
-        let mut out = vec![("external_id".to_owned(), self.external_id.as_str())];
+    pub fn columns(&self) -> Vec<(String, ColumnRef)> {
+        let mut out: Vec<(String, ColumnRef)> =
+            self.external_id.columns.iter().map(|c| ("external_id".to_owned(), ColumnRef::named(c))).collect();
         for (key, col) in [
             ("default_fields.first_name", &self.first_name),
             ("default_fields.last_name", &self.last_name),
@@ -176,19 +283,30 @@ impl Mapping {
             ("default_fields.role", &self.role),
         ] {
             if let Some(c) = col {
-                out.push((key.to_owned(), c.as_str()));
+                out.push((key.to_owned(), ColumnRef::named(c)));
             }
         }
         for (i, m) in self.emails.iter().enumerate() {
-            out.push((format!("emails[{}].column", i + 1), m.column.as_str()));
+            out.push((format!("emails[{}].column", i + 1), m.column.clone()));
         }
         for (i, m) in self.phones.iter().enumerate() {
-            out.push((format!("phone_numbers[{}].column", i + 1), m.column.as_str()));
+            out.push((format!("phone_numbers[{}].column", i + 1), m.column.clone()));
         }
         for (i, m) in self.custom_fields.iter().enumerate() {
-            out.push((format!("custom_fields[{}].column", i + 1), m.column.as_str()));
+            out.push((format!("custom_fields[{}].column", i + 1), m.column.clone()));
         }
         out
+    }
+
+    /// The names of the mapped columns, once each: what a header row must hold.
+    pub fn column_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (_, c) in self.columns() {
+            if !names.contains(&c.name) {
+                names.push(c.name);
+            }
+        }
+        names
     }
 }
 
@@ -217,10 +335,44 @@ fn build(path: &Path, mut raw: RawMapping, lines: KeyLines, problems: &mut Probl
         }
         *slot = policy(&mut problem, &key, value);
     }
-    let external_id = nonempty(raw.external_id).unwrap_or_else(|| {
-        problem("external_id", "missing: the column that identifies a record".into());
-        String::new()
-    });
+    let external_id = match raw.external_id {
+        Some(RawId::Column(c)) if !c.trim().is_empty() => IdMapping { columns: vec![c], hash: false },
+        Some(RawId::Built { columns, hash }) => {
+            let columns: Vec<String> =
+                columns.unwrap_or_default().into_iter().filter(|c| !c.trim().is_empty()).collect();
+            if columns.is_empty() {
+                problem("external_id", "missing `columns`: the columns that identify a record".into());
+            }
+            IdMapping { columns, hash: hash.unwrap_or(false) }
+        }
+        _ => {
+            problem("external_id", "missing: the column that identifies a record".into());
+            IdMapping { columns: vec![], hash: false }
+        }
+    };
+    let occurrence = |n: Option<i64>, at: &str, problem: &mut dyn FnMut(&str, String)| match n {
+        None => None,
+        Some(n) if n >= 1 => Some(n as usize),
+        Some(_) => {
+            problem(&format!("{at}.occurrence"), "must be 1 or more (1 is the first column of that name)".into());
+            None
+        }
+    };
+    let on_invalid = |v: Option<String>, at: &str, problem: &mut dyn FnMut(&str, String)| match v.as_deref() {
+        None => OnInvalid::DropValue,
+        Some(s) => OnInvalid::parse(s).unwrap_or_else(|| {
+            problem(&format!("{at}.on_invalid"), format!("{s:?} is not \"skip_row\" or \"drop_value\""));
+            OnInvalid::DropValue
+        }),
+    };
+    let separator = |v: Option<String>, at: &str, problem: &mut dyn FnMut(&str, String)| {
+        v.filter(|s| {
+            if s.is_empty() {
+                problem(&format!("{at}.separator"), "must not be empty".into());
+            }
+            !s.is_empty()
+        })
+    };
     let mut items = |list: Vec<RawItem>, table: &str| -> Vec<ItemMapping> {
         let mut out = Vec::new();
         for (i, item) in list.into_iter().enumerate() {
@@ -234,11 +386,20 @@ fn build(path: &Path, mut raw: RawMapping, lines: KeyLines, problems: &mut Probl
             if column.is_none() {
                 problem(&at, "missing `column`".into());
             }
+            let occurrence = occurrence(item.occurrence, &at, &mut problem);
+            let separator = separator(item.separator, &at, &mut problem);
+            let on_invalid = on_invalid(item.on_invalid, &at, &mut problem);
             if let (Some(label), Some(column)) = (label, column) {
                 if out.iter().any(|m: &ItemMapping| m.label == label) {
                     problem(&format!("{at}.label"), format!("label {label:?} is used twice in [[{table}]]"));
                 }
-                out.push(ItemMapping { label, column, policy });
+                out.push(ItemMapping {
+                    label,
+                    column: ColumnRef { name: column, occurrence },
+                    separator,
+                    on_invalid,
+                    policy,
+                });
             }
         }
         out
@@ -272,15 +433,44 @@ fn build(path: &Path, mut raw: RawMapping, lines: KeyLines, problems: &mut Probl
             problem(&at, "missing `column`".into());
         }
         let policy = policy(&mut problem, &format!("{at}.policy"), c.policy);
-        let separator = c.separator.unwrap_or_else(|| ";".to_owned());
-        if separator.is_empty() {
-            problem(&format!("{at}.separator"), "must not be empty".into());
+        let occurrence = occurrence(c.occurrence, &at, &mut problem);
+        let on_invalid = on_invalid(c.on_invalid, &at, &mut problem);
+        let separator = separator(c.separator, &at, &mut problem).unwrap_or_else(|| ";".to_owned());
+        let field_type = c.field_type.and_then(|t| {
+            FieldType::parse(&t).or_else(|| {
+                problem(
+                    &format!("{at}.type"),
+                    format!("{t:?} is not a field type (address, boolean, date, multi-select, number, string, url)"),
+                );
+                None
+            })
+        });
+        let formats = match c.format {
+            None => vec![],
+            Some(OneOrMany::One(f)) => vec![f],
+            Some(OneOrMany::Many(f)) => f,
+        };
+        for f in &formats {
+            if let Some(why) = convert::date_format_problem(f) {
+                problem(&format!("{at}.format"), format!("{f:?}: {why}"));
+            }
+        }
+        if !formats.is_empty() && field_type.is_some_and(|t| t != FieldType::Date) {
+            problem(&format!("{at}.format"), "only for date fields".into());
         }
         if let (Some(field), Some(column)) = (field, column) {
             if custom_fields.iter().any(|m| m.field == field) {
                 problem(&at, format!("the custom field {field} is mapped twice"));
             }
-            custom_fields.push(CustomMapping { field, column, separator, policy });
+            custom_fields.push(CustomMapping {
+                field,
+                column: ColumnRef { name: column, occurrence },
+                separator,
+                on_invalid,
+                field_type,
+                formats,
+                policy,
+            });
         }
     }
     let d = raw.default_fields;

@@ -20,6 +20,10 @@ pub struct Mapped {
     pub in_sync: usize,
     /// Rows that could not be read or mapped, in row order.
     pub errors: Vec<RowError>,
+    /// Rows synced without some of their values (`on_invalid = "drop_value"`), one entry a
+    /// value, in row order. Only rows mapped in this run: a row the mirror holds unchanged
+    /// is not mapped again, so its warnings were given when it was written.
+    pub warnings: Vec<RowError>,
     /// Every external id in the source, including those of invalid and duplicated rows
     /// (none of these is ever deleted), with the first row that carries it.
     pub present: HashMap<String, FirstSeen>,
@@ -31,6 +35,11 @@ impl Mapped {
     /// Valid, unique records: the ones that were or will be applied.
     pub fn valid(&self) -> usize {
         self.records.len() + self.in_sync
+    }
+
+    /// Rows with at least one warning.
+    pub fn warning_rows(&self) -> usize {
+        self.warnings.iter().map(|w| w.row).collect::<HashSet<_>>().len()
     }
 }
 
@@ -102,7 +111,13 @@ pub fn map_items(
             out.present.insert(id.clone(), FirstSeen { row: row.row, seen: Seen::InSync });
             continue;
         }
-        let mapped = mapper.map(&row).map(|mut r| {
+        let mapped = mapper.map_with_warnings(&row).map(|m| {
+            let mut r = m.record;
+            out.warnings.extend(m.warnings.into_iter().map(|message| RowError {
+                row: r.row,
+                external_id: Some(r.external_id.clone()),
+                message,
+            }));
             r.source_hash = Some(source_hash);
             r
         });
@@ -182,7 +197,7 @@ mod tests {
 
     fn mapper(dir: &std::path::Path) -> Mapper {
         let p = dir.join("m.toml");
-        std::fs::write(&p, "external_id = \"ID\"\n[default_fields]\nfirst_name = \"Name\"\n[[emails]]\nlabel = \"work\"\ncolumn = \"Email\"\n")
+        std::fs::write(&p, "external_id = \"ID\"\n[default_fields]\nfirst_name = \"Name\"\n[[emails]]\nlabel = \"work\"\ncolumn = \"Email\"\non_invalid = \"skip_row\"\n")
             .unwrap();
         let header: Vec<String> = ["ID", "Name", "Email"].map(String::from).to_vec();
         Mapper::new(&Mapping::load(&p).unwrap(), &header, "t.csv", &FieldCatalog::Unknown).unwrap()

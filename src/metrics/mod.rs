@@ -66,6 +66,7 @@ pub struct Metrics {
     last_duration: Seconds,
     last_source_rows: Gauge,
     last_invalid_rows: Gauge,
+    last_known_invalid_rows: Gauge,
     next_run: Seconds,
     running: Gauge,
     mirror_contacts: Gauge,
@@ -120,6 +121,7 @@ impl Metrics {
             last_duration: Seconds::default(),
             last_source_rows: Gauge::default(),
             last_invalid_rows: Gauge::default(),
+            last_known_invalid_rows: Gauge::default(),
             next_run: Seconds::default(),
             running: Gauge::default(),
             mirror_contacts: Gauge::default(),
@@ -175,6 +177,11 @@ impl Metrics {
             "last_run_invalid_rows",
             "Rows of the last run that could not be mapped.",
             self.last_invalid_rows.clone(),
+        );
+        r.register(
+            "last_run_known_invalid_rows",
+            "Invalid rows of the last run that the run before found invalid the same way (they do not fail the run).",
+            self.last_known_invalid_rows.clone(),
         );
         r.register(
             "next_run_timestamp_seconds",
@@ -247,6 +254,7 @@ impl Metrics {
         }
         self.last_source_rows.set(count(report.source_rows));
         self.last_invalid_rows.set(count(report.invalid_rows));
+        self.last_known_invalid_rows.set(count(report.known_invalid_rows));
         let a = &report.applied;
         for (action, n) in [(Action::Create, a.create), (Action::Update, a.update), (Action::Delete, a.delete)] {
             let _ = self.records.get_or_create(&[("action", action_name(action)), ("outcome", "applied")]).inc_by(n);

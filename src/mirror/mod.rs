@@ -7,7 +7,7 @@ pub mod error;
 pub mod lock;
 pub mod migrate;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -68,6 +68,8 @@ pub struct RunRecord {
     /// What the run's verify found: contacts read back, edited in the app, deleted there
     /// (`None` when it did not verify).
     pub verify: Option<[i64; 3]>,
+    /// How many of `invalid_rows` were invalid in the same way in the run before.
+    pub known_invalid_rows: Option<i64>,
 }
 
 /// An open mirror database.
@@ -385,7 +387,8 @@ impl Mirror {
                  planned_create = ?7, planned_update = ?8, planned_delete = ?9, planned_unchanged = ?10,
                  applied_create = ?11, applied_update = ?12, applied_delete = ?13, failed = ?14,
                  api_requests = ?15, duration_ms = ?16, first_error = ?17,
-                 verify_checked = ?18, verify_drifted = ?19, verify_missing = ?20 WHERE id = ?1",
+                 verify_checked = ?18, verify_drifted = ?19, verify_missing = ?20, known_invalid_rows = ?21
+                 WHERE id = ?1",
                 params![
                     run.id,
                     now(),
@@ -406,7 +409,8 @@ impl Mirror {
                     run.first_error,
                     run.verify.map(|v| v[0]),
                     run.verify.map(|v| v[1]),
-                    run.verify.map(|v| v[2])
+                    run.verify.map(|v| v[2]),
+                    run.known_invalid_rows
                 ],
             )
             .map(drop)
@@ -447,7 +451,7 @@ impl Mirror {
                 "SELECT id, started_at, finished_at, mode, outcome, exit_code, source_rows, invalid_rows,
                  planned_create, planned_update, planned_delete, planned_unchanged,
                  applied_create, applied_update, applied_delete, failed, api_requests, duration_ms, first_error,
-                 verify_checked, verify_drifted, verify_missing
+                 verify_checked, verify_drifted, verify_missing, known_invalid_rows
                  FROM runs ORDER BY id DESC LIMIT ?1",
             )
             .map_err(|e| self.sql_err(e))?;
@@ -472,10 +476,32 @@ impl Mirror {
                         (Some(c), Some(d), Some(m)) => Some([c, d, m]),
                         _ => None,
                     },
+                    known_invalid_rows: r.get(22)?,
                 })
             })
             .map_err(|e| self.sql_err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
+    }
+
+    /// The invalid rows the last apply run recorded: (row key, message).
+    pub fn known_invalid(&self) -> Result<HashSet<(String, String)>, MirrorError> {
+        let mut stmt = self.conn.prepare("SELECT row_key, message FROM invalid_rows").map_err(|e| self.sql_err(e))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.sql_err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
+    }
+
+    /// Replaces the recorded invalid rows with this run's.
+    pub fn record_invalid(&mut self, rows: &[(String, String)]) -> Result<(), MirrorError> {
+        self.in_transaction(|tx| {
+            tx.execute("DELETE FROM invalid_rows", [])?;
+            for (key, message) in rows {
+                tx.execute(
+                    "INSERT OR IGNORE INTO invalid_rows (row_key, message) VALUES (?1, ?2)",
+                    params![key, message],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// Remembers the workspace's custom fields (for offline dry runs).

@@ -1,58 +1,156 @@
-//! The CSV source: a header row, then one record per row. UTF-8 with or without a BOM,
+//! The CSV source: a header row, then one record per row. UTF-8 with or without a BOM, or
+//! the encoding `[source] encoding` names (or the one a byte order mark or `chardetng`
+//! finds, with `"auto"`), transcoded to UTF-8 as it is read (`encoding_rs`);
 //! CRLF or LF, quoted fields (commas, quotes, newlines inside), Excel's `sep=;` first line
-//! (it sets the delimiter). A file that is not UTF-8 (Windows-1252, UTF-16) is a file-level
-//! error; a ragged row or a NUL byte is a per-row error; blank rows are skipped, and so are
-//! empty cells past the header's last named column.
+//! (it sets the delimiter). The header is the first line, the line `header_row` names, or
+//! the first line (of the first [`HEADER_SEARCH`]) that holds every mapped column, so notes
+//! above it are skipped. A file not in its encoding (Windows-1252 read as UTF-8, UTF-16) is
+//! a file-level error that names the encoding the file looks like; a ragged row or a NUL
+//! byte is a per-row error; blank rows are skipped, and so are empty cells past the
+//! header's last named column.
 
 use std::io::{Chain, Cursor, Read};
 use std::path::Path;
 
+use encoding_rs::Encoding;
+
 use super::{EncodingProblem, RowError, SourceData, SourceError, SourceItem, SourceRow};
 
 const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
-/// How far the first line is looked at for a BOM or a `sep=` line.
-const PREFIX: usize = 64;
+/// How much of the file is read first: for a BOM, a `sep=` line, and the encoding guess.
+const PREFIX: usize = 1 << 16;
+/// How many non-blank lines are searched for a header holding every mapped column.
+pub const HEADER_SEARCH: usize = 20;
+
+/// The text encoding a CSV file is read in (`[source] encoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextEncoding {
+    /// UTF-8; anything else is an error that suggests the encoding the file looks like.
+    #[default]
+    Utf8,
+    /// A WHATWG encoding (`windows-1251`, `shift_jis`, `iso-8859-2`, ...).
+    Named(&'static Encoding),
+    /// UTF-8 if the start of the file is UTF-8, else what `chardetng` guesses (logged).
+    Auto,
+}
+
+impl TextEncoding {
+    /// `"utf-8"`, `"auto"` or a WHATWG label; `Err` says why not.
+    pub fn parse(label: &str) -> Result<TextEncoding, String> {
+        if label.trim().eq_ignore_ascii_case("auto") {
+            return Ok(TextEncoding::Auto);
+        }
+        match Encoding::for_label(label.trim().as_bytes()) {
+            Some(e) if e == encoding_rs::UTF_8 => Ok(TextEncoding::Utf8),
+            Some(e) if e == encoding_rs::REPLACEMENT => {
+                Err(format!("{label:?} names no encoding a file is written in"))
+            }
+            Some(e) => Ok(TextEncoding::Named(e)),
+            None => Err(format!(
+                "{label:?} is not an encoding name (e.g. \"utf-8\", \"windows-1251\", \"iso-8859-2\", \"shift_jis\", or \"auto\")"
+            )),
+        }
+    }
+}
+
+/// Where the header row is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum HeaderAt {
+    /// The first non-blank line.
+    #[default]
+    First,
+    /// The first non-blank line from this line on (`[source] header_row`).
+    Line(u64),
+    /// The first line that holds all of these column names; the first line if none does.
+    Find(Vec<String>),
+}
+
+/// How to read a CSV file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    pub delimiter: u8,
+    pub encoding: TextEncoding,
+    pub header: HeaderAt,
+}
+
+impl Default for CsvOptions {
+    fn default() -> CsvOptions {
+        CsvOptions { delimiter: b',', encoding: TextEncoding::Utf8, header: HeaderAt::First }
+    }
+}
 
 /// Opens the CSV file at `path` and reads its header; the rows follow one at a time.
-pub fn open_path(path: &Path, delimiter: u8) -> Result<CsvRows<std::io::BufReader<std::fs::File>>, SourceError> {
+pub fn open_path(path: &Path, options: &CsvOptions) -> Result<CsvRows<std::io::BufReader<std::fs::File>>, SourceError> {
     let origin = path.display().to_string();
     let file = std::fs::File::open(path)
         .map_err(|e| SourceError::Unreadable { origin: origin.clone(), message: e.to_string() })?;
-    CsvRows::open(std::io::BufReader::with_capacity(1 << 16, file), delimiter, &origin)
+    CsvRows::open_with(std::io::BufReader::with_capacity(1 << 16, file), options, &origin)
 }
 
 /// Reads the whole CSV file at `path`.
-pub fn read_path(path: &Path, delimiter: u8) -> Result<SourceData, SourceError> {
-    open_path(path, delimiter)?.collect_all()
+pub fn read_path(path: &Path, options: &CsvOptions) -> Result<SourceData, SourceError> {
+    open_path(path, options)?.collect_all()
 }
 
-/// Reads a whole CSV from any reader; `origin` names it in errors.
+/// Reads a whole UTF-8 CSV from any reader; `origin` names it in errors.
 pub fn read(input: impl Read, delimiter: u8, origin: &str) -> Result<SourceData, SourceError> {
-    CsvRows::open(input, delimiter, origin)?.collect_all()
+    read_with(input, &CsvOptions { delimiter, ..CsvOptions::default() }, origin)
 }
+
+/// Reads a whole CSV from any reader with `options`.
+pub fn read_with(input: impl Read, options: &CsvOptions, origin: &str) -> Result<SourceData, SourceError> {
+    CsvRows::open_with(input, options, origin)?.collect_all()
+}
+
+/// The file's bytes: as they are (UTF-8), or transcoded to UTF-8 from its encoding.
+type Text<R> = Chain<Cursor<Vec<u8>>, Transcoded<Chain<Cursor<Vec<u8>>, R>>>;
 
 /// A CSV source read one row at a time: only the row being read is in memory.
 pub struct CsvRows<R: Read> {
-    reader: ::csv::Reader<LineTracker<Chain<Cursor<Vec<u8>>, R>>>,
+    reader: ::csv::Reader<LineTracker<Text<R>>>,
     record: ::csv::ByteRecord,
     header: Vec<String>,
     origin: String,
     done: bool,
+    /// The start of the file, to guess its encoding from when a row is not UTF-8.
+    sample: Vec<u8>,
 }
 
 impl<R: Read> CsvRows<R> {
+    /// Reads a UTF-8 file up to and including its first non-blank line, the header.
+    pub fn open(input: R, delimiter: u8, origin: &str) -> Result<CsvRows<R>, SourceError> {
+        CsvRows::open_with(input, &CsvOptions { delimiter, ..CsvOptions::default() }, origin)
+    }
+
     /// Reads up to and including the header row. A first line `sep=X` (Excel's hint)
     /// sets the delimiter to `X` and is not a row.
-    pub fn open(mut input: R, delimiter: u8, origin: &str) -> Result<CsvRows<R>, SourceError> {
+    pub fn open_with(mut input: R, options: &CsvOptions, origin: &str) -> Result<CsvRows<R>, SourceError> {
         let unreadable =
             |e: std::io::Error| SourceError::Unreadable { origin: origin.to_owned(), message: e.to_string() };
-        let mut prefix = read_prefix(&mut input).map_err(unreadable)?;
-        if prefix.starts_with(b"\xff\xfe") || prefix.starts_with(b"\xfe\xff") {
-            return Err(SourceError::Encoding { origin: origin.to_owned(), line: 1, problem: EncodingProblem::Utf16 });
-        }
+        let raw = read_prefix(&mut input).map_err(unreadable)?;
+        let bom = Encoding::for_bom(&raw).map(|(e, _)| e).filter(|e| *e != encoding_rs::UTF_8);
+        let encoding = match (options.encoding, bom) {
+            (TextEncoding::Utf8, Some(_)) => {
+                let problem = EncodingProblem::Utf16;
+                return Err(SourceError::Encoding { origin: origin.to_owned(), line: 1, problem });
+            }
+            (TextEncoding::Utf8, None) => None,
+            (TextEncoding::Named(e), _) => Some(e),
+            (TextEncoding::Auto, Some(e)) => Some(e),
+            (TextEncoding::Auto, None) => {
+                let found = detect(&raw, raw.len() < PREFIX);
+                tracing::info!(file = origin, encoding = found.name(), "Detected the file's encoding");
+                (found != encoding_rs::UTF_8).then_some(found)
+            }
+        };
+        let sample = raw.clone();
+        // From here on the text is UTF-8: a file in another encoding is transcoded as it is read.
+        let mut text = Transcoded::new(Cursor::new(raw).chain(input), encoding);
+        let mut prefix = read_prefix(&mut text).map_err(unreadable)?;
         if prefix.starts_with(UTF8_BOM) {
             prefix.drain(..UTF8_BOM.len());
         }
+        let delimiter = options.delimiter;
         let (delimiter, skipped) = match sep_line(&prefix) {
             Some((sep, len)) => {
                 prefix.drain(..len);
@@ -64,32 +162,101 @@ impl<R: Read> CsvRows<R> {
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
-            .from_reader(LineTracker::new(Cursor::new(prefix).chain(input), delimiter, skipped));
+            .from_reader(LineTracker::new(Cursor::new(prefix).chain(text), delimiter, skipped));
         let mut rows = CsvRows {
             reader,
             record: ::csv::ByteRecord::new(),
             header: Vec::new(),
             origin: origin.to_owned(),
             done: false,
+            sample,
         };
+        // The first non-blank line, when no line holds every mapped column.
+        let mut first: Option<Vec<String>> = None;
+        let mut searched = 0;
         loop {
             if !rows.read_record()? {
-                return Err(SourceError::NoHeader { origin: origin.to_owned() });
+                return match first {
+                    Some(header) => Ok(CsvRows { header, done: true, ..rows }),
+                    None => Err(SourceError::NoHeader { origin: origin.to_owned() }),
+                };
             }
             let end = rows.reader.position().byte();
             let placed = rows.reader.get_mut().place(end, &rows.record);
             if placed.unclosed {
                 return Err(SourceError::UnclosedQuote { origin: origin.to_owned(), line: placed.line });
             }
-            if !is_blank(&rows.record) {
-                rows.header = header_cells(&rows.record, origin, placed.line)?;
-                return Ok(rows);
+            if is_blank(&rows.record) {
+                continue;
+            }
+            let cells = || rows.header_cells(placed.line);
+            match &options.header {
+                HeaderAt::First => {
+                    rows.header = cells()?;
+                    return Ok(rows);
+                }
+                HeaderAt::Line(n) if placed.line >= *n => {
+                    rows.header = cells()?;
+                    return Ok(rows);
+                }
+                HeaderAt::Line(_) => {}
+                HeaderAt::Find(columns) => {
+                    let header = cells()?;
+                    if columns.iter().all(|c| header.contains(c)) {
+                        if first.is_some() {
+                            tracing::info!(file = origin, line = placed.line, "Found the header below the first line");
+                        }
+                        rows.header = header;
+                        return Ok(rows);
+                    }
+                    searched += 1;
+                    let first = first.get_or_insert(header);
+                    // None of the first lines holds every column: the first line is the
+                    // header, and the mapping reports what it lacks (nothing is synced).
+                    if searched >= HEADER_SEARCH {
+                        rows.header = std::mem::take(first);
+                        rows.done = true;
+                        return Ok(rows);
+                    }
+                }
             }
         }
     }
 
     pub fn header(&self) -> &[String] {
         &self.header
+    }
+
+    /// A row (or header) that is not UTF-8, with the encoding the file looks like.
+    fn not_utf8(&self, line: u64, field: usize) -> SourceError {
+        let mut bytes = self.sample.clone();
+        for f in self.record.iter() {
+            bytes.push(b'\n');
+            bytes.extend_from_slice(f);
+        }
+        let guess = detect(&bytes, true);
+        let guess = if guess == encoding_rs::UTF_8 { encoding_rs::WINDOWS_1252 } else { guess };
+        let problem = EncodingProblem::NotUtf8 { field: field + 1, guess: guess.name() };
+        SourceError::Encoding { origin: self.origin.clone(), line, problem }
+    }
+
+    fn header_cells(&self, line: u64) -> Result<Vec<String>, SourceError> {
+        let mut cells = decode(&self.record).map_err(|field| self.not_utf8(line, field))?;
+        if cells.iter().any(|c| c.contains('\0')) {
+            let problem = EncodingProblem::NulInHeader;
+            return Err(SourceError::Encoding { origin: self.origin.clone(), line, problem });
+        }
+        for c in &mut cells {
+            let trimmed = c.trim();
+            if trimmed.len() != c.len() {
+                *c = trimmed.to_owned();
+            }
+        }
+        // Unnamed columns at the end (Excel's trailing delimiters) are not columns.
+        while cells.last().is_some_and(String::is_empty) {
+            cells.pop();
+        }
+        Ok(cells)
     }
 
     fn read_record(&mut self) -> Result<bool, SourceError> {
@@ -118,10 +285,7 @@ impl<R: Read> CsvRows<R> {
             let width = self.header.len();
             let mut cells = match decode(&self.record) {
                 Ok(cells) => cells,
-                Err(field) => {
-                    let problem = EncodingProblem::NotUtf8 { field: field + 1 };
-                    return Err(SourceError::Encoding { origin: self.origin.clone(), line: row, problem });
-                }
+                Err(field) => return Err(self.not_utf8(row, field)),
             };
             // Empty cells past the header's last column (Excel's trailing delimiters) are nothing.
             if cells.len() > width && cells[width..].iter().all(|c| c.trim().is_empty()) {
@@ -274,11 +438,11 @@ fn is_blank(record: &::csv::ByteRecord) -> bool {
     record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
 }
 
-/// Reads up to the end of the first line, or [`PREFIX`] bytes.
+/// Reads the first [`PREFIX`] bytes (fewer in a shorter file).
 fn read_prefix(input: &mut impl Read) -> std::io::Result<Vec<u8>> {
     let mut prefix = vec![0; PREFIX];
     let mut len = 0;
-    while len < PREFIX && !prefix[..len].contains(&b'\n') {
+    while len < PREFIX {
         match input.read(&mut prefix[len..]) {
             Ok(0) => break,
             Ok(n) => len += n,
@@ -301,28 +465,64 @@ fn sep_line(prefix: &[u8]) -> Option<(u8, usize)> {
     }
 }
 
-fn header_cells(record: &::csv::ByteRecord, origin: &str, line: u64) -> Result<Vec<String>, SourceError> {
-    let encoding = |problem| SourceError::Encoding { origin: origin.to_owned(), line, problem };
-    let mut cells = decode(record).map_err(|field| encoding(EncodingProblem::NotUtf8 { field: field + 1 }))?;
-    if cells.iter().any(|c| c.contains('\0')) {
-        return Err(encoding(EncodingProblem::NulInHeader));
+/// The encoding of a file that starts with `bytes`: UTF-8 if they are UTF-8 (a character
+/// cut at the end of an unfinished sample counts), else `chardetng`'s guess.
+fn detect(bytes: &[u8], whole: bool) -> &'static Encoding {
+    match std::str::from_utf8(bytes) {
+        Ok(_) => return encoding_rs::UTF_8,
+        Err(e) if !whole && e.error_len().is_none() => return encoding_rs::UTF_8,
+        Err(_) => {}
     }
-    for c in &mut cells {
-        let trimmed = c.trim();
-        if trimmed.len() != c.len() {
-            *c = trimmed.to_owned();
-        }
-    }
-    // Unnamed columns at the end (Excel's trailing delimiters) are not columns.
-    while cells.last().is_some_and(String::is_empty) {
-        cells.pop();
-    }
-    Ok(cells)
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(bytes, true);
+    detector.guess(None, true)
 }
 
 /// The fields as strings, or the index of the first field that is not UTF-8.
 fn decode(record: &::csv::ByteRecord) -> Result<Vec<String>, usize> {
     record.iter().enumerate().map(|(i, f)| std::str::from_utf8(f).map(str::to_owned).map_err(|_| i)).collect()
+}
+
+/// A reader of a file in `encoding`, transcoded to UTF-8 (its byte order mark dropped);
+/// with no encoding, the file's bytes as they are.
+struct Transcoded<R> {
+    inner: R,
+    decoder: Option<encoding_rs::Decoder>,
+    /// Transcoded bytes not yet read (`out[start..]`).
+    out: Vec<u8>,
+    start: usize,
+    done: bool,
+}
+
+impl<R: Read> Transcoded<R> {
+    fn new(inner: R, encoding: Option<&'static Encoding>) -> Transcoded<R> {
+        let decoder = encoding.map(Encoding::new_decoder_with_bom_removal);
+        Transcoded { inner, decoder, out: Vec::new(), start: 0, done: false }
+    }
+}
+
+impl<R: Read> Read for Transcoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(decoder) = self.decoder.as_mut() else { return self.inner.read(buf) };
+        while self.start == self.out.len() {
+            if self.done {
+                return Ok(0);
+            }
+            let mut raw = [0u8; 1 << 13];
+            let n = self.inner.read(&mut raw)?;
+            self.done = n == 0;
+            let room = decoder.max_utf8_buffer_length(n).unwrap_or(4 * n + 16);
+            self.out.resize(room, 0);
+            // With room for the worst case, one call takes all of the input.
+            let (_, _, written, _) = decoder.decode_to_utf8(&raw[..n], &mut self.out, self.done);
+            self.out.truncate(written);
+            self.start = 0;
+        }
+        let n = buf.len().min(self.out.len() - self.start);
+        buf[..n].copy_from_slice(&self.out[self.start..self.start + n]);
+        self.start += n;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -383,12 +583,61 @@ mod tests {
         let err = read(&b"ID,Name\n1,a\n\n3,Ren\xe9\n"[..], b',', "t.csv").unwrap_err();
         assert!(err.is_config());
         let msg = err.to_string();
-        assert!(msg.starts_with("t.csv:4: field 2 is not UTF-8"), "{msg}");
+        assert!(msg.starts_with("t.csv:4: field 2 is not UTF-8: the file looks like windows-125"), "{msg}");
         assert!(msg.contains("CSV UTF-8"), "{msg}");
         let err = read(&b"\xff\xfeI\0D\0\n\0"[..], b',', "t.csv").unwrap_err();
         assert!(err.to_string().contains("UTF-16"), "{err}");
         let err = read(&b"I\0D\0\n\0"[..], b',', "t.csv").unwrap_err();
         assert!(err.to_string().contains("NUL"), "{err}");
+    }
+
+    #[test]
+    fn other_encodings_by_name_or_detected_and_suggested() {
+        // "Имя,Телефон\nИван,1\n" in Windows-1251.
+        let cp1251: &[u8] = b"\xc8\xec\xff,\xd2\xe5\xeb\xe5\xf4\xee\xed\n\xc8\xe2\xe0\xed \xcf\xe5\xf2\xf0\xee\xe2,1\n";
+        let err = read(cp1251, b',', "t.csv").unwrap_err().to_string();
+        assert!(err.starts_with("t.csv:1: field 1 is not UTF-8: the file looks like windows-1251"), "{err}");
+        assert!(err.contains("set [source] encoding = \"windows-1251\""), "{err}");
+        for encoding in [TextEncoding::parse("windows-1251").unwrap(), TextEncoding::Auto] {
+            let options = CsvOptions { encoding, ..CsvOptions::default() };
+            let data = read_with(cp1251, &options, "t.csv").unwrap();
+            assert_eq!(data.header, vec!["Имя", "Телефон"]);
+            assert_eq!(data.rows[0].cells[0], "Иван Петров");
+        }
+        // Auto keeps UTF-8 as it is.
+        let options = CsvOptions { encoding: TextEncoding::Auto, ..CsvOptions::default() };
+        assert_eq!(read_with("ID,Näme\n1,é\n".as_bytes(), &options, "t.csv").unwrap().header[1], "Näme");
+        assert!(TextEncoding::parse("klingon").is_err());
+        assert!(TextEncoding::parse("iso-2022-kr").is_err());
+        // UTF-16 (Excel's "Unicode Text") by name or by its byte order mark.
+        let utf16: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain("ID\tName\r\n1\tRené\r\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        for encoding in [TextEncoding::parse("utf-16le").unwrap(), TextEncoding::Auto] {
+            let options = CsvOptions { encoding, delimiter: b'\t', ..CsvOptions::default() };
+            let data = read_with(&utf16[..], &options, "t.csv").unwrap();
+            assert_eq!(
+                (data.header[1].as_str(), data.rows[0].cells[1].as_str(), data.rows[0].row),
+                ("Name", "René", 2)
+            );
+        }
+        assert_eq!(TextEncoding::parse("UTF8"), Ok(TextEncoding::Utf8));
+    }
+
+    #[test]
+    fn the_header_is_found_below_notes_or_at_its_line() {
+        let text = b"Notes:\n\"Some notes, with a comma\"\n\nFirst Name,Email\nAnn,a@x.io\n";
+        let find =
+            CsvOptions { header: HeaderAt::Find(vec!["First Name".into(), "Email".into()]), ..CsvOptions::default() };
+        let data = read_with(&text[..], &find, "t.csv").unwrap();
+        assert_eq!(data.header, vec!["First Name", "Email"]);
+        assert_eq!((data.rows[0].row, data.errors.len()), (5, 0));
+        let at = CsvOptions { header: HeaderAt::Line(4), ..CsvOptions::default() };
+        assert_eq!(read_with(&text[..], &at, "t.csv").unwrap().header, vec!["First Name", "Email"]);
+        // No line holds every column: the first line is the header (the mapping says what it lacks).
+        let find = CsvOptions { header: HeaderAt::Find(vec!["Phone".into()]), ..CsvOptions::default() };
+        assert_eq!(read_with(&text[..], &find, "t.csv").unwrap().header, vec!["Notes:"]);
     }
 
     #[test]

@@ -61,10 +61,8 @@ pub enum SourceError {
     /// The header names a column twice, and the mapping uses it (exit 2).
     #[error("{origin}: the header has more than one column named {column:?}")]
     DuplicateColumn { origin: String, column: String },
-    /// The file is not UTF-8 text (exit 2): it was saved in another encoding.
-    #[error(
-        "{origin}:{line}: {problem}: save the file as UTF-8 (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\") or convert it (e.g. iconv -f WINDOWS-1252 -t UTF-8)"
-    )]
+    /// The file is not in the encoding it is read in (exit 2): it was saved in another one.
+    #[error("{origin}:{line}: {problem}")]
     Encoding { origin: String, line: u64, problem: EncodingProblem },
     /// A quoted field is never closed, so the rest of the file would be one cell (exit 2).
     #[error(
@@ -100,19 +98,22 @@ impl SourceError {
     }
 }
 
-/// Why a file is not UTF-8 text.
+/// Why a file is not text in its encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum EncodingProblem {
-    /// Bytes that are not UTF-8: most often a Windows-1252 (Latin-1) export.
+    /// Bytes that are not UTF-8 (`[source] encoding` unset): `guess` is the encoding
+    /// `chardetng` finds in the file (its WHATWG name, e.g. `windows-1251`).
     #[error(
-        "field {field} is not UTF-8 (the file looks like Windows-1252 / Latin-1, Excel's \"CSV (Comma delimited)\")"
+        "field {field} is not UTF-8: the file looks like {guess}: set [source] encoding = \"{guess}\" (or \"auto\"), or save the file as UTF-8 (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\")"
     )]
-    NotUtf8 { field: usize },
+    NotUtf8 { field: usize, guess: &'static str },
     /// A UTF-16 byte order mark (Excel's "Unicode Text").
-    #[error("the file is UTF-16 (Excel's \"Unicode Text\"), not UTF-8")]
+    #[error(
+        "the file is UTF-16 (Excel's \"Unicode Text\"), not UTF-8: set [source] encoding = \"auto\" (Excel's Unicode Text is also tab-delimited: delimiter = \"tab\"), or save the file as UTF-8 (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\")"
+    )]
     Utf16,
     /// NUL bytes in the header: UTF-16 without a byte order mark, or not a text file.
-    #[error("the header holds NUL bytes (a UTF-16 file, or not a text file)")]
+    #[error("the header holds NUL bytes (a UTF-16 file, or not a text file): save the file as UTF-8 text")]
     NulInHeader,
 }
 
@@ -131,13 +132,19 @@ impl Iterator for SourceRows {
 }
 
 /// Opens the configured source: reads its header; the rows are read as they are iterated
-/// (a sheet arrives in one reply, but its rows are converted one at a time).
-pub async fn open(config: &SourceConfig) -> Result<SourceRows, SourceError> {
+/// (a sheet arrives in one reply, but its rows are converted one at a time). `columns`:
+/// the mapped columns, which a CSV's header is looked for by when `header_row` is unset.
+pub async fn open(config: &SourceConfig, columns: &[String]) -> Result<SourceRows, SourceError> {
     match config {
-        SourceConfig::Csv { path, delimiter } => {
+        SourceConfig::Csv { path, delimiter, encoding, header_row } => {
+            let header = match header_row {
+                Some(line) => csv::HeaderAt::Line(*line),
+                None => csv::HeaderAt::Find(columns.to_vec()),
+            };
+            let options = csv::CsvOptions { delimiter: *delimiter, encoding: *encoding, header };
             // Looked at before the header is read, so that a write during the read shows.
             let guard = stable::Stable::new((), path, path.display().to_string());
-            let rows = match (csv::open_path(path, *delimiter), guard) {
+            let (rows, guard) = match (csv::open_path(path, &options), guard) {
                 (Ok(rows), Ok(guard)) => (rows, guard),
                 (Err(e), Ok(mut guard)) => return Err(guard.excuse(e)),
                 // The file could not even be looked at: a writer in the middle of replacing it.
@@ -146,7 +153,6 @@ pub async fn open(config: &SourceConfig) -> Result<SourceRows, SourceError> {
                 }
                 (Err(e), Err(_)) | (Ok(_), Err(e)) => return Err(e),
             };
-            let (rows, guard) = rows;
             let header = rows.header().to_vec();
             Ok(SourceRows { header, rows: Box::new(guard.wrap(rows)) })
         }
@@ -162,8 +168,8 @@ pub async fn open(config: &SourceConfig) -> Result<SourceRows, SourceError> {
 }
 
 /// Reads the whole configured source into memory.
-pub async fn read(config: &SourceConfig) -> Result<SourceData, SourceError> {
-    let mut rows = open(config).await?;
+pub async fn read(config: &SourceConfig, columns: &[String]) -> Result<SourceData, SourceError> {
+    let mut rows = open(config, columns).await?;
     let mut data = SourceData { header: std::mem::take(&mut rows.header), ..SourceData::default() };
     for item in rows {
         match item? {

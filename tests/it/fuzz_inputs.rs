@@ -326,7 +326,7 @@ proptest! {
         let path = dir.path().join("mapping.toml");
         std::fs::write(&path, &text).unwrap();
         match Mapping::load(&path) {
-            Ok(m) => prop_assert!(!m.external_id.trim().is_empty()),
+            Ok(m) => prop_assert!(!m.external_id.columns.is_empty() && m.external_id.columns.iter().all(|c| !c.trim().is_empty())),
             Err(problems) => located(&problems, &path, &text)?,
         }
     }

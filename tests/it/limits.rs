@@ -85,6 +85,7 @@ fn assert_nothing_refused(ws: &Workspace) {
 #[tokio::test(flavor = "multi_thread")]
 async fn each_limited_cell_at_its_limit_is_sent_and_over_it_is_reported_and_not_sent() {
     let ws = Workspace::new().await;
+    ws.write("mapping.toml", &crate::support::strict_mapping());
     let at_id = "I".repeat(EXTERNAL_ID_MAX);
     let over_id = "é".repeat(EXTERNAL_ID_MAX + 1);
     let (first, last) = (DATE_YEARS.start(), DATE_YEARS.end());

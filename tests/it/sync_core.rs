@@ -197,6 +197,7 @@ async fn dry_run_without_a_key_plans_offline() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_rows_are_reported_by_row_and_the_rest_sync() {
     let ws = Workspace::new().await;
+    ws.write("mapping.toml", &crate::support::strict_mapping());
     ws.write_rows(&[
         row(1),
         row(2).replace("user2@example.com", "not-an-email"),
@@ -215,7 +216,7 @@ async fn bad_rows_are_reported_by_row_and_the_rest_sync() {
     assert_eq!(rows, vec![3, 4, 5, 6, 7, 8, 9]);
     let msg = |r: u64| errors.iter().find(|e| e["row"] == r).unwrap()["message"].as_str().unwrap().to_owned();
     assert!(msg(3).contains("\"not-an-email\" is not an email address"), "{}", msg(3));
-    assert_eq!(msg(4), "missing external id");
+    assert_eq!(msg(4), "missing external id: column \"ID\" is empty");
     assert!(msg(5).contains("column \"VIP\" (boolean field): \"perhaps\""), "{}", msg(5));
     assert!(msg(6).contains("also on row 9"), "{}", msg(6));
     assert!(msg(7).contains("fields but the header has"), "{}", msg(7));
@@ -230,6 +231,7 @@ async fn bad_rows_are_reported_by_row_and_the_rest_sync() {
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_rows_never_delete_their_contacts() {
     let ws = Workspace::new().await;
+    ws.write("mapping.toml", &crate::support::strict_mapping());
     ws.write_n(4);
     ws.sync(0).await;
     ws.write_rows(&[row(1), row(2).replace(",yes,", ",perhaps,"), row(3), row(4)]);
@@ -344,4 +346,25 @@ async fn an_edit_in_an_unmapped_column_costs_nothing() {
     let report = ws.sync(0).await;
     assert_eq!(report["planned"]["unchanged"], 3);
     assert!(ws.fake.requests().len() <= 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_invalid_the_same_way_as_last_run_do_not_fail_the_run_again() {
+    let ws = Workspace::new().await;
+    ws.write("mapping.toml", &crate::support::strict_mapping());
+    ws.write_rows(&[row(1), row(2).replace(",yes,", ",perhaps,"), "C-0003,too,few".to_owned()]);
+    let report = ws.sync(1).await;
+    assert_eq!((report["invalid_rows"].clone(), report["known_invalid_rows"].clone()), (json!(2), json!(0)));
+    // The same rows, the same problems: known, exit 0.
+    let report = ws.sync(0).await;
+    assert_eq!((report["invalid_rows"].clone(), report["known_invalid_rows"].clone()), (json!(2), json!(2)));
+    assert_eq!(report["outcome"], "ok");
+    let run = ws.run(&["sync", "--dry-run", "--output", "json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // A new problem on a known row, or a new invalid row: exit 1.
+    ws.write_rows(&[row(1), row(2).replace(",yes,", ",maybe,"), "C-0003,too,few".to_owned()]);
+    let report = ws.sync(1).await;
+    assert_eq!(report["known_invalid_rows"], 1);
+    let run = ws.run(&["status", "--output", "json"]).await;
+    assert!(run.stdout.contains("\"known_invalid_rows\": 1"), "{}", run.stdout);
 }

@@ -77,6 +77,16 @@ name   = "Interests"
 column = "Interests"
 "#;
 
+/// [`MAPPING`] with `on_invalid = "skip_row"` on every email, phone and custom field: a bad
+/// value fails its row instead of being left out.
+pub fn strict_mapping() -> String {
+    let lines: Vec<String> = MAPPING
+        .lines()
+        .map(|l| if l.starts_with("column = ") { format!("{l}\non_invalid = \"skip_row\"") } else { l.to_owned() })
+        .collect();
+    lines.join("\n")
+}
+
 /// A row of the standard CSV for contact `n`: valid, distinct values.
 pub fn row(n: usize) -> String {
     format!(

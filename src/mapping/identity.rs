@@ -1,0 +1,74 @@
+//! The external id of a row: one column as it is, several columns joined with a space, or
+//! hashed into a stable id of [`HASHED_ID_LEN`] characters; and the cells no id is taken
+//! from (all empty, or a number Excel turned into scientific notation).
+
+use sha2::{Digest as _, Sha256};
+
+use super::HASHED_ID_LEN;
+use super::convert;
+use super::limits::{self, EXTERNAL_ID_MAX};
+
+/// The id's columns (index in the header, name), and whether they are hashed.
+#[derive(Debug, Clone)]
+pub struct IdColumns {
+    columns: Vec<(usize, String)>,
+    hash: bool,
+}
+
+impl IdColumns {
+    pub fn new(columns: Vec<(usize, String)>, hash: bool) -> IdColumns {
+        IdColumns { columns, hash }
+    }
+
+    /// The id from the cells `cell` gives by column index, or why there is none.
+    pub fn id<'r>(&self, cell: impl Fn(usize) -> &'r str) -> Result<String, String> {
+        let cells: Vec<(&str, &str)> = self.columns.iter().map(|(i, c)| (cell(*i), c.as_str())).collect();
+        for (cell, column) in &cells {
+            if looks_scientific(cell) {
+                return Err(format!(
+                    "column {column:?}: {} is a number in scientific notation: Excel changed the id when it opened the file, and its last digits are lost; export the column as text from the original system",
+                    convert::shown(cell)
+                ));
+            }
+        }
+        let names = || cells.iter().map(|(_, c)| format!("{c:?}")).collect::<Vec<_>>().join(", ");
+        if cells.iter().all(|(c, _)| c.is_empty()) {
+            return Err(match &self.columns[..] {
+                [(_, column)] => format!("missing external id: column {column:?} is empty"),
+                _ => format!("missing external id: columns {} are all empty", names()),
+            });
+        }
+        if self.hash {
+            let mut h = Sha256::new();
+            for (cell, _) in &cells {
+                h.update(cell.as_bytes());
+                h.update([0x1f]);
+            }
+            let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            return Ok(format!("h-{}", &hex[..HASHED_ID_LEN - 2]));
+        }
+        let id = cells.iter().map(|(c, _)| *c).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(" ");
+        match &self.columns[..] {
+            [(_, column)] => limits::external_id_problem(&id, column).map_or(Ok(id), Err),
+            _ if id.chars().count() > EXTERNAL_ID_MAX => Err(format!(
+                "the external id built from {} is {} characters, over OpenPhone's limit of {EXTERNAL_ID_MAX}: set `hash = true` on external_id",
+                names(),
+                id.chars().count()
+            )),
+            _ => Ok(id),
+        }
+    }
+}
+
+/// An id Excel turned into a number in scientific notation (`1.11015E+11`).
+fn looks_scientific(cell: &str) -> bool {
+    let Some((mantissa, exponent)) = cell.split_once(['E', 'e']) else { return false };
+    let exponent = exponent.strip_prefix('+').unwrap_or(exponent);
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, "0"));
+    int.len() == 1
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && !frac.is_empty()
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !exponent.is_empty()
+        && exponent.bytes().all(|b| b.is_ascii_digit())
+}
