@@ -264,7 +264,11 @@ fn seed_mirror(ws: &Workspace) {
         .into_iter()
         .map(|d| CustomFieldDef { name: d.name, key: d.key, field_type: FieldType::parse(&d.field_type).unwrap() })
         .collect();
-    let data = openphone_sync::source::csv::read_path(&ws.path("contacts.csv"), &openphone_sync::source::csv::CsvOptions::default()).unwrap();
+    let data = openphone_sync::source::csv::read_path(
+        &ws.path("contacts.csv"),
+        &openphone_sync::source::csv::CsvOptions::default(),
+    )
+    .unwrap();
     let mapper = Mapper::new(&mapping, &data.header, "contacts.csv", &FieldCatalog::Workspace(defs)).unwrap();
     let mapped = map_rows(&mapper, &data.rows, vec![]);
     assert!(mapped.errors.is_empty());

@@ -258,19 +258,23 @@ async fn update(client: &Client, opts: &ApplyOptions, u: &Update, found: Vec<Api
         return create(client, opts, &u.external_id, &u.desired, found).await;
     };
     if !is_ours(current, &opts.source_label) {
-        return Err(Failure {
-            message: format!(
-                "contact {} now has source {:?}, not {:?}: it was taken over outside openphone-sync and is left alone",
-                current.id,
-                current.source.as_deref().unwrap_or("none"),
-                opts.source_label
-            ),
-            api: None,
-            not_applied: false,
-        });
+        return Err(taken_over(current, &opts.source_label, "left alone"));
     }
     let current = current.clone();
     reconcile(client, opts, &u.external_id, &u.desired, current, u.base.as_ref(), false).await
+}
+
+/// A mirrored contact whose `source` is no longer ours: reported, never written.
+fn taken_over(c: &ApiContact, label: &str, what: &str) -> Failure {
+    Failure {
+        message: format!(
+            "contact {} now has source {:?}, not {label:?}: it was taken over outside openphone-sync and is {what}",
+            c.id,
+            c.source.as_deref().unwrap_or("none"),
+        ),
+        api: None,
+        not_applied: false,
+    }
 }
 
 /// The contacts a delete removes, with their record's externalId: the mirrored contact as
@@ -291,16 +295,7 @@ pub fn delete_targets<'a>(d: &'a Delete, found: &'a [ApiContact], label: &str) -
 async fn delete(client: &Client, opts: &ApplyOptions, d: &Delete, found: &[ApiContact]) -> Result<Effect, Failure> {
     let targets = delete_targets(d, found, &opts.source_label);
     if let Some((_, c)) = targets.iter().find(|(_, c)| !is_ours(c, &opts.source_label)) {
-        return Err(Failure {
-            message: format!(
-                "contact {} now has source {:?}, not {:?}: it was taken over outside openphone-sync and is not deleted",
-                c.id,
-                c.source.as_deref().unwrap_or("none"),
-                opts.source_label
-            ),
-            api: None,
-            not_applied: false,
-        });
+        return Err(taken_over(c, &opts.source_label, "not deleted"));
     }
     if targets.is_empty() {
         tracing::info!(external_id = %d.external_id, "Contact was already gone");

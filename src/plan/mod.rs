@@ -226,6 +226,15 @@ mod tests {
         }
     }
 
+    /// Inputs with `delete_missing` on and `delete_after` 0: a missing row's contact goes now.
+    fn deleting_at_once<'a>(
+        records: &'a [Record],
+        present: &'a dyn Fn(&str) -> bool,
+        index: &'a MirrorIndex,
+    ) -> Inputs<'a> {
+        Inputs { records, in_sync: 0, present, index, delete_missing: true, delete_after_ms: 0, now_ms: 1_000 }
+    }
+
     #[test]
     fn classifies_and_orders() {
         let records = vec![rec(5, "new", "N"), rec(2, "same", "S"), rec(3, "changed", "C2"), rec(4, "new2", "M")];
@@ -245,15 +254,7 @@ mod tests {
         let bases: HashMap<String, PushedState> =
             [("changed".to_owned(), PushedState { state: old.clone(), ..Default::default() })].into();
         let present = |id: &str| present.contains(id);
-        let inputs = Inputs {
-            records: &records,
-            in_sync: 0,
-            present: &present,
-            index: &index,
-            delete_missing: true,
-            delete_after_ms: 0,
-            now_ms: 1_000,
-        };
+        let inputs = deleting_at_once(&records, &present, &index);
         let p = plan(&inputs, &bases);
         assert_eq!(p.creates.iter().map(|c| c.row).collect::<Vec<_>>(), vec![4, 5]);
         assert_eq!(p.unchanged, 1);
@@ -276,15 +277,7 @@ mod tests {
         index.insert("a".into(), entry("c-a", &records[0].state, Some(Pending::Update)));
         assert_eq!(needs_base(&records, &index), vec!["a"]);
         let present = |id: &str| id == "a";
-        let inputs = Inputs {
-            records: &records,
-            in_sync: 0,
-            present: &present,
-            index: &index,
-            delete_missing: true,
-            delete_after_ms: 0,
-            now_ms: 1_000,
-        };
+        let inputs = deleting_at_once(&records, &present, &index);
         let p = plan(&inputs, &HashMap::new());
         assert_eq!(p.updates.len(), 1);
         assert!(p.updates[0].refresh);
