@@ -67,6 +67,22 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// A record's story (every change applied to it, newest first), or one run's changes.
+    History {
+        /// The record's external id.
+        #[arg(required_unless_present = "run", conflicts_with = "run")]
+        external_id: Option<String>,
+        /// The changes of this run (`status` lists the runs).
+        #[arg(long, value_name = "N")]
+        run: Option<i64>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// The records that keep failing, oldest first, with the last error and row.
+    Failures {
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// List the workspace's custom fields: name, key, type.
     Fields {
         #[arg(long, value_enum, default_value_t = Output::Text)]
@@ -103,6 +119,14 @@ pub fn main() -> std::process::ExitCode {
             Command::Check { offline, no_source } => commands::check::run(&config, offline, no_source).await,
             Command::Status { output } => commands::status::run(&config, output),
             Command::Fields { output } => commands::fields::run(&config, output).await,
+            Command::History { external_id, run, output } => {
+                let subject = match (external_id, run) {
+                    (Some(id), _) => commands::history::Subject::Record(id),
+                    (None, run) => commands::history::Subject::Run(run.unwrap_or_default()),
+                };
+                commands::history::run(&config, &subject, output)
+            }
+            Command::Failures { output } => commands::failures::run(&config, output),
         }
     });
     exit.into()

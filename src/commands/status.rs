@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::exit::Exit;
+use crate::mirror::history::Failure;
 use crate::mirror::lock::{holder, lock_path};
 use crate::mirror::{Mirror, Role, RunRecord};
 
@@ -26,6 +27,9 @@ struct Status {
     schedule: Option<ScheduleInfo>,
     /// When a run last read the mirrored contacts back (`--verify`), RFC 3339.
     last_verify: Option<String>,
+    /// Records that keep failing (`failures` lists them), and the one failing longest.
+    failing: u64,
+    oldest_failing: Option<Failure>,
     runs: Vec<RunRecord>,
 }
 
@@ -69,6 +73,8 @@ pub fn run(config_path: &Path, output: Output) -> Exit {
                 }
             }),
             last_verify: None,
+            failing: 0,
+            oldest_failing: None,
             runs: vec![],
         };
         if let Some(m) = mirror {
@@ -76,6 +82,7 @@ pub fn run(config_path: &Path, output: Output) -> Exit {
             (status.contacts, status.pending) = m.counts().map_err(err)?;
             status.runs = m.recent_runs(10).map_err(err)?;
             status.last_verify = m.last_verified().map_err(err)?;
+            (status.failing, status.oldest_failing) = m.failure_summary().map_err(err)?;
         }
         Ok::<_, Stop>(status)
     })();
@@ -120,6 +127,14 @@ fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {
     match &s.last_verify {
         Some(t) => writeln!(out, "Last verify (contacts read back from OpenPhone): {t}.")?,
         None => writeln!(out, "Last verify: never (`sync --verify`, or the daemon's [sync].verify_every_hours).")?,
+    }
+    match &s.oldest_failing {
+        Some(f) => writeln!(
+            out,
+            "Failing records: {} (oldest: {}, failing since {}, {} runs: {}); `failures` lists them.",
+            s.failing, f.key, f.first_failed, f.attempts, f.last_error
+        )?,
+        None => writeln!(out, "Failing records: none.")?,
     }
     if s.runs.is_empty() {
         return writeln!(out, "No runs recorded.");

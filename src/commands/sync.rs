@@ -132,6 +132,9 @@ pub async fn sync_once(
     let mut mirror = Mirror::open(&config.database, config.lock_timeout).map_err(mirror_stop)?;
     let run_id = mirror.start_run(Mode::Apply.as_str()).map_err(mirror_stop)?;
     let result = plan_and_apply(config, mapping, args, ctx, key, Some(&mut mirror), started).await;
+    if let Ok(report) = &result {
+        super::failures::keep(&mut mirror, report, config.history_days);
+    }
     let record = match &result {
         Ok(report) => run_record(run_id, report),
         Err(stop) => stop_record(run_id, stop, started),

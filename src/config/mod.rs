@@ -38,7 +38,8 @@ const OPENPHONE_KEYS: &[(&str, Kind)] = &[
     ("max_retries", Kind::Int),
     ("concurrency", Kind::Int),
 ];
-const STATE_KEYS: &[(&str, Kind)] = &[("database", Kind::Str), ("lock_timeout_seconds", Kind::Number)];
+const STATE_KEYS: &[(&str, Kind)] =
+    &[("database", Kind::Str), ("lock_timeout_seconds", Kind::Number), ("history_days", Kind::Number)];
 const SCHEDULE_KEYS: &[(&str, Kind)] = &[("cron", Kind::Str), ("timezone", Kind::Str)];
 const METRICS_KEYS: &[(&str, Kind)] = &[("listen", Kind::Str)];
 const SOURCE_KEYS: &[(&str, Kind)] = &[
@@ -68,6 +69,8 @@ const CONFIG_SCHEMA: &[(&str, Kind)] = &[
 
 /// How often the daemon verifies by default: once a day costs one request per 50 contacts.
 pub const DEFAULT_VERIFY_EVERY_HOURS: f64 = 24.0;
+/// How long the mirror keeps each applied change by default (`[state].history_days`).
+pub const DEFAULT_HISTORY_DAYS: u32 = 90;
 
 /// The contact `source` written when `[openphone].source_label` is not set. Not the
 /// "openphone-sync" that `docs/interface.md` shows: the API reserves the prefix
@@ -88,6 +91,8 @@ pub struct Config {
     pub database: PathBuf,
     /// `[state].lock_timeout_seconds`: how long to wait for another process's lock on it.
     pub lock_timeout: Duration,
+    /// `[state].history_days`: how long the mirror keeps each applied change (default 90).
+    pub history_days: u32,
     /// `[schedule]`: when the daemon runs (`None` without `cron`).
     pub schedule: Option<Schedule>,
     pub source: SourceConfig,
@@ -170,6 +175,7 @@ struct RawOpenPhone {
 struct RawState {
     database: Option<String>,
     lock_timeout_seconds: Option<f64>,
+    history_days: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -360,6 +366,11 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
         ctx.problem(problems, "state.lock_timeout_seconds", "must be between 0 and 3600");
     }
 
+    let history_days = raw.state.history_days.unwrap_or(f64::from(DEFAULT_HISTORY_DAYS));
+    if !(1.0..=36500.0).contains(&history_days) || history_days.fract() != 0.0 {
+        ctx.problem(problems, "state.history_days", "must be a whole number of days between 1 and 36500");
+    }
+
     let schedule = build_schedule(ctx, raw.schedule, problems);
     let metrics_listen = match raw.metrics.listen.as_deref() {
         None => None,
@@ -401,6 +412,7 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
         openphone,
         database,
         lock_timeout: seconds(lock_timeout, 0.0, 3600.0),
+        history_days: history_days.clamp(1.0, 36500.0) as u32,
         schedule,
         source,
         sync: SyncConfig {

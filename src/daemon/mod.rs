@@ -307,6 +307,10 @@ impl Daemon {
         if let Ok((contacts, pending)) = m.counts() {
             self.metrics.set_mirror(contacts, pending);
         }
+        if let Ok((count, oldest)) = m.failure_summary() {
+            let since = oldest.and_then(|f| DateTime::parse_from_rfc3339(&f.first_failed).ok());
+            self.metrics.set_failing(count, since.map(|t| t.with_timezone(&Utc)));
+        }
         if at_start
             && let Ok(Some(t)) = m.last_success()
             && let Ok(t) = DateTime::parse_from_rfc3339(&t)

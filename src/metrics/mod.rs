@@ -44,6 +44,8 @@ struct State {
     next_run: Option<f64>,
     running: bool,
     mirror: Option<(u64, u64)>,
+    /// Records that keep failing, and when the oldest first failed (Unix seconds).
+    failing: Option<(u64, Option<f64>)>,
     started: f64,
 }
 
@@ -164,6 +166,11 @@ impl Metrics {
         self.with(|s| s.mirror = Some((contacts, pending)));
     }
 
+    /// The failing records in the mirror: how many, and when the oldest first failed.
+    pub fn set_failing(&self, count: u64, oldest: Option<DateTime<Utc>>) {
+        self.with(|s| s.failing = Some((count, oldest.map(seconds))));
+    }
+
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         let s = self.state.lock().expect("metrics lock");
@@ -272,6 +279,19 @@ impl Metrics {
             "Contacts in the mirror with a write not yet confirmed.",
             opt(s.mirror.map(|(_, p)| p as f64)),
         );
+        family(
+            "failing_records",
+            "gauge",
+            "Records that failed in their last run and have not synced since (`openphone-sync failures`).",
+            opt(s.failing.map(|(n, _)| n as f64)),
+        );
+        let now = seconds(Utc::now());
+        family(
+            "oldest_failing_record_age_seconds",
+            "gauge",
+            "How long the record failing longest has been failing; 0 when none fails.",
+            opt(s.failing.map(|(_, t)| t.map_or(0.0, |t| (now - t).max(0.0).round()))),
+        );
         out
     }
 }
@@ -308,7 +328,10 @@ mod tests {
         m.run_finished(&r, t);
         m.run_skipped();
         m.set_mirror(3, 0);
+        m.set_failing(2, Some(Utc::now() - chrono::Duration::hours(25)));
         let text = m.render();
+        let age = text.lines().find_map(|l| l.strip_prefix("openphone_sync_oldest_failing_record_age_seconds "));
+        assert!(age.and_then(|a| a.parse::<f64>().ok()).is_some_and(|a| a >= 90000.0), "{text}");
         for want in [
             "openphone_sync_runs_total{outcome=\"partial\"} 1\n",
             "openphone_sync_records_total{action=\"create\",outcome=\"applied\"} 3\n",
@@ -318,6 +341,7 @@ mod tests {
             "openphone_sync_skipped_runs_total 1\n",
             "openphone_sync_last_success_timestamp_seconds 1735689600\n",
             "openphone_sync_mirror_contacts 3\n",
+            "openphone_sync_failing_records 2\n",
         ] {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }

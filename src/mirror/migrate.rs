@@ -8,6 +8,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_source_hash.sql"),
     include_str!("../../migrations/0003_run_verify.sql"),
+    // Named 0006: 0004 and 0005 are taken on other branches; renumbered at merge.
+    include_str!("../../migrations/0006_history.sql"),
 ];
 
 /// The schema version this build writes.

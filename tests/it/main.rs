@@ -10,6 +10,7 @@ mod drift;
 mod export_quirks;
 mod fake_selftest;
 mod fuzz_inputs;
+mod history;
 mod limits;
 mod live_api;
 mod secrets;
