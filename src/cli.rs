@@ -40,6 +40,14 @@ pub enum Command {
         /// Plan only: no write to OpenPhone, no write to the mirror.
         #[arg(long)]
         dry_run: bool,
+        /// With --dry-run: also write the plan to FILE (versioned JSON), to review and then
+        /// apply with --plan FILE.
+        #[arg(long, value_name = "FILE", requires = "dry_run")]
+        save_plan: Option<PathBuf>,
+        /// Apply exactly the plan saved in FILE, only if the source and the mirror are still as
+        /// they were when it was made (else exit 3, nothing written).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "verify"])]
+        plan: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
         /// Let this run exceed [sync].max_delete_fraction.
@@ -110,10 +118,15 @@ pub fn main() -> std::process::ExitCode {
     let config = crate::config::resolve_path(cli.config.as_deref());
     let exit = runtime.block_on(async {
         match cli.command {
-            Command::Sync { dry_run, output, allow_mass_delete, verify } => {
+            Command::Sync { dry_run, save_plan, plan, output, allow_mass_delete, verify } => {
                 let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
-                commands::sync::run(&config, &commands::sync::SyncArgs { mode, output, allow_mass_delete, verify })
-                    .await
+                let args = commands::sync::SyncArgs { mode, output, allow_mass_delete, verify };
+                let plan_file = match (save_plan, plan) {
+                    (Some(path), _) => Some(commands::saved_plan::PlanFile::Save(path)),
+                    (None, Some(path)) => Some(commands::saved_plan::PlanFile::Apply(path)),
+                    (None, None) => None,
+                };
+                commands::sync::run_with_plan(&config, &args, plan_file.as_ref()).await
             }
             Command::Daemon => crate::daemon::run(&config).await,
             Command::Check { offline, no_source } => commands::check::run(&config, offline, no_source).await,

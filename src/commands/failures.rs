@@ -16,10 +16,14 @@ use crate::report::{Outcome, Report};
 use super::Output;
 use super::setup::Stop;
 
-/// After an apply-mode run: files its failures in the mirror (a run that tried every record
+/// After an apply-mode run that was not refused: files its failures in the mirror (a run that tried every record
 /// also drops those that no longer fail), and drops history older than `history_days`.
 /// A mirror that cannot record them is logged, not fatal: the run's writes are recorded.
 pub fn keep(mirror: &mut Mirror, report: &Report, history_days: u32) {
+    if report.outcome == Outcome::Refused {
+        // Refused (a guard, a stale plan): nothing was tried, and nothing is recorded.
+        return;
+    }
     let complete = matches!(report.outcome, Outcome::Ok | Outcome::Partial);
     if let Err(e) = mirror.record_failures(&report.errors, complete) {
         tracing::warn!(error = %e, "Could not record the failing records in the mirror");

@@ -5,6 +5,7 @@ pub mod check;
 pub mod failures;
 pub mod fields;
 pub mod history;
+pub mod saved_plan;
 pub mod setup;
 pub mod status;
 pub mod sync;

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -17,12 +17,14 @@ use crate::mapping::records::map_items;
 use crate::mapping::{FieldCatalog, Mapper, Mapping};
 use crate::mirror::{Mirror, MirrorError, MirrorIndex, Role, RunLock, RunRecord};
 use crate::openphone::Client;
+use crate::plan::saved::{Made, SavedPlan, SourceHasher, mirror_fingerprint};
 use crate::plan::{self, Inputs, Plan};
 use crate::report::{Mode, Outcome, RecordError, Report};
 use crate::source::{self, SourceError};
 use crate::verify::{self, Verified, VerifyError};
 
 use super::Output;
+use super::saved_plan::{self, PlanFile};
 use super::setup::{self, Stop};
 
 /// How `sync` was asked to run.
@@ -48,6 +50,11 @@ pub struct RunContext {
 /// Runs one sync and prints its report. Returns the exit code. SIGTERM/SIGINT stop it
 /// the way they stop the daemon: what is in flight finishes and is committed (exit 4).
 pub async fn run(config_path: &Path, args: &SyncArgs) -> Exit {
+    run_with_plan(config_path, args, None).await
+}
+
+/// [`run`], saving the dry run's plan to a file or applying the plan saved in one.
+pub async fn run_with_plan(config_path: &Path, args: &SyncArgs, plan_file: Option<&PlanFile>) -> Exit {
     let started = Instant::now();
     let (config, mapping) = match setup::load(config_path) {
         Ok(x) => x,
@@ -57,7 +64,7 @@ pub async fn run(config_path: &Path, args: &SyncArgs) -> Exit {
     if args.mode == Mode::Apply {
         crate::signals::stop_on_signal(ctx.stop.clone());
     }
-    match sync_once(&config, &mapping, args, &ctx, started).await {
+    match sync_once_with(&config, &mapping, args, &ctx, started, plan_file).await {
         Ok(report) => {
             log_summary(&report);
             print_report(&report, args.output);
@@ -118,20 +125,44 @@ pub async fn sync_once(
     ctx: &RunContext,
     started: Instant,
 ) -> Result<Report, Stop> {
+    sync_once_with(config, mapping, args, ctx, started, None).await
+}
+
+/// [`sync_once`], saving or applying a plan file.
+async fn sync_once_with(
+    config: &Config,
+    mapping: &Mapping,
+    args: &SyncArgs,
+    ctx: &RunContext,
+    started: Instant,
+    plan_file: Option<&PlanFile>,
+) -> Result<Report, Stop> {
     let dry = args.mode == Mode::DryRun;
     let key = setup::api_key(config)?;
-    if key.is_none() && !dry {
+    if key.is_none() && (!dry || plan_file.is_some()) {
         setup::require_api_key(config)?;
     }
+    // A plan for another config or workspace is refused before anything is read or recorded.
+    let saved = match (plan_file, &key) {
+        (Some(PlanFile::Apply(path)), Some(key)) => {
+            let saved = saved_plan::load(path)?;
+            saved
+                .check_identity(&saved_plan::identity(config, key))
+                .map_err(|e| Stop::new(Exit::Config, format!("{}: {e}", path.display())))?;
+            Some(PlanUse::Apply(saved))
+        }
+        (Some(PlanFile::Save(path)), Some(key)) => Some(PlanUse::Save(path.clone(), saved_plan::identity(config, key))),
+        _ => None,
+    };
     if dry {
         let mut mirror = Mirror::open_read_only(&config.database, config.lock_timeout).map_err(mirror_stop)?;
-        return plan_and_apply(config, mapping, args, ctx, key, mirror.as_mut(), started).await;
+        return plan_and_apply(config, mapping, args, ctx, key, mirror.as_mut(), started, saved.as_ref()).await;
     }
     let _lock =
         if ctx.lock_held { None } else { Some(RunLock::acquire(&config.database, Role::Sync).map_err(mirror_stop)?) };
     let mut mirror = Mirror::open(&config.database, config.lock_timeout).map_err(mirror_stop)?;
     let run_id = mirror.start_run(Mode::Apply.as_str()).map_err(mirror_stop)?;
-    let result = plan_and_apply(config, mapping, args, ctx, key, Some(&mut mirror), started).await;
+    let result = plan_and_apply(config, mapping, args, ctx, key, Some(&mut mirror), started, saved.as_ref()).await;
     if let Ok(report) = &result {
         super::failures::keep(&mut mirror, report, config.history_days);
     }
@@ -145,8 +176,17 @@ pub async fn sync_once(
     result
 }
 
+/// What a run does with a saved plan.
+enum PlanUse {
+    /// Save the dry run's plan to this file, made for this config and workspace.
+    Save(PathBuf, crate::plan::saved::Identity),
+    /// Apply exactly this plan, if the source and the mirror are as they were.
+    Apply(SavedPlan),
+}
+
 /// Reads, maps, plans, guards and (unless dry) applies. `mirror` is writable in apply
 /// mode, read-only (or absent) in a dry run.
+#[allow(clippy::too_many_arguments)]
 async fn plan_and_apply(
     config: &Config,
     mapping: &Mapping,
@@ -155,6 +195,7 @@ async fn plan_and_apply(
     key: Option<crate::secret::ApiKey>,
     mut mirror: Option<&mut Mirror>,
     started: Instant,
+    saved: Option<&PlanUse>,
 ) -> Result<Report, Stop> {
     let dry = args.mode == Mode::DryRun;
     let mut report = Report::new(args.mode);
@@ -218,6 +259,12 @@ async fn plan_and_apply(
         verified = Some(found);
     }
     // Records the mirror holds unchanged are counted and dropped as the rows stream in.
+    let mut source_hasher = saved.map(|_| SourceHasher::new(&rows.header));
+    let rows = rows.inspect(|item| {
+        if let Some(h) = source_hasher.as_mut() {
+            h.add(item);
+        }
+    });
     let mapped = map_items(&mapper, rows, &index).map_err(source_stop)?;
     report.source_rows = mapped.rows as u64;
     report.invalid_rows = mapped.errors.len() as u64;
@@ -249,6 +296,33 @@ async fn plan_and_apply(
         plan::plan(&inputs, &bases)
     };
     drop(bases);
+    let made_from = source_hasher.map(|h| (h.finish(), mirror_fingerprint(&index)));
+    let plan = match (saved, made_from) {
+        (Some(PlanUse::Apply(saved)), Some((source, mirror))) => match saved.check(&source, &mirror, &plan) {
+            Ok(saved) => saved,
+            Err(stale) => {
+                report.set_plan(&plan);
+                report.outcome = Outcome::Refused;
+                report.fatal = Some(stale.to_string());
+                finish(&mut report, client.as_ref(), started);
+                return Ok(report);
+            }
+        },
+        (Some(PlanUse::Save(path, identity)), Some((source, mirror))) => {
+            let made_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            saved_plan::save(
+                path,
+                &SavedPlan::new(&plan, Made { identity: identity.clone(), source, mirror }, made_at),
+            )?;
+            report.notes.push(format!(
+                "plan saved to {}: `sync --plan {}` applies exactly it while the source and the mirror are unchanged",
+                path.display(),
+                path.display()
+            ));
+            plan
+        }
+        _ => plan,
+    };
     report.set_plan(&plan);
     let mirrored = index.values().filter(|e| e.contact_id.is_some()).count();
     drop(index);

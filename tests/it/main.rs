@@ -13,6 +13,7 @@ mod fuzz_inputs;
 mod history;
 mod limits;
 mod live_api;
+mod saved_plan;
 mod secrets;
 mod sheets;
 mod spec_conformance;
