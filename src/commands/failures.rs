@@ -7,14 +7,12 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::Config;
 use crate::exit::Exit;
 use crate::mirror::Mirror;
 use crate::mirror::history::Failure;
 use crate::report::{Outcome, Report};
 
 use super::Output;
-use super::setup::Stop;
 
 /// After an apply-mode run that was not refused: files its failures in the mirror (a run that tried every record
 /// also drops those that no longer fail), and drops history older than `history_days`.
@@ -42,26 +40,14 @@ struct Failures {
 }
 
 pub fn run(config_path: &Path, output: Output) -> Exit {
-    let result = (|| {
-        let config = Config::load(config_path).map_err(|p| Stop::config(&p))?;
-        let mirror = Mirror::open_read_only(&config.database, config.lock_timeout)
-            .map_err(|e| Stop::new(Exit::Unavailable, e.to_string()))?;
+    let result = super::read_mirror(config_path).and_then(|(config, mirror)| {
         let failing = match mirror {
-            Some(m) => m.failures().map_err(|e| Stop::new(Exit::Unavailable, e.to_string()))?,
+            Some(m) => m.failures().map_err(super::mirror_stop)?,
             None => Vec::new(),
         };
-        Ok::<_, Stop>(Failures { mirror: config.database.display().to_string(), failing })
-    })();
-    let list = match result {
-        Ok(l) => l,
-        Err(stop) => return super::sync::fail(stop),
-    };
-    let mut out = std::io::stdout().lock();
-    let _ = match output {
-        Output::Json => super::write_json(&mut out, &list),
-        Output::Text => write_text(&mut out, &list.failing),
-    };
-    Exit::Ok
+        Ok(Failures { mirror: config.database.display().to_string(), failing })
+    });
+    super::print(result, output, |out, list| write_text(out, &list.failing))
 }
 
 /// The list for people, oldest first.

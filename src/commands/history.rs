@@ -7,9 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::Config;
 use crate::exit::Exit;
-use crate::mirror::Mirror;
 use crate::mirror::history::HistoryEntry;
 
 use super::Output;
@@ -34,10 +32,8 @@ struct History {
 }
 
 pub fn run(config_path: &Path, subject: &Subject, output: Output) -> Exit {
-    let result = (|| {
-        let config = Config::load(config_path).map_err(|p| Stop::config(&p))?;
-        let err = |e: crate::mirror::MirrorError| Stop::new(Exit::Unavailable, e.to_string());
-        let mirror = Mirror::open_read_only(&config.database, config.lock_timeout).map_err(err)?;
+    let result = super::read_mirror(config_path).and_then(|(config, mirror)| {
+        let err = super::mirror_stop;
         let mut h = History { external_id: None, run: None, kept_days: config.history_days, changes: vec![] };
         match subject {
             Subject::Record(id) => {
@@ -60,22 +56,13 @@ pub fn run(config_path: &Path, subject: &Subject, output: Output) -> Exit {
                 h.changes = m.history_of_run(*n).map_err(err)?;
             }
         }
-        Ok::<_, Stop>(h)
-    })();
-    let h = match result {
-        Ok(h) => h,
-        Err(stop) => return super::sync::fail(stop),
-    };
-    let mut out = std::io::stdout().lock();
-    let _ = match output {
-        Output::Json => super::write_json(&mut out, &h),
-        Output::Text => match (&h.external_id, h.run) {
-            (Some(id), _) => write_record(&mut out, id, &h.changes, h.kept_days),
-            (None, Some(run)) => write_run(&mut out, run, &h.changes),
-            (None, None) => Ok(()),
-        },
-    };
-    Exit::Ok
+        Ok(h)
+    });
+    super::print(result, output, |out, h| match (&h.external_id, h.run) {
+        (Some(id), _) => write_record(out, id, &h.changes, h.kept_days),
+        (None, Some(run)) => write_run(out, run, &h.changes),
+        (None, None) => Ok(()),
+    })
 }
 
 /// One record's story for people, newest first.

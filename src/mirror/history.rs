@@ -186,13 +186,15 @@ impl Mirror {
     pub fn prune_history(&mut self, days: u32) -> Result<usize, MirrorError> {
         let cutoff = (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        self.conn
-            .execute(
-                "DELETE FROM history WHERE run_id IN (SELECT id FROM runs WHERE started_at < ?1)
-                 OR (run_id IS NULL AND at < ?1)",
-                [cutoff],
-            )
-            .map_err(|e| self.sql_err(e))
+        // Two statements, each through the run_id index: no scan of the whole table.
+        self.in_transaction(|tx| {
+            let by_run = tx.execute(
+                "DELETE FROM history WHERE run_id IN (SELECT id FROM runs WHERE started_at < ?1)",
+                [&cutoff],
+            )?;
+            let outside_runs = tx.execute("DELETE FROM history WHERE run_id IS NULL AND at < ?1", [&cutoff])?;
+            Ok(by_run + outside_runs)
+        })
     }
 
     /// Records this run's failures (each once more, or for the first time). When the run
