@@ -316,6 +316,78 @@ async fn local() {
     }
 }
 
+/// The mirror's size on disk (checkpointed and vacuumed, so free pages do not count).
+fn mirror_bytes(ws: &Workspace) -> u64 {
+    let conn = rusqlite::Connection::open(ws.mirror_path()).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    drop(conn);
+    std::fs::metadata(ws.mirror_path()).unwrap().len()
+}
+
+/// History's cost: a full mirror (BENCH_HISTORY_ROWS, default 100,000), 10 runs that each
+/// change 1% of the rows, then the mirror's size and a no-op run, with the history those runs
+/// recorded and with it emptied (the mirror as it was before history).
+async fn history() {
+    let n: usize = std::env::var("BENCH_HISTORY_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    println!("\n## History: {n} contacts after 10 runs changing 1% each\n");
+    let mut ws =
+        Workspace::with(FakeOptions { custom_fields: standard_fields(), rate_limit: None, ..FakeOptions::default() })
+            .await;
+    ws.run_timeout = Duration::from_secs(1200);
+    ws.write_config("requests_per_second = 1000\ntimeout_seconds = 30\n");
+    ws.write_n(n);
+    seed_mirror(&ws);
+    let start_bytes = mirror_bytes(&ws);
+    for run in 1..=10 {
+        // Run k changes the rows with i % 100 == k - 1 (and keeps the earlier runs' changes).
+        let rows: Vec<String> = (1..=n)
+            .map(
+                |i| if i % 100 < run { row(i).replace(",Referral,", &format!(",Partner{},", i % 100)) } else { row(i) },
+            )
+            .collect();
+        ws.write_rows(&rows);
+        let (report, wall, _) = measure(&ws, &["sync", "--output", "json"]);
+        assert_eq!(writes(&report), (n / 100) as u64, "{report}");
+        println!("run {run}: {} writes in {wall:.1} s", writes(&report));
+    }
+    let conn = rusqlite::Connection::open(ws.mirror_path()).unwrap();
+    let entries: i64 = conn.query_row("SELECT COUNT(*) FROM history", [], |r| r.get(0)).unwrap();
+    drop(conn);
+    let with = mirror_bytes(&ws);
+    let noop = |ws: &Workspace| {
+        // The best of three: the first one also warms the page cache.
+        (0..3)
+            .map(|_| {
+                let (report, wall, rss) = measure(ws, &["sync", "--output", "json"]);
+                assert_eq!(writes(&report), 0);
+                (wall, rss)
+            })
+            .fold((f64::MAX, 0), |(w, r), (wall, rss)| (w.min(wall), r.max(rss)))
+    };
+    let (noop_with, rss_with) = noop(&ws);
+    let conn = rusqlite::Connection::open(ws.mirror_path()).unwrap();
+    conn.execute("DELETE FROM history", []).unwrap();
+    drop(conn);
+    let without = mirror_bytes(&ws);
+    let (noop_without, rss_without) = noop(&ws);
+    println!();
+    println!("| mirror | size | no-op sync | peak MiB |");
+    println!("|--------|------|------------|----------|");
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    println!("| seeded, no run yet | {:.1} MiB | | |", mib(start_bytes));
+    println!(
+        "| without history (emptied) | {:.1} MiB | {noop_without:.2} s | {:.0} |",
+        mib(without),
+        rss_without as f64 / 1024.0
+    );
+    println!(
+        "| with the 10 runs' history ({entries} changes) | {:.1} MiB | {noop_with:.2} s | {:.0} |",
+        mib(with),
+        rss_with as f64 / 1024.0
+    );
+    println!("\nHistory growth: {:.0} bytes per change.", (with - without) as f64 / entries.max(1) as f64);
+}
+
 #[tokio::main]
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -340,5 +412,8 @@ async fn main() {
     }
     if matches!(which.as_str(), "all" | "local") {
         local().await;
+    }
+    if matches!(which.as_str(), "all" | "history") {
+        history().await;
     }
 }

@@ -42,6 +42,14 @@ pub enum Command {
         /// Plan only: no write to OpenPhone, no write to the mirror.
         #[arg(long)]
         dry_run: bool,
+        /// With --dry-run: also write the plan to FILE (versioned JSON), to review and then
+        /// apply with --plan FILE.
+        #[arg(long, value_name = "FILE", requires = "dry_run")]
+        save_plan: Option<PathBuf>,
+        /// Apply exactly the plan saved in FILE, only if the source and the mirror are still as
+        /// they were when it was made (else exit 3, nothing written).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "verify"])]
+        plan: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
         /// Let this run exceed [sync].max_delete_fraction.
@@ -72,6 +80,22 @@ pub enum Command {
     },
     /// What the mirror holds and how the last runs went.
     Status {
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// A record's story (every change applied to it, newest first), or one run's changes.
+    History {
+        /// The record's external id.
+        #[arg(required_unless_present = "run", conflicts_with = "run")]
+        external_id: Option<String>,
+        /// The changes of this run (`status` lists the runs).
+        #[arg(long, value_name = "N")]
+        run: Option<i64>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// The records that keep failing, oldest first, with the last error and row.
+    Failures {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
@@ -187,15 +211,28 @@ pub fn main() -> std::process::ExitCode {
     let config = crate::config::resolve_path(cli.config.as_deref());
     let exit = runtime.block_on(async {
         match cli.command {
-            Command::Sync { dry_run, output, allow_mass_delete, verify, limit, record } => {
+            Command::Sync { dry_run, save_plan, plan, output, allow_mass_delete, verify, limit, record } => {
                 let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
                 let args = commands::sync::SyncArgs { mode, output, allow_mass_delete, verify, limit, record };
-                commands::sync::run(&config, &args).await
+                let plan_file = match (save_plan, plan) {
+                    (Some(path), _) => Some(commands::saved_plan::PlanFile::Save(path)),
+                    (None, Some(path)) => Some(commands::saved_plan::PlanFile::Apply(path)),
+                    (None, None) => None,
+                };
+                commands::sync::run_with_plan(&config, &args, plan_file.as_ref()).await
             }
             Command::Daemon => crate::daemon::run(&config).await,
             Command::Check { offline, no_source } => commands::check::run(&config, offline, no_source).await,
             Command::Status { output } => commands::status::run(&config, output),
             Command::Fields { output } => commands::fields::run(&config, output).await,
+            Command::History { external_id, run, output } => {
+                let subject = match (external_id, run) {
+                    (Some(id), _) => commands::history::Subject::Record(id),
+                    (None, run) => commands::history::Subject::Run(run.unwrap_or_default()),
+                };
+                commands::history::run(&config, &subject, output)
+            }
+            Command::Failures { output } => commands::failures::run(&config, output),
             Command::Restore { run, all_since, external_ids, dry_run, output } => {
                 let select = match (run, all_since) {
                     (Some(n), _) => Select::Run(n),

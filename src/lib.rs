@@ -5,7 +5,8 @@
 //! Data flows one way: config → source rows → mapped records → plan → apply → report.
 //!
 //! - [`cli`]: command-line arguments, logging set-up ([`logging`]), dispatch to [`commands`].
-//! - [`commands`]: one file per subcommand (`sync`, `check`, `status`, `fields`).
+//! - [`commands`]: one file per subcommand (`sync`, `check`, `status`, `fields`, `history`,
+//!   `failures`), and `saved_plan`: the plan files of `sync --save-plan` / `--plan`.
 //! - [`daemon`]: `daemon`: the scheduled loop, reloads, graceful stop, systemd notifications.
 //! - [`schedule`]: `[schedule].cron` in its time zone; [`signals`]: SIGTERM/SIGINT/SIGHUP.
 //! - [`metrics`]: the Prometheus counters (`prometheus-client`) and the `/metrics` endpoint (hyper).

@@ -37,6 +37,21 @@ pub enum Action {
     Delete,
 }
 
+impl Action {
+    /// The word stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        [Action::Create, Action::Update, Action::Delete].into_iter().find(|a| a.as_str() == s)
+    }
+}
+
 /// How the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -12,6 +12,7 @@
 //! finish and are committed, and the rest is left for the next run. Every planned record
 //! ends as exactly one of applied, failed (with one error) or stopped.
 
+mod history;
 mod tasks;
 
 use std::collections::HashMap;
@@ -165,7 +166,7 @@ pub async fn apply(
         match outcome {
             Ok(effect) => {
                 unavailable_streak = 0;
-                if let Err(e) = commit(mirror, &external_id, &effect, source_hash) {
+                if let Err(e) = commit(mirror, (row, action), &external_id, &effect, source_hash) {
                     // The write landed but is not recorded: its record is still marked pending
                     // (a create is looked up and adopted, an update re-read, a delete answered
                     // 404) by the next run. Stop now: the mirror cannot record anything else.
@@ -265,16 +266,24 @@ fn unmark(mirror: &mut Mirror, never_started: &[Task]) -> Result<(), MirrorError
     mirror.unmark_updates(&updates)
 }
 
+/// Commits a confirmed write, and files it in the mirror's history.
 fn commit(
     mirror: &mut Mirror,
+    (row, action): (Option<u64>, Action),
     external_id: &str,
     effect: &Effect,
     source_hash: Option<crate::model::Digest>,
 ) -> Result<(), MirrorError> {
-    match effect {
-        Effect::Confirmed { contact_id, pushed, .. } => mirror.confirm(external_id, contact_id, pushed, source_hash),
-        Effect::Gone => mirror.confirm_deleted(external_id),
-    }
+    mirror.atomically(|mirror| {
+        let before = mirror.last_state(external_id)?;
+        match effect {
+            Effect::Confirmed { contact_id, pushed, .. } => {
+                mirror.confirm(external_id, contact_id, pushed, source_hash)?
+            }
+            Effect::Gone => mirror.confirm_deleted(external_id)?,
+        }
+        history::record(mirror, external_id, action, row, before, effect)
+    })
 }
 
 fn error(row: Option<u64>, external_id: &str, action: Action, e: &ApiError, context: &str) -> RecordError {

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::Config;
 use crate::exit::Exit;
+use crate::mirror::history::Failure;
 use crate::mirror::lock::{holder, lock_path};
-use crate::mirror::{Mirror, Role, RunRecord};
+use crate::mirror::{Role, RunRecord};
 
 use super::Output;
 use super::setup::Stop;
@@ -28,6 +28,9 @@ struct Status {
     last_verify: Option<String>,
     /// Deletes to come and contacts kept by `restore`.
     deletes: Option<DeletesInfo>,
+    /// Records that keep failing (`failures` lists them), and the one failing longest.
+    failing: u64,
+    oldest_failing: Option<Failure>,
     runs: Vec<RunRecord>,
 }
 
@@ -63,9 +66,7 @@ struct ScheduleInfo {
 
 pub fn run(config_path: &Path, output: Output) -> Exit {
     let result = (|| {
-        let config = Config::load(config_path).map_err(|p| Stop::config(&p))?;
-        let mirror = Mirror::open_read_only(&config.database, config.lock_timeout)
-            .map_err(|e| Stop::new(Exit::Unavailable, e.to_string()))?;
+        let (config, mirror) = super::read_mirror(config_path)?;
         let mut status = Status {
             mirror: config.database.display().to_string(),
             exists: mirror.is_some(),
@@ -86,10 +87,12 @@ pub fn run(config_path: &Path, output: Output) -> Exit {
             }),
             last_verify: None,
             deletes: None,
+            failing: 0,
+            oldest_failing: None,
             runs: vec![],
         };
         if let Some(m) = mirror {
-            let err = |e: crate::mirror::MirrorError| Stop::new(Exit::Unavailable, e.to_string());
+            let err = super::mirror_stop;
             (status.contacts, status.pending) = m.counts().map_err(err)?;
             status.runs = m.recent_runs(10).map_err(err)?;
             status.last_verify = m.last_verified().map_err(err)?;
@@ -102,21 +105,11 @@ pub fn run(config_path: &Path, output: Output) -> Exit {
                 kept_restored: d.restored_missing,
                 restorable: d.tombstones,
             });
+            (status.failing, status.oldest_failing) = m.failure_summary().map_err(err)?;
         }
         Ok::<_, Stop>(status)
     })();
-    let status = match result {
-        Ok(s) => s,
-        Err(stop) => return super::sync::fail(stop),
-    };
-    let mut out = std::io::stdout().lock();
-    let _ = match output {
-        Output::Json => {
-            serde_json::to_writer_pretty(&mut out, &status).map_err(std::io::Error::from).and_then(|_| writeln!(out))
-        }
-        Output::Text => write_text(&mut out, &status),
-    };
-    Exit::Ok
+    super::print(result, output, write_text)
 }
 
 fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {
@@ -164,6 +157,14 @@ fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {
             )?;
         }
         writeln!(out, "Deleted contacts restorable with `restore`: {}.", d.restorable)?;
+    }
+    match &s.oldest_failing {
+        Some(f) => writeln!(
+            out,
+            "Failing records: {} (oldest: {}, failing since {}, {} runs: {}); `failures` lists them.",
+            s.failing, f.key, f.first_failed, f.attempts, f.last_error
+        )?,
+        None => writeln!(out, "Failing records: none.")?,
     }
     if s.runs.is_empty() {
         return writeln!(out, "No runs recorded.");

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -17,12 +17,14 @@ use crate::mapping::records::map_items;
 use crate::mapping::{FieldCatalog, Mapper, Mapping};
 use crate::mirror::{Mirror, MirrorError, MirrorIndex, Role, RunLock, RunRecord};
 use crate::openphone::Client;
+use crate::plan::saved::{Made, SavedPlan, SourceHasher, mirror_fingerprint};
 use crate::plan::{self, Inputs, Plan};
 use crate::report::{Mode, Outcome, RecordError, Report};
 use crate::source::{self, SourceError};
 use crate::verify::{self, Verified, VerifyError};
 
 use super::Output;
+use super::saved_plan::{self, PlanFile};
 use super::setup::{self, Stop};
 
 /// How `sync` was asked to run.
@@ -54,6 +56,11 @@ pub struct RunContext {
 /// Runs one sync and prints its report. Returns the exit code. SIGTERM/SIGINT stop it
 /// the way they stop the daemon: what is in flight finishes and is committed (exit 4).
 pub async fn run(config_path: &Path, args: &SyncArgs) -> Exit {
+    run_with_plan(config_path, args, None).await
+}
+
+/// [`run`], saving the dry run's plan to a file or applying the plan saved in one.
+pub async fn run_with_plan(config_path: &Path, args: &SyncArgs, plan_file: Option<&PlanFile>) -> Exit {
     let started = Instant::now();
     let (config, mapping) = match setup::load(config_path) {
         Ok(x) => x,
@@ -63,7 +70,7 @@ pub async fn run(config_path: &Path, args: &SyncArgs) -> Exit {
     if args.mode == Mode::Apply {
         crate::signals::stop_on_signal(ctx.stop.clone());
     }
-    match sync_once(&config, &mapping, args, &ctx, started).await {
+    match sync_once_with(&config, &mapping, args, &ctx, started, plan_file).await {
         Ok(report) => {
             log_summary(&report);
             print_report(&report, args.output);
@@ -124,21 +131,48 @@ pub async fn sync_once(
     ctx: &RunContext,
     started: Instant,
 ) -> Result<Report, Stop> {
+    sync_once_with(config, mapping, args, ctx, started, None).await
+}
+
+/// [`sync_once`], saving or applying a plan file.
+async fn sync_once_with(
+    config: &Config,
+    mapping: &Mapping,
+    args: &SyncArgs,
+    ctx: &RunContext,
+    started: Instant,
+    plan_file: Option<&PlanFile>,
+) -> Result<Report, Stop> {
     let dry = args.mode == Mode::DryRun;
     let key = setup::api_key(config)?;
-    if key.is_none() && !dry {
+    if key.is_none() && (!dry || plan_file.is_some()) {
         setup::require_api_key(config)?;
     }
+    // A plan for another config or workspace is refused before anything is read or recorded.
+    let saved = match (plan_file, &key) {
+        (Some(PlanFile::Apply(path)), Some(key)) => {
+            let saved = saved_plan::load(path)?;
+            saved
+                .check_identity(&saved_plan::identity(config, key))
+                .map_err(|e| Stop::new(Exit::Config, format!("{}: {e}", path.display())))?;
+            Some(PlanUse::Apply(saved))
+        }
+        (Some(PlanFile::Save(path)), Some(key)) => Some(PlanUse::Save(path.clone(), saved_plan::identity(config, key))),
+        _ => None,
+    };
     if dry {
         let mut mirror = Mirror::open_read_only(&config.database, config.lock_timeout).map_err(mirror_stop)?;
-        return plan_and_apply(config, mapping, args, ctx, key, mirror.as_mut(), started).await;
+        return plan_and_apply(config, mapping, args, ctx, key, mirror.as_mut(), started, saved.as_ref()).await;
     }
     let _lock =
         if ctx.lock_held { None } else { Some(RunLock::acquire(&config.database, Role::Sync).map_err(mirror_stop)?) };
     let mut mirror = Mirror::open(&config.database, config.lock_timeout).map_err(mirror_stop)?;
     let run_id = mirror.start_run(Mode::Apply.as_str()).map_err(mirror_stop)?;
     let ctx = RunContext { run_id: Some(run_id), ..ctx.clone() };
-    let result = plan_and_apply(config, mapping, args, &ctx, key, Some(&mut mirror), started).await;
+    let result = plan_and_apply(config, mapping, args, &ctx, key, Some(&mut mirror), started, saved.as_ref()).await;
+    if let Ok(report) = &result {
+        super::failures::keep(&mut mirror, report, config.history_days);
+    }
     let record = match &result {
         Ok(report) => run_record(run_id, report),
         Err(stop) => stop_record(run_id, stop, started),
@@ -149,8 +183,17 @@ pub async fn sync_once(
     result
 }
 
+/// What a run does with a saved plan.
+enum PlanUse {
+    /// Save the dry run's plan to this file, made for this config and workspace.
+    Save(PathBuf, crate::plan::saved::Identity),
+    /// Apply exactly this plan, if the source and the mirror are as they were.
+    Apply(SavedPlan),
+}
+
 /// Reads, maps, plans, guards and (unless dry) applies. `mirror` is writable in apply
 /// mode, read-only (or absent) in a dry run.
+#[allow(clippy::too_many_arguments)]
 async fn plan_and_apply(
     config: &Config,
     mapping: &Mapping,
@@ -159,6 +202,7 @@ async fn plan_and_apply(
     key: Option<crate::secret::ApiKey>,
     mut mirror: Option<&mut Mirror>,
     started: Instant,
+    saved: Option<&PlanUse>,
 ) -> Result<Report, Stop> {
     let dry = args.mode == Mode::DryRun;
     let now_ms = crate::clock::now_millis();
@@ -188,7 +232,7 @@ async fn plan_and_apply(
     let mut verified = None;
     let mut attempt = 0u32;
     let columns = mapping.column_names();
-    let (mapped, policies, custom_types) = loop {
+    let (mapped, policies, custom_types, source_hasher) = loop {
         // A sheet may take a while to arrive: a stop meanwhile abandons the read (nothing is written yet).
         let rows = tokio::select! {
             rows = source::open(&config.source, &columns) => rows.map_err(source_stop)?,
@@ -211,8 +255,14 @@ async fn plan_and_apply(
             verified = Some(found);
         }
         // Records the mirror holds unchanged are counted and dropped as the rows stream in.
+        let mut source_hasher = saved.map(|_| SourceHasher::new(&rows.header));
+        let rows = rows.inspect(|item| {
+            if let Some(h) = source_hasher.as_mut() {
+                h.add(item);
+            }
+        });
         match map_items(&mapper, rows, &index) {
-            Ok(mapped) => break (mapped, mapper.policies().clone(), mapper.custom_types()),
+            Ok(mapped) => break (mapped, mapper.policies().clone(), mapper.custom_types(), source_hasher),
             Err(e @ SourceError::Changed { .. }) if attempt < SOURCE_READS - 1 => {
                 attempt += 1;
                 let wait = std::time::Duration::from_secs(u64::from(attempt));
@@ -263,6 +313,33 @@ async fn plan_and_apply(
         plan::plan(&inputs, &bases)
     };
     drop(bases);
+    let made_from = source_hasher.map(|h| (h.finish(), mirror_fingerprint(&index)));
+    let plan = match (saved, made_from) {
+        (Some(PlanUse::Apply(saved)), Some((source, mirror))) => match saved.check(&source, &mirror, &plan) {
+            Ok(saved) => saved,
+            Err(stale) => {
+                report.set_plan(&plan);
+                report.outcome = Outcome::Refused;
+                report.fatal = Some(stale.to_string());
+                finish(&mut report, client.as_ref(), started);
+                return Ok(report);
+            }
+        },
+        (Some(PlanUse::Save(path, identity)), Some((source, mirror))) => {
+            let made_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            saved_plan::save(
+                path,
+                &SavedPlan::new(&plan, Made { identity: identity.clone(), source, mirror }, made_at),
+            )?;
+            report.notes.push(format!(
+                "plan saved to {}: `sync --plan {}` applies exactly it while the source and the mirror are unchanged",
+                path.display(),
+                path.display()
+            ));
+            plan
+        }
+        _ => plan,
+    };
     report.set_plan(&plan);
     let mirrored = index.values().filter(|e| e.contact_id.is_some()).count();
     drop(index);

@@ -38,8 +38,12 @@ const OPENPHONE_KEYS: &[(&str, Kind)] = &[
     ("max_retries", Kind::Int),
     ("concurrency", Kind::Int),
 ];
-const STATE_KEYS: &[(&str, Kind)] =
-    &[("database", Kind::Str), ("lock_timeout_seconds", Kind::Number), ("keep_deleted_days", Kind::Number)];
+const STATE_KEYS: &[(&str, Kind)] = &[
+    ("database", Kind::Str),
+    ("lock_timeout_seconds", Kind::Number),
+    ("keep_deleted_days", Kind::Number),
+    ("history_days", Kind::Number),
+];
 const SCHEDULE_KEYS: &[(&str, Kind)] = &[("cron", Kind::Str), ("timezone", Kind::Str)];
 const METRICS_KEYS: &[(&str, Kind)] = &[("listen", Kind::Str)];
 const SOURCE_KEYS: &[(&str, Kind)] = &[
@@ -78,6 +82,8 @@ pub const DEFAULT_KEEP_DELETED_DAYS: f64 = 30.0;
 
 /// How often the daemon verifies by default: once a day costs one request per 50 contacts.
 pub const DEFAULT_VERIFY_EVERY_HOURS: f64 = 24.0;
+/// How long the mirror keeps each applied change by default (`[state].history_days`).
+pub const DEFAULT_HISTORY_DAYS: u32 = 90;
 
 /// The contact `source` written when `[openphone].source_label` is not set. Not the
 /// "openphone-sync" that `docs/interface.md` shows: the API reserves the prefix
@@ -100,6 +106,8 @@ pub struct Config {
     pub lock_timeout: Duration,
     /// `[state].keep_deleted_days`: how long a deleted contact's state is kept for `restore`.
     pub keep_deleted: Duration,
+    /// `[state].history_days`: how long the mirror keeps each applied change (default 90).
+    pub history_days: u32,
     /// `[schedule]`: when the daemon runs (`None` without `cron`).
     pub schedule: Option<Schedule>,
     pub source: SourceConfig,
@@ -196,6 +204,7 @@ struct RawState {
     database: Option<String>,
     lock_timeout_seconds: Option<f64>,
     keep_deleted_days: Option<f64>,
+    history_days: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -394,6 +403,10 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
     if !(0.0..=3660.0).contains(&keep_days) {
         ctx.problem(problems, "state.keep_deleted_days", "must be between 0 (keep none) and 3660 (ten years)");
     }
+    let history_days = raw.state.history_days.unwrap_or(f64::from(DEFAULT_HISTORY_DAYS));
+    if !(1.0..=36500.0).contains(&history_days) || history_days.fract() != 0.0 {
+        ctx.problem(problems, "state.history_days", "must be a whole number of days between 1 and 36500");
+    }
 
     let schedule = build_schedule(ctx, raw.schedule, problems);
     let metrics_listen = match raw.metrics.listen.as_deref() {
@@ -459,6 +472,7 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
         database,
         lock_timeout: seconds(lock_timeout, 0.0, 3600.0),
         keep_deleted: seconds(keep_days * 86_400.0, 0.0, 3660.0 * 86_400.0),
+        history_days: history_days.clamp(1.0, 36500.0) as u32,
         schedule,
         source,
         sync: SyncConfig {

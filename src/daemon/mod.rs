@@ -318,6 +318,10 @@ impl Daemon {
             let after = i64::try_from(self.loaded.config.sync.delete_after.as_millis()).unwrap_or(i64::MAX);
             self.metrics.set_pending_deletions(d.pending, d.oldest_missing_since.map(|t| t.saturating_add(after)));
         }
+        if let Ok((count, oldest)) = m.failure_summary() {
+            let since = oldest.and_then(|f| DateTime::parse_from_rfc3339(&f.first_failed).ok());
+            self.metrics.set_failing(count, since.map(|t| t.with_timezone(&Utc)));
+        }
         if at_start
             && let Ok(Some(t)) = m.last_success()
             && let Ok(t) = DateTime::parse_from_rfc3339(&t)

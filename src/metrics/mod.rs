@@ -73,6 +73,11 @@ pub struct Metrics {
     mirror_pending: Gauge,
     pending_deletions: Gauge,
     next_deletion_due: Seconds,
+    failing_records: Gauge,
+    oldest_failing_age: Seconds,
+    /// When the record failing longest first failed (Unix milliseconds; 0: none): its age
+    /// is computed when the metrics are rendered.
+    oldest_failing_since: std::sync::atomic::AtomicI64,
 }
 
 fn action_name(a: Action) -> &'static str {
@@ -128,6 +133,9 @@ impl Metrics {
             mirror_pending: Gauge::default(),
             pending_deletions: Gauge::default(),
             next_deletion_due: Seconds::default(),
+            failing_records: Gauge::default(),
+            oldest_failing_age: Seconds::default(),
+            oldest_failing_since: std::sync::atomic::AtomicI64::new(0),
             registry,
         };
         m.register()
@@ -239,6 +247,16 @@ impl Metrics {
             "When the first pending deletion is due, in Unix seconds; 0 when none is pending.",
             self.next_deletion_due.clone(),
         );
+        r.register(
+            "failing_records",
+            "Records that failed in their last run and have not synced since (`openphone-sync failures`).",
+            self.failing_records.clone(),
+        );
+        r.register(
+            "oldest_failing_record_age_seconds",
+            "How long the record failing longest has been failing; 0 when none fails.",
+            self.oldest_failing_age.clone(),
+        );
         self
     }
 
@@ -327,8 +345,18 @@ impl Metrics {
         self.next_deletion_due.set(next_due_ms.map_or(0.0, |ms| ms as f64 / 1000.0));
     }
 
+    /// The failing records in the mirror: how many, and when the oldest first failed.
+    pub fn set_failing(&self, count: u64, oldest: Option<DateTime<Utc>>) {
+        self.failing_records.set(self::count(count));
+        let ms = oldest.map_or(0, |t| t.timestamp_millis());
+        self.oldest_failing_since.store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Every metric, encoded by `prometheus-client` in `format`.
     pub fn render(&self, format: Format) -> String {
+        let since = self.oldest_failing_since.load(std::sync::atomic::Ordering::Relaxed);
+        let age = if since == 0 { 0.0 } else { ((Utc::now().timestamp_millis() - since).max(0) / 1000) as f64 };
+        self.oldest_failing_age.set(age);
         let mut out = String::with_capacity(8192);
         let encoded = match format {
             Format::Prometheus => prometheus_text::encode(&mut out, &self.registry),
@@ -379,6 +407,7 @@ mod tests {
         m.run_skipped();
         m.set_mirror(3, 0);
         m.set_pending_deletions(2, Some(1_735_693_200_000));
+        m.set_failing(2, Some(Utc::now() - chrono::Duration::hours(25)));
         let after = m.render(Format::Prometheus);
         for (series, want) in [
             ("openphone_sync_runs_total{outcome=\"partial\"}", 1.0),
@@ -390,6 +419,7 @@ mod tests {
             ("openphone_sync_last_success_timestamp_seconds", 1735689600.0),
             ("openphone_sync_mirror_contacts", 3.0),
             ("openphone_sync_pending_deletions", 2.0),
+            ("openphone_sync_failing_records", 2.0),
             ("openphone_sync_next_deletion_due_timestamp_seconds", 1735693200.0),
         ] {
             assert_eq!(sample(&after, series), Some(want), "{series} in:\n{after}");

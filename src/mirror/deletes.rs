@@ -112,17 +112,18 @@ impl Mirror {
         })
     }
 
-    /// Records that a record's contact is deleted: it leaves the mirror, its tombstones count.
+    /// Records that a record's contact is deleted: its tombstones count, then it leaves the
+    /// mirror. No transaction of its own (the caller's holds it with the history entry); a
+    /// stop between the two leaves the record mirrored, and the next run finds it gone.
     pub fn confirm_deleted(&mut self, external_id: &str) -> Result<(), MirrorError> {
-        let now = now();
-        self.in_transaction(|tx| {
-            tx.execute(
+        let sql = |e| self.sql_err(e);
+        self.conn
+            .execute(
                 "UPDATE tombstones SET deleted_at = ?2 WHERE external_id = ?1 AND deleted_at IS NULL",
-                params![external_id, now],
-            )?;
-            tx.execute("DELETE FROM contacts WHERE external_id = ?1", [external_id])?;
-            Ok(())
-        })
+                params![external_id, now()],
+            )
+            .map_err(sql)?;
+        self.conn.execute("DELETE FROM contacts WHERE external_id = ?1", [external_id]).map(drop).map_err(sql)
     }
 
     /// Drops tombstones deleted before `before_ms`, and those whose delete never happened.

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_run_verify.sql"),
     include_str!("../../migrations/0004_deferred_deletes.sql"),
     include_str!("../../migrations/0005_invalid_rows.sql"),
+    include_str!("../../migrations/0006_history.sql"),
 ];
 
 /// The schema version this build writes.

@@ -1,9 +1,11 @@
 //! The SQLite mirror (the only code that touches SQLite): per externalId the OpenPhone id,
 //! the last confirmed state with its item ids, and whether a write is in flight; the
-//! history of runs; the workspace's custom fields as last seen; and the run lock.
+//! history of runs; every applied change and the records that keep failing ([`history`]);
+//! the workspace's custom fields as last seen; and the run lock.
 
 mod deletes;
 pub mod error;
+pub mod history;
 pub mod lock;
 pub mod migrate;
 
@@ -78,6 +80,8 @@ pub struct Mirror {
     path: PathBuf,
     /// The busy timeout: how long a statement waits for another process's lock.
     lock_timeout: Duration,
+    /// The run started by [`Mirror::start_run`]: the changes recorded are filed under it.
+    run: Option<i64>,
 }
 
 const CONFIRM_SQL: &str =
@@ -86,7 +90,7 @@ const CONFIRM_SQL: &str =
      ON CONFLICT(external_id) DO UPDATE SET
        contact_id = ?2, hash = ?3, pushed = ?4, pending = NULL, updated_at = ?5, source_hash = ?6";
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     clock::format_millis(clock::now_millis())
 }
 
@@ -136,7 +140,7 @@ impl Mirror {
             migrate::MigrateError::Sql(e) => sql(e),
             migrate::MigrateError::Failed(message) => schema_err(message),
         })?;
-        Ok(Mirror { conn, path: path.to_path_buf(), lock_timeout })
+        Ok(Mirror { conn, path: path.to_path_buf(), lock_timeout, run: None })
     }
 
     /// Opens an existing mirror read-only (dry run, status). `Ok(None)` when there is none.
@@ -169,7 +173,7 @@ impl Mirror {
                 ),
             });
         }
-        Ok(Some(Mirror { conn, path: path.to_path_buf(), lock_timeout }))
+        Ok(Some(Mirror { conn, path: path.to_path_buf(), lock_timeout, run: None }))
     }
 
     pub fn path(&self) -> &Path {
@@ -376,6 +380,7 @@ impl Mirror {
         self.conn
             .execute("INSERT INTO runs (started_at, mode) VALUES (?1, ?2)", params![now(), mode])
             .map_err(|e| self.sql_err(e))?;
+        self.run = Some(self.conn.last_insert_rowid());
         Ok(self.conn.last_insert_rowid())
     }
 

@@ -2,13 +2,13 @@
 //! one, or what OpenPhone holds): the list of changed fields, for the plan, the report and
 //! drift. What is sent is built elsewhere ([`super::merge`]), from the contact as read.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{ContactState, PushedState, Slot};
 
 /// One changed field, for people: `first_name: "Ann" → "Anne"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
     pub field: String,
     pub from: Option<String>,

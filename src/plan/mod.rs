@@ -6,6 +6,7 @@
 pub mod diff;
 pub mod guard;
 pub mod merge;
+pub mod saved;
 
 use std::collections::HashMap;
 

@@ -1,0 +1,135 @@
+//! A record's story and the records that keep failing, as a user reads them: `history`
+//! after a create, two updates and a delete; `history --run N`; a failing row listed by
+//! `failures` (and counted by `status`) until it is fixed. Text output pinned by snapshots,
+//! with times and ids redacted.
+
+use serde_json::{Value, json};
+
+use crate::support::{Workspace, ids, row};
+
+/// Snapshots of what people read: times and OpenPhone ids change from run to run, so they
+/// show as placeholders.
+pub fn snapshot(name: &str, text: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", "[time]");
+    settings.add_filter(r"contact [0-9a-f]{24}\b", "contact [id]");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(name, text));
+}
+
+async fn history(ws: &Workspace, args: &[&str]) -> (String, Value) {
+    let mut text_args = vec!["history"];
+    text_args.extend_from_slice(args);
+    let text = ws.run(&text_args).await;
+    assert_eq!(text.code, 0, "history: {}", text.stderr);
+    text_args.extend_from_slice(&["--output", "json"]);
+    let json = ws.run(&text_args).await;
+    assert_eq!(json.code, 0, "history --output json: {}", json.stderr);
+    (text.stdout, serde_json::from_str(&json.stdout).expect("JSON"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_s_story_after_a_create_two_updates_and_a_delete() {
+    let ws = Workspace::new().await;
+    ws.write_rows(&[row(1), row(2)]);
+    ws.sync(0).await;
+    ws.write_rows(&[row(1), row(2).replace("Company 2", "Globex")]);
+    ws.sync(0).await;
+    // The record moves to row 3: the story says which row each change came from.
+    ws.write_rows(&[row(1), row(3), row(2).replace("Company 2", "Globex").replace("First2", "Ann")]);
+    ws.sync(0).await;
+    ws.write_rows(&[row(1), row(3)]);
+    let report = ws.sync(0).await;
+    assert_eq!(report["applied"]["delete"], 1);
+    ws.assert_exactly(&ids([1, 3]));
+
+    let (text, json) = history(&ws, &["C-0002"]).await;
+    let changes = json["changes"].as_array().unwrap();
+    let actions: Vec<&str> = changes.iter().map(|c| c["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["delete", "update", "update", "create"], "newest first: {json:#}");
+    let rows: Vec<Value> = changes.iter().map(|c| c["row"].clone()).collect();
+    assert_eq!(rows, vec![json!(null), json!(4), json!(3), json!(3)]);
+    let runs: Vec<i64> = changes.iter().map(|c| c["run_id"].as_i64().unwrap()).collect();
+    assert_eq!(runs, vec![4, 3, 2, 1]);
+    assert_eq!(changes[2]["changes"], json!([{"field": "company", "from": "Company 2", "to": "Globex"}]));
+    assert_eq!(changes[1]["changes"], json!([{"field": "first_name", "from": "First2", "to": "Ann"}]));
+    // A create sets every mapped field, values as sent; a delete clears them.
+    let created = changes[3]["changes"].to_string();
+    assert!(created.contains(r#"{"field":"emails[work]","from":null,"to":"user2@example.com"}"#), "{created}");
+    assert!(created.contains(r#""to":"+12015550002""#), "the phone as sent (E.164): {created}");
+    assert!(changes[0]["changes"].to_string().contains(r#""from":"Ann","to":null"#));
+    // No credential anywhere in the story.
+    assert!(!text.contains(&ws.api_key) && !json.to_string().contains(&ws.api_key));
+    snapshot("history_of_a_record", &text);
+
+    let (text, json) = history(&ws, &["--run", "3"]).await;
+    assert_eq!(json["changes"].as_array().unwrap().len(), 2, "run 3 created C-0003 and updated C-0002: {json:#}");
+    snapshot("history_of_a_run", &text);
+
+    let (text, json) = history(&ws, &["C-9999"]).await;
+    assert_eq!(json["changes"], json!([]));
+    assert!(text.contains("No change to C-9999"), "{text}");
+    let missing = ws.run(&["history", "--run", "99"]).await;
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("no run #99"), "{}", missing.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_row_is_listed_until_it_is_fixed() {
+    let ws = Workspace::new().await;
+    let bad_phone = row(2).replace("+1 201 555 0002", "12");
+    ws.write_rows(&[row(1), bad_phone.clone(), ",NoId,,,,,,,,,".to_owned()]);
+    ws.sync(1).await;
+    ws.sync(1).await;
+
+    let failures = ws.run(&["failures", "--output", "json"]).await;
+    assert_eq!(failures.code, 0, "{}", failures.stderr);
+    let list: Value = serde_json::from_str(&failures.stdout).unwrap();
+    let failing = list["failing"].as_array().unwrap();
+    let keys: Vec<&str> = failing.iter().map(|f| f["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, vec!["C-0002", "row 4"]);
+    assert_eq!(failing[0]["attempts"], 2);
+    assert_eq!(failing[0]["row"], 3);
+    assert!(failing[0]["last_error"].as_str().unwrap().contains("column \"Mobile\""), "{list:#}");
+    assert!(failing[0]["first_failed"].as_str().unwrap() < failing[0]["last_failed"].as_str().unwrap());
+    let text = ws.run(&["failures"]).await.stdout;
+    snapshot("failures", &text);
+    let status = ws.run(&["status"]).await.stdout;
+    assert!(status.contains("Failing records: 2 (oldest: C-0002"), "{status}");
+    let status: Value = serde_json::from_str(&ws.run(&["status", "--output", "json"]).await.stdout).unwrap();
+    assert_eq!(status["failing"], 2);
+
+    // Fixed, and the row without an id removed: both leave the list.
+    ws.write_rows(&[row(1), row(2)]);
+    ws.sync(0).await;
+    ws.assert_exactly(&ids(1..=2));
+    let list: Value = serde_json::from_str(&ws.run(&["failures", "--output", "json"]).await.stdout).unwrap();
+    assert_eq!(list["failing"], json!([]));
+    assert_eq!(ws.run(&["failures"]).await.stdout, "No failing records.\n");
+    assert!(ws.run(&["status"]).await.stdout.contains("Failing records: none."));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_openphone_refuses_is_a_failing_record_until_it_syncs() {
+    use crate::support::fake_openphone::{Fault, FaultRule};
+    let ws = Workspace::new().await;
+    ws.write_n(2);
+    ws.fake.add_fault(FaultRule {
+        method: Some("POST".into()),
+        path_prefix: Some("/v1/contacts".into()),
+        fault: Fault::FailBeforeApply { status: 400 },
+        times: 1,
+        probability: None,
+    });
+    let report = ws.sync(1).await;
+    assert_eq!(report["failed"], 1);
+    let list: Value = serde_json::from_str(&ws.run(&["failures", "--output", "json"]).await.stdout).unwrap();
+    let failing = list["failing"].as_array().unwrap();
+    assert_eq!(failing.len(), 1, "{list:#}");
+    assert_eq!((&failing[0]["action"], &failing[0]["status"]), (&json!("create"), &json!(400)));
+    // The next run retries it, as every run does; once it syncs it leaves the list.
+    ws.sync(0).await;
+    ws.assert_exactly(&ids(1..=2));
+    let list: Value = serde_json::from_str(&ws.run(&["failures", "--output", "json"]).await.stdout).unwrap();
+    assert_eq!(list["failing"], json!([]));
+}
