@@ -151,7 +151,7 @@ async fn waste() {
         let requests = r["api_requests"].as_u64().unwrap();
         println!("| {:<48} | {:>8} | {:>8} | {:>7.2} |", name, writes(r), requests, wall);
     };
-    show("first load (field list + 20 lookups + creates)", &first, wall);
+    show("first load (field list + 50 lookups of 20 + creates)", &first, wall);
     let (noop, wall) = timed_sync(&ws).await;
     show("no-op rerun", &noop, wall);
     let mut rows: Vec<String> = (1..=n).map(row).collect();

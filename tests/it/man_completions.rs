@@ -13,11 +13,22 @@ use crate::support::Workspace;
 fn subcommands() -> Vec<String> {
     let defined: BTreeSet<String> =
         openphone_sync::cli::Cli::command().get_subcommands().map(|c| c.get_name().to_owned()).collect();
-    let known: BTreeSet<String> =
-        ["sync", "daemon", "check", "status", "fields", "restore", "forget", "man", "completions"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+    let known: BTreeSet<String> = [
+        "sync",
+        "daemon",
+        "check",
+        "status",
+        "fields",
+        "history",
+        "failures",
+        "restore",
+        "forget",
+        "man",
+        "completions",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
     assert_eq!(defined, known, "the subcommands changed: update the README's command list and this test");
     defined.into_iter().collect()
 }
