@@ -1,4 +1,4 @@
-//! The command line (`docs/interface.md`): arguments, logging to stderr ([`crate::logging`]),
+//! The command line (`docs/cli.md`): arguments, logging to stderr ([`crate::logging`]),
 //! dispatch, and the man page and shell completions generated from these definitions.
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! The process exit codes promised by `docs/interface.md`, as a closed set.
+//! The process exit codes promised by `docs/cli.md`, as a closed set.
 
 /// How a command ended, as the exit code scripts branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,5 +1,5 @@
 //! The run report: the JSON object of `sync --output json` (shape fixed by
-//! `docs/interface.md`, extra keys added), its text rendering, and the exit code it implies.
+//! `docs/cli.md`, extra keys added), its text rendering, and the exit code it implies.
 
 use std::io::Write;
 

@@ -1,4 +1,4 @@
-//! The config file: strict TOML (see `docs/interface.md`), loaded into [`Config`] with every
+//! The config file: strict TOML (see `docs/configuration.md`), loaded into [`Config`] with every
 //! problem located by file, line and key. Relative paths resolve against the file's folder.
 
 pub mod diagnostic;
@@ -86,7 +86,7 @@ pub const DEFAULT_VERIFY_EVERY_HOURS: f64 = 24.0;
 pub const DEFAULT_HISTORY_DAYS: u32 = 90;
 
 /// The contact `source` written when `[openphone].source_label` is not set. Not the
-/// "openphone-sync" that `docs/interface.md` shows: the API reserves the prefix
+/// "openphone-sync" the original interface showed: the API reserves the prefix
 /// "openphone" for `source`, so that value would be refused on every create.
 pub const DEFAULT_SOURCE_LABEL: &str = "contact-sync";
 
