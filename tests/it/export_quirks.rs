@@ -1,5 +1,5 @@
 //! End-to-end: the real-world export quirks in `tests/fixtures/quirks/`, each synced by the
-//! binary with its outcome asserted (README "Messy exports"): it just works; or a row error
+//! binary with its outcome asserted (docs/mapping.md, "Messy exports"): it just works; or a row error
 //! with its row number while the rest syncs (exit 1); or a file-level error that names the
 //! problem and the fix and writes nothing (exit 2). No run sends a body the spec refuses.
 
