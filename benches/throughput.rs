@@ -269,7 +269,11 @@ fn seed_mirror(ws: &Workspace) {
         &openphone_sync::source::csv::CsvOptions::default(),
     )
     .unwrap();
-    let mapper = Mapper::new(&mapping, &data.header, "contacts.csv", &FieldCatalog::Workspace(defs)).unwrap();
+    // Bound as a run binds it (`null_values` are part of the mapper's fingerprint), so the
+    // rows' digests are the ones a run would have recorded.
+    let mapper = Mapper::new(&mapping, &data.header, "contacts.csv", &FieldCatalog::Workspace(defs))
+        .unwrap()
+        .with_null_values(&config.null_values);
     let mapped = map_rows(&mapper, &data.rows, vec![]);
     assert!(mapped.errors.is_empty());
     let pushed: Vec<(String, PushedState, Option<openphone_sync::model::Digest>)> = mapped
