@@ -4,7 +4,7 @@
 //! [`Effect`] to commit, or why it failed.
 
 use crate::model::{ContactState, PushedState};
-use crate::openphone::wire::{ApiContact, confirmed_state, create_body};
+use crate::openphone::wire::{ApiContact, confirmed_state, create_body, ours};
 use crate::openphone::{ApiError, Client};
 use crate::plan::{Create, Delete, Update, merge};
 use crate::report::Action;
@@ -110,16 +110,6 @@ pub async fn run(task: Task, client: &Client, opts: &ApplyOptions) -> TaskResult
     }
 }
 
-/// Whether this tool made `contact`: its `source` is our label.
-fn is_ours(contact: &ApiContact, label: &str) -> bool {
-    contact.source.as_deref() == Some(label)
-}
-
-/// Picks, among contacts found by externalId, the one this tool made (oldest first).
-fn ours<'a>(found: &'a [ApiContact], label: &str) -> Option<&'a ApiContact> {
-    found.iter().filter(|c| is_ours(c, label)).min_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
-}
-
 fn not_ours(external_id: &str, found: &[ApiContact]) -> Failure {
     let c = &found[0];
     Failure {
@@ -179,17 +169,22 @@ async fn create(
     }
 }
 
-/// A contact of ours is gone (deleted in the app): looks its externalId up, then creates it
-/// again or adopts what the lookup found. The one path by which a contact is made again.
+/// A contact of ours is gone (deleted in the app): creates it again, or adopts what a lookup
+/// of its externalId found. `read` is that lookup when the run's read made it just now;
+/// otherwise it is made here. The one path by which a contact is made again.
 async fn recreate(
     client: &Client,
     opts: &ApplyOptions,
     external_id: &str,
     desired: &ContactState,
     contact_id: &str,
+    read: Option<Vec<ApiContact>>,
 ) -> Result<Effect, Failure> {
     tracing::info!(external_id, contact_id, "Contact was deleted in OpenPhone; creating it again");
-    let found = lookup_one(client, external_id).await.map_err(maybe_applied)?;
+    let found = match read {
+        Some(found) => found,
+        None => lookup_one(client, external_id).await.map_err(maybe_applied)?,
+    };
     create(client, opts, external_id, desired, found).await
 }
 
@@ -233,14 +228,14 @@ async fn reconcile(
             }
             // Deleted between the read and the PATCH.
             Err(ApiError::NotFound { .. }) => {
-                return Box::pin(recreate(client, opts, external_id, desired, &current.id)).await;
+                return Box::pin(recreate(client, opts, external_id, desired, &current.id, None)).await;
             }
             Err(e) if e.is_ambiguous() && attempt < opts.max_ambiguous_retries => {
                 attempt += 1;
                 tracing::warn!(external_id, error = %e, "Update may or may not have happened; re-reading the contact");
                 match client.get_contact(&current.id).await {
                     Ok(Some(c)) => current = c,
-                    Ok(None) => return Box::pin(recreate(client, opts, external_id, desired, &current.id)).await,
+                    Ok(None) => return Box::pin(recreate(client, opts, external_id, desired, &current.id, None)).await,
                     Err(e) => return Err(Failure::api("re-read failed", e)),
                 }
             }
@@ -254,10 +249,9 @@ async fn update(client: &Client, opts: &ApplyOptions, u: &Update, found: Vec<Api
     let Some(current) = found.iter().find(|c| c.id == u.contact_id) else {
         // Gone: deleted in the app. `found` is the lookup a create needs: it adopts another
         // contact of ours with this externalId, refuses one of another source, or creates.
-        tracing::info!(external_id = %u.external_id, contact_id = %u.contact_id, "Contact was deleted in OpenPhone; creating it again");
-        return create(client, opts, &u.external_id, &u.desired, found).await;
+        return recreate(client, opts, &u.external_id, &u.desired, &u.contact_id, Some(found)).await;
     };
-    if !is_ours(current, &opts.source_label) {
+    if !current.is_ours(&opts.source_label) {
         return Err(taken_over(current, &opts.source_label, "left alone"));
     }
     let current = current.clone();
@@ -284,7 +278,7 @@ pub fn delete_targets<'a>(d: &'a Delete, found: &'a [ApiContact], label: &str) -
         .iter()
         .filter(|c| match &d.contact_id {
             Some(id) => c.id == *id,
-            None => is_ours(c, label),
+            None => c.is_ours(label),
         })
         .map(|c| (d.external_id.as_str(), c))
         .collect()
@@ -294,7 +288,7 @@ pub fn delete_targets<'a>(d: &'a Delete, found: &'a [ApiContact], label: &str) -
 /// over by another source is reported and left alone.
 async fn delete(client: &Client, opts: &ApplyOptions, d: &Delete, found: &[ApiContact]) -> Result<Effect, Failure> {
     let targets = delete_targets(d, found, &opts.source_label);
-    if let Some((_, c)) = targets.iter().find(|(_, c)| !is_ours(c, &opts.source_label)) {
+    if let Some((_, c)) = targets.iter().find(|(_, c)| !c.is_ours(&opts.source_label)) {
         return Err(taken_over(c, &opts.source_label, "not deleted"));
     }
     if targets.is_empty() {

@@ -15,12 +15,12 @@ use serde::Serialize;
 
 use crate::exit::Exit;
 use crate::mirror::{Mirror, Role, RunLock, Select, Tombstone};
-use crate::openphone::wire::{ApiContact, confirmed_state, restore_body};
+use crate::openphone::wire::{ApiContact, confirmed_state, ours, restore_body};
 use crate::openphone::{ApiError, lookup};
 
 use super::Output;
 use super::setup::{self, Stop};
-use super::sync::{fail, mirror_stop};
+use super::sync::{concurrency, fail, mirror_stop};
 
 /// What `restore` was asked.
 #[derive(Debug, Clone)]
@@ -93,7 +93,7 @@ async fn restore(config_path: &Path, args: &RestoreArgs) -> Result<RestoreReport
     let client = setup::client(&config, key)?;
     let label = config.openphone.source_label.as_str();
     let ids: Vec<&str> = tombs.iter().map(|t| t.external_id.as_str()).collect();
-    let read = lookup(&client, &ids, 4).await;
+    let read = lookup(&client, &ids, concurrency(&config)).await;
     let unread: std::collections::HashMap<&str, &ApiError> = read.failed.iter().map(|(i, e)| (i.as_str(), e)).collect();
     for t in &tombs {
         let fail = |report: &mut RestoreReport, message: String| {
@@ -116,7 +116,7 @@ async fn restore(config_path: &Path, args: &RestoreArgs) -> Result<RestoreReport
                 continue;
             }
         };
-        let (contact, adopted) = if let Some(c) = found.iter().find(|c| c.source.as_deref() == Some(label)) {
+        let (contact, adopted) = if let Some(c) = ours(found, label) {
             (c.clone(), true)
         } else if let Some(c) = found.first() {
             let source = c.source.as_deref().unwrap_or("none");

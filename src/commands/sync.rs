@@ -498,7 +498,7 @@ fn verify_stop(e: VerifyError) -> Stop {
     }
 }
 
-fn concurrency(config: &Config) -> usize {
+pub(crate) fn concurrency(config: &Config) -> usize {
     config.openphone.concurrency.unwrap_or(default_concurrency(config.openphone.requests_per_second))
 }
 
@@ -566,13 +566,12 @@ async fn note_existing(
     }
     let found =
         crate::openphone::lookup(client, &ids, concurrency(config)).await.complete().map_err(|e| Stop::api(&e))?;
-    let ours =
-        |c: &crate::openphone::wire::ApiContact| c.source.as_deref() == Some(config.openphone.source_label.as_str());
+    let label = config.openphone.source_label.as_str();
     let mut adopted = 0;
     for change in report.changes.iter_mut().filter(|c| c.action == crate::report::Action::Create) {
         let Some(existing) = found.get(&change.external_id) else { continue };
         adopted += 1;
-        change.changes.push(match existing.iter().filter(|c| ours(c)).count() {
+        change.changes.push(match existing.iter().filter(|c| c.is_ours(label)).count() {
             0 => format!(
                 "a contact with this externalId exists with another source ({}): it would be reported and left alone",
                 existing.iter().map(|c| c.source.as_deref().unwrap_or("none")).collect::<Vec<_>>().join(", ")

@@ -152,24 +152,16 @@ impl Mirror {
         let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<TombRow> {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
         };
-        let rows: Vec<_> = match select {
-            Select::Run(run) => {
-                let mut stmt = self
-                    .conn
-                    .prepare(&format!("{NEWEST} AND run_id = ?1 ORDER BY external_id"))
-                    .map_err(|e| self.sql_err(e))?;
-                let v = stmt.query_map([run], read).and_then(Iterator::collect::<Result<Vec<_>, _>>);
-                v.map_err(|e| self.sql_err(e))?
-            }
-            Select::Since(ms) => {
-                let mut stmt = self
-                    .conn
-                    .prepare(&format!("{NEWEST} AND deleted_at >= ?1 ORDER BY external_id"))
-                    .map_err(|e| self.sql_err(e))?;
-                let v =
-                    stmt.query_map([clock::format_millis(*ms)], read).and_then(Iterator::collect::<Result<Vec<_>, _>>);
-                v.map_err(|e| self.sql_err(e))?
-            }
+        // Every tombstone of one run, or deleted since a time: one query, one parameter.
+        let all = |condition: &str, param: &dyn rusqlite::ToSql| -> Result<Vec<TombRow>, MirrorError> {
+            let sql = format!("{NEWEST} AND {condition} ORDER BY external_id");
+            let mut stmt = self.conn.prepare(&sql).map_err(|e| self.sql_err(e))?;
+            let rows = stmt.query_map([param], read).and_then(Iterator::collect::<Result<Vec<_>, _>>);
+            rows.map_err(|e| self.sql_err(e))
+        };
+        let rows: Vec<TombRow> = match select {
+            Select::Run(run) => all("run_id = ?1", run)?,
+            Select::Since(ms) => all("deleted_at >= ?1", &clock::format_millis(*ms))?,
             Select::Ids(ids) => {
                 let mut stmt =
                     self.conn.prepare_cached(&format!("{NEWEST} AND external_id = ?1")).map_err(|e| self.sql_err(e))?;

@@ -42,6 +42,20 @@ pub struct ApiContact {
     pub created_at: Option<String>,
 }
 
+impl ApiContact {
+    /// Whether this tool made the contact: its `source` is our label. Only such contacts are
+    /// ever adopted, updated, deleted or linked again.
+    pub fn is_ours(&self, label: &str) -> bool {
+        self.source.as_deref() == Some(label)
+    }
+}
+
+/// Among the contacts found under one externalId, the one this tool made (the oldest, when a
+/// lost reply left two).
+pub fn ours<'a>(found: &'a [ApiContact], label: &str) -> Option<&'a ApiContact> {
+    found.iter().filter(|c| c.is_ours(label)).min_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
+}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiDefaultFields {
