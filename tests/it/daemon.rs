@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
-use crate::support::{MAPPING, Workspace, ids, row};
+use crate::support::{MAPPING, Workspace, ids, row, wait_until};
 
 /// Every second.
 pub(crate) const EVERY_SECOND: &str = "[schedule]\ncron = \"* * * * * *\"\n";
@@ -23,6 +23,8 @@ pub(crate) const YEARLY: &str = "[schedule]\ncron = \"0 0 0 1 1 *\"\n";
 pub(crate) struct Daemon {
     child: Child,
     log: Arc<Mutex<String>>,
+    /// The task copying stderr into `log`: done once the daemon's stderr is closed.
+    reader: tokio::task::JoinHandle<()>,
     notes: Arc<Mutex<Vec<String>>>,
 }
 
@@ -54,7 +56,7 @@ impl Daemon {
         let log = Arc::new(Mutex::new(String::new()));
         let sink = log.clone();
         let stderr = child.stderr.take().unwrap();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let mut log = sink.lock().unwrap();
@@ -62,7 +64,7 @@ impl Daemon {
                 log.push('\n');
             }
         });
-        Daemon { child, log, notes }
+        Daemon { child, log, reader, notes }
     }
 
     pub(crate) fn log(&self) -> String {
@@ -115,8 +117,11 @@ impl Daemon {
             .unwrap_or_else(|_| panic!("the daemon did not exit within 15 s of SIGTERM; log:\n{}", self.log()))
             .unwrap();
         let took = asked.elapsed();
-        // Let the stderr reader drain.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The log is whole once the reader has met the end of stderr.
+        tokio::time::timeout(Duration::from_secs(5), &mut self.reader)
+            .await
+            .expect("the daemon's stderr closed within 5 s of its exit")
+            .expect("the stderr reader");
         (status.code().unwrap_or(-1), took, self.log())
     }
 }
@@ -363,12 +368,7 @@ async fn sigterm_stops_a_one_off_sync_the_same_way() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    for _ in 0..200 {
-        if ws.fake.contacts().len() >= 6 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    assert!(wait_until(Duration::from_secs(10), || ws.fake.contacts().len() >= 6).await, "no 6 creates in 10 s");
     let asked = Instant::now();
     assert_eq!(unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) }, 0);
     let out = tokio::time::timeout(Duration::from_secs(15), child.wait_with_output()).await.unwrap().unwrap();

@@ -286,6 +286,7 @@ async fn rate_limit_answers_429() {
     }
     assert_eq!(&statuses[..3], &[200, 200, 200]);
     assert!(fake.count_429() >= 2, "{statuses:?}");
+    // The time passing is what is tested: at 2 a second, 600 ms refill the bucket.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let r = c.get(&url).header("Authorization", fake.api_key()).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);

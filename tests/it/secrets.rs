@@ -5,13 +5,15 @@
 //! token, nor any line of the key's base64. And a key file others can read is warned about.
 
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::fake_google::{self, FakeGoogle, Tab, text_row};
 use crate::support::fake_openphone::{Fault, FaultRule};
-use crate::support::{HEADER, Run, Workspace};
+use crate::support::{HEADER, Run, Workspace, wait_until};
 
 const SHEET_ID: &str = "1SecretsSheet";
 const REFUSED_KEY: &str = "sk-refused-9f8e7d6c5b4a39281706";
@@ -186,20 +188,36 @@ async fn no_config_or_sheet_error_path_shows_a_credential() {
     out.assert_clean(&credentials(&ws, &google));
 }
 
-/// Starts the daemon, lets it run `secs`, stops it; returns its exit code and output.
-async fn daemon(ws: &Workspace, args: &[&str], env: &[(&str, &str)], secs: u64) -> (i32, String) {
+/// Starts the daemon, waits until it has logged `runs` finished syncs, stops it; returns its
+/// exit code and output (stdout, then stderr).
+async fn daemon(ws: &Workspace, args: &[&str], env: &[(&str, &str)], runs: usize) -> (i32, String) {
     let mut cmd = ws.command(args, Some(&ws.api_key));
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start the daemon");
-    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start the daemon");
+    let log = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let (sink, stderr) = (log.clone(), child.stderr.take().unwrap());
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        })
+    };
+    let finished = || log.lock().unwrap().matches("Sync finished").count() >= runs;
+    let ran = wait_until(Duration::from_secs(30), finished).await;
+    assert!(ran, "the daemon did not finish {runs} runs within 30 s:\n{}", log.lock().unwrap());
     assert_eq!(unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) }, 0);
     let out = tokio::time::timeout(Duration::from_secs(15), child.wait_with_output())
         .await
         .expect("the daemon stops within 15 s")
         .unwrap();
-    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    reader.await.expect("the stderr reader");
+    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), log.lock().unwrap());
     (out.status.code().unwrap_or(-1), text)
 }
 
@@ -243,7 +261,7 @@ async fn key_files_others_can_read_are_warned_about() {
     assert_eq!(check.code, 0, "{}", check.stderr);
     let sync = ws.run_with_key(&[&json[..], &["sync"]].concat(), None).await;
     assert_eq!(sync.code, 0, "{}", sync.stderr);
-    let (code, daemon_log) = daemon(&ws, &["--log-format", "json", "daemon"], &[("OPENPHONE_API_KEY", "")], 2).await;
+    let (code, daemon_log) = daemon(&ws, &["--log-format", "json", "daemon"], &[("OPENPHONE_API_KEY", "")], 1).await;
     assert_eq!(code, 0, "{daemon_log}");
     for (command, text) in [("check", &check.stderr), ("sync", &sync.stderr), ("daemon", &daemon_log)] {
         for (file, mode) in &files {

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use crate::support::fake_google::{self, CLIENT_EMAIL, Cell, FakeGoogle, SCOPE, Tab, text_row};
-use crate::support::{HEADER, Workspace, ids, row};
+use crate::support::{HEADER, Workspace, ids, row, wait_until};
 
 const SHEET_ID: &str = "1TestSheet_abc-DEF";
 const GID: i64 = 1_234_567;
@@ -398,13 +398,12 @@ async fn a_stop_while_the_sheet_is_read_ends_the_run_at_once() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    for _ in 0..200 {
-        if !google.grants().is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Stop it once its first Sheets request is in, held by the latency.
+    assert!(
+        wait_until(std::time::Duration::from_secs(10), || google.received() > 0).await,
+        "no Sheets request within 10 s (grants: {})",
+        google.grants().len()
+    );
     let asked = std::time::Instant::now();
     assert_eq!(unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) }, 0);
     let out =

@@ -2,12 +2,11 @@
 //! storms, a killed run, a deleted mirror, a refused key, and two runs at once. Each ends
 //! with the workspace equal to the source and no duplicate.
 
+use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::json;
-
 use crate::support::fake_openphone::{FakeOptions, Fault, FaultRule, RateLimit};
-use crate::support::{Workspace, ids, row, standard_fields};
+use crate::support::{Workspace, ids, row, standard_fields, wait_until};
 
 fn rule(method: &str, fault: Fault, times: usize) -> FaultRule {
     FaultRule { method: Some(method.into()), path_prefix: Some("/v1/contacts".into()), fault, times, probability: None }
@@ -63,14 +62,14 @@ async fn a_killed_run_is_finished_by_the_next_with_no_duplicate() {
     let ws = Workspace::new().await;
     ws.write_n(40);
     ws.fake.set_latency(Duration::from_millis(150));
-    let mut child = ws.command(&["sync", "--output", "json"], Some(&ws.api_key)).spawn().unwrap();
+    let mut child = ws
+        .command(&["sync", "--output", "json"], Some(&ws.api_key))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     // Kill it mid-way through the creates.
-    for _ in 0..200 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        if ws.fake.contacts().len() >= 10 {
-            break;
-        }
-    }
+    assert!(wait_until(Duration::from_secs(10), || ws.fake.contacts().len() >= 10).await, "no 10 creates in 10 s");
     child.start_kill().unwrap();
     child.wait().await.unwrap();
     let partial = ws.fake.contacts().len();
@@ -138,13 +137,27 @@ async fn a_second_run_on_the_same_mirror_is_refused() {
     let ws = Workspace::new().await;
     ws.write_n(20);
     ws.fake.set_latency(Duration::from_millis(200));
-    let first = ws.command(&["sync", "--output", "json"], Some(&ws.api_key)).spawn().unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let first = ws
+        .command(&["sync", "--output", "json"], Some(&ws.api_key))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first run has the lock once its lock file names it.
+    let pid = first.id().unwrap();
+    let lock = ws.path("mirror.sqlite3.lock");
+    let holds = || {
+        let text = std::fs::read_to_string(&lock).unwrap_or_default();
+        text.split_whitespace().take(2).eq(["sync".to_owned(), pid.to_string()])
+    };
+    assert!(wait_until(Duration::from_secs(10), holds).await, "the first run did not take the lock within 10 s");
     let second = ws.run(&["sync", "--output", "json"]).await;
     assert_eq!(second.code, 3, "{}", second.stderr);
     assert!(second.stderr.contains("another openphone-sync run"), "{}", second.stderr);
+    assert!(second.stderr.contains(&format!("pid {pid}")), "the refusal names the holder: {}", second.stderr);
     let out = first.wait_with_output().await.unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["applied"]["create"], 20, "{report}");
     ws.assert_exactly(&ids(1..=20));
-    let _ = json!(null);
 }

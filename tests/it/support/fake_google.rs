@@ -118,6 +118,8 @@ struct Inner {
     tokens: HashMap<String, String>,
     spreadsheets: HashMap<String, Spreadsheet>,
     requests: Vec<SheetsRequest>,
+    /// Sheets API requests received, answered or not (still waiting out the latency).
+    received: usize,
     grants: Vec<Grant>,
     fail_next: Vec<u16>,
     latency: std::time::Duration,
@@ -195,6 +197,12 @@ impl FakeGoogle {
         self.lock().latency = latency;
     }
 
+    /// How many Sheets API requests have arrived, counting those not yet answered.
+    pub fn received(&self) -> usize {
+        self.lock().received
+    }
+
+    /// The Sheets API requests answered.
     pub fn requests(&self) -> Vec<SheetsRequest> {
         self.lock().requests.clone()
     }
@@ -247,7 +255,11 @@ async fn handle(State(shared): State<Shared>, req: Request) -> Response {
     if method == "POST" && path == "/token" {
         return token(&shared, &body);
     }
-    let latency = lock(&shared).latency;
+    let latency = {
+        let mut inner = lock(&shared);
+        inner.received += 1;
+        inner.latency
+    };
     tokio::time::sleep(latency).await;
     let (status, reply) = sheets(&shared, &method, &path, &query, auth.as_deref());
     let body = serde_json::to_vec(&reply).expect("fake_google: JSON");

@@ -96,6 +96,22 @@ pub fn row(n: usize) -> String {
     )
 }
 
+/// Polls `cond` every 10 ms until it holds or `timeout` passes; returns whether it held.
+/// Tests wait for what they need this way (`assert!(wait_until(..).await, "what")`), never
+/// for a fixed time.
+pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// The result of one run of the binary.
 #[derive(Debug)]
 pub struct Run {
