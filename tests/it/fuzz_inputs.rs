@@ -8,7 +8,7 @@ use std::path::Path;
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 
-use openphone_sync::config::Config;
+use openphone_sync::config::{Config, SourceConfig};
 use openphone_sync::mapping::{FieldCatalog, Mapper, Mapping};
 use openphone_sync::model::{CustomFieldDef, FieldType};
 use openphone_sync::openphone::wire;
@@ -240,6 +240,28 @@ fn toml_text(keys: &'static [&'static str]) -> impl Strategy<Value = String> {
     prop::collection::vec(line, 0..16).prop_map(|l| l.join("\n"))
 }
 
+/// A config of the usual shape with values drawn in and out of range and paths relative,
+/// nested, absolute or missing (the folder holds `c.csv`, `sub/c.csv` and `mapping.toml`):
+/// many load, so what a loaded config promises is checked too.
+fn config_shaped() -> impl Strategy<Value = String> {
+    let line = |key: &'static str, value: BoxedStrategy<String>| {
+        prop::option::of(value).prop_map(move |v| v.map(|v| format!("{key} = {v}\n")).unwrap_or_default())
+    };
+    let quoted = |re: &'static str| re.prop_map(|p| format!("\"{p}\"")).boxed();
+    (
+        line("requests_per_second", "-?[0-9]{1,5}".boxed()),
+        line("max_delete_fraction", "-?[0-9](\\.[0-9]{1,2})?".boxed()),
+        line("database", quoted("(mirror\\.sqlite3|[a-z]{1,6}/[a-z]{1,6}\\.db|/tmp/[a-z]{1,8}\\.db)")),
+        quoted("(c\\.csv|\\./c\\.csv|sub/c\\.csv|[a-z]{1,6}\\.csv)"),
+        quoted("(mapping\\.toml|\\./mapping\\.toml|sub/\\.\\./mapping\\.toml|[a-z]{1,8}\\.toml)"),
+    )
+        .prop_map(|(rps, fraction, database, csv, mapping)| {
+            format!(
+                "[openphone]\n{rps}[state]\n{database}[source]\ntype = \"csv\"\npath = {csv}\n[sync]\nmapping = {mapping}\n{fraction}"
+            )
+        })
+}
+
 const CONFIG_KEYS: &[&str] = &[
     "[openphone]",
     "[source]",
@@ -271,6 +293,26 @@ const CONFIG_KEYS: &[&str] = &[
     "max_delete_fraction",
     "bogus",
 ];
+/// A mapping of the usual shape, with blank, spaced and joined id columns, labels and
+/// regions drawn in and out of what is allowed: many load.
+fn mapping_shaped() -> impl Strategy<Value = String> {
+    let column = || "\"(ID|Email|[A-Za-z][A-Za-z ]{0,8}| |)\"";
+    let id = prop_oneof![
+        column().boxed(),
+        "\\{ columns = \\[(\"[A-Za-z ]{0,6}\", ){0,3}\\], hash = (true|false) \\}".boxed(),
+    ];
+    let first_name =
+        prop::option::of(column()).prop_map(|c| c.map(|c| format!("[default_fields]\nfirst_name = {c}\n")));
+    let email = prop::option::of(("\"(work|home|[a-z]{0,6})\"", column()))
+        .prop_map(|e| e.map(|(label, c)| format!("[[emails]]\nlabel = {label}\ncolumn = {c}\n")));
+    let region = prop::option::of("\"(US|GB|gb|XX|[A-Z]{2})\"")
+        .prop_map(|r| r.map(|r| format!("[phone]\ndefault_region = {r}\n")));
+    (id, first_name, email, region).prop_map(|(id, first_name, email, region)| {
+        let tables = [first_name, email, region].into_iter().flatten().collect::<String>();
+        format!("external_id = {id}\n{tables}")
+    })
+}
+
 const MAPPING_KEYS: &[&str] = &[
     "[default_fields]",
     "[[emails]]",
@@ -307,26 +349,52 @@ fn located(problems: &openphone_sync::config::Problems, path: &Path, text: &str)
 proptest! {
     #![proptest_config(cases(256))]
 
-    /// Any config text: a config, or every problem located by file and line; never a panic.
+    /// Any config text: a config whose paths resolve against its folder (the mapping it
+    /// names exists) and whose numbers are in range, or every problem located by file and
+    /// line; never a panic.
     #[test]
-    fn config_loader_locates_every_problem(text in prop_oneof![toml_text(CONFIG_KEYS), any::<String>()]) {
+    fn config_loader_locates_every_problem(
+        text in prop_oneof![toml_text(CONFIG_KEYS), config_shaped(), any::<String>()],
+    ) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("mapping.toml"), "external_id = \"ID\"\n").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        for csv in ["c.csv", "sub/c.csv"] {
+            std::fs::write(dir.path().join(csv), "ID\n").unwrap();
+        }
         let path = dir.path().join("config.toml");
         std::fs::write(&path, &text).unwrap();
-        if let Err(problems) = Config::load(&path) {
-            located(&problems, &path, &text)?;
+        match Config::load(&path) {
+            Ok(config) => {
+                prop_assert_eq!(&config.path, &path);
+                prop_assert!(config.sync.mapping.is_file(), "{:?}", config.sync.mapping);
+                prop_assert!(config.database.is_absolute(), "{:?}", config.database);
+                let source = match &config.source {
+                    SourceConfig::Csv { path, .. } => path,
+                    SourceConfig::GoogleSheets(sheet) => &sheet.service_account_key,
+                };
+                prop_assert!(source.is_absolute() && source.starts_with(dir.path()), "{:?}", source);
+                prop_assert!((1..=1000).contains(&config.openphone.requests_per_second));
+                prop_assert!((0.0..=1.0).contains(&config.sync.max_delete_fraction));
+            }
+            Err(problems) => located(&problems, &path, &text)?,
         }
     }
 
-    /// Any mapping text: a mapping with an external id column, or every problem located.
+    /// Any mapping text: a mapping with an external id column that is not blank, or every
+    /// problem located.
     #[test]
-    fn mapping_loader_locates_every_problem(text in prop_oneof![toml_text(MAPPING_KEYS), any::<String>()]) {
+    fn mapping_loader_locates_every_problem(
+        text in prop_oneof![toml_text(MAPPING_KEYS), mapping_shaped(), any::<String>()],
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mapping.toml");
         std::fs::write(&path, &text).unwrap();
         match Mapping::load(&path) {
-            Ok(m) => prop_assert!(!m.external_id.columns.is_empty() && m.external_id.columns.iter().all(|c| !c.trim().is_empty())),
+            Ok(m) => {
+                prop_assert_eq!(&m.path, &path);
+                prop_assert!(!m.external_id.columns.is_empty() && m.external_id.columns.iter().all(|c| !c.trim().is_empty()));
+            }
             Err(problems) => located(&problems, &path, &text)?,
         }
     }

@@ -161,6 +161,7 @@ async fn a_read_only_mirror_or_folder_stops_untouched() {
             }
         }
         let Some(run) = run else {
+            assert!(root, "as a user, mode bits make {} read-only", target.display());
             eprintln!(
                 "SKIPPED read-only {}: running as root and neither running as uid {NOBODY} nor chattr +i works here ({tried:?})",
                 target.display()
