@@ -3,44 +3,13 @@
 //! sheet numbers (also when the range starts below row 1), contacts link to their rows, and each
 //! error a user can act on says what to do, with exit 2 (their files) or 4 (the sheet, Google).
 
-use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use crate::support::fake_google::{self, CLIENT_EMAIL, Cell, FakeGoogle, SCOPE, Tab, text_row};
-use crate::support::{HEADER, Workspace, ids, row, wait_until};
+use crate::support::{Workspace, date_cell, header_cells, ids, row, sheet_row, wait_until};
 
 const SHEET_ID: &str = "1TestSheet_abc-DEF";
 const GID: i64 = 1_234_567;
-
-/// A date cell for 2025-01-`day`, shown the way a US-locale sheet shows it.
-fn date_cell(day: u32, hours: f64) -> Cell {
-    let days = (NaiveDate::from_ymd_opt(2025, 1, day).unwrap() - NaiveDate::from_ymd_opt(1899, 12, 30).unwrap())
-        .num_days() as f64;
-    Cell::Date { serial: days + hours / 24.0, shown: format!("1/{day}/2025") }
-}
-
-fn header_cells() -> Vec<Cell> {
-    text_row(&HEADER.split(',').collect::<Vec<_>>())
-}
-
-/// Contact `n` as a sheet user types it: the same data as `support::row(n)`, but the phone and
-/// the score typed as numbers, the renewal a date cell, VIP a checkbox.
-fn sheet_row(n: usize) -> Vec<Cell> {
-    let text = |s: String| Cell::Text(s);
-    vec![
-        text(format!("C-{n:04}")),
-        text(format!("First{n}")),
-        text(format!("Last{n}")),
-        text(format!("Company {n}")),
-        text(format!("user{n}@example.com")),
-        Cell::Number(12_015_550_000.0 + (n % 10000) as f64),
-        text("Referral".into()),
-        Cell::Bool(true),
-        Cell::Number(n as f64),
-        date_cell(1 + (n % 28) as u32, 0.0),
-        text("a;b".into()),
-    ]
-}
 
 fn link(row: u64) -> String {
     format!("https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit#gid={GID}&range={row}:{row}")
@@ -414,66 +383,4 @@ async fn a_stop_while_the_sheet_is_read_ends_the_run_at_once() {
     assert_eq!(report["outcome"], "stopped", "{report}");
     assert!(report["fatal"].as_str().unwrap().contains("while reading the source"), "{report}");
     assert!(ws.fake.contacts().is_empty());
-}
-
-/// Runs the binary under `/usr/bin/time`: (seconds, peak RSS in MB, stderr).
-async fn measured(ws: &Workspace, args: &[&str]) -> (f64, f64, String) {
-    let mut cmd = tokio::process::Command::new("/usr/bin/time");
-    cmd.args(["-f", "MEASURED %e %M", crate::support::BIN, "--config"]).arg(ws.path("config.toml")).args(args);
-    cmd.env_remove("OPENPHONE_API_KEY").env("RUST_LOG", "openphone_sync=info");
-    let out = cmd.output().await.expect("/usr/bin/time runs");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let line = stderr.lines().find_map(|l| l.strip_prefix("MEASURED ")).expect("time's line");
-    let mut parts = line.split(' ');
-    let secs: f64 = parts.next().unwrap().parse().unwrap();
-    let kb: f64 = parts.next().unwrap().parse().unwrap();
-    (secs, kb / 1024.0, stderr)
-}
-
-/// A measurement, not a check: reads 100,000 rows from the fake and prints the time and peak
-/// memory of the binary, next to the time the fake takes to send the values and the same rows
-/// read from a CSV. Run it in release:
-/// `cargo test --release --test it -- --ignored --nocapture measure_reading_100k_sheet_rows`
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "a measurement; run in release with --ignored --nocapture"]
-async fn measure_reading_100k_sheet_rows() {
-    const N: usize = 100_000;
-    let mut rows = vec![header_cells()];
-    rows.extend((1..=N).map(sheet_row));
-    let (ws, google) = sheet_workspace(rows, "Contacts!A1:K").await;
-
-    // The API alone: one values.get, body downloaded (what any client must wait for).
-    let token = google.issue_token();
-    let url = format!(
-        "{}v4/spreadsheets/{SHEET_ID}/values/Contacts!A1:K?valueRenderOption=UNFORMATTED_VALUE&dateTimeRenderOption=SERIAL_NUMBER",
-        google.api_base_url()
-    );
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let started = std::time::Instant::now();
-    let body = reqwest::Client::new().get(&url).bearer_auth(&token).send().await.unwrap().bytes().await.unwrap();
-    let api_secs = started.elapsed().as_secs_f64();
-    let mb = body.len() as f64 / 1e6;
-    drop(body);
-    println!("values.get alone: {mb:.1} MB of JSON in {api_secs:.2} s");
-
-    for args in [&["check", "--offline"][..], &["sync", "--dry-run", "--output", "json"]] {
-        google.clear_requests();
-        let (secs, rss, stderr) = measured(&ws, args).await;
-        let read = stderr.lines().find(|l| l.contains("Read the sheet")).unwrap_or("").to_owned();
-        let sent: usize = google.requests().iter().map(|r| r.bytes).sum();
-        println!(
-            "sheet {args:?}: {secs:.2} s, peak RSS {rss:.0} MB, {:.1} MB received in {} requests\n  {read}",
-            sent as f64 / 1e6,
-            google.requests().len()
-        );
-    }
-
-    // The same rows from a CSV, for comparison.
-    ws.write_n(N);
-    ws.write_config("");
-    for args in [&["check", "--offline"][..], &["sync", "--dry-run", "--output", "json"]] {
-        let (secs, rss, _) = measured(&ws, args).await;
-        let size = std::fs::metadata(ws.path("contacts.csv")).unwrap().len() as f64 / 1e6;
-        println!("csv ({size:.1} MB) {args:?}: {secs:.2} s, peak RSS {rss:.0} MB");
-    }
 }

@@ -1,5 +1,6 @@
 //! Test support: the fake OpenPhone API and a [`Workspace`] that writes a config, a mapping
-//! and a CSV into a temporary folder and runs the real binary against the fake.
+//! and a CSV into a temporary folder and runs the real binary against the fake; the standard
+//! contacts as CSV rows and as sheet rows; [`wait_until`].
 
 #![allow(dead_code)]
 
@@ -10,9 +11,10 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use serde_json::Value;
 
-use fake_google::FakeGoogle;
+use fake_google::{Cell, FakeGoogle, text_row};
 use fake_openphone::{CustomFieldDef, FakeOpenPhone, FakeOptions};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_openphone-sync");
@@ -94,6 +96,48 @@ pub fn row(n: usize) -> String {
         n % 10000,
         1 + n % 28
     )
+}
+
+/// A date cell for 2025-01-`day`, shown the way a US-locale sheet shows it.
+pub fn date_cell(day: u32, hours: f64) -> Cell {
+    let days = (NaiveDate::from_ymd_opt(2025, 1, day).unwrap() - NaiveDate::from_ymd_opt(1899, 12, 30).unwrap())
+        .num_days() as f64;
+    Cell::Date { serial: days + hours / 24.0, shown: format!("1/{day}/2025") }
+}
+
+/// The standard header as a sheet row.
+pub fn header_cells() -> Vec<Cell> {
+    text_row(&HEADER.split(',').collect::<Vec<_>>())
+}
+
+/// Contact `n` as a sheet user types it: the same data as [`row`], but the phone and
+/// the score typed as numbers, the renewal a date cell, VIP a checkbox.
+pub fn sheet_row(n: usize) -> Vec<Cell> {
+    let text = |s: String| Cell::Text(s);
+    vec![
+        text(format!("C-{n:04}")),
+        text(format!("First{n}")),
+        text(format!("Last{n}")),
+        text(format!("Company {n}")),
+        text(format!("user{n}@example.com")),
+        Cell::Number(12_015_550_000.0 + (n % 10000) as f64),
+        text("Referral".into()),
+        Cell::Bool(true),
+        Cell::Number(n as f64),
+        date_cell(1 + (n % 28) as u32, 0.0),
+        text("a;b".into()),
+    ]
+}
+
+/// Pins `text` as `tests/it/snapshots/<name>.snap` (insta), with what changes from run to run
+/// shown as placeholders: times (`[time]`) and OpenPhone contact ids (`contact [id]`).
+pub fn snapshot(name: &str, text: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", "[time]");
+    settings.add_filter(r"contact [0-9a-f]{24}\b", "contact [id]");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/snapshots"));
+    settings.bind(|| insta::assert_snapshot!(name, text));
 }
 
 /// Polls `cond` every 10 ms until it holds or `timeout` passes; returns whether it held.
@@ -286,6 +330,17 @@ impl Workspace {
         let run = self.run(&["sync", "--output", "json"]).await;
         assert_eq!(run.code, expect_code, "exit code; stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
         run.report()
+    }
+
+    /// [`snapshot`], with this workspace's folder shown as `[dir]`, the fake's address as
+    /// `[fake]` and durations as `[n] s`, `[n] ms` or `"..._ms": [n]`.
+    pub fn snapshot(&self, name: &str, text: &str) {
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(&regex::escape(&self.dir.path().display().to_string()), "[dir]");
+        settings.add_filter(&regex::escape(self.fake.base_url().trim_end_matches('/')), "[fake]");
+        settings.add_filter(r"\b\d+(\.\d+)? ?(s|ms)\b", "[n] $2");
+        settings.add_filter(r#""(\w+_ms)": \d+"#, r#""$1": [n]"#);
+        settings.bind(|| snapshot(name, text));
     }
 
     /// The contacts in the fake workspace with the given external id.
