@@ -5,17 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Workspace, ids, row, strict_mapping};
-
-/// Snapshots of what people read: times and OpenPhone ids change from run to run, so they
-/// show as placeholders.
-pub fn snapshot(name: &str, text: &str) {
-    let mut settings = insta::Settings::clone_current();
-    settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", "[time]");
-    settings.add_filter(r"contact [0-9a-f]{24}\b", "contact [id]");
-    settings.set_prepend_module_to_snapshot(false);
-    settings.bind(|| insta::assert_snapshot!(name, text));
-}
+use crate::support::{Workspace, ids, row, snapshot, strict_mapping};
 
 async fn history(ws: &Workspace, args: &[&str]) -> (String, Value) {
     let mut text_args = vec!["history"];

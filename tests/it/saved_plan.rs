@@ -4,8 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::history::snapshot;
-use crate::support::{Workspace, ids, row};
+use crate::support::{Workspace, ids, row, snapshot};
 
 /// Three contacts synced, then a source that changes one, adds one and drops one.
 async fn workspace_with_a_change() -> Workspace {
