@@ -10,7 +10,7 @@ use crate::commands::{self, Output};
 use crate::exit::Exit;
 use crate::logging::{self, LogFormat};
 use crate::mirror::Select;
-use crate::report::Mode;
+use crate::outcome::Mode;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod mirror;
 pub mod model;
 pub mod openphone;
+pub mod outcome;
 pub mod plan;
 pub mod report;
 pub mod schedule;

@@ -4,7 +4,7 @@
 use crate::mirror::{Mirror, MirrorError};
 use crate::model::PushedState;
 use crate::plan::{FieldChange, diff};
-use crate::report::Action;
+use crate::plan::Action;
 
 use super::Effect;
 

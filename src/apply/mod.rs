@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::mirror::{Mirror, MirrorError};
 use crate::openphone::{ApiError, Client, Found, lookup};
 use crate::plan::Plan;
-use crate::report::{Action, Applied, RecordError};
+use crate::plan::{Action, Applied, RecordError};
 pub use tasks::Effect;
 use tasks::{Task, TaskResult};
 

@@ -7,7 +7,7 @@ use crate::model::{ContactState, PushedState};
 use crate::openphone::wire::{ApiContact, confirmed_state, create_body, ours};
 use crate::openphone::{ApiError, Client};
 use crate::plan::{Create, Delete, Update, merge};
-use crate::report::Action;
+use crate::plan::Action;
 
 use super::ApplyOptions;
 

@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::exit::Exit;
 use crate::mirror::Mirror;
 use crate::mirror::history::Failure;
-use crate::report::{Outcome, Report};
+use crate::outcome::Outcome;
+use crate::report::Report;
 
 use super::Output;
 

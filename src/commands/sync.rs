@@ -19,7 +19,9 @@ use crate::mirror::{Mirror, MirrorError, MirrorIndex, Role, RunLock, RunRecord};
 use crate::openphone::Client;
 use crate::plan::saved::{Made, SavedPlan, SourceHasher, mirror_fingerprint};
 use crate::plan::{self, Inputs, Plan};
-use crate::report::{Mode, Outcome, RecordError, Report};
+use crate::outcome::{Mode, Outcome};
+use crate::plan::RecordError;
+use crate::report::Report;
 use crate::source::{self, SourceError};
 use crate::verify::{self, Verified, VerifyError};
 
@@ -568,7 +570,7 @@ async fn note_existing(
         crate::openphone::lookup(client, &ids, concurrency(config)).await.complete().map_err(|e| Stop::api(&e))?;
     let label = config.openphone.source_label.as_str();
     let mut adopted = 0;
-    for change in report.changes.iter_mut().filter(|c| c.action == crate::report::Action::Create) {
+    for change in report.changes.iter_mut().filter(|c| c.action == crate::plan::Action::Create) {
         let Some(existing) = found.get(&change.external_id) else { continue };
         adopted += 1;
         change.changes.push(match existing.iter().filter(|c| c.is_ours(label)).count() {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{Mirror, MirrorError, now};
 use crate::model::PushedState;
 use crate::plan::FieldChange;
-use crate::report::{Action, RecordError};
+use crate::plan::{Action, RecordError};
 
 /// One applied change, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]

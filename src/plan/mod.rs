@@ -5,11 +5,13 @@
 
 pub mod diff;
 pub mod guard;
+pub mod action;
 pub mod merge;
 pub mod saved;
 
 use std::collections::HashMap;
 
+pub use action::{Action, Applied, Planned, RecordError};
 pub use diff::{Diff, FieldChange, diff};
 pub use guard::{Refusal, guard};
 pub use merge::{Merged, merge};
