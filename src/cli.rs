@@ -10,7 +10,6 @@ use crate::commands::{self, Output};
 use crate::exit::Exit;
 use crate::logging::{self, LogFormat};
 use crate::mirror::Select;
-use crate::outcome::Mode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -212,14 +211,17 @@ pub fn main() -> std::process::ExitCode {
     let exit = runtime.block_on(async {
         match cli.command {
             Command::Sync { dry_run, save_plan, plan, output, allow_mass_delete, verify, limit, record } => {
-                let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
-                let args = commands::sync::SyncArgs { mode, output, allow_mass_delete, verify, limit, record };
-                let plan_file = match (save_plan, plan) {
-                    (Some(path), _) => Some(commands::saved_plan::PlanFile::Save(path)),
-                    (None, Some(path)) => Some(commands::saved_plan::PlanFile::Apply(path)),
-                    (None, None) => None,
+                let cmd = commands::sync::SyncCommand {
+                    dry_run,
+                    save_plan,
+                    plan,
+                    output,
+                    allow_mass_delete,
+                    verify,
+                    limit,
+                    record,
                 };
-                commands::sync::run_with_plan(&config, &args, plan_file.as_ref()).await
+                commands::sync::run(&config, &cmd).await
             }
             Command::Daemon => crate::daemon::run(&config).await,
             Command::Check { offline, no_source } => commands::check::run(&config, offline, no_source).await,

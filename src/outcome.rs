@@ -47,14 +47,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] = [
-        Outcome::Ok,
-        Outcome::Partial,
-        Outcome::Refused,
-        Outcome::Unavailable,
-        Outcome::Stopped,
-        Outcome::ConfigError,
-    ];
+    pub const ALL: [Outcome; 6] =
+        [Outcome::Ok, Outcome::Partial, Outcome::Refused, Outcome::Unavailable, Outcome::Stopped, Outcome::ConfigError];
 
     pub fn as_str(self) -> &'static str {
         match self {

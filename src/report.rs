@@ -77,14 +77,26 @@ pub struct PendingDeletion {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VerifyReport {
     pub checked: u64,
-    pub drifted: Vec<crate::verify::Drifted>,
+    pub drifted: Vec<DriftedContact>,
     pub missing: Vec<String>,
 }
 
-impl From<&crate::verify::Verified> for VerifyReport {
-    fn from(v: &crate::verify::Verified) -> VerifyReport {
-        VerifyReport { checked: v.checked, drifted: v.drifted.clone(), missing: v.missing.clone() }
-    }
+/// A contact edited in the app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriftedContact {
+    pub external_id: String,
+    pub contact_id: String,
+    pub fields: Vec<DriftedField>,
+}
+
+/// One field that no longer holds what this tool wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriftedField {
+    pub field: String,
+    /// What this tool last wrote.
+    pub synced: Option<String>,
+    /// What OpenPhone holds now.
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -5,24 +5,11 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Mirror, MirrorError, now};
+use super::error::MirrorError;
+use super::store::{Mirror, now};
 use crate::clock;
 use crate::model::PushedState;
-
-/// Changes to the missing marks that a run's plan decided.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Marks {
-    /// Records whose row was first seen missing in this run: marked missing since now.
-    pub missing: Vec<String>,
-    /// Records whose row is back: no longer missing, no longer a kept restore.
-    pub returned: Vec<String>,
-}
-
-impl Marks {
-    pub fn is_empty(&self) -> bool {
-        self.missing.is_empty() && self.returned.is_empty()
-    }
-}
+use crate::plan::Marks;
 
 /// A deleted contact as it was just before the delete.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -177,7 +164,7 @@ impl Mirror {
         rows.into_iter()
             .map(|(id, external_id, contact_id, run_id, deleted_at, contact, pushed)| {
                 let unreadable = |what: &str, e: serde_json::Error| MirrorError::Schema {
-                    path: self.path.clone(),
+                    path: self.path().to_path_buf(),
                     message: format!("the {what} kept for {external_id:?} is unreadable: {e}"),
                 };
                 let contact = serde_json::from_str(&contact).map_err(|e| unreadable("deleted contact", e))?;

@@ -3,10 +3,10 @@
 //! refuses mass deletes, and [`merge`], the complete contact a PATCH sends, from the contact
 //! as read. Invariant: nothing here does IO.
 
+pub mod action;
 pub mod diff;
 pub mod guard;
-pub mod action;
-pub mod merge;
+pub mod known;
 pub mod saved;
 
 use std::collections::HashMap;
@@ -14,9 +14,8 @@ use std::collections::HashMap;
 pub use action::{Action, Applied, Planned, RecordError};
 pub use diff::{Diff, FieldChange, diff};
 pub use guard::{Refusal, guard};
-pub use merge::{Merged, merge};
+pub use known::{IndexEntry, Marks, MirrorIndex, Pending};
 
-use crate::mirror::{Marks, MirrorIndex, Pending};
 use crate::model::{ContactState, Digest, PushedState, Record};
 
 /// A contact to create (after looking its externalId up, in case it exists).
@@ -211,7 +210,6 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mirror::IndexEntry;
     use std::collections::HashSet;
 
     fn rec(row: u64, id: &str, first: &str) -> Record {

@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use super::known::{MirrorIndex, Pending};
 use super::{Create, Delete, Diff, FieldChange, Plan, Update};
-use crate::mirror::{MirrorIndex, Pending};
 use crate::model::{ContactState, Digest, PushedState, Unmapped};
 use crate::source::{SourceError, SourceItem};
 

@@ -11,42 +11,30 @@
 //! one PATCH that sends only what drifted; [`record`] writes the same to the mirror before
 //! applying.
 
-use serde::Serialize;
-
 use std::collections::HashMap;
 
-use crate::mirror::{Mirror, MirrorError, MirrorIndex};
+use crate::mirror::{Mirror, MirrorError};
 use crate::model::{Policies, PushedState, Unmapped};
 use crate::openphone::client::LOOKUP_BATCH;
+use crate::openphone::merge::hold;
 use crate::openphone::wire::{ApiContact, observed_state};
 use crate::openphone::{ApiError, Client, Found, lookup};
+use crate::plan::MirrorIndex;
 use crate::plan::diff;
-use crate::plan::merge::hold;
+use crate::report::{DriftedContact, DriftedField, VerifyReport};
 
 /// How many mirrored contacts are read from the mirror (and then OpenPhone) at a time.
 const CHUNK: usize = 1000;
 
-/// One field that no longer holds what this tool wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DriftedField {
-    pub field: String,
-    /// What this tool last wrote.
-    pub synced: Option<String>,
-    /// What OpenPhone holds now.
-    pub now: Option<String>,
-}
-
 /// A contact edited in the app.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Drifted {
     pub external_id: String,
     pub contact_id: String,
     pub fields: Vec<DriftedField>,
     /// What OpenPhone holds now, with its item ids: the base for restoring it.
-    #[serde(skip)]
     pub observed: PushedState,
     /// The contact as read: the apply step merges into it without reading it again.
-    #[serde(skip)]
     pub contact: ApiContact,
 }
 
@@ -104,12 +92,53 @@ pub struct Verified {
     pub missing: Vec<String>,
 }
 
+impl Verified {
+    /// What the report shows of it.
+    pub fn summary(&self) -> VerifyReport {
+        VerifyReport {
+            checked: self.checked,
+            drifted: self
+                .drifted
+                .iter()
+                .map(|d| DriftedContact {
+                    external_id: d.external_id.clone(),
+                    contact_id: d.contact_id.clone(),
+                    fields: d.fields.clone(),
+                })
+                .collect(),
+            missing: self.missing.clone(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error(transparent)]
     Mirror(#[from] MirrorError),
     #[error("reading the mirrored contacts back from OpenPhone failed: {0}")]
     Api(#[from] ApiError),
+}
+
+/// The verify step of a run: reads the mirrored contacts back (needs the key).
+pub async fn step(
+    run: &super::run::Run<'_>,
+    client: Option<&Client>,
+    mirror: Option<&mut Mirror>,
+    index: &MirrorIndex,
+    mapper: &crate::mapping::Mapper,
+) -> Result<Verified, super::stop::Stop> {
+    let config = run.config;
+    let client = client.ok_or_else(|| {
+        super::stop::Stop::config(format!(
+            "{}: --verify reads the contacts back from OpenPhone and needs the API key: set ${} or [openphone].api_key_file",
+            config.path.display(),
+            crate::config::API_KEY_ENV
+        ))
+    })?;
+    let Some(m) = mirror else { return Ok(Verified::default()) };
+    let label = &config.openphone.source_label;
+    let concurrency = super::setup::concurrency(config);
+    Ok(verify(client, m, index, mapper.unmapped(), mapper.policies(), label, concurrency).await?)
 }
 
 /// Reads back every mirrored contact with no write pending (a pending one is re-read by

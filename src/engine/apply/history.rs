@@ -3,8 +3,8 @@
 
 use crate::mirror::{Mirror, MirrorError};
 use crate::model::PushedState;
-use crate::plan::{FieldChange, diff};
 use crate::plan::Action;
+use crate::plan::{FieldChange, diff};
 
 use super::Effect;
 

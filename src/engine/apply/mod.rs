@@ -2,7 +2,7 @@
 //! - every create and update is first read with one batched externalId lookup
 //!   ([`crate::openphone::lookup`], 20 ids a request); a create adopts a contact of ours that
 //!   already exists, an update merges the source's values into the contact as read and
-//!   PATCHes the complete contact ([`crate::plan::merge`]);
+//!   PATCHes the complete contact ([`crate::openphone::merge`]);
 //! - a record whose read failed fails for this run with nothing sent;
 //! - ambiguous failures are resolved by re-reading before writing again, and every confirmed
 //!   write is committed to the mirror at once.
@@ -46,6 +46,21 @@ pub struct ApplyOptions {
     pub stop: CancellationToken,
     /// Who owns each mapped field: what a PATCH keeps of the contact as read.
     pub policies: crate::model::Policies,
+}
+
+impl ApplyOptions {
+    /// The options of a run's apply step.
+    pub fn new(run: &super::run::Run<'_>, run_id: Option<i64>, policies: crate::model::Policies) -> ApplyOptions {
+        let openphone = &run.config.openphone;
+        ApplyOptions {
+            run_id,
+            source_label: openphone.source_label.clone(),
+            concurrency: super::setup::concurrency(run.config),
+            max_ambiguous_retries: openphone.max_retries.max(1),
+            stop: run.stop.clone(),
+            policies,
+        }
+    }
 }
 
 /// What applying did.
