@@ -55,7 +55,7 @@ pub async fn read(
         let mapper = Mapper::new(run.mapping, &rows.header, &run.config.source.describe(), catalog)?
             .with_null_values(&run.config.null_values);
         if run.args.verify && verified.is_none() {
-            let found = verify::step(run, client, mirror.as_deref_mut(), index, &mapper).await?;
+            let found = verify_step(run, client, mirror.as_deref_mut(), index, &mapper).await?;
             verify::observe(&found, index);
             verified = Some(found);
         }
@@ -84,4 +84,26 @@ pub async fn read(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// `--verify`: reads the mirrored contacts back (needs the key).
+async fn verify_step(
+    run: &Run<'_>,
+    client: Option<&Client>,
+    mirror: Option<&mut Mirror>,
+    index: &MirrorIndex,
+    mapper: &Mapper,
+) -> Result<Verified, Stop> {
+    let config = run.config;
+    let client = client.ok_or_else(|| {
+        Stop::config(format!(
+            "{}: --verify reads the contacts back from OpenPhone and needs the API key: set ${} or [openphone].api_key_file",
+            config.path.display(),
+            crate::config::API_KEY_ENV
+        ))
+    })?;
+    let Some(m) = mirror else { return Ok(Verified::default()) };
+    let label = &config.openphone.source_label;
+    let concurrency = super::setup::concurrency(config);
+    Ok(verify::verify(client, m, index, mapper.unmapped(), mapper.policies(), label, concurrency).await?)
 }

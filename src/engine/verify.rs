@@ -119,28 +119,6 @@ pub enum VerifyError {
     Api(#[from] ApiError),
 }
 
-/// The verify step of a run: reads the mirrored contacts back (needs the key).
-pub async fn step(
-    run: &super::run::Run<'_>,
-    client: Option<&Client>,
-    mirror: Option<&mut Mirror>,
-    index: &MirrorIndex,
-    mapper: &crate::mapping::Mapper,
-) -> Result<Verified, super::stop::Stop> {
-    let config = run.config;
-    let client = client.ok_or_else(|| {
-        super::stop::Stop::config(format!(
-            "{}: --verify reads the contacts back from OpenPhone and needs the API key: set ${} or [openphone].api_key_file",
-            config.path.display(),
-            crate::config::API_KEY_ENV
-        ))
-    })?;
-    let Some(m) = mirror else { return Ok(Verified::default()) };
-    let label = &config.openphone.source_label;
-    let concurrency = super::setup::concurrency(config);
-    Ok(verify(client, m, index, mapper.unmapped(), mapper.policies(), label, concurrency).await?)
-}
-
 /// Reads back every mirrored contact with no write pending (a pending one is re-read by
 /// the run anyway) and compares it with its last confirmed state. (`mirror` is only read;
 /// `&mut` keeps the future `Send`, as a `Connection` is not `Sync`.)

@@ -3,56 +3,16 @@
 //! contact just before this tool deleted it (kept `[state].keep_deleted_days`).
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
 use super::error::MirrorError;
+use super::rows::{DeleteStatus, Select, Tombstone};
 use super::store::{Mirror, now};
 use crate::clock;
 use crate::model::PushedState;
 use crate::plan::Marks;
 
-/// A deleted contact as it was just before the delete.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Tombstone {
-    pub id: i64,
-    pub external_id: String,
-    pub contact_id: String,
-    pub run_id: Option<i64>,
-    pub deleted_at: String,
-    /// The contact as read just before the delete (API JSON).
-    #[serde(skip)]
-    pub contact: serde_json::Value,
-    /// The mirror's last confirmed state then, to link the contact again.
-    #[serde(skip)]
-    pub pushed: Option<PushedState>,
-}
-
 /// A `tombstones` row: id, external id, contact id, run, deleted at, contact, pushed.
 type TombRow = (i64, String, String, Option<i64>, String, String, Option<String>);
-
-/// Which tombstones `restore` takes: the newest of each record, not yet restored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Select {
-    /// Those deleted by one run.
-    Run(i64),
-    /// Those of these records.
-    Ids(Vec<String>),
-    /// Those deleted at or after this time (Unix milliseconds).
-    Since(i64),
-}
-
-/// What `status` shows of the deletes to come.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct DeleteStatus {
-    /// Records whose row is missing, waiting for `delete_after`.
-    pub pending: u64,
-    /// When the first of them is missing since (Unix milliseconds), if any.
-    pub oldest_missing_since: Option<i64>,
-    /// Contacts `restore` brought back whose row is still missing (kept until `forget`).
-    pub restored_missing: Vec<String>,
-    /// Tombstones kept for `restore`.
-    pub tombstones: u64,
-}
 
 impl Mirror {
     /// Records the marks a plan decided, in one transaction.

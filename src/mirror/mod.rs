@@ -12,12 +12,12 @@ pub mod history;
 mod holder;
 pub mod lock;
 pub mod migrate;
+mod rows;
 mod runs;
 mod store;
 
-pub use deletes::{DeleteStatus, Select, Tombstone};
 pub use error::MirrorError;
 pub use holder::{Holder, Role};
 pub use lock::RunLock;
-pub use runs::RunRecord;
+pub use rows::{DeleteStatus, RunRecord, Select, Tombstone};
 pub use store::{DEFAULT_LOCK_TIMEOUT, Mirror};

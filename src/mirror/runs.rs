@@ -3,63 +3,14 @@
 //! outcome and counts are stored and read through their enums and count types.
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
 use crate::outcome::{Mode, Outcome};
 use crate::plan::{Applied, Planned};
 
+use super::rows::RunRecord;
+
 use super::error::MirrorError;
 use super::store::{Mirror, now};
-
-/// One row of the `runs` table.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct RunRecord {
-    pub id: i64,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    pub mode: Mode,
-    /// `None` while it runs, or when it was killed.
-    pub outcome: Option<Outcome>,
-    pub exit_code: Option<i64>,
-    pub source_rows: Option<u64>,
-    pub invalid_rows: Option<u64>,
-    /// `None` when the run stopped before it had a plan.
-    pub planned: Option<Planned>,
-    pub applied: Option<Applied>,
-    pub failed: Option<u64>,
-    pub api_requests: Option<u64>,
-    pub duration_ms: Option<u64>,
-    pub first_error: Option<String>,
-    /// What the run's verify found: contacts read back, edited in the app, deleted there
-    /// (`None` when it did not verify).
-    pub verify: Option<[i64; 3]>,
-    /// How many of `invalid_rows` were invalid in the same way in the run before.
-    pub known_invalid_rows: Option<u64>,
-}
-
-impl RunRecord {
-    /// A run with nothing known yet but its id and mode.
-    pub fn new(id: i64, mode: Mode) -> RunRecord {
-        RunRecord {
-            id,
-            started_at: String::new(),
-            finished_at: None,
-            mode,
-            outcome: None,
-            exit_code: None,
-            source_rows: None,
-            invalid_rows: None,
-            planned: None,
-            applied: None,
-            failed: None,
-            api_requests: None,
-            duration_ms: None,
-            first_error: None,
-            verify: None,
-            known_invalid_rows: None,
-        }
-    }
-}
 
 /// The outcomes of the runs that finished their work (`ok`, `partial`), as an SQL list.
 fn finished_outcomes(also: &[Outcome]) -> String {

@@ -163,11 +163,7 @@ impl Mirror {
                     IndexEntry {
                         contact_id: r.get(1)?,
                         hash: r.get::<_, Option<String>>(2)?.as_deref().and_then(Digest::parse),
-                        pending: match pending.as_deref() {
-                            Some("create") => Some(Pending::Create),
-                            Some("update") => Some(Pending::Update),
-                            _ => None,
-                        },
+                        pending: pending.as_deref().and_then(Pending::parse),
                         source_hash: r.get::<_, Option<String>>(4)?.as_deref().and_then(Digest::parse),
                         missing_since: r.get::<_, Option<String>>(5)?.as_deref().map_or(0, clock::parse_millis),
                         restored: r.get(6)?,
@@ -208,16 +204,15 @@ impl Mirror {
         let now = now();
         self.in_transaction(|tx| {
             let mut ins = tx.prepare(
-                "INSERT INTO contacts (external_id, pending, created_at, updated_at) VALUES (?1, 'create', ?2, ?2)
-                 ON CONFLICT(external_id) DO UPDATE SET pending = 'create', updated_at = ?2",
+                "INSERT INTO contacts (external_id, pending, created_at, updated_at) VALUES (?1, ?3, ?2, ?2)
+                 ON CONFLICT(external_id) DO UPDATE SET pending = ?3, updated_at = ?2",
             )?;
             for id in creates {
-                ins.execute(params![id, now])?;
+                ins.execute(params![id, now, Pending::Create.action().as_str()])?;
             }
-            let mut upd =
-                tx.prepare("UPDATE contacts SET pending = 'update', updated_at = ?2 WHERE external_id = ?1")?;
+            let mut upd = tx.prepare("UPDATE contacts SET pending = ?3, updated_at = ?2 WHERE external_id = ?1")?;
             for id in updates {
-                upd.execute(params![id, now])?;
+                upd.execute(params![id, now, Pending::Update.action().as_str()])?;
             }
             Ok(())
         })
@@ -302,10 +297,9 @@ impl Mirror {
     /// their turn), so the next run trusts the mirror for them instead of re-reading.
     pub fn unmark_updates(&mut self, external_ids: &[&str]) -> Result<(), MirrorError> {
         self.in_transaction(|tx| {
-            let mut stmt =
-                tx.prepare("UPDATE contacts SET pending = NULL WHERE external_id = ?1 AND pending = 'update'")?;
+            let mut stmt = tx.prepare("UPDATE contacts SET pending = NULL WHERE external_id = ?1 AND pending = ?2")?;
             for id in external_ids {
-                stmt.execute([id])?;
+                stmt.execute([id, &Pending::Update.action().as_str()])?;
             }
             Ok(())
         })

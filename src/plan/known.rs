@@ -6,11 +6,32 @@ use std::collections::HashMap;
 
 use crate::model::Digest;
 
+use super::action::Action;
+
 /// A write that was sent and not yet confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pending {
     Create,
     Update,
+}
+
+impl Pending {
+    /// The action whose write is pending: its word is what the mirror stores.
+    pub fn action(self) -> Action {
+        match self {
+            Pending::Create => Action::Create,
+            Pending::Update => Action::Update,
+        }
+    }
+
+    /// The pending write the mirror stored as `word`.
+    pub fn parse(word: &str) -> Option<Pending> {
+        match Action::parse(word)? {
+            Action::Create => Some(Pending::Create),
+            Action::Update => Some(Pending::Update),
+            Action::Delete => None,
+        }
+    }
 }
 
 /// What the planner needs to know about one mirrored contact.

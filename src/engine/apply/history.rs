@@ -6,7 +6,7 @@ use crate::model::PushedState;
 use crate::plan::Action;
 use crate::plan::{FieldChange, diff};
 
-use super::Effect;
+use super::tasks::Effect;
 
 /// The fields a write changed: a create sets every mapped field, a delete clears them.
 pub fn changes(before: Option<&PushedState>, after: Option<&PushedState>) -> Vec<FieldChange> {

@@ -10,7 +10,7 @@ use crate::openphone::{ApiError, Client};
 use crate::plan::Action;
 use crate::plan::{Create, Delete, Update};
 
-use super::ApplyOptions;
+use super::options::ApplyOptions;
 
 /// One record's work.
 pub enum Task {
