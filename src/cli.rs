@@ -49,6 +49,7 @@ pub enum Command {
         /// they were when it was made (else exit 3, nothing written).
         #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "verify"])]
         plan: Option<PathBuf>,
+        /// The report: `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
         /// Let this run exceed [sync].max_delete_fraction.
@@ -79,6 +80,7 @@ pub enum Command {
     },
     /// What the mirror holds and how the last runs went.
     Status {
+        /// `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
@@ -90,16 +92,19 @@ pub enum Command {
         /// The changes of this run (`status` lists the runs).
         #[arg(long, value_name = "N")]
         run: Option<i64>,
+        /// `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
     /// The records that keep failing, oldest first, with the last error and row.
     Failures {
+        /// `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
     /// List the workspace's custom fields: name, key, type.
     Fields {
+        /// `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
@@ -118,6 +123,7 @@ pub enum Command {
         /// List what would be restored; write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
@@ -126,6 +132,7 @@ pub enum Command {
     Forget {
         #[arg(value_name = "EXTERNAL_ID", required = true)]
         external_ids: Vec<String>,
+        /// `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
