@@ -10,7 +10,6 @@ use crate::commands::{self, Output};
 use crate::exit::Exit;
 use crate::logging::{self, LogFormat};
 use crate::mirror::Select;
-use crate::report::Mode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,6 +49,7 @@ pub enum Command {
         /// they were when it was made (else exit 3, nothing written).
         #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "verify"])]
         plan: Option<PathBuf>,
+        /// The report: `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
         /// Let this run exceed [sync].max_delete_fraction.
@@ -80,6 +80,7 @@ pub enum Command {
     },
     /// What the mirror holds and how the last runs went.
     Status {
+        /// `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
@@ -91,16 +92,19 @@ pub enum Command {
         /// The changes of this run (`status` lists the runs).
         #[arg(long, value_name = "N")]
         run: Option<i64>,
+        /// `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
     /// The records that keep failing, oldest first, with the last error and row.
     Failures {
+        /// `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
     /// List the workspace's custom fields: name, key, type.
     Fields {
+        /// `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
@@ -119,6 +123,7 @@ pub enum Command {
         /// List what would be restored; write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
@@ -127,6 +132,7 @@ pub enum Command {
     Forget {
         #[arg(value_name = "EXTERNAL_ID", required = true)]
         external_ids: Vec<String>,
+        /// `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
@@ -212,14 +218,17 @@ pub fn main() -> std::process::ExitCode {
     let exit = runtime.block_on(async {
         match cli.command {
             Command::Sync { dry_run, save_plan, plan, output, allow_mass_delete, verify, limit, record } => {
-                let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
-                let args = commands::sync::SyncArgs { mode, output, allow_mass_delete, verify, limit, record };
-                let plan_file = match (save_plan, plan) {
-                    (Some(path), _) => Some(commands::saved_plan::PlanFile::Save(path)),
-                    (None, Some(path)) => Some(commands::saved_plan::PlanFile::Apply(path)),
-                    (None, None) => None,
+                let cmd = commands::sync::SyncCommand {
+                    dry_run,
+                    save_plan,
+                    plan,
+                    output,
+                    allow_mass_delete,
+                    verify,
+                    limit,
+                    record,
                 };
-                commands::sync::run_with_plan(&config, &args, plan_file.as_ref()).await
+                commands::sync::run(&config, &cmd).await
             }
             Command::Daemon => crate::daemon::run(&config).await,
             Command::Check { offline, no_source } => commands::check::run(&config, offline, no_source).await,

@@ -10,130 +10,8 @@ use serde::Serialize;
 use crate::exit::Exit;
 use crate::model::{ContactState, FieldType};
 use crate::openphone::client::StatsSnapshot;
-use crate::plan::Plan;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    Apply,
-    DryRun,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Apply => "apply",
-            Mode::DryRun => "dry_run",
-        }
-    }
-}
-
-/// What happened to a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-}
-
-impl Action {
-    /// The word stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Action> {
-        [Action::Create, Action::Update, Action::Delete].into_iter().find(|a| a.as_str() == s)
-    }
-}
-
-/// How the run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Everything planned was applied (or, in a dry run, planned) and every row was valid.
-    Ok,
-    /// Some rows were invalid or some writes failed; the rest was applied.
-    Partial,
-    /// A safety guard refused the run; nothing was written.
-    Refused,
-    /// OpenPhone or the source failed; the run stopped.
-    Unavailable,
-    /// Told to stop (SIGTERM/SIGINT): what was in flight was committed, the rest is left
-    /// for the next run.
-    Stopped,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Partial => "partial",
-            Outcome::Refused => "refused",
-            Outcome::Unavailable => "unavailable",
-            Outcome::Stopped => "stopped",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Planned {
-    pub create: u64,
-    pub update: u64,
-    pub delete: u64,
-    pub unchanged: u64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Applied {
-    pub create: u64,
-    pub update: u64,
-    pub delete: u64,
-}
-
-impl Applied {
-    pub fn add(&mut self, action: Action) {
-        match action {
-            Action::Create => self.create += 1,
-            Action::Update => self.update += 1,
-            Action::Delete => self.delete += 1,
-        }
-    }
-}
-
-/// One record that was invalid or failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RecordError {
-    pub row: Option<u64>,
-    pub external_id: Option<String>,
-    pub action: Option<Action>,
-    pub message: String,
-    /// The HTTP status, when OpenPhone answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    /// The API's error code, when it sent one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-}
-
-impl RecordError {
-    /// A row that could not be read or mapped (or a warning on one), before any request.
-    pub fn from_row(e: &crate::source::RowError) -> RecordError {
-        RecordError {
-            row: Some(e.row),
-            external_id: e.external_id.clone(),
-            action: None,
-            message: e.message.clone(),
-            status: None,
-            code: None,
-        }
-    }
-}
+use crate::outcome::{Mode, Outcome};
+use crate::plan::{Action, Applied, Plan, Planned, RecordError};
 
 /// One planned change, for the dry-run listing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -199,14 +77,26 @@ pub struct PendingDeletion {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VerifyReport {
     pub checked: u64,
-    pub drifted: Vec<crate::verify::Drifted>,
+    pub drifted: Vec<DriftedContact>,
     pub missing: Vec<String>,
 }
 
-impl From<&crate::verify::Verified> for VerifyReport {
-    fn from(v: &crate::verify::Verified) -> VerifyReport {
-        VerifyReport { checked: v.checked, drifted: v.drifted.clone(), missing: v.missing.clone() }
-    }
+/// A contact edited in the app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriftedContact {
+    pub external_id: String,
+    pub contact_id: String,
+    pub fields: Vec<DriftedField>,
+}
+
+/// One field that no longer holds what this tool wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriftedField {
+    pub field: String,
+    /// What this tool last wrote.
+    pub synced: Option<String>,
+    /// What OpenPhone holds now.
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -375,12 +265,7 @@ impl Report {
     }
 
     pub fn exit(&self) -> Exit {
-        match self.outcome {
-            Outcome::Ok => Exit::Ok,
-            Outcome::Partial => Exit::Partial,
-            Outcome::Refused => Exit::Refused,
-            Outcome::Unavailable | Outcome::Stopped => Exit::Unavailable,
-        }
+        self.outcome.exit()
     }
 
     pub fn write_json(&self, out: &mut impl Write) -> std::io::Result<()> {
@@ -390,11 +275,7 @@ impl Report {
 
     pub fn write_text(&self, out: &mut impl Write) -> std::io::Result<()> {
         for c in &self.changes {
-            let action = match c.action {
-                Action::Create => "create",
-                Action::Update => "update",
-                Action::Delete => "delete",
-            };
+            let action = c.action.as_str();
             let row = c.row.map(|r| format!("row {r}")).unwrap_or_default();
             writeln!(out, "{action:<7} {row:<10} {}", c.external_id)?;
             for change in &c.changes {

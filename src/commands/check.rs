@@ -15,7 +15,7 @@ use crate::mapping::records::map_rows;
 use crate::mapping::{FieldCatalog, Mapper};
 use crate::source;
 
-use super::setup::{self, Stop};
+use crate::engine::{Stop, setup};
 
 pub async fn run(config_path: &Path, offline: bool, no_source: bool) -> Exit {
     match check(config_path, offline, no_source).await {
@@ -26,7 +26,7 @@ pub async fn run(config_path: &Path, offline: bool, no_source: bool) -> Exit {
             }
             Exit::Ok
         }
-        Err(stop) => super::sync::fail(stop),
+        Err(stop) => super::fail(stop),
     }
 }
 
@@ -38,25 +38,20 @@ async fn check(config_path: &Path, offline: bool, no_source: bool) -> Result<Vec
     ok.push(format!("config {}", config.path.display()));
     ok.push(format!("mapping {}", mapping.path.display()));
     let key = setup::api_key(&config)?;
-    let data = if no_source {
-        None
-    } else {
-        Some(source::read(&config.source, &mapping.column_names()).await.map_err(super::sync::source_stop)?)
-    };
+    let data = if no_source { None } else { Some(source::read(&config.source, &mapping.column_names()).await?) };
     let catalog = if offline {
         FieldCatalog::Unknown
     } else {
         let key = setup::require_api_key(&config)?;
         let client = setup::client(&config, key)?;
         // The custom-field list doubles as the key check: it needs a valid key.
-        let defs = client.custom_fields().await.map_err(|e| Stop::api(&e))?;
+        let defs = client.custom_fields().await?;
         ok.push(format!("API key accepted by {} ({} custom fields)", config.openphone.base_url, defs.len()));
         FieldCatalog::Workspace(defs)
     };
     match &data {
         Some(data) => {
-            let mapper = Mapper::new(&mapping, &data.header, &config.source.describe(), &catalog)
-                .map_err(|p| Stop::config(&p))?
+            let mapper = Mapper::new(&mapping, &data.header, &config.source.describe(), &catalog)?
                 .with_null_values(&config.null_values);
             let mapped = map_rows(&mapper, &data.rows, data.errors.clone());
             for (tag, list) in [("invalid", &mapped.errors), ("warning", &mapped.warnings)] {

@@ -1,6 +1,6 @@
 //! `openphone-sync failures`: the records that keep failing (an API refusal, an invalid row,
 //! a failed lookup), oldest first, with when they first and last failed, how often, and the
-//! last error and row. Read-only; [`keep`] is how each sync run updates the list.
+//! last error and row. Read-only; each sync run updates the list (`engine::record`).
 
 use std::io::Write;
 use std::path::Path;
@@ -8,30 +8,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::exit::Exit;
-use crate::mirror::Mirror;
 use crate::mirror::history::Failure;
-use crate::report::{Outcome, Report};
 
 use super::Output;
-
-/// After an apply-mode run that was not refused: files its failures in the mirror (a run that tried every record
-/// also drops those that no longer fail), and drops history older than `history_days`.
-/// A mirror that cannot record them is logged, not fatal: the run's writes are recorded.
-pub fn keep(mirror: &mut Mirror, report: &Report, history_days: u32) {
-    if report.outcome == Outcome::Refused {
-        // Refused (a guard, a stale plan): nothing was tried, and nothing is recorded.
-        return;
-    }
-    let complete = matches!(report.outcome, Outcome::Ok | Outcome::Partial);
-    if let Err(e) = mirror.record_failures(&report.errors, complete) {
-        tracing::warn!(error = %e, "Could not record the failing records in the mirror");
-    }
-    match mirror.prune_history(history_days) {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(entries = n, history_days, "Dropped history older than [state].history_days"),
-        Err(e) => tracing::warn!(error = %e, "Could not drop old history from the mirror"),
-    }
-}
 
 #[derive(Serialize)]
 struct Failures {
@@ -42,7 +21,7 @@ struct Failures {
 pub fn run(config_path: &Path, output: Output) -> Exit {
     let result = super::read_mirror(config_path).and_then(|(config, mirror)| {
         let failing = match mirror {
-            Some(m) => m.failures().map_err(super::mirror_stop)?,
+            Some(m) => m.failures().map_err(super::unreadable)?,
             None => Vec::new(),
         };
         Ok(Failures { mirror: config.database.display().to_string(), failing })

@@ -8,14 +8,14 @@ use crate::config::Config;
 use crate::exit::Exit;
 
 use super::Output;
-use super::setup::{self, Stop};
+use crate::engine::setup;
 
 pub async fn run(config_path: &Path, output: Output) -> Exit {
     let result = async {
-        let config = Config::load(config_path).map_err(|p| Stop::config(&p))?;
+        let config = Config::load(config_path)?;
         let key = setup::require_api_key(&config)?;
         let client = setup::client(&config, key)?;
-        client.custom_fields().await.map_err(|e| Stop::api(&e))
+        Ok(client.custom_fields().await?)
     }
     .await;
     match result {
@@ -38,6 +38,6 @@ pub async fn run(config_path: &Path, output: Output) -> Exit {
             };
             Exit::Ok
         }
-        Err(stop) => super::sync::fail(stop),
+        Err(stop) => super::fail(stop),
     }
 }

@@ -11,7 +11,7 @@ use crate::exit::Exit;
 use crate::mirror::history::HistoryEntry;
 
 use super::Output;
-use super::setup::Stop;
+use crate::engine::Stop;
 
 /// Whose history to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,7 @@ struct History {
 
 pub fn run(config_path: &Path, subject: &Subject, output: Output) -> Exit {
     let result = super::read_mirror(config_path).and_then(|(config, mirror)| {
-        let err = super::mirror_stop;
+        let err = super::unreadable;
         let mut h = History { external_id: None, run: None, kept_days: config.history_days, changes: vec![] };
         match subject {
             Subject::Record(id) => {

@@ -1,56 +1,78 @@
-//! The subcommands, one file each, and [`setup`]: what they share (loading config and
-//! mapping, the API key, the client, the custom-field catalog).
+//! The subcommands, one file each, and what they share: how a command that failed says so
+//! (once, as `error: ...` on stderr), how a report or a read-only command's findings are
+//! printed, and the read-only commands' start (the config and the mirror, read-only).
 
 pub mod check;
 pub mod failures;
 pub mod fields;
 pub mod history;
 pub mod restore;
-pub mod saved_plan;
-pub mod setup;
 pub mod status;
 pub mod sync;
+
+use std::io::Write;
+
+use crate::engine::Stop;
+use crate::exit::Exit;
+use crate::report::Report;
 
 /// `--output`: for people or for scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Output {
+    /// Lines for people.
     #[default]
     Text,
+    /// One JSON object (the shape `docs/cli.md` gives), for scripts.
     Json,
+}
+
+/// Prints why a command stopped, once, to stderr, and returns its exit code.
+pub fn fail(stop: Stop) -> Exit {
+    let _ = writeln!(std::io::stderr(), "error: {}", stop.message);
+    stop.exit
+}
+
+/// Prints a run's report to stdout, as text or JSON.
+pub fn print_report(report: &Report, output: Output) {
+    let mut out = std::io::stdout().lock();
+    let _ = match output {
+        Output::Json => report.write_json(&mut out),
+        Output::Text => report.write_text(&mut out),
+    };
 }
 
 /// The start of the read-only commands (`status`, `history`, `failures`): the config, and
 /// its mirror opened read-only (`None` when no sync has made it yet).
 pub fn read_mirror(
     config_path: &std::path::Path,
-) -> Result<(crate::config::Config, Option<crate::mirror::Mirror>), setup::Stop> {
-    let config = crate::config::Config::load(config_path).map_err(|p| setup::Stop::config(&p))?;
-    let mirror = crate::mirror::Mirror::open_read_only(&config.database, config.lock_timeout).map_err(mirror_stop)?;
+) -> Result<(crate::config::Config, Option<crate::mirror::Mirror>), Stop> {
+    let config = crate::config::Config::load(config_path)?;
+    let mirror = crate::mirror::Mirror::open_read_only(&config.database, config.lock_timeout).map_err(unreadable)?;
     Ok((config, mirror))
 }
 
 /// A mirror that cannot be read stops a read-only command with exit 4.
-pub fn mirror_stop(e: crate::mirror::MirrorError) -> setup::Stop {
-    setup::Stop::new(crate::exit::Exit::Unavailable, e.to_string())
+pub fn unreadable(e: crate::mirror::MirrorError) -> Stop {
+    Stop::new(Exit::Unavailable, e.to_string())
 }
 
 /// The end of the read-only commands: prints what they found (as JSON, or as `text` writes
 /// it) and exits 0, or prints why they stopped.
 pub fn print<T: serde::Serialize>(
-    found: Result<T, setup::Stop>,
+    found: Result<T, Stop>,
     output: Output,
     text: impl FnOnce(&mut std::io::StdoutLock<'static>, &T) -> std::io::Result<()>,
-) -> crate::exit::Exit {
+) -> Exit {
     let found = match found {
         Ok(f) => f,
-        Err(stop) => return sync::fail(stop),
+        Err(stop) => return fail(stop),
     };
     let mut out = std::io::stdout().lock();
     let _ = match output {
         Output::Json => serde_json::to_writer_pretty(&mut out, &found)
             .map_err(std::io::Error::from)
-            .and_then(|()| std::io::Write::write_all(&mut out, b"\n")),
+            .and_then(|()| out.write_all(b"\n")),
         Output::Text => text(&mut out, &found),
     };
-    crate::exit::Exit::Ok
+    Exit::Ok
 }

@@ -19,8 +19,9 @@ use crate::openphone::wire::{ApiContact, confirmed_state, ours, restore_body};
 use crate::openphone::{ApiError, lookup};
 
 use super::Output;
-use super::setup::{self, Stop};
-use super::sync::{concurrency, fail, mirror_stop};
+use super::fail;
+use crate::engine::setup::concurrency;
+use crate::engine::{Stop, setup};
 
 /// What `restore` was asked.
 #[derive(Debug, Clone)]
@@ -68,7 +69,7 @@ pub async fn run(config_path: &Path, args: &RestoreArgs) -> Exit {
                 Exit::Partial
             }
         }
-        Err(stop) => fail(stop),
+        Err(stop) => fail(stop.nothing_written()),
     }
 }
 
@@ -76,17 +77,17 @@ async fn restore(config_path: &Path, args: &RestoreArgs) -> Result<RestoreReport
     let (config, _mapping) = setup::load(config_path)?;
     let mut report = RestoreReport { dry_run: args.dry_run, restored: vec![], failed: vec![], fatal: None };
     if args.dry_run {
-        let Some(mirror) = Mirror::open_read_only(&config.database, config.lock_timeout).map_err(mirror_stop)? else {
+        let Some(mirror) = Mirror::open_read_only(&config.database, config.lock_timeout)? else {
             return Ok(report);
         };
-        let tombs = mirror.tombstones(&args.select).map_err(mirror_stop)?;
+        let tombs = mirror.tombstones(&args.select)?;
         report.restored = tombs.iter().map(|t| restored(t, None, false)).collect();
         return Ok(report);
     }
     let key = setup::require_api_key(&config)?;
-    let _lock = RunLock::acquire(&config.database, Role::Sync).map_err(mirror_stop)?;
-    let mut mirror = Mirror::open(&config.database, config.lock_timeout).map_err(mirror_stop)?;
-    let tombs = mirror.tombstones(&args.select).map_err(mirror_stop)?;
+    let _lock = RunLock::acquire(&config.database, Role::Sync)?;
+    let mut mirror = Mirror::open(&config.database, config.lock_timeout)?;
+    let tombs = mirror.tombstones(&args.select)?;
     if tombs.is_empty() {
         return Ok(report);
     }
@@ -135,7 +136,7 @@ async fn restore(config_path: &Path, args: &RestoreArgs) -> Result<RestoreReport
             }
         };
         let pushed = t.pushed.as_ref().map(|p| confirmed_state(&p.state, &contact)).unwrap_or_default();
-        mirror.link_restored(t, &contact.id, &pushed).map_err(mirror_stop)?;
+        mirror.link_restored(t, &contact.id, &pushed)?;
         tracing::info!(external_id = %t.external_id, contact_id = %contact.id, adopted, "Restored a deleted contact");
         report.restored.push(restored(t, Some(contact.id), adopted));
     }
@@ -191,9 +192,9 @@ struct ForgetReport {
 pub fn forget(config_path: &Path, ids: &[String], output: Output) -> Exit {
     let run = || -> Result<ForgetReport, Stop> {
         let (config, _mapping) = setup::load(config_path)?;
-        let _lock = RunLock::acquire(&config.database, Role::Sync).map_err(mirror_stop)?;
-        let mut mirror = Mirror::open(&config.database, config.lock_timeout).map_err(mirror_stop)?;
-        let forgotten = mirror.forget_restores(ids).map_err(mirror_stop)?;
+        let _lock = RunLock::acquire(&config.database, Role::Sync)?;
+        let mut mirror = Mirror::open(&config.database, config.lock_timeout)?;
+        let forgotten = mirror.forget_restores(ids)?;
         let not_kept = ids.iter().filter(|i| !forgotten.contains(i)).cloned().collect();
         Ok(ForgetReport { forgotten, not_kept })
     };
@@ -216,6 +217,6 @@ pub fn forget(config_path: &Path, ids: &[String], output: Output) -> Exit {
             }
             if report.not_kept.is_empty() { Exit::Ok } else { Exit::Partial }
         }
-        Err(stop) => fail(stop),
+        Err(stop) => fail(stop.nothing_written()),
     }
 }

@@ -10,9 +10,11 @@ use crate::exit::Exit;
 use crate::mirror::history::Failure;
 use crate::mirror::lock::{holder, lock_path};
 use crate::mirror::{Role, RunRecord};
+use crate::outcome::Outcome;
+use crate::plan::Action;
 
 use super::Output;
-use super::setup::Stop;
+use crate::engine::Stop;
 
 #[derive(Serialize)]
 struct Status {
@@ -92,7 +94,7 @@ pub fn run(config_path: &Path, output: Output) -> Exit {
             runs: vec![],
         };
         if let Some(m) = mirror {
-            let err = super::mirror_stop;
+            let err = super::unreadable;
             (status.contacts, status.pending) = m.counts().map_err(err)?;
             status.runs = m.recent_runs(10).map_err(err)?;
             status.last_verify = m.last_verified().map_err(err)?;
@@ -171,17 +173,18 @@ fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {
     }
     writeln!(out, "Last runs (newest first):")?;
     for r in &s.runs {
-        let v = |x: Option<i64>| x.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+        let v = |x: Option<u64>| x.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+        let applied = |a: Action| v(r.applied.map(|n| n.get(a)));
         writeln!(
             out,
             "  #{:<4} {}  {:<8} {:>7} ms  created {} updated {} deleted {} failed {} invalid {} (known {})  {} requests",
             r.id,
             r.started_at,
-            r.outcome.as_deref().unwrap_or("running/killed"),
+            r.outcome.map_or("running/killed", Outcome::as_str),
             v(r.duration_ms),
-            v(r.applied[0]),
-            v(r.applied[1]),
-            v(r.applied[2]),
+            applied(Action::Create),
+            applied(Action::Update),
+            applied(Action::Delete),
             v(r.failed),
             v(r.invalid_rows),
             v(r.known_invalid_rows),

@@ -17,15 +17,16 @@ use chrono::{DateTime, Utc};
 use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::commands::Output;
-use crate::commands::setup::{self, Stop};
-use crate::commands::sync::{self, RunContext, SyncArgs};
+use crate::commands::fail;
 use crate::config::{Config, Problems};
+use crate::engine::{self, Run, Stop, SyncArgs, record, setup};
 use crate::exit::Exit;
 use crate::mapping::Mapping;
 use crate::metrics::{self, Metrics};
 use crate::mirror::{Mirror, Role, RunLock};
-use crate::report::{Mode, Report};
+use crate::outcome::Mode;
+use crate::outcome::Outcome;
+use crate::report::Report;
 use crate::schedule::Schedule;
 use crate::signals::{Signal, Signals};
 use notify::Notifier;
@@ -110,22 +111,22 @@ struct Daemon {
 pub async fn run(config_path: &Path) -> Exit {
     let loaded = match load(config_path) {
         Ok(l) => l,
-        Err(problems) => return sync::fail(Stop::config(&problems)),
+        Err(problems) => return fail(Stop::from(problems).nothing_written()),
     };
     let _lock = match RunLock::acquire(&loaded.config.database, Role::Daemon) {
         Ok(lock) => lock,
-        Err(e) => return sync::fail(sync::mirror_stop(e)),
+        Err(e) => return fail(e.into()),
     };
     let mut signals = match Signals::new(true) {
         Ok(s) => s,
-        Err(e) => return sync::fail(Stop::new(Exit::Unavailable, format!("cannot listen for signals: {e}"))),
+        Err(e) => return fail(Stop::new(Exit::Unavailable, format!("cannot listen for signals: {e}"))),
     };
     let metrics = Arc::new(Metrics::new());
     if let Some(addr) = loaded.config.metrics_listen {
         match metrics::http::start(addr, metrics.clone()).await {
             Ok(bound) => tracing::info!(address = %bound, path = "/metrics", "Serving Prometheus metrics"),
             Err(e) => {
-                return sync::fail(Stop::new(
+                return fail(Stop::new(
                     Exit::Config,
                     format!("{}: `metrics.listen`: cannot listen on {addr}: {e}", loaded.config.path.display()),
                 ));
@@ -222,7 +223,6 @@ impl Daemon {
         self.runs += 1;
         let stop = CancellationToken::new();
         let (config, mapping) = (self.loaded.config.clone(), self.loaded.mapping.clone());
-        let ctx = RunContext { lock_held: true, stop: stop.clone(), run_id: None };
         let verify = self
             .loaded
             .config
@@ -231,13 +231,17 @@ impl Daemon {
             .is_some_and(|every| self.last_verified.is_none_or(|at| at.elapsed() >= every));
         let args = SyncArgs {
             mode: Mode::Apply,
-            output: Output::Json,
+            progress: false,
             allow_mass_delete: false,
             verify,
             limit: None,
             record: None,
         };
-        let handle = tokio::spawn(async move { sync::sync_once(&config, &mapping, &args, &ctx, Instant::now()).await });
+        let token = stop.clone();
+        let handle = tokio::spawn(async move {
+            let run = Run { lock_held: true, stop: token, ..Run::new(&config, &mapping, &args) };
+            engine::sync(&run).await
+        });
         let started_at = Utc::now();
         tracing::debug!(run = self.runs, trigger, "Sync started");
         self.metrics.run_started();
@@ -250,7 +254,7 @@ impl Daemon {
         let duration_ms = (now - run.started_at).num_milliseconds().max(0) as u64;
         match done {
             Ok(Ok(report)) => {
-                sync::log_summary(&report);
+                record::log_summary(&report);
                 if report.verified() {
                     self.last_verified = Some(Instant::now());
                 }
@@ -281,17 +285,12 @@ impl Daemon {
                 for more in lines {
                     tracing::error!(run = run.number, "{more}");
                 }
-                let outcome = match stop.exit {
-                    Exit::Config => "config_error",
-                    Exit::Refused => "refused",
-                    _ => "unavailable",
-                };
-                self.metrics.run_failed(outcome, duration_ms, now);
+                self.metrics.run_failed(Outcome::of_stop(stop.exit), duration_ms, now);
                 self.last = Some(format!("Last run {} failed: {first}", now.format("%Y-%m-%d %H:%M:%SZ")));
             }
             Err(e) => {
                 tracing::error!(run = run.number, error = %e, "Sync crashed; waiting for the next scheduled run");
-                self.metrics.run_failed("unavailable", duration_ms, now);
+                self.metrics.run_failed(Outcome::Unavailable, duration_ms, now);
                 self.last = Some(format!("Last run {} crashed", now.format("%Y-%m-%d %H:%M:%SZ")));
             }
         }

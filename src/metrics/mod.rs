@@ -14,11 +14,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::report::{Action, Outcome, Report};
+use crate::outcome::Outcome;
+use crate::plan::Action;
+use crate::report::Report;
 
-/// Every run outcome a counter is kept for, so that each series exists from the start.
-const RUN_OUTCOMES: &[&str] = &["ok", "partial", "refused", "unavailable", "stopped", "config_error"];
-const ACTIONS: &[Action] = &[Action::Create, Action::Update, Action::Delete];
 /// Every metric's name starts with this (and `_`).
 const PREFIX: &str = "openphone_sync";
 
@@ -80,14 +79,6 @@ pub struct Metrics {
     oldest_failing_since: std::sync::atomic::AtomicI64,
 }
 
-fn action_name(a: Action) -> &'static str {
-    match a {
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Delete => "delete",
-    }
-}
-
 fn seconds(t: DateTime<Utc>) -> f64 {
     t.timestamp_millis() as f64 / 1000.0
 }
@@ -143,12 +134,12 @@ impl Metrics {
 
     /// Registers every metric, and creates each labelled series that must exist from the start.
     fn register(mut self) -> Metrics {
-        for o in RUN_OUTCOMES {
-            let _ = self.runs.get_or_create(&[("outcome", o)]);
+        for o in Outcome::ALL {
+            let _ = self.runs.get_or_create(&[("outcome", o.as_str())]);
         }
-        for a in ACTIONS {
+        for a in Action::ALL {
             for outcome in ["applied", "failed"] {
-                let _ = self.records.get_or_create(&[("action", action_name(*a)), ("outcome", outcome)]);
+                let _ = self.records.get_or_create(&[("action", a.as_str()), ("outcome", outcome)]);
             }
         }
         for kind in ["edited", "deleted"] {
@@ -266,19 +257,19 @@ impl Metrics {
 
     /// A run that produced a report.
     pub fn run_finished(&self, report: &Report, finished: DateTime<Utc>) {
-        self.ended(report.outcome.as_str(), report.duration_ms, finished);
-        if matches!(report.outcome, Outcome::Ok | Outcome::Partial) {
+        self.ended(report.outcome, report.duration_ms, finished);
+        if report.outcome.finished() {
             self.last_success.set(seconds(finished));
         }
         self.last_source_rows.set(count(report.source_rows));
         self.last_invalid_rows.set(count(report.invalid_rows));
         self.last_known_invalid_rows.set(count(report.known_invalid_rows));
-        let a = &report.applied;
-        for (action, n) in [(Action::Create, a.create), (Action::Update, a.update), (Action::Delete, a.delete)] {
-            let _ = self.records.get_or_create(&[("action", action_name(action)), ("outcome", "applied")]).inc_by(n);
+        for action in Action::ALL {
+            let n = report.applied.get(action);
+            let _ = self.records.get_or_create(&[("action", action.as_str()), ("outcome", "applied")]).inc_by(n);
         }
         for action in report.errors.iter().filter_map(|e| e.action) {
-            let _ = self.records.get_or_create(&[("action", action_name(action)), ("outcome", "failed")]).inc();
+            let _ = self.records.get_or_create(&[("action", action.as_str()), ("outcome", "failed")]).inc();
         }
         for (status, n) in &report.api.by_status {
             self.api_requests.get_or_create(&[("status", status.to_string())]).inc_by(*n);
@@ -298,14 +289,14 @@ impl Metrics {
     }
 
     /// A run that stopped before it had a report (source unreadable, OpenPhone down...).
-    pub fn run_failed(&self, outcome: &'static str, duration_ms: u64, finished: DateTime<Utc>) {
+    pub fn run_failed(&self, outcome: Outcome, duration_ms: u64, finished: DateTime<Utc>) {
         self.ended(outcome, duration_ms, finished);
     }
 
     /// What every run that ended counts, with or without a report.
-    fn ended(&self, outcome: &'static str, duration_ms: u64, finished: DateTime<Utc>) {
+    fn ended(&self, outcome: Outcome, duration_ms: u64, finished: DateTime<Utc>) {
         self.running.set(0);
-        let _ = self.runs.get_or_create(&[("outcome", outcome)]).inc();
+        let _ = self.runs.get_or_create(&[("outcome", outcome.as_str())]).inc();
         self.last_run.set(seconds(finished));
         self.last_duration.set(duration_ms as f64 / 1000.0);
     }
@@ -371,7 +362,8 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Mode, RecordError};
+    use crate::outcome::Mode;
+    use crate::plan::RecordError;
 
     /// The value of the sample `series` (name and labels, as written) in a Prometheus text scrape.
     fn sample(text: &str, series: &str) -> Option<f64> {

@@ -3,69 +3,16 @@
 //! contact just before this tool deleted it (kept `[state].keep_deleted_days`).
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
-use super::{Mirror, MirrorError, now};
+use super::error::MirrorError;
+use super::rows::{DeleteStatus, Select, Tombstone};
+use super::store::{Mirror, now};
 use crate::clock;
 use crate::model::PushedState;
-
-/// Changes to the missing marks that a run's plan decided.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Marks {
-    /// Records whose row was first seen missing in this run: marked missing since now.
-    pub missing: Vec<String>,
-    /// Records whose row is back: no longer missing, no longer a kept restore.
-    pub returned: Vec<String>,
-}
-
-impl Marks {
-    pub fn is_empty(&self) -> bool {
-        self.missing.is_empty() && self.returned.is_empty()
-    }
-}
-
-/// A deleted contact as it was just before the delete.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Tombstone {
-    pub id: i64,
-    pub external_id: String,
-    pub contact_id: String,
-    pub run_id: Option<i64>,
-    pub deleted_at: String,
-    /// The contact as read just before the delete (API JSON).
-    #[serde(skip)]
-    pub contact: serde_json::Value,
-    /// The mirror's last confirmed state then, to link the contact again.
-    #[serde(skip)]
-    pub pushed: Option<PushedState>,
-}
+use crate::plan::Marks;
 
 /// A `tombstones` row: id, external id, contact id, run, deleted at, contact, pushed.
 type TombRow = (i64, String, String, Option<i64>, String, String, Option<String>);
-
-/// Which tombstones `restore` takes: the newest of each record, not yet restored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Select {
-    /// Those deleted by one run.
-    Run(i64),
-    /// Those of these records.
-    Ids(Vec<String>),
-    /// Those deleted at or after this time (Unix milliseconds).
-    Since(i64),
-}
-
-/// What `status` shows of the deletes to come.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct DeleteStatus {
-    /// Records whose row is missing, waiting for `delete_after`.
-    pub pending: u64,
-    /// When the first of them is missing since (Unix milliseconds), if any.
-    pub oldest_missing_since: Option<i64>,
-    /// Contacts `restore` brought back whose row is still missing (kept until `forget`).
-    pub restored_missing: Vec<String>,
-    /// Tombstones kept for `restore`.
-    pub tombstones: u64,
-}
 
 impl Mirror {
     /// Records the marks a plan decided, in one transaction.
@@ -177,7 +124,7 @@ impl Mirror {
         rows.into_iter()
             .map(|(id, external_id, contact_id, run_id, deleted_at, contact, pushed)| {
                 let unreadable = |what: &str, e: serde_json::Error| MirrorError::Schema {
-                    path: self.path.clone(),
+                    path: self.path().to_path_buf(),
                     message: format!("the {what} kept for {external_id:?} is unreadable: {e}"),
                 };
                 let contact = serde_json::from_str(&contact).map_err(|e| unreadable("deleted contact", e))?;

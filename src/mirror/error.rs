@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusqlite::ErrorCode;
 use thiserror::Error;
 
-use super::lock;
+use super::holder::{self as lock};
 
 /// What the user can do about a mirror that cannot be trusted: it is left as it is.
 const REBUILD: &str = "it was left as it is: move it aside (or restore a backup) and run again; the next run \

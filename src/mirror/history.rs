@@ -7,10 +7,11 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Mirror, MirrorError, now};
+use super::error::MirrorError;
+use super::store::{Mirror, now};
 use crate::model::PushedState;
 use crate::plan::FieldChange;
-use crate::report::{Action, RecordError};
+use crate::plan::{Action, RecordError};
 
 /// One applied change, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -278,19 +279,19 @@ mod tests {
     fn failures_count_attempts_and_leave_once_a_complete_run_does_not_see_them() {
         let dir = tempfile::tempdir().unwrap();
         let mut m = Mirror::open(&dir.path().join("m.sqlite3"), DEFAULT_LOCK_TIMEOUT).unwrap();
-        m.start_run("apply").unwrap();
+        m.start_run(crate::outcome::Mode::Apply).unwrap();
         m.record_failures(&[err(Some("A"), Some(2), "bad"), err(None, Some(5), "no id")], true).unwrap();
-        m.start_run("apply").unwrap();
+        m.start_run(crate::outcome::Mode::Apply).unwrap();
         // An incomplete run keeps what it did not see.
         m.record_failures(&[err(Some("A"), Some(3), "still bad")], false).unwrap();
         let f = m.failures().unwrap();
         assert_eq!(f.iter().map(|f| f.key.as_str()).collect::<Vec<_>>(), vec!["A", "row 5"]);
         assert_eq!((f[0].attempts, f[0].row, f[0].last_error.as_str()), (2, Some(3), "still bad"));
-        m.start_run("apply").unwrap();
+        m.start_run(crate::outcome::Mode::Apply).unwrap();
         m.record_failures(&[err(Some("A"), Some(3), "still bad")], true).unwrap();
         let (count, oldest) = m.failure_summary().unwrap();
         assert_eq!((count, oldest.map(|f| f.attempts)), (1, Some(3)));
-        m.start_run("apply").unwrap();
+        m.start_run(crate::outcome::Mode::Apply).unwrap();
         m.record_failures(&[], true).unwrap();
         assert_eq!(m.failure_summary().unwrap(), (0, None));
     }
@@ -299,7 +300,7 @@ mod tests {
     fn history_is_kept_per_record_and_per_run_and_pruned_by_age() {
         let dir = tempfile::tempdir().unwrap();
         let mut m = Mirror::open(&dir.path().join("m.sqlite3"), DEFAULT_LOCK_TIMEOUT).unwrap();
-        let run = m.start_run("apply").unwrap();
+        let run = m.start_run(crate::outcome::Mode::Apply).unwrap();
         let change = FieldChange { field: "first_name".into(), from: None, to: Some("Ann".into()) };
         m.record_change("A", Action::Create, Some(2), Some("c1"), std::slice::from_ref(&change)).unwrap();
         m.record_change("A", Action::Delete, None, Some("c1"), &[]).unwrap();

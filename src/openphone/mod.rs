@@ -5,6 +5,7 @@
 pub mod client;
 pub mod error;
 pub mod lookup;
+pub mod merge;
 pub mod retry;
 pub mod throttle;
 pub mod wire;

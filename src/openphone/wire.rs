@@ -182,7 +182,7 @@ pub struct CustomValueBody {
 /// PATCH (every email, phone number and custom value left out is deleted), so every PATCH
 /// this tool sends carries every scalar, the complete `emails`, `phoneNumbers` and
 /// `customFields` lists (items by id), and the contact's own `externalId` and `source`:
-/// built by [`crate::plan::merge`] from the contact as just read.
+/// built by [`crate::openphone::merge`] from the contact as just read.
 #[derive(Debug, Default, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PatchBody {

@@ -4,7 +4,7 @@
 
 use thiserror::Error;
 
-use super::Plan;
+use super::changes::Plan;
 
 /// Why a plan is refused.
 #[derive(Debug, Clone, PartialEq, Error)]

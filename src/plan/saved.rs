@@ -7,8 +7,9 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::{Create, Delete, Diff, FieldChange, Plan, Update};
-use crate::mirror::{MirrorIndex, Pending};
+use super::changes::{Create, Delete, Plan, Update};
+use super::diff::{Diff, FieldChange};
+use super::known::MirrorIndex;
 use crate::model::{ContactState, Digest, PushedState, Unmapped};
 use crate::source::{SourceError, SourceItem};
 
@@ -186,11 +187,7 @@ pub fn mirror_fingerprint(index: &MirrorIndex) -> Fingerprint {
     let mut sha = Sha256::new();
     for id in ids {
         let e = &index[id];
-        let pending = match e.pending {
-            None => "",
-            Some(Pending::Create) => "create",
-            Some(Pending::Update) => "update",
-        };
+        let pending = e.pending.map_or("", |p| p.action().as_str());
         let hex = |d: Option<Digest>| d.map(|d| d.to_string()).unwrap_or_default();
         for part in [id.as_str(), e.contact_id.as_deref().unwrap_or(""), &hex(e.hash), pending, &hex(e.source_hash)] {
             sha.update(part.as_bytes());

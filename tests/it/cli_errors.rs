@@ -106,7 +106,7 @@ async fn status_and_fields_report_what_is_there() {
     let status = run.report();
     assert_eq!(status["contacts"], 3);
     assert_eq!(status["runs"][0]["outcome"], "ok");
-    assert_eq!(status["runs"][0]["applied"][0], 3);
+    assert_eq!(status["runs"][0]["applied"]["create"], 3);
     let run = ws.run(&["fields"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("Lead Source") && run.stdout.contains("multi-select"), "{}", run.stdout);

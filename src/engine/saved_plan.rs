@@ -10,7 +10,7 @@ use crate::exit::Exit;
 use crate::plan::saved::{Identity, SavedPlan};
 use crate::secret::ApiKey;
 
-use super::setup::Stop;
+use super::stop::Stop;
 
 /// What `sync` does with a plan file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,42 +11,30 @@
 //! one PATCH that sends only what drifted; [`record`] writes the same to the mirror before
 //! applying.
 
-use serde::Serialize;
-
 use std::collections::HashMap;
 
-use crate::mirror::{Mirror, MirrorError, MirrorIndex};
+use crate::mirror::{Mirror, MirrorError};
 use crate::model::{Policies, PushedState, Unmapped};
 use crate::openphone::client::LOOKUP_BATCH;
+use crate::openphone::merge::hold;
 use crate::openphone::wire::{ApiContact, observed_state};
 use crate::openphone::{ApiError, Client, Found, lookup};
+use crate::plan::MirrorIndex;
 use crate::plan::diff;
-use crate::plan::merge::hold;
+use crate::report::{DriftedContact, DriftedField, VerifyReport};
 
 /// How many mirrored contacts are read from the mirror (and then OpenPhone) at a time.
 const CHUNK: usize = 1000;
 
-/// One field that no longer holds what this tool wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DriftedField {
-    pub field: String,
-    /// What this tool last wrote.
-    pub synced: Option<String>,
-    /// What OpenPhone holds now.
-    pub now: Option<String>,
-}
-
 /// A contact edited in the app.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Drifted {
     pub external_id: String,
     pub contact_id: String,
     pub fields: Vec<DriftedField>,
     /// What OpenPhone holds now, with its item ids: the base for restoring it.
-    #[serde(skip)]
     pub observed: PushedState,
     /// The contact as read: the apply step merges into it without reading it again.
-    #[serde(skip)]
     pub contact: ApiContact,
 }
 
@@ -102,6 +90,25 @@ pub struct Verified {
     pub new_item_ids: Vec<(String, String, PushedState)>,
     /// External ids whose contact is gone from OpenPhone.
     pub missing: Vec<String>,
+}
+
+impl Verified {
+    /// What the report shows of it.
+    pub fn summary(&self) -> VerifyReport {
+        VerifyReport {
+            checked: self.checked,
+            drifted: self
+                .drifted
+                .iter()
+                .map(|d| DriftedContact {
+                    external_id: d.external_id.clone(),
+                    contact_id: d.contact_id.clone(),
+                    fields: d.fields.clone(),
+                })
+                .collect(),
+            missing: self.missing.clone(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

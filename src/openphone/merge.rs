@@ -11,12 +11,12 @@
 //! The same body is right whether the API replaces or merges: nothing the user owns is left
 //! out, and everything this tool removes is removed by id.
 
-use crate::model::{ContactState, Policies, Policy, PushedState, Slot};
-use crate::openphone::wire::{
+use super::wire::{
     ApiContact, ApiItem, CustomValueBody, ItemBody, PatchBody, PatchDefaults, observed_state, own_items,
 };
+use crate::model::{ContactState, Policies, Policy, PushedState, Slot};
 
-use super::diff::{FieldChange, diff};
+use crate::plan::{FieldChange, diff};
 
 /// The PATCH for one contact and what it changes.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +99,7 @@ pub fn hold(desired: &ContactState, observed: &PushedState, policies: &Policies)
         let had = was.custom.get(key).cloned().unwrap_or(serde_json::Value::Null);
         if policies.custom.get(key).copied().unwrap_or_default().keeps(had.is_null()) {
             let want = std::mem::replace(value, had.clone());
-            note(format!("custom[{key}]"), super::diff::show_json(&had), super::diff::show_json(&want));
+            note(format!("custom[{key}]"), crate::plan::diff::show_json(&had), crate::plan::diff::show_json(&want));
         }
     }
     (out, held)
@@ -159,8 +159,8 @@ fn custom(current: &ApiContact, desired: &ContactState) -> Vec<CustomValueBody> 
 
 #[cfg(test)]
 mod tests {
+    use super::super::wire::ApiCustomValue;
     use super::*;
-    use crate::openphone::wire::ApiCustomValue;
     use serde_json::{Value, json};
 
     fn slot(label: &str, v: Option<&str>) -> Slot {

@@ -3,10 +3,10 @@
 
 use crate::mirror::{Mirror, MirrorError};
 use crate::model::PushedState;
+use crate::plan::Action;
 use crate::plan::{FieldChange, diff};
-use crate::report::Action;
 
-use super::Effect;
+use super::tasks::Effect;
 
 /// The fields a write changed: a create sets every mapped field, a delete clears them.
 pub fn changes(before: Option<&PushedState>, after: Option<&PushedState>) -> Vec<FieldChange> {

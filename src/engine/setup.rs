@@ -1,43 +1,20 @@
 //! What every command starts with: the config and mapping (all problems at once), the API
-//! key, the OpenPhone client, and the custom-field catalog for the mapper.
+//! key, the OpenPhone client, the custom-field catalog for the mapper, and how many
+//! requests to keep in flight.
 
 use std::path::Path;
 
 use crate::config::{Config, Problems};
-use crate::exit::Exit;
 use crate::mapping::{FieldCatalog, Mapping};
+use crate::openphone::Client;
 use crate::openphone::client::ClientOptions;
-use crate::openphone::{ApiError, Client};
 use crate::secret::ApiKey;
 
-/// A failure before any work: what to tell the user, and the exit code.
-#[derive(Debug)]
-pub struct Stop {
-    pub exit: Exit,
-    pub message: String,
-}
-
-impl Stop {
-    pub fn new(exit: Exit, message: impl Into<String>) -> Stop {
-        Stop { exit, message: message.into() }
-    }
-
-    pub fn config(problems: &Problems) -> Stop {
-        let n = problems.0.len();
-        Stop::new(
-            Exit::Config,
-            format!("{problems}\n{n} problem{} found; nothing was written.", if n == 1 { "" } else { "s" }),
-        )
-    }
-
-    pub fn api(e: &ApiError) -> Stop {
-        Stop::new(Exit::Unavailable, e.to_string())
-    }
-}
+use super::stop::Stop;
 
 /// Loads the config and its mapping, reporting the problems of both together.
 pub fn load(config_path: &Path) -> Result<(Config, Mapping), Stop> {
-    load_problems(config_path).map_err(|p| Stop::config(&p))
+    Ok(load_problems(config_path)?)
 }
 
 /// [`load`], with the problems one by one (the daemon logs each on a failed reload).
@@ -49,20 +26,17 @@ pub fn load_problems(config_path: &Path) -> Result<(Config, Mapping), Problems> 
 
 /// The API key, if one is configured; an unreadable key file is a config error.
 pub fn api_key(config: &Config) -> Result<Option<ApiKey>, Stop> {
-    config.api_key().map_err(|p| Stop::config(&p))
+    Ok(config.api_key()?)
 }
 
 /// The API key, required.
 pub fn require_api_key(config: &Config) -> Result<ApiKey, Stop> {
     api_key(config)?.ok_or_else(|| {
-        Stop::new(
-            Exit::Config,
-            format!(
-                "{}: no API key: set ${} or [openphone].api_key_file; nothing was written.",
-                config.path.display(),
-                crate::config::API_KEY_ENV
-            ),
-        )
+        Stop::config(format!(
+            "{}: no API key: set ${} or [openphone].api_key_file; nothing was written.",
+            config.path.display(),
+            crate::config::API_KEY_ENV
+        ))
     })
 }
 
@@ -74,7 +48,7 @@ pub fn client(config: &Config, key: ApiKey) -> Result<Client, Stop> {
         timeout: config.openphone.timeout,
         max_retries: config.openphone.max_retries,
     })
-    .map_err(|e| Stop::new(Exit::Config, e.to_string()))
+    .map_err(|e| Stop::config(e.to_string()))
 }
 
 /// The workspace's custom fields, fetched only when the mapping uses any.
@@ -82,5 +56,17 @@ pub async fn catalog(mapping: &Mapping, client: &Client) -> Result<FieldCatalog,
     if mapping.custom_fields.is_empty() {
         return Ok(FieldCatalog::Workspace(Vec::new()));
     }
-    client.custom_fields().await.map(FieldCatalog::Workspace).map_err(|e| Stop::api(&e))
+    Ok(client.custom_fields().await.map(FieldCatalog::Workspace)?)
+}
+
+/// How many requests to keep in flight: `[openphone].concurrency`, else enough to use the
+/// rate limit when the API answers slowly.
+pub fn concurrency(config: &Config) -> usize {
+    config.openphone.concurrency.unwrap_or(default_concurrency(config.openphone.requests_per_second))
+}
+
+/// Enough requests in flight to use the rate limit when the API answers slowly (up to
+/// two seconds a reply), without flooding it.
+pub fn default_concurrency(requests_per_second: u32) -> usize {
+    (requests_per_second as usize * 2).clamp(4, 64)
 }

@@ -4,12 +4,13 @@
 //! [`Effect`] to commit, or why it failed.
 
 use crate::model::{ContactState, PushedState};
+use crate::openphone::merge::merge;
 use crate::openphone::wire::{ApiContact, confirmed_state, create_body, ours};
 use crate::openphone::{ApiError, Client};
-use crate::plan::{Create, Delete, Update, merge};
-use crate::report::Action;
+use crate::plan::Action;
+use crate::plan::{Create, Delete, Update};
 
-use super::ApplyOptions;
+use super::options::ApplyOptions;
 
 /// One record's work.
 pub enum Task {

@@ -2,7 +2,7 @@
 //! - every create and update is first read with one batched externalId lookup
 //!   ([`crate::openphone::lookup`], 20 ids a request); a create adopts a contact of ours that
 //!   already exists, an update merges the source's values into the contact as read and
-//!   PATCHes the complete contact ([`crate::plan::merge`]);
+//!   PATCHes the complete contact ([`crate::openphone::merge`]);
 //! - a record whose read failed fails for this run with nothing sent;
 //! - ambiguous failures are resolved by re-reading before writing again, and every confirmed
 //!   write is committed to the mirror at once.
@@ -13,40 +13,24 @@
 //! ends as exactly one of applied, failed (with one error) or stopped.
 
 mod history;
+mod options;
 mod tasks;
 
 use std::collections::HashMap;
 
 use futures::StreamExt;
-use tokio_util::sync::CancellationToken;
 
 use crate::mirror::{Mirror, MirrorError};
 use crate::openphone::{ApiError, Client, Found, lookup};
 use crate::plan::Plan;
-use crate::report::{Action, Applied, RecordError};
+use crate::plan::{Action, Applied, RecordError};
+pub use options::ApplyOptions;
 pub use tasks::Effect;
 use tasks::{Task, TaskResult};
 
 /// After this many consecutive records failed because OpenPhone was unreachable or
 /// failing, the run stops (exit 4) instead of failing every remaining record slowly.
 const MAX_CONSECUTIVE_UNAVAILABLE: usize = 5;
-
-/// How to apply.
-#[derive(Debug, Clone)]
-pub struct ApplyOptions {
-    /// The run (in the mirror's `runs`) that the tombstones of its deletes name.
-    pub run_id: Option<i64>,
-    /// The contact `source` this tool writes and recognises as its own.
-    pub source_label: String,
-    /// Requests in flight at once.
-    pub concurrency: usize,
-    /// Re-read-and-retry rounds after an ambiguous write failure.
-    pub max_ambiguous_retries: u32,
-    /// Cancelled to stop starting records (SIGTERM); the client shares it.
-    pub stop: CancellationToken,
-    /// Who owns each mapped field: what a PATCH keeps of the contact as read.
-    pub policies: crate::model::Policies,
-}
 
 /// What applying did.
 #[derive(Debug, Default)]

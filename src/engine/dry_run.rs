@@ -1,0 +1,96 @@
+//! The last step of a dry run: the plan listed record by record, each create shown as the
+//! contact it would send, and, with a key, what the writes would find in OpenPhone: creates
+//! that would adopt an existing contact, and changes a field's policy would hold back.
+
+use std::collections::BTreeMap;
+
+use crate::model::{FieldType, Policies};
+use crate::openphone::Client;
+use crate::openphone::merge::merge;
+use crate::plan::{Action, Plan};
+use crate::report::Report;
+
+use super::run::Run;
+use super::setup;
+use super::stop::Stop;
+
+/// Fills the report's listing of `plan`.
+pub async fn list(
+    run: &Run<'_>,
+    plan: &Plan,
+    custom_types: &BTreeMap<String, FieldType>,
+    policies: &Policies,
+    client: Option<&Client>,
+    report: &mut Report,
+) -> Result<(), Stop> {
+    report.list_plan(plan);
+    report.show_creates(plan, custom_types);
+    report.narrow(run.args.limit, run.args.record.as_deref());
+    match client {
+        Some(c) => note_existing(run, plan, c, policies, report).await,
+        None => {
+            report.notes.push(
+                "no API key: creates were not looked up in OpenPhone (some may already exist and would be adopted)"
+                    .into(),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Which creates would adopt a contact that already exists, and which changes of an update
+/// a field's policy would hold back (the contact as read decides).
+async fn note_existing(
+    run: &Run<'_>,
+    plan: &Plan,
+    client: &Client,
+    policies: &Policies,
+    report: &mut Report,
+) -> Result<(), Stop> {
+    let creates = plan.creates.iter().map(|c| c.external_id.as_str());
+    let held_back = !policies.all_source();
+    let updates = plan.updates.iter().filter(|_| held_back).map(|u| u.external_id.as_str());
+    let ids: Vec<&str> = creates.chain(updates).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let found = crate::openphone::lookup(client, &ids, setup::concurrency(run.config)).await.complete()?;
+    let label = run.config.openphone.source_label.as_str();
+    let mut adopted = 0;
+    for change in report.changes.iter_mut().filter(|c| c.action == Action::Create) {
+        let Some(existing) = found.get(&change.external_id) else { continue };
+        adopted += 1;
+        change.changes.push(match existing.iter().filter(|c| c.is_ours(label)).count() {
+            0 => format!(
+                "a contact with this externalId exists with another source ({}): it would be reported and left alone",
+                existing.iter().map(|c| c.source.as_deref().unwrap_or("none")).collect::<Vec<_>>().join(", ")
+            ),
+            _ => "exists in OpenPhone already (made by this tool): it would be adopted, not created again".to_owned(),
+        });
+    }
+    for u in plan.updates.iter().filter(|_| held_back) {
+        let Some(current) = found.get(&u.external_id).and_then(|f| f.iter().find(|c| c.id == u.contact_id)) else {
+            continue;
+        };
+        let merged = merge(current, &u.desired, u.base.as_ref(), policies);
+        let Some(change) = report.changes.iter_mut().find(|c| c.external_id == u.external_id) else { continue };
+        for h in &merged.held {
+            let prefix = format!("{}:", h.field);
+            change.changes.retain(|line| !line.starts_with(&prefix));
+            let show = |v: &Option<String>| v.as_ref().map(|s| format!("{s:?}")).unwrap_or_else(|| "(empty)".into());
+            change.changes.push(format!(
+                "{}: kept: edited in the app ({}; the source says {})",
+                h.field,
+                show(&h.from),
+                show(&h.to)
+            ));
+        }
+    }
+    if adopted > 0 {
+        report.notes.push(format!(
+            "{adopted} of the {} creates already exist in OpenPhone with their externalId and would be adopted, not created again",
+            plan.creates.len()
+        ));
+    }
+    Ok(())
+}
