@@ -338,7 +338,8 @@ impl Workspace {
         let mut settings = insta::Settings::clone_current();
         settings.add_filter(&regex::escape(&self.dir.path().display().to_string()), "[dir]");
         settings.add_filter(&regex::escape(self.fake.base_url().trim_end_matches('/')), "[fake]");
-        settings.add_filter(r"\b\d+(\.\d+)? ?(s|ms)\b", "[n] $2");
+        // With the padding before them: a column of durations is as wide as its longest.
+        settings.add_filter(r" *\b\d+(\.\d+)? ?(s|ms)\b", " [n] $2");
         settings.add_filter(r#""(\w+_ms)": \d+"#, r#""$1": [n]"#);
         settings.bind(|| snapshot(name, text));
     }
