@@ -16,6 +16,7 @@ mod limits;
 mod live_api;
 mod man_completions;
 mod metrics;
+mod mistakes;
 mod outputs;
 mod ownership;
 mod saved_plan;
