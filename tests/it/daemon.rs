@@ -283,8 +283,9 @@ async fn ready_status_watchdog_and_stopping_reach_the_notify_socket() {
     let notes = d.notes.clone();
     let (code, _, log) = d.stop().await;
     assert_eq!(code, 0, "{log}");
-    let notes = notes.lock().unwrap().clone();
-    assert!(notes.iter().any(|n| n.contains("STOPPING=1")), "{notes:?}");
+    // Sent before the exit; the socket's reader may not have taken it yet.
+    let stopping = || notes.lock().unwrap().iter().any(|n| n.contains("STOPPING=1"));
+    assert!(wait_until(Duration::from_secs(5), stopping).await, "{:?}", notes.lock().unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]
