@@ -1,9 +1,7 @@
 //! The config file: strict TOML (see `docs/configuration.md`), loaded into [`Config`] with every
 //! problem located by file, line and key. Relative paths resolve against the file's folder.
 
-pub mod diagnostic;
 pub mod sheets;
-pub mod toml_check;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,9 +9,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use diagnostic::{Problem, Problems};
+use crate::toml_strict::{self, KeyLines, Kind};
+pub use crate::toml_strict::{Problem, Problems};
 pub use sheets::{LinkMode, SheetsConfig};
-use toml_check::{KeyLines, Kind};
 
 use crate::schedule::{Schedule, ScheduleError};
 use crate::secret::ApiKey;
@@ -252,7 +250,7 @@ pub fn resolve_path(flag: Option<&Path>) -> PathBuf {
 impl Config {
     /// Reads and validates the config file, collecting every problem.
     pub fn load(path: &Path) -> Result<Config, Problems> {
-        let (raw, lines, mut problems) = toml_check::load::<RawConfig>(path, "config", CONFIG_SCHEMA)?;
+        let (raw, lines, mut problems) = toml_strict::load::<RawConfig>(path, "config", CONFIG_SCHEMA)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let ctx = Ctx { file: path, dir: &dir, lines: &lines };
         let config = build(&ctx, raw, &mut problems);

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use super::diagnostic::Problems;
 use super::{Ctx, RawSource};
 use crate::source::google_sheets::a1::A1Range;
 use crate::source::google_sheets::key;
+use crate::toml_strict::Problems;
 
 /// The Sheets API's address, replaced by `api_base_url` (proxies, tests).
 pub const DEFAULT_API_BASE_URL: &str = "https://sheets.googleapis.com/";

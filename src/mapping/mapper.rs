@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::config::diagnostic::Problems;
 use crate::model::{ContactState, CustomFieldDef, Digest, FieldType, Policies, Record, Slot, Unmapped};
 use crate::source::{RowError, SourceRow};
+use crate::toml_strict::Problems;
 
 use super::identity::IdColumns;
 use super::limits;

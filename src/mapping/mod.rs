@@ -15,10 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::config::diagnostic::Problems;
-use crate::config::toml_check::{self, KeyLines, Kind};
 use crate::model::FieldType;
 use crate::model::Policy;
+use crate::toml_strict::{self, KeyLines, Kind, Problems};
 pub use mapper::{FieldCatalog, Mapper};
 use phone::Region;
 
@@ -262,7 +261,7 @@ struct RawCustom {
 impl Mapping {
     /// Reads and validates a mapping file, collecting every problem.
     pub fn load(path: &Path) -> Result<Mapping, Problems> {
-        let (raw, lines, mut problems) = toml_check::load::<RawMapping>(path, "mapping", MAPPING_SCHEMA)?;
+        let (raw, lines, mut problems) = toml_strict::load::<RawMapping>(path, "mapping", MAPPING_SCHEMA)?;
         let mapping = build(path, raw, lines, &mut problems);
         problems.into_result(mapping)
     }
