@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::toml_strict::Kind;
 
-pub(super) const OPENPHONE_KEYS: &[(&str, Kind)] = &[
+const OPENPHONE_KEYS: &[(&str, Kind)] = &[
     ("api_key_file", Kind::Str),
     ("base_url", Kind::Str),
     ("requests_per_second", Kind::Int),
@@ -14,15 +14,15 @@ pub(super) const OPENPHONE_KEYS: &[(&str, Kind)] = &[
     ("max_retries", Kind::Int),
     ("concurrency", Kind::Int),
 ];
-pub(super) const STATE_KEYS: &[(&str, Kind)] = &[
+const STATE_KEYS: &[(&str, Kind)] = &[
     ("database", Kind::Str),
     ("lock_timeout_seconds", Kind::Number),
     ("keep_deleted_days", Kind::Number),
     ("history_days", Kind::Number),
 ];
-pub(super) const SCHEDULE_KEYS: &[(&str, Kind)] = &[("cron", Kind::Str), ("timezone", Kind::Str)];
-pub(super) const METRICS_KEYS: &[(&str, Kind)] = &[("listen", Kind::Str)];
-pub(super) const SOURCE_KEYS: &[(&str, Kind)] = &[
+const SCHEDULE_KEYS: &[(&str, Kind)] = &[("cron", Kind::Str), ("timezone", Kind::Str)];
+const METRICS_KEYS: &[(&str, Kind)] = &[("listen", Kind::Str)];
+const SOURCE_KEYS: &[(&str, Kind)] = &[
     ("type", Kind::Str),
     ("path", Kind::Str),
     ("delimiter", Kind::Str),
@@ -35,7 +35,7 @@ pub(super) const SOURCE_KEYS: &[(&str, Kind)] = &[
     ("header_row", Kind::Int),
     ("null_values", Kind::Strs),
 ];
-pub(super) const SYNC_KEYS: &[(&str, Kind)] = &[
+const SYNC_KEYS: &[(&str, Kind)] = &[
     ("mapping", Kind::Str),
     ("delete_missing", Kind::Bool),
     ("max_delete_fraction", Kind::Number),

@@ -8,7 +8,6 @@
 //! a file-level error that names the encoding the file looks like; a ragged row or a NUL
 //! byte is a per-row error; blank rows are skipped, and so are empty cells past the
 //! header's last named column.
-
 //!
 //! This module only declares and re-exports: [`rows`] the reader, [`options`] how to read,
 //! [`lines`] the line numbers, [`transcode`] the bytes before the parser.
