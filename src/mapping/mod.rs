@@ -1,9 +1,10 @@
 //! The mapping file (`mapping.toml`): which column feeds which OpenPhone field. [`load`] reads
 //! it strictly into a [`Mapping`] ([`file`]); [`bind`] ties it to a source header and the
-//! workspace's custom fields, giving the [`Mapper`] that turns a row into a contact. This
+//! workspace's custom fields ([`catalog`]), giving the [`Mapper`] that turns a row into a contact. This
 //! module only declares and re-exports.
 
 pub mod bind;
+pub mod catalog;
 pub mod convert;
 pub mod file;
 pub mod identity;
@@ -15,7 +16,7 @@ pub mod phone;
 mod phone_differential;
 pub mod records;
 
-pub use bind::FieldCatalog;
+pub use catalog::FieldCatalog;
 pub use file::{ColumnRef, CustomMapping, DefaultPolicies, FieldRef, IdMapping, ItemMapping, Mapping, OnInvalid};
 pub use identity::HASHED_ID_LEN;
 pub use mapper::{MappedRow, Mapper};
