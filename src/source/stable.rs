@@ -14,7 +14,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{SourceError, SourceItem};
+use super::error::SourceError;
+use super::row::SourceItem;
 
 /// How long a file must stay unchanged to be trusted when it was just written or ends
 /// mid-line.
