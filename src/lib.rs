@@ -2,8 +2,8 @@
 //! Google Sheet.
 //!
 //! # Layout
-//! Modules import only from the floors below them (`docs/architecture.md`, checked by
-//! `cargo modules dependencies --acyclic` in `.ci/run`):
+//! Modules import only from the floors below them (`docs/architecture.md`; `.ci/check-modules`
+//! finds import circles with cargo-modules and Graphviz's sccmap):
 //! exit, clock, secret, [`outcome`], [`model`], [`toml_strict`] → [`config`] → [`source`], [`mapping`] →
 //! [`plan`] → [`openphone`], [`mirror`] → [`report`] → [`engine`] → [`metrics`] →
 //! [`commands`], [`daemon`] → [`cli`].
