@@ -25,7 +25,10 @@ impl Ctx<'_> {
     pub(super) fn existing_file(&self, problems: &mut Problems, key: &str, value: &str) -> PathBuf {
         let path = self.resolve(value);
         if !path.is_file() {
-            self.problem(problems, key, format!("file not found: {}", path.display()));
+            let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+            let relative =
+                if Path::new(value).is_relative() { " (a relative path is read from the config's folder)" } else { "" };
+            self.problem(problems, key, format!("file not found: {}{relative}", shown.display()));
         }
         path
     }
