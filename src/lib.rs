@@ -2,9 +2,9 @@
 //! Google Sheet.
 //!
 //! # Layout
-//! Modules import only from the floors below them (`docs/architecture.md`, checked by
-//! `cargo modules dependencies --acyclic` in `.ci/run`):
-//! exit, clock, secret, [`outcome`], [`model`] → [`config`] → [`source`], [`mapping`] →
+//! Modules import only from the floors below them (`docs/architecture.md`; `.ci/check-modules`
+//! finds import circles with cargo-modules and Graphviz's sccmap):
+//! exit, clock, secret, [`outcome`], [`model`], [`toml_strict`] → [`config`] → [`source`], [`mapping`] →
 //! [`plan`] → [`openphone`], [`mirror`] → [`report`] → [`engine`] → [`metrics`] →
 //! [`commands`], [`daemon`] → [`cli`].
 //!
@@ -24,7 +24,9 @@
 //! - [`mapping`]: the mapping file and the conversion of a source row into a contact.
 //! - [`source`]: source adapters (CSV, Google Sheets) producing rows that keep their origin
 //!   row number (and, for a sheet, a link to the row).
-//! - [`config`]: the config file: strict TOML with file/line/key diagnostics.
+//! - [`config`]: the config file, checked, its values parsed (ranges, encodings, durations).
+//! - [`toml_strict`]: strict TOML (every unknown key and wrong type) with file/line/key
+//!   diagnostics, for the config and the mapping file.
 //! - [`model`]: the canonical contact state that is hashed, diffed and pushed.
 //! - [`outcome`]: how a run was run and how it ended, each word spelled once.
 //! - [`exit`], [`secret`]: exit codes; the API key wrapper that never prints.
@@ -50,3 +52,4 @@ pub mod schedule;
 pub mod secret;
 pub mod signals;
 pub mod source;
+pub mod toml_strict;

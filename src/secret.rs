@@ -122,7 +122,7 @@ mod tests {
             max_retries: 0,
         };
         let client = crate::openphone::Client::new(options.clone()).unwrap();
-        let account = crate::source::google_sheets::key::load(&dir.path().join("sa.json")).unwrap();
+        let account = crate::config::service_account::load(&dir.path().join("sa.json")).unwrap();
         let shown = format!("{key:?} {key} {options:?} {client:?} {account:?} {config:?} {config:#?}");
         let body: Vec<&str> = PEM.lines().filter(|l| !l.starts_with("-----")).collect();
         assert!(!shown.contains(KEY), "the API key shows: {shown}");

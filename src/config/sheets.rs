@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
-use super::diagnostic::Problems;
-use super::{Ctx, RawSource};
-use crate::source::google_sheets::a1::A1Range;
-use crate::source::google_sheets::key;
+use super::a1::A1Range;
+use super::ctx::Ctx;
+use super::raw::RawSource;
+use super::service_account;
+use crate::toml_strict::Problems;
 
 /// The Sheets API's address, replaced by `api_base_url` (proxies, tests).
 pub const DEFAULT_API_BASE_URL: &str = "https://sheets.googleapis.com/";
@@ -27,8 +28,10 @@ pub enum LinkMode {
 pub struct SheetsConfig {
     /// The id in the sheet's address (`/spreadsheets/d/<id>/edit`).
     pub spreadsheet_id: String,
-    /// The range as configured, in A1 notation (checked).
-    pub range: String,
+    /// The range, parsed: its tab and where its rows start.
+    pub range: A1Range,
+    /// The range as written (trimmed): what is sent to the API and shown in messages.
+    pub range_text: String,
     pub service_account_key: PathBuf,
     /// The key file's account: the address the sheet must be shared with.
     pub client_email: String,
@@ -39,7 +42,7 @@ pub struct SheetsConfig {
 
 impl SheetsConfig {
     pub fn describe(&self) -> String {
-        format!("Google Sheet {} ({})", self.spreadsheet_id, self.range)
+        format!("Google Sheet {} ({})", self.spreadsheet_id, self.range_text)
     }
 }
 
@@ -73,7 +76,7 @@ pub(super) fn build(ctx: &Ctx<'_>, raw: &RawSource, problems: &mut Problems) -> 
     };
     let range = match raw.range.as_deref() {
         Some(r) => match A1Range::parse(r) {
-            Ok(_) => Some(r.trim().to_owned()),
+            Ok(parsed) => Some((parsed, r.trim().to_owned())),
             Err(e) => {
                 ctx.problem(problems, "source.range", format!("malformed range: {e}"));
                 None
@@ -91,7 +94,7 @@ pub(super) fn build(ctx: &Ctx<'_>, raw: &RawSource, problems: &mut Problems) -> 
     let account = match raw.service_account_key.as_deref() {
         Some(p) => {
             let path = ctx.resolve(p);
-            match key::load(&path) {
+            match service_account::load(&path) {
                 Ok(account) => Some((path, account.client_email().to_owned())),
                 Err(e) => {
                     ctx.problem(problems, "source.service_account_key", e.to_string());
@@ -115,9 +118,11 @@ pub(super) fn build(ctx: &Ctx<'_>, raw: &RawSource, problems: &mut Problems) -> 
         }
     };
     let (service_account_key, client_email) = account?;
+    let (range, range_text) = range?;
     Some(SheetsConfig {
         spreadsheet_id: spreadsheet_id?,
-        range: range?,
+        range,
+        range_text,
         service_account_key,
         client_email,
         api_base_url: api_base_url?,
@@ -178,7 +183,8 @@ mod tests {
         .unwrap();
         let SourceConfig::GoogleSheets(s) = c.source else { panic!("not a sheet: {:?}", c.source) };
         assert_eq!(s.spreadsheet_id, "1AbC-d_E");
-        assert_eq!(s.range, "Contacts!A5:Z");
+        assert_eq!(s.range_text, "Contacts!A5:Z");
+        assert_eq!((s.range.sheet.as_deref(), s.range.start_row()), (Some("Contacts"), 5));
         assert_eq!(s.service_account_key, dir.path().join("sa.json"));
         assert_eq!(s.client_email, "sa@p.iam.gserviceaccount.com");
         assert_eq!(s.api_base_url.as_str(), DEFAULT_API_BASE_URL);

@@ -43,14 +43,30 @@ pub async fn sync(run: &Run<'_>) -> Result<Report, Stop> {
     let saved = prepare::saved_plan(run, key.as_ref())?;
     if run.dry() {
         let mut mirror = Mirror::open_read_only(&run.config.database, run.config.lock_timeout)?;
-        return steps(run, key, mirror.as_mut(), None, saved.as_ref()).await;
+        let result = steps(run, key, mirror.as_mut(), None, saved.as_ref()).await;
+        return stopped_on_request(run, None, result);
     }
     let _lock = if run.lock_held { None } else { Some(RunLock::acquire(&run.config.database, Role::Sync)?) };
     let mut mirror = Mirror::open(&run.config.database, run.config.lock_timeout)?;
     let run_id = mirror.start_run(Mode::Apply)?;
     let result = steps(run, key, Some(&mut mirror), Some(run_id), saved.as_ref()).await;
+    let result = stopped_on_request(run, Some(run_id), result);
     record::finish_run(&mut mirror, run_id, &result, run.started, run.config.history_days);
     result
+}
+
+/// A request refused because the run was told to stop, before anything was written (the
+/// catalog, verify's reads, the dry run's lookups), ends the run as `stopped`, not failed.
+fn stopped_on_request(run: &Run<'_>, run_id: Option<i64>, result: Result<Report, Stop>) -> Result<Report, Stop> {
+    match result {
+        Err(stop) if stop.requested => {
+            let mut report = Report::new(run.args.mode);
+            report.run_id = run_id;
+            let why = "stopped on request before anything was written; the next run does the work";
+            Ok(record::end(report, Outcome::Stopped, why, None, run.started))
+        }
+        result => result,
+    }
 }
 
 /// The steps, from the catalog to the report. `mirror` is writable in apply mode,

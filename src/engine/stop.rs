@@ -14,11 +14,14 @@ use super::verify::VerifyError;
 pub struct Stop {
     pub exit: Exit,
     pub message: String,
+    /// A request was not sent because the run was told to stop (SIGTERM) before it had a
+    /// report: the run ends as `stopped`, not as a failure.
+    pub requested: bool,
 }
 
 impl Stop {
     pub fn new(exit: Exit, message: impl Into<String>) -> Stop {
-        Stop { exit, message: message.into() }
+        Stop { exit, message: message.into(), requested: false }
     }
 
     /// The config or the command line is wrong; nothing was written.
@@ -66,7 +69,7 @@ impl From<SourceError> for Stop {
 
 impl From<ApiError> for Stop {
     fn from(e: ApiError) -> Stop {
-        Stop::new(Exit::Unavailable, e.to_string())
+        Stop { requested: matches!(e, ApiError::Stopped), ..Stop::new(Exit::Unavailable, e.to_string()) }
     }
 }
 
@@ -74,6 +77,7 @@ impl From<VerifyError> for Stop {
     fn from(e: VerifyError) -> Stop {
         match e {
             VerifyError::Mirror(m) => m.into(),
+            VerifyError::Api(ApiError::Stopped) => ApiError::Stopped.into(),
             e @ VerifyError::Api(_) => Stop::new(Exit::Unavailable, e.to_string()),
         }
     }

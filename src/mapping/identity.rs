@@ -4,9 +4,11 @@
 
 use sha2::{Digest as _, Sha256};
 
-use super::HASHED_ID_LEN;
 use super::convert;
 use super::limits::{self, EXTERNAL_ID_MAX};
+
+/// The length of a hashed external id: `h-` and 40 hex digits of a SHA-256 (160 bits).
+pub const HASHED_ID_LEN: usize = 42;
 
 /// The id's columns (index in the header, name), and whether they are hashed.
 #[derive(Debug, Clone)]

@@ -8,8 +8,8 @@ use std::ops::RangeInclusive;
 
 /// `externalId`: 1 to 75 characters.
 pub const EXTERNAL_ID_MAX: usize = 75;
-/// `source` on a create (a PATCH allows 75, but only creates write it): 1 to 72 characters.
-pub const SOURCE_MAX: usize = 72;
+/// `source` on a create: checked with the config (`[openphone].source_label`).
+pub use crate::config::source_label::SOURCE_MAX;
 /// `sourceUrl`: a URI of 1 to 200 characters.
 pub const SOURCE_URL_MAX: usize = 200;
 /// The years an RFC 3339 `date-time` (a date custom field) can write: four digits.

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use crate::model::{Digest, Record};
 use crate::source::{RowError, SourceError, SourceItem, SourceRow};
 
-use super::Mapper;
+use super::mapper::Mapper;
 
 /// The mapped source.
 #[derive(Debug, Default)]

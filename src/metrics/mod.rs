@@ -79,6 +79,11 @@ pub struct Metrics {
     oldest_failing_since: std::sync::atomic::AtomicI64,
 }
 
+/// A reload's outcome label: `ok` (the run outcome's word), or `failed` (the old config kept).
+fn reload_outcome(ok: bool) -> &'static str {
+    if ok { Outcome::Ok.as_str() } else { "failed" }
+}
+
 fn seconds(t: DateTime<Utc>) -> f64 {
     t.timestamp_millis() as f64 / 1000.0
 }
@@ -145,8 +150,8 @@ impl Metrics {
         for kind in ["edited", "deleted"] {
             let _ = self.drift.get_or_create(&[("kind", kind)]);
         }
-        for outcome in ["ok", "failed"] {
-            let _ = self.reloads.get_or_create(&[("outcome", outcome)]);
+        for ok in [true, false] {
+            let _ = self.reloads.get_or_create(&[("outcome", reload_outcome(ok))]);
         }
         let r = &mut self.registry;
         r.register(
@@ -307,7 +312,7 @@ impl Metrics {
     }
 
     pub fn reloaded(&self, ok: bool) {
-        let _ = self.reloads.get_or_create(&[("outcome", if ok { "ok" } else { "failed" })]).inc();
+        let _ = self.reloads.get_or_create(&[("outcome", reload_outcome(ok))]).inc();
     }
 
     /// The last verify as recorded in the mirror (at start).

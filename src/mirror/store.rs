@@ -16,8 +16,7 @@ use crate::plan::{IndexEntry, MirrorIndex, Pending};
 use super::error::{self, MirrorError};
 use super::migrate;
 
-/// How long a run waits for another process's SQLite lock on the mirror by default.
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+pub use crate::config::DEFAULT_LOCK_TIMEOUT;
 
 /// An open mirror database.
 pub struct Mirror {

@@ -7,6 +7,7 @@
 //! [`SETTLE`] and trusted only if it did not change meanwhile. (A writer that pauses longer
 //! than that mid-file can still be caught: write exports to a temporary name and rename
 //! them into place, which is atomic.)
+//! A file that is empty and was written less than [`EMPTY_GRACE`] ago is a writer's truncation.
 //! Either failure ends the rows with [`SourceError::Changed`]; the run reads the file again a
 //! few times, then gives up with nothing written (exit 4).
 
@@ -14,11 +15,17 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{SourceError, SourceItem};
+use super::error::SourceError;
+use super::row::SourceItem;
 
 /// How long a file must stay unchanged to be trusted when it was just written or ends
 /// mid-line.
 pub const SETTLE: Duration = Duration::from_millis(200);
+
+/// An empty file written less than this long ago is a writer's truncation, not an export:
+/// a writer starved of CPU between truncating a file and writing its first bytes can leave
+/// it empty for longer than [`SETTLE`].
+pub const EMPTY_GRACE: Duration = Duration::from_secs(5);
 
 /// What the file looked like at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +89,12 @@ impl<I> Stable<I> {
         if !e.is_config() {
             return e;
         }
-        match self.check() {
+        let why = self.check().or_else(|| {
+            let now = look(&self.path).ok()?;
+            let age = now.modified?.elapsed().ok()?;
+            (now.len == 0 && age < EMPTY_GRACE).then(|| "it is empty and was written a moment ago".to_owned())
+        });
+        match why {
             Some(why) => SourceError::Changed { origin: self.origin.clone(), detail: format!("{why} ({e})") },
             None => e,
         }
@@ -159,6 +171,22 @@ mod tests {
         // No final line break, and nothing changes: the last line is complete.
         std::fs::write(&path, "a,b\n1,2").unwrap();
         assert!(rows(&path).is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_just_emptied_is_being_written_but_an_old_empty_file_is_the_users() {
+        let dir = tempfile_dir();
+        let path = dir.join("t.csv");
+        std::fs::write(&path, "").unwrap();
+        let no_header = || SourceError::NoHeader { origin: "t.csv".into() };
+        let mut s = Stable::new((), &path, "t.csv".into()).unwrap();
+        assert!(matches!(s.excuse(no_header()), SourceError::Changed { .. }), "just truncated: a writer's doing");
+
+        let old = SystemTime::now() - EMPTY_GRACE - Duration::from_secs(1);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
+        let mut s = Stable::new((), &path, "t.csv".into()).unwrap();
+        assert!(matches!(s.excuse(no_header()), SourceError::NoHeader { .. }), "empty for a while: the user's to fix");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -17,7 +17,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use yup_oauth2::{CustomHyperClientBuilder, ServiceAccountAuthenticator};
 
 use super::error::{GoogleError, SheetsError};
-use super::key::{KeyError, ServiceAccount};
+use crate::config::service_account::{KeyError, ServiceAccount};
 
 /// The only scope asked for: read spreadsheets, nothing else.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets.readonly";

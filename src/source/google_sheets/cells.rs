@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, TimeDelta};
 use serde_json::Value;
 
-use crate::source::{SourceItem, SourceRow};
+use crate::source::row::{SourceItem, SourceRow};
 
 /// The `FORMATTED_STRING` rendering of the columns that hold numbers, by column offset in the
 /// range: one value per row offset (trailing empty cells dropped, as the API does).

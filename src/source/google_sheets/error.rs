@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use thiserror::Error;
 
-use super::key::KeyError;
+use crate::config::service_account::KeyError;
 
 /// Why a sheet could not be read.
 #[derive(Debug, Error)]

@@ -8,27 +8,25 @@
 //! Memory: the reply body, then its parsed values; rows are converted one at a time as the
 //! mapper reads them, each row's JSON freed as it goes.
 
-pub mod a1;
 pub mod api;
 pub mod cells;
 pub mod error;
-pub mod key;
 
 use std::time::Instant;
 
-use a1::A1Range;
 use api::{Api, Tab};
 use cells::{Grid, GridRows, ShownColumns};
 pub use error::SheetsError;
 
-use crate::config::{LinkMode, SheetsConfig};
+use crate::config::a1::{self, A1Range};
+use crate::config::service_account;
+use crate::config::sheets::{LinkMode, SheetsConfig};
 
 /// Reads the sheet: its header and its rows (converted as they are iterated).
 pub async fn open(config: &SheetsConfig) -> Result<Option<(Vec<String>, GridRows)>, SheetsError> {
     let started = Instant::now();
-    let range = A1Range::parse(&config.range)
-        .map_err(|message| SheetsError::BadRange { range: config.range.clone(), message })?;
-    let account = key::load(&config.service_account_key)?;
+    let range = &config.range;
+    let account = service_account::load(&config.service_account_key)?;
     crate::secret::warn_if_shared(account.path());
     let api = Api::connect(account, config.api_base_url.as_str(), &config.spreadsheet_id).await?;
     let tabs = api.tabs().await?;
@@ -40,7 +38,7 @@ pub async fn open(config: &SheetsConfig) -> Result<Option<(Vec<String>, GridRows
     {
         return Err(no_such_tab(tab, &tabs));
     }
-    let reply = api.values(&config.range).await.map_err(|e| match (e, &range.sheet) {
+    let reply = api.values(&config.range_text).await.map_err(|e| match (e, &range.sheet) {
         (SheetsError::BadRange { .. }, Some(name)) if !tabs.iter().any(|t| &t.title == name) => {
             no_such_tab(name, &tabs)
         }

@@ -126,7 +126,7 @@ fn check_private_key(pem: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    const PEM: &str = include_str!("../../../tests/fixtures/google/test-key.pem");
+    const PEM: &str = include_str!("../../tests/fixtures/google/test-key.pem");
 
     fn key_json(fields: &[(&str, &str)]) -> String {
         let mut obj = serde_json::json!({
