@@ -31,6 +31,12 @@ impl Schedule {
     /// `None` for UTC).
     pub fn parse(expr: &str, timezone: Option<&str>) -> Result<Schedule, ScheduleError> {
         let cron = cron::Schedule::from_str(expr).map_err(|e| {
+            // The cron crate's message quotes the expression over several lines with a `^`
+            // under the fault; the problem list wants one line.
+            let e = e.to_string();
+            let e: Vec<&str> =
+                e.lines().map(str::trim).filter(|l| !l.is_empty() && !l.trim_matches('^').is_empty()).collect();
+            let e = e.join(": ");
             ScheduleError::Cron(format!(
                 "not a valid schedule ({e}); six fields are expected: sec min hour day-of-month month \
                  day-of-week, e.g. \"0 */15 * * * *\" (every 15 minutes)"

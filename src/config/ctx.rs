@@ -28,7 +28,8 @@ impl Ctx<'_> {
             let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
             let relative =
                 if Path::new(value).is_relative() { " (a relative path is read from the config's folder)" } else { "" };
-            self.problem(problems, key, format!("file not found: {}{relative}", shown.display()));
+            let what = if path.is_dir() { "a folder, not a file" } else { "file not found" };
+            self.problem(problems, key, format!("{what}: {}{relative}", shown.display()));
         }
         path
     }

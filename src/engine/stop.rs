@@ -32,7 +32,8 @@ impl Stop {
     /// For a command that writes: a config error stopped it before anything was written.
     pub fn nothing_written(mut self) -> Stop {
         if self.exit == Exit::Config && !self.message.contains("othing was written") {
-            self.message.push_str(" Nothing was written.");
+            let sentence_ended = self.message.trim_end().ends_with('.');
+            self.message.push_str(if sentence_ended { " Nothing was written." } else { "; nothing was written." });
         }
         self
     }
