@@ -267,7 +267,8 @@ fn measure_output(ws: &Workspace, args: &[&str], log: &str) -> (String, String, 
 /// instead of 0.4 s for 10,000 rows (about 11 minutes for the million of `local`).
 fn seed_mirror(ws: &Workspace) {
     use openphone_sync::config::Config;
-    use openphone_sync::mapping::records::map_rows;
+    use openphone_sync::mapping::records::{NoneInSync, map_items};
+    use openphone_sync::source::SourceItem;
     use openphone_sync::mapping::{FieldCatalog, Mapper, Mapping};
     use openphone_sync::model::{CustomFieldDef, FieldType, PushedState};
     let config = Config::load(&ws.path("config.toml")).unwrap();
@@ -286,7 +287,8 @@ fn seed_mirror(ws: &Workspace) {
     let mapper = Mapper::new(&mapping, &data.header, "contacts.csv", &FieldCatalog::Workspace(defs))
         .unwrap()
         .with_null_values(&config.null_values);
-    let mapped = map_rows(&mapper, &data.rows, vec![]);
+    let items = data.rows.into_iter().map(|r| Ok(SourceItem::Row(r)));
+    let mapped = map_items(&mapper, items, &NoneInSync).unwrap();
     assert!(mapped.errors.is_empty());
     let pushed: Vec<(String, PushedState, Option<openphone_sync::model::Digest>)> = mapped
         .records

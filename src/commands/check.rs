@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::exit::Exit;
-use crate::mapping::records::map_rows;
+use crate::mapping::records::{NoneInSync, map_items};
 use crate::mapping::{FieldCatalog, Mapper};
 use crate::source;
 
@@ -33,12 +33,13 @@ pub async fn run(config_path: &Path, offline: bool, no_source: bool) -> Exit {
 /// The lines to print, each with its tag (`ok`, `invalid`, `warning`).
 async fn check(config_path: &Path, offline: bool, no_source: bool) -> Result<Vec<(&'static str, String)>, Stop> {
     let mut ok = Vec::new();
-    let mut rows = Vec::new();
+    let mut listed = Vec::new();
     let (config, mapping) = setup::load(config_path)?;
     ok.push(format!("config {}", config.path.display()));
     ok.push(format!("mapping {}", mapping.path.display()));
     let key = setup::api_key(&config)?;
-    let data = if no_source { None } else { Some(source::read(&config.source, &mapping.column_names()).await?) };
+    // Streamed, as a sync reads it: a large source is never held whole in memory.
+    let rows = if no_source { None } else { Some(source::open(&config.source, &mapping.column_names()).await?) };
     let catalog = if offline {
         FieldCatalog::Unknown
     } else {
@@ -49,15 +50,15 @@ async fn check(config_path: &Path, offline: bool, no_source: bool) -> Result<Vec
         ok.push(format!("API key accepted by {} ({} custom fields)", config.openphone.base_url, defs.len()));
         FieldCatalog::Workspace(defs)
     };
-    match &data {
-        Some(data) => {
-            let mapper = Mapper::new(&mapping, &data.header, &config.source.describe(), &catalog)?
+    match rows {
+        Some(rows) => {
+            let mapper = Mapper::new(&mapping, &rows.header, &config.source.describe(), &catalog)?
                 .with_null_values(&config.null_values);
-            let mapped = map_rows(&mapper, &data.rows, data.errors.clone());
+            let mapped = map_items(&mapper, rows, &NoneInSync)?;
             for (tag, list) in [("invalid", &mapped.errors), ("warning", &mapped.warnings)] {
                 for e in list {
                     let id = e.external_id.as_deref().map(|i| format!("{i}: ")).unwrap_or_default();
-                    rows.push((tag, format!("row {}: {id}{}", e.row, e.message)));
+                    listed.push((tag, format!("row {}: {id}{}", e.row, e.message)));
                 }
             }
             ok.push(format!(
@@ -69,7 +70,7 @@ async fn check(config_path: &Path, offline: bool, no_source: bool) -> Result<Vec
             ok.push(format!(
                 "source {}: {} rows, every mapped column present{}",
                 config.source.describe(),
-                data.total_rows(),
+                mapped.rows,
                 if offline { "" } else { ", every custom field found" }
             ));
         }
@@ -82,6 +83,6 @@ async fn check(config_path: &Path, offline: bool, no_source: bool) -> Result<Vec
         ));
     }
     let mut lines: Vec<(&'static str, String)> = ok.into_iter().map(|l| ("ok", l)).collect();
-    lines.extend(rows);
+    lines.extend(listed);
     Ok(lines)
 }

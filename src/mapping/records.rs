@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::model::{Digest, Record};
-use crate::source::{RowError, SourceError, SourceItem, SourceRow};
+use crate::source::{RowError, SourceError, SourceItem};
 
 use super::mapper::Mapper;
 
@@ -184,15 +184,10 @@ fn resolve_duplicates(out: &mut Mapped, repeats: HashMap<String, Vec<u64>>) {
     }
 }
 
-/// Maps rows already in memory (tests, benchmarks): nothing is taken as in sync.
-pub fn map_rows(mapper: &Mapper, rows: &[SourceRow], read_errors: Vec<RowError>) -> Mapped {
-    let items = read_errors.into_iter().map(SourceItem::Bad).chain(rows.iter().cloned().map(SourceItem::Row)).map(Ok);
-    map_items(mapper, items, &NoneInSync).expect("rows in memory cannot fail to read")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::SourceRow;
     use crate::mapping::{FieldCatalog, Mapping};
 
     fn mapper(dir: &std::path::Path) -> Mapper {
