@@ -268,9 +268,9 @@ fn measure_output(ws: &Workspace, args: &[&str], log: &str) -> (String, String, 
 fn seed_mirror(ws: &Workspace) {
     use openphone_sync::config::Config;
     use openphone_sync::mapping::records::{NoneInSync, map_items};
-    use openphone_sync::source::SourceItem;
     use openphone_sync::mapping::{FieldCatalog, Mapper, Mapping};
     use openphone_sync::model::{CustomFieldDef, FieldType, PushedState};
+    use openphone_sync::source::SourceItem;
     let config = Config::load(&ws.path("config.toml")).unwrap();
     let mapping = Mapping::load(&config.sync.mapping).unwrap();
     let defs = standard_fields()

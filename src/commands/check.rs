@@ -12,8 +12,8 @@ use std::path::Path;
 
 use crate::exit::Exit;
 use crate::mapping::records::{SyncCheck, map_items};
-use crate::model::{Digest, Record};
 use crate::mapping::{FieldCatalog, Mapper};
+use crate::model::{Digest, Record};
 use crate::source;
 
 use crate::engine::{Stop, setup};

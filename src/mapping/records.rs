@@ -187,8 +187,8 @@ fn resolve_duplicates(out: &mut Mapped, repeats: HashMap<String, Vec<u64>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::SourceRow;
     use crate::mapping::{FieldCatalog, Mapping};
+    use crate::source::SourceRow;
 
     fn mapper(dir: &std::path::Path) -> Mapper {
         let p = dir.join("m.toml");
