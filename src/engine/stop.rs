@@ -31,7 +31,7 @@ impl Stop {
 
     /// For a command that writes: a config error stopped it before anything was written.
     pub fn nothing_written(mut self) -> Stop {
-        if self.exit == Exit::Config && !self.message.contains("othing was written") {
+        if self.exit == Exit::Config {
             let sentence_ended = self.message.trim_end().ends_with('.');
             self.message.push_str(if sentence_ended { " Nothing was written." } else { "; nothing was written." });
         }
@@ -78,8 +78,10 @@ impl From<VerifyError> for Stop {
     fn from(e: VerifyError) -> Stop {
         match e {
             VerifyError::Mirror(m) => m.into(),
-            VerifyError::Api(ApiError::Stopped) => ApiError::Stopped.into(),
-            e @ VerifyError::Api(_) => Stop::new(Exit::Unavailable, e.to_string()),
+            e @ VerifyError::Api(_) => Stop {
+                requested: matches!(e, VerifyError::Api(ApiError::Stopped)),
+                ..Stop::new(Exit::Unavailable, e.to_string())
+            },
         }
     }
 }

@@ -70,18 +70,6 @@ pub trait SyncCheck {
     }
 }
 
-/// Nothing is known in sync.
-pub struct NoneInSync;
-
-impl SyncCheck for NoneInSync {
-    fn row_in_sync(&self, _: &str, _: Digest) -> bool {
-        false
-    }
-    fn record_in_sync(&self, _: &Record) -> bool {
-        false
-    }
-}
-
 /// Maps `items` (a source's rows), dropping the records `check` finds in sync: first by the
 /// row's digest (no mapping needed), else by the mapped record.
 pub fn map_items(
