@@ -90,6 +90,7 @@ async fn steps(
         let why = "stopped on request while reading the source; nothing was written";
         return Ok(record::end(report, Outcome::Stopped, why, client, run.started));
     };
+    report.verify = read.verified.as_ref().map(verify::Verified::summary);
     let invalid = prepare::count_rows(&read, mirror.as_deref(), &mut report)?;
 
     let plan = make_plan(run, &read, mirror.as_deref(), &index, now_ms)?;
