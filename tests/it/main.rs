@@ -19,6 +19,7 @@ mod metrics;
 mod mistakes;
 mod outputs;
 mod ownership;
+mod plan_file_safety;
 mod saved_plan;
 mod secrets;
 mod sheets;
