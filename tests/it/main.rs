@@ -16,6 +16,7 @@ mod limits;
 mod live_api;
 mod man_completions;
 mod metrics;
+mod mirror_ownership;
 mod mistakes;
 mod outputs;
 mod ownership;
