@@ -17,6 +17,7 @@ mod live_api;
 mod man_completions;
 mod metrics;
 mod mistakes;
+mod multi_value_cells;
 mod outputs;
 mod ownership;
 mod saved_plan;
