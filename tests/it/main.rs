@@ -4,6 +4,7 @@
 mod support;
 
 mod chaos;
+mod check_exit;
 mod cli_errors;
 mod daemon;
 mod deletes;
