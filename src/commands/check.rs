@@ -3,9 +3,10 @@
 //! `--no-source` leaves the source unread (the unit's `ExecStartPre`, so that a sheet that
 //! cannot be reached at boot does not keep the daemon from starting). With the source, it
 //! also maps every row, and lists the rows that would fail (`invalid`) or lose a value
-//! (`warning`): offline, custom values are checked by the type the mapping declares. The
-//! exit code is about the config and the source as a whole (0, 2, 4); the rows are the
-//! dry run's business (exit 1). Writes nothing.
+//! (`warning`): offline, custom values are checked by the type the mapping declares.
+//! Exit codes (docs/cli.md, "Exit codes of `check`"): 0 when every row would sync (values
+//! left out with a warning allowed), 1 when a row is invalid, 2 for the config, the mapping
+//! or the header, 4 when the source or OpenPhone cannot be read. Writes nothing.
 
 use std::io::Write;
 use std::path::Path;
@@ -22,10 +23,12 @@ pub async fn run(config_path: &Path, offline: bool, no_source: bool) -> Exit {
     match check(config_path, offline, no_source).await {
         Ok(lines) => {
             let mut out = std::io::stdout().lock();
+            let invalid = lines.iter().any(|(tag, _)| *tag == "invalid");
             for (tag, l) in lines {
                 let _ = writeln!(out, "{tag:<7} {l}");
             }
-            Exit::Ok
+            // A row that would not sync is a problem found: a script must not read it as 0.
+            if invalid { Exit::Partial } else { Exit::Ok }
         }
         Err(stop) => super::fail(stop),
     }

@@ -105,6 +105,7 @@ impl Mapper {
                     index: idx(&m.column),
                     column: m.column.name.clone(),
                     separator: m.separator.clone(),
+                    max_items: m.max_items,
                     on_invalid: m.on_invalid,
                 })
                 .collect::<Vec<_>>()

@@ -85,6 +85,11 @@ impl OnInvalid {
     }
 }
 
+/// The items an entry with a `separator` gives when it sets no `max_items`.
+pub const DEFAULT_MAX_ITEMS: usize = 5;
+/// The most `max_items` may be: each item is a slot in every record, filled or not.
+pub const MAX_ITEMS_LIMIT: usize = 50;
+
 /// One `[[emails]]` or `[[phone_numbers]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemMapping {
@@ -93,6 +98,10 @@ pub struct ItemMapping {
     /// Splits a cell into several items (Google Contacts' ` ::: `); the first keeps
     /// `label`, the next ones are labelled `label 2`, `label 3`, ...
     pub separator: Option<String>,
+    /// The items (slots) the entry gives: `max_items` with a separator
+    /// ([`DEFAULT_MAX_ITEMS`] unless set), 1 without. A fixed number, so that each value
+    /// keeps its place (and its OpenPhone item) from run to run.
+    pub max_items: usize,
     pub on_invalid: OnInvalid,
     pub policy: Policy,
 }

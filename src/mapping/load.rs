@@ -6,7 +6,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::convert;
-use super::file::{ColumnRef, CustomMapping, DefaultPolicies, FieldRef, IdMapping, ItemMapping, Mapping, OnInvalid};
+use super::file::{
+    ColumnRef, CustomMapping, DEFAULT_MAX_ITEMS, DefaultPolicies, FieldRef, IdMapping, ItemMapping, MAX_ITEMS_LIMIT,
+    Mapping, OnInvalid,
+};
 use super::phone::Region;
 use crate::model::{FieldType, Policy};
 use crate::toml_strict::{self, KeyLines, Kind, Problems};
@@ -25,6 +28,7 @@ const ITEM_KEYS: &[(&str, Kind)] = &[
     ("column", Kind::Str),
     ("occurrence", Kind::Int),
     ("separator", Kind::Str),
+    ("max_items", Kind::Int),
     ("on_invalid", Kind::Str),
     ("policy", Kind::Str),
 ];
@@ -102,6 +106,7 @@ struct RawItem {
     column: Option<String>,
     occurrence: Option<i64>,
     separator: Option<String>,
+    max_items: Option<i64>,
     on_invalid: Option<String>,
     policy: Option<String>,
 }
@@ -197,6 +202,24 @@ fn build(path: &Path, mut raw: RawMapping, lines: KeyLines, problems: &mut Probl
             !s.is_empty()
         })
     };
+    // How many items a split cell gives: the entry's slots (one without a separator).
+    let max_items = |v: Option<i64>, split: bool, at: &str, problem: &mut dyn FnMut(&str, String)| match v {
+        None if split => DEFAULT_MAX_ITEMS,
+        None => 1,
+        Some(_) if !split => {
+            problem(
+                &format!("{at}.max_items"),
+                "needs a `separator` (without one, a cell is one value): set `separator = \" ::: \"` or remove `max_items`"
+                    .into(),
+            );
+            1
+        }
+        Some(n) if (1..=MAX_ITEMS_LIMIT as i64).contains(&n) => n as usize,
+        Some(n) => {
+            problem(&format!("{at}.max_items"), format!("{n} is not from 1 to {MAX_ITEMS_LIMIT}"));
+            DEFAULT_MAX_ITEMS
+        }
+    };
     let mut items = |list: Vec<RawItem>, table: &str| -> Vec<ItemMapping> {
         let mut out = Vec::new();
         for (i, item) in list.into_iter().enumerate() {
@@ -212,6 +235,7 @@ fn build(path: &Path, mut raw: RawMapping, lines: KeyLines, problems: &mut Probl
             }
             let occurrence = occurrence(item.occurrence, &at, &mut problem);
             let separator = separator(item.separator, &at, &mut problem);
+            let max_items = max_items(item.max_items, separator.is_some(), &at, &mut problem);
             let on_invalid = on_invalid(item.on_invalid, &at, &mut problem);
             if let (Some(label), Some(column)) = (label, column) {
                 if out.iter().any(|m: &ItemMapping| m.label == label) {
@@ -221,6 +245,7 @@ fn build(path: &Path, mut raw: RawMapping, lines: KeyLines, problems: &mut Probl
                     label,
                     column: ColumnRef { name: column, occurrence },
                     separator,
+                    max_items,
                     on_invalid,
                     policy,
                 });

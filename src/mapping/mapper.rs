@@ -17,11 +17,6 @@ use super::phone::{self, Region};
 
 /// How Google Contacts joins several values of one type in a cell.
 const GOOGLE_MULTI: &str = " ::: ";
-/// The items one `[[emails]]`/`[[phone_numbers]]` entry with a `separator` can give: a fixed
-/// number of slots, so that each value keeps its place (and its OpenPhone item) from run to
-/// run, and a value that goes away is removed.
-pub const SPLIT_SLOTS: usize = 5;
-
 #[derive(Debug, Clone)]
 pub(super) struct CustomColumn {
     pub(super) key: String,
@@ -40,6 +35,8 @@ pub(super) struct ItemColumn {
     pub(super) index: usize,
     pub(super) column: String,
     pub(super) separator: Option<String>,
+    /// Its slots: `max_items` with a separator, 1 without.
+    pub(super) max_items: usize,
     pub(super) on_invalid: OnInvalid,
 }
 
@@ -234,7 +231,8 @@ impl Mapper {
     }
 }
 
-/// The slots of one email or phone entry: one, or [`SPLIT_SLOTS`] with a `separator`. A
+/// The slots of one email or phone entry: one, or `max_items` with a `separator`; values
+/// past the last slot are named in one bad value (each of them, so none is lost unseen). A
 /// value `convert` refuses goes to `bad` (an error or a warning, by `on_invalid`) and leaves
 /// its slot empty; `convert` may add a note (a warning) to a value it keeps.
 fn item_slots(
@@ -250,7 +248,7 @@ fn item_slots(
         None if cell.is_empty() => vec![],
         None => vec![cell],
     };
-    let slots = if item.separator.is_some() { SPLIT_SLOTS } else { 1 };
+    let slots = item.max_items;
     if item.separator.is_none() && cell.contains(GOOGLE_MULTI) {
         let n = cell.split(GOOGLE_MULTI).count();
         bad(
@@ -262,11 +260,13 @@ fn item_slots(
         return vec![Slot { label: item.label.clone(), value: None }];
     }
     if values.len() > slots {
+        let left_out: Vec<String> = values[slots..].iter().map(|v| convert::shown(v)).collect();
         bad(
-            None,
+            Some(item.on_invalid),
             format!(
-                "column {column:?}: holds {} values, and an entry with a separator keeps the first {SPLIT_SLOTS}",
-                values.len()
+                "column {column:?}: holds {} values and the entry keeps {slots} (max_items = {slots}); not kept: {} (set a larger max_items on this entry to keep them)",
+                values.len(),
+                left_out.join(", ")
             ),
         );
     }

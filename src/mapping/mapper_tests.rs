@@ -141,9 +141,23 @@ fn separators_split_a_cell_into_items_in_fixed_slots() {
         ]
     );
     assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
-    let six = ["+1 201-555-0123"; 6].join(" ::: ");
-    let out = m.map_with_warnings(&row(["C-4", "", "", &six, ""])).unwrap();
-    assert!(out.warnings[0].contains("holds 6 values"), "{:?}", out.warnings);
+    let six: Vec<String> = (0..6).map(|k| format!("+1 201-555-012{k}")).collect();
+    let out = m.map_with_warnings(&row(["C-4", "", "", &six.join(" ::: "), ""])).unwrap();
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert!(out.warnings[0].contains("holds 6 values and the entry keeps 5"), "{:?}", out.warnings);
+    assert!(out.warnings[0].contains("not kept: \"+1 201-555-0125\""), "{:?}", out.warnings);
+    let m = Mapper::new(
+        &load(dir.path(), &text.replace("separator", "max_items = 6\nseparator")),
+        &header(),
+        "t.csv",
+        &catalog(),
+    )
+    .unwrap();
+    let out = m.map_with_warnings(&row(["C-4", "", "", &six.join(" ::: "), ""])).unwrap();
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    assert_eq!(out.record.state.phones.len(), 6);
+    assert_eq!(out.record.state.phones[5].label, "mobile 6");
+    assert_eq!(out.record.state.phones[5].value.as_deref(), Some("+12015550125"));
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod support;
 
 mod chaos;
+mod check_exit;
 mod cli_errors;
 mod daemon;
 mod deletes;
@@ -18,6 +19,7 @@ mod man_completions;
 mod metrics;
 mod mirror_ownership;
 mod mistakes;
+mod multi_value_cells;
 mod outputs;
 mod ownership;
 mod plan_file_safety;

@@ -27,7 +27,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 /// Where the OpenAPI spec is read from; the env var `OPENPHONE_SPEC` overrides it when set.
-pub const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/openapi/openphone-public-api-v1.json");
+pub const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openapi/openphone-public-api-v1.json");
 
 #[derive(Clone, Debug)]
 pub struct FakeOptions {
