@@ -21,6 +21,7 @@ mod outputs;
 mod ownership;
 mod saved_plan;
 mod secrets;
+mod security;
 mod sheets;
 mod spec_conformance;
 mod storage_faults;
