@@ -38,15 +38,27 @@ impl fmt::Display for ApiKey {
 /// others: a key there is a secret only its owner should read. Says nothing where modes do
 /// not exist or the file cannot be examined (reading it reports that).
 pub fn warn_if_shared(path: &Path) {
-    if let Some(mode) = shared_mode(path) {
-        tracing::warn!(
-            file = %path.display(),
-            mode = format!("{mode:04o}"),
-            "Key file {} can be read by other users (mode {mode:04o}): run `chmod 600 {}`",
-            path.display(),
-            path.display()
-        );
+    warn_if_readable_by_others(path, "Key file");
+}
+
+/// Logs a warning when the file at `path` (`what`: "Key file", "Mirror") can be read (or
+/// written) by its group or by others, once per process for a file and mode: a command that
+/// reads the file twice, or a daemon at each run, says it once.
+pub fn warn_if_readable_by_others(path: &Path, what: &str) {
+    static WARNED: std::sync::Mutex<Vec<(std::path::PathBuf, u32)>> = std::sync::Mutex::new(Vec::new());
+    let Some(mode) = shared_mode(path) else { return };
+    let mut warned = WARNED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if warned.iter().any(|(p, m)| p == path && *m == mode) {
+        return;
     }
+    warned.push((path.to_path_buf(), mode));
+    tracing::warn!(
+        file = %path.display(),
+        mode = format!("{mode:04o}"),
+        "{what} {} can be read by other users (mode {mode:04o}): run `chmod 600 {}`",
+        path.display(),
+        path.display()
+    );
 }
 
 /// The permission bits of `path` when they give its group or others any access.

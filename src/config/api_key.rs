@@ -28,19 +28,21 @@ impl Config {
             .filter(|p| p.exists());
         let Some(file) = self.openphone.api_key_file.as_ref().or(credential.as_ref()) else { return Ok(None) };
         let mut problems = Problems::default();
-        match std::fs::read_to_string(file) {
+        // The credential is not in the config: no line to point at.
+        let line = self.openphone.api_key_file.as_ref().and(self.openphone.api_key_file_line);
+        match super::key_file::read(file) {
             Ok(text) => match ApiKey::new(&text).inspect(|_| crate::secret::warn_if_shared(file)) {
                 Some(key) => return Ok(Some(key)),
                 None => problems.push(
                     &self.path,
-                    None,
+                    line,
                     Some("openphone.api_key_file"),
                     format!("{} is empty", file.display()),
                 ),
             },
             Err(e) => problems.push(
                 &self.path,
-                None,
+                line,
                 Some("openphone.api_key_file"),
                 format!("cannot read the API key from {}: {e}", file.display()),
             ),

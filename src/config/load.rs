@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::api_key::looks_like_a_key;
 use super::ctx::Ctx;
 use super::defaults::*;
+use super::plain_http;
 use super::raw::{CONFIG_SCHEMA, RawConfig, RawSchedule};
 use super::settings::{Config, OpenPhoneConfig, SyncConfig};
 use super::source::build_source;
@@ -40,6 +41,10 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
             url::Url::parse("https://api.quo.com").expect("valid default")
         }
     };
+    if let Some(why) = plain_http::refusal(&base_url, op.allow_plain_http_to_remote_host.unwrap_or(false), "openphone")
+    {
+        ctx.problem(problems, "openphone.base_url", why);
+    }
     let rps = op.requests_per_second.unwrap_or(10);
     if !(1..=1000).contains(&rps) {
         ctx.problem(problems, "openphone.requests_per_second", "must be between 1 and 1000");
@@ -79,6 +84,7 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
             }
             v => v.map(|p| ctx.resolve(p)),
         },
+        api_key_file_line: ctx.lines.line("openphone.api_key_file"),
         base_url,
         requests_per_second: rps.clamp(1, 1000) as u32,
         source_label,

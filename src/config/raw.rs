@@ -13,6 +13,7 @@ const OPENPHONE_KEYS: &[(&str, Kind)] = &[
     ("timeout_seconds", Kind::Number),
     ("max_retries", Kind::Int),
     ("concurrency", Kind::Int),
+    ("allow_plain_http_to_remote_host", Kind::Bool),
 ];
 const STATE_KEYS: &[(&str, Kind)] = &[
     ("database", Kind::Str),
@@ -34,6 +35,7 @@ const SOURCE_KEYS: &[(&str, Kind)] = &[
     ("encoding", Kind::Str),
     ("header_row", Kind::Int),
     ("null_values", Kind::Strs),
+    ("allow_plain_http_to_remote_host", Kind::Bool),
 ];
 const SYNC_KEYS: &[(&str, Kind)] = &[
     ("mapping", Kind::Str),
@@ -79,6 +81,7 @@ pub(super) struct RawOpenPhone {
     pub(super) timeout_seconds: Option<f64>,
     pub(super) max_retries: Option<i64>,
     pub(super) concurrency: Option<i64>,
+    pub(super) allow_plain_http_to_remote_host: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -109,6 +112,7 @@ pub(super) struct RawSource {
     pub(super) encoding: Option<String>,
     pub(super) header_row: Option<i64>,
     pub(super) null_values: Option<Vec<String>>,
+    pub(super) allow_plain_http_to_remote_host: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]

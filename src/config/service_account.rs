@@ -79,8 +79,8 @@ pub enum KeyError {
 
 /// Reads and checks the key file at `path`.
 pub fn load(path: &Path) -> Result<ServiceAccount, KeyError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| KeyError::Unreadable { path: path.to_path_buf(), message: e.to_string() })?;
+    let text =
+        super::key_file::read(path).map_err(|message| KeyError::Unreadable { path: path.to_path_buf(), message })?;
     parse(path, &text)
 }
 

@@ -34,6 +34,8 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct OpenPhoneConfig {
     pub api_key_file: Option<PathBuf>,
+    /// The line of `api_key_file` in the config, for the errors of reading it.
+    pub api_key_file_line: Option<usize>,
     pub base_url: url::Url,
     pub requests_per_second: u32,
     pub source_label: String,

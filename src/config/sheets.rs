@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::a1::A1Range;
 use super::ctx::Ctx;
+use super::plain_http;
 use super::raw::RawSource;
 use super::service_account;
 use crate::toml_strict::Problems;
@@ -91,11 +92,23 @@ pub(super) fn build(ctx: &Ctx<'_>, raw: &RawSource, problems: &mut Problems) -> 
             None
         }
     };
+    let allow_http = raw.allow_plain_http_to_remote_host.unwrap_or(false);
     let account = match raw.service_account_key.as_deref() {
         Some(p) => {
             let path = ctx.resolve(p);
             match service_account::load(&path) {
-                Ok(account) => Some((path, account.client_email().to_owned())),
+                Ok(account) => {
+                    // The signed grant goes to `token_uri`, and the access token comes back.
+                    let token_uri = url::Url::parse(account.token_uri()).expect("checked by service_account::load");
+                    if let Some(why) = plain_http::refusal(&token_uri, allow_http, "source") {
+                        ctx.problem(
+                            problems,
+                            "source.service_account_key",
+                            format!("{}: \"token_uri\" {}: {why}", path.display(), account.token_uri()),
+                        );
+                    }
+                    Some((path, account.client_email().to_owned()))
+                }
                 Err(e) => {
                     ctx.problem(problems, "source.service_account_key", e.to_string());
                     None
@@ -108,6 +121,9 @@ pub(super) fn build(ctx: &Ctx<'_>, raw: &RawSource, problems: &mut Problems) -> 
         }
     };
     let api_base_url = api_base_url(ctx, raw.api_base_url.as_deref(), problems);
+    if let Some(why) = api_base_url.as_ref().and_then(|u| plain_http::refusal(u, allow_http, "source")) {
+        ctx.problem(problems, "source.api_base_url", why);
+    }
     let link = match raw.link.as_deref() {
         None | Some("row") => LinkMode::Row,
         Some("sheet") => LinkMode::Sheet,

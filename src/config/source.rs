@@ -46,6 +46,7 @@ pub(super) fn build_source(ctx: &Ctx<'_>, raw: Option<RawSource>, problems: &mut
                 ("source.service_account_key", raw.service_account_key.is_some()),
                 ("source.api_base_url", raw.api_base_url.is_some()),
                 ("source.link", raw.link.is_some()),
+                ("source.allow_plain_http_to_remote_host", raw.allow_plain_http_to_remote_host.is_some()),
             ] {
                 if set {
                     ctx.problem(problems, key, "only for type = \"google_sheets\"");

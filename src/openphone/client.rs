@@ -119,6 +119,8 @@ impl Client {
             .connect_timeout(opts.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("openphone-sync/", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(64)
+            // A redirect would resend the body (the contacts) to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ApiError::Transport { message: e.to_string(), maybe_applied: false })?;
         let rps = NonZeroU32::new(opts.requests_per_second.max(1)).expect("at least one");
@@ -323,6 +325,14 @@ impl Client {
                         return Err(ApiError::Server { status: s, code, message });
                     }
                     self.throttle.succeeded();
+                    if status.is_redirection() {
+                        let location = headers
+                            .get(reqwest::header::LOCATION)
+                            .map(|l| String::from_utf8_lossy(l.as_bytes()).escape_debug().to_string())
+                            .unwrap_or_else(|| "nowhere (no Location header)".to_owned());
+                        tracing::warn!(%method, path, status = s, location = %location, "OpenPhone redirected; not followed");
+                        return Err(ApiError::Redirected { status: s, location });
+                    }
                     if status.is_server_error() {
                         if retries_left && replay == Replay::Safe {
                             let wait = retry::server_delay(&headers).unwrap_or_else(|| retry::backoff(attempt));

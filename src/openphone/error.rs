@@ -24,6 +24,13 @@ pub enum ApiError {
     /// 5xx or 429 that outlasted the retries. A write may or may not have been applied.
     #[error("OpenPhone failed (HTTP {status}{}): {message}", code_suffix(code))]
     Server { status: u16, code: Option<String>, message: String },
+    /// A 3xx: redirects are never followed (the body, with its contacts, would go to
+    /// another address), so the reply names where it pointed. Stops the run: every request
+    /// goes to the same `base_url`.
+    #[error(
+        "OpenPhone answered HTTP {status}, a redirect to {location}, which is not followed (it would send the request and its contacts elsewhere): check [openphone].base_url"
+    )]
+    Redirected { status: u16, location: String },
     /// No reply: connect error, timeout, reset. `maybe_applied` when the request may
     /// have reached the server.
     #[error("no reply from OpenPhone: {message}")]
@@ -43,7 +50,7 @@ fn code_suffix(code: &Option<String>) -> String {
 impl ApiError {
     /// The key was refused: nothing else will work, stop the run.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, ApiError::Unauthorized { .. })
+        matches!(self, ApiError::Unauthorized { .. } | ApiError::Redirected { .. })
     }
 
     /// The write may have been applied although no success came back: re-read before retrying.
@@ -66,7 +73,8 @@ impl ApiError {
         match self {
             ApiError::Unauthorized { status, .. }
             | ApiError::Rejected { status, .. }
-            | ApiError::Server { status, .. } => Some(*status),
+            | ApiError::Server { status, .. }
+            | ApiError::Redirected { status, .. } => Some(*status),
             ApiError::Decode { status, .. } => Some(*status),
             ApiError::NotFound { .. } => Some(404),
             ApiError::Conflict { .. } => Some(409),

@@ -25,6 +25,7 @@ mod ownership;
 mod plan_file_safety;
 mod saved_plan;
 mod secrets;
+mod security;
 mod sheets;
 mod spec_conformance;
 mod storage_faults;
