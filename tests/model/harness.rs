@@ -356,19 +356,19 @@ impl Harness {
         let ended = self.rt.block_on(async {
             let sync = engine::sync(&run);
             let Some(n) = kill_at else { return Some(sync.await) };
+            // The kill comes once request n is answered and before the run reads the reply:
+            // with one request in flight (`concurrency = 1`) nothing lands after it.
+            let answered = || {
+                let r = fake.requests();
+                r.len() >= start + n && r[start + n - 1].status != 0
+            };
             tokio::select! {
                 r = sync => Some(r),
-                _ = async { while fake.requests().len() < start + n { tokio::time::sleep(Duration::from_millis(1)).await } } => None,
+                _ = async { while !answered() { tokio::time::sleep(Duration::from_millis(1)).await } } => None,
             }
         });
         match ended {
-            None => {
-                // What the fake was handling when the run died finishes before anything is read.
-                self.rt.block_on(crate::support::wait_until(Duration::from_millis(300), || {
-                    fake.requests()[start..].iter().all(|r| r.status != 0)
-                }));
-                Ended::Killed
-            }
+            None => Ended::Killed,
             Some(Ok(report)) => Ended::Report(serde_json::to_value(&report).expect("report as JSON")),
             Some(Err(stop)) => Ended::Stopped { exit: stop.exit as i32, message: stop.message },
         }
