@@ -94,7 +94,7 @@ async fn steps(
     let invalid = prepare::count_rows(&read, mirror.as_deref(), &mut report)?;
 
     let plan = make_plan(run, &read, mirror.as_deref(), &index, now_ms)?;
-    let plan = match prepare::saved_plan_step(saved, &read, &index, plan, &mut report)? {
+    let plan = match prepare::saved_plan_step(run.config, saved, &read, &index, plan, &mut report)? {
         Ok(plan) => plan,
         Err(stale) => return Ok(record::end(report, Outcome::Refused, stale, client, run.started)),
     };

@@ -34,13 +34,17 @@ pub fn saved_plan(run: &Run<'_>, key: Option<&ApiKey>) -> Result<Option<PlanUse>
             saved.check_identity(&identity).map_err(|e| Stop::config(format!("{}: {e}", path.display())))?;
             PlanUse::Apply(saved)
         }
-        PlanFile::Save(path) => PlanUse::Save(path.clone(), identity),
+        PlanFile::Save(path) => {
+            saved_plan::check_target(path, run.config)?;
+            PlanUse::Save(path.clone(), identity)
+        }
     }))
 }
 
 /// Saves this run's plan, or swaps it for the saved one if that is still current. The
 /// inner `Err` is why a saved plan is stale: the run is refused with the new plan shown.
 pub fn saved_plan_step(
+    config: &crate::config::Config,
     saved: Option<&PlanUse>,
     read: &Read,
     index: &MirrorIndex,
@@ -57,7 +61,7 @@ pub fn saved_plan_step(
         PlanUse::Save(path, identity) => {
             let made_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             let made = Made { identity: identity.clone(), source: source.clone(), mirror };
-            saved_plan::save(path, &SavedPlan::new(&plan, made, made_at))?;
+            saved_plan::save(path, &SavedPlan::new(&plan, made, made_at), config)?;
             report.notes.push(format!(
                 "plan saved to {}: `sync --plan {}` applies exactly it while the source and the mirror are unchanged",
                 path.display(),

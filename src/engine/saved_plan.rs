@@ -49,21 +49,125 @@ pub fn load(path: &Path) -> Result<SavedPlan, Stop> {
     })
 }
 
-/// Writes a plan file, readable by its owner only (it holds contact data), replacing it
-/// whole: a reader never sees half a plan.
-pub fn save(path: &Path, plan: &SavedPlan) -> Result<(), Stop> {
-    let fail =
-        |e: std::io::Error| Stop::new(Exit::Unavailable, format!("{}: cannot write the plan: {e}", path.display()));
-    let tmp = path.with_extension("tmp-plan");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+/// The files a plan may never be written over, whatever they hold: the config, the mapping,
+/// the source, the key files, and the mirror with its companions.
+fn protected(config: &Config) -> Vec<PathBuf> {
+    let mut out = vec![config.path.clone(), config.sync.mapping.clone()];
+    match &config.source {
+        crate::config::SourceConfig::Csv { path, .. } => out.push(path.clone()),
+        crate::config::SourceConfig::GoogleSheets(s) => out.push(s.service_account_key.clone()),
+    }
+    out.extend(config.openphone.api_key_file.clone());
+    let db = config.database.as_os_str();
+    out.push(config.database.clone());
+    for tail in ["-wal", "-shm", "-journal", ".lock"] {
+        let mut p = db.to_os_string();
+        p.push(tail);
+        out.push(PathBuf::from(p));
+    }
+    out
+}
+
+/// `path` with its folder resolved (links and `..` followed), so two spellings of one
+/// file compare equal; the path as given when its folder cannot be resolved.
+fn resolved(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (abs.parent(), abs.file_name()) {
+        (Some(dir), Some(name)) => dir.canonicalize().map(|d| d.join(name)).unwrap_or(abs),
+        _ => abs,
+    }
+}
+
+/// Whether `a` and `b` name the same file: the same resolved path, or (both existing) the
+/// same inode, so a hard link is caught too.
+fn same_file(a: &Path, b: &Path) -> bool {
+    if resolved(a) == resolved(b) {
+        return true;
+    }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
     }
-    let mut file = opts.open(&tmp).map_err(fail)?;
-    serde_json::to_writer_pretty(&mut file, plan).map_err(std::io::Error::from).map_err(fail)?;
-    writeln!(file).and_then(|()| file.sync_all()).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
+    false
+}
+
+/// Refuses (exit 2, the file untouched) a plan path that is one of this config's own files,
+/// or an existing file that is not a plan saved by openphone-sync (a link, a folder, a
+/// device, a FIFO, any other file). Checked before the run and again just before writing.
+pub fn check_target(path: &Path, config: &Config) -> Result<(), Stop> {
+    let refuse = |why: String| {
+        Stop::config(format!(
+            "{}: {why}; the plan was not written and the file is left as it is: choose another file for --save-plan",
+            path.display()
+        ))
+    };
+    if let Some(own) = protected(config).into_iter().find(|p| same_file(path, p)) {
+        return Err(refuse(format!("this is {} of this config, not a plan file", own.display())));
+    }
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(refuse(format!("cannot look at it: {e}"))),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(refuse("it is a symbolic link, and a plan is never written through one".into()));
+    }
+    if !meta.is_file() {
+        return Err(refuse("it exists and is not a regular file".into()));
+    }
+    let saved_by_us = std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|v| {
+            v["version"].is_u64() && v["made_by"].as_str().is_some_and(|m| m.starts_with("openphone-sync "))
+        });
+    if saved_by_us { Ok(()) } else { Err(refuse("it exists and is not a plan saved by openphone-sync".into())) }
+}
+
+/// Creates a new, private file beside `path` under a name nobody else chose: created new
+/// (`O_CREAT|O_EXCL`, which never follows a link and never opens a planted file), with
+/// `O_NOFOLLOW`, mode 0600. A name already taken is avoided, never reused.
+fn create_temp(path: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "plan".into());
+    let mut last = None;
+    for _ in 0..16 {
+        let tmp = dir.join(format!(".{name}.{:016x}.tmp-plan", rand::random::<u64>()));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        }
+        match opts.open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
+}
+
+/// Writes a plan file, readable by its owner only (it holds contact data), replacing it
+/// whole: written to a new temporary file beside it, synced, then renamed into place, so a
+/// reader never sees half a plan. `path` is checked again first ([`check_target`]).
+pub fn save(path: &Path, plan: &SavedPlan, config: &Config) -> Result<(), Stop> {
+    check_target(path, config)?;
+    let fail =
+        |e: std::io::Error| Stop::new(Exit::Unavailable, format!("{}: cannot write the plan: {e}", path.display()));
+    let (tmp, mut file) = create_temp(path).map_err(fail)?;
+    let written = serde_json::to_writer_pretty(&mut file, plan)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(file))
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
+    Ok(())
 }

@@ -33,6 +33,11 @@ pub enum MirrorError {
     /// Not an SQLite database, truncated, or damaged.
     #[error("the mirror {path} is damaged or not an openphone-sync mirror ({detail}); {REBUILD}")]
     Corrupt { path: PathBuf, detail: String },
+    /// Another program's database, or not a regular file: never taken over.
+    #[error(
+        "the mirror {path} is not an openphone-sync mirror ({detail}); it was left as it is: point [state].database at a file of its own"
+    )]
+    Foreign { path: PathBuf, detail: String },
     /// Written by a newer build.
     #[error(
         "the mirror {path} was written by a newer openphone-sync (schema version {found}, this build knows up to {ours}); it was left as it is: upgrade openphone-sync"

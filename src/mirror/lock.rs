@@ -27,6 +27,7 @@ pub fn lock_path(database: &Path) -> PathBuf {
 impl RunLock {
     /// Takes the lock for `database` as `role`, or says who holds it.
     pub fn acquire(database: &Path, role: Role) -> Result<RunLock, MirrorError> {
+        super::mark::check_file(database)?;
         let path = lock_path(database);
         let io_err = |what: String, e: std::io::Error| super::error::classify_io(database, what, &e);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

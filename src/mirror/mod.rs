@@ -11,6 +11,7 @@ pub mod error;
 pub mod history;
 mod holder;
 pub mod lock;
+pub mod mark;
 pub mod migrate;
 mod rows;
 mod runs;

@@ -14,7 +14,7 @@ use crate::model::{CustomFieldDef, Digest, FieldType, PushedState};
 use crate::plan::{IndexEntry, MirrorIndex, Pending};
 
 use super::error::{self, MirrorError};
-use super::migrate;
+use super::{mark, migrate};
 
 pub use crate::config::DEFAULT_LOCK_TIMEOUT;
 
@@ -45,6 +45,7 @@ impl Mirror {
     /// from a newer build is refused and left byte for byte as it was.
     pub fn open(path: &Path, lock_timeout: Duration) -> Result<Mirror, MirrorError> {
         let io_err = |what: String, e: std::io::Error| error::classify_io(path, what, &e);
+        mark::check_file(path)?;
         let exists = path.try_exists().map_err(|e| io_err(format!("cannot look for {}", path.display()), e))?;
         if !exists {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -65,6 +66,7 @@ impl Mirror {
         }
         // Reads only: a file that is not a database, truncated or locked fails here.
         let version = migrate::version(&conn).map_err(sql)?;
+        mark::check_owner(&conn, path, version).map_err(sql)??;
         if version > migrate::SCHEMA_VERSION {
             return Err(MirrorError::Newer { path: path.to_path_buf(), found: version, ours: migrate::SCHEMA_VERSION });
         }
@@ -84,6 +86,7 @@ impl Mirror {
             migrate::MigrateError::Sql(e) => sql(e),
             migrate::MigrateError::Failed(message) => schema_err(message),
         })?;
+        mark::mark(&conn).map_err(sql)?;
         Ok(Mirror { conn, path: path.to_path_buf(), lock_timeout, run: None })
     }
 
@@ -95,12 +98,14 @@ impl Mirror {
         if !exists {
             return Ok(None);
         }
+        mark::check_file(path)?;
         let sql = |e: rusqlite::Error| error::classify(path, lock_timeout, e);
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
                 .map_err(sql)?;
         conn.busy_timeout(lock_timeout).map_err(sql)?;
         let version = migrate::version(&conn).map_err(sql)?;
+        mark::check_owner(&conn, path, version).map_err(sql)??;
         if version == 0 {
             // Created but never migrated (a run stopped at once): same as empty.
             return Ok(None);
