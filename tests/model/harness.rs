@@ -152,6 +152,7 @@ enum Ended {
 }
 
 pub struct Harness {
+    /// The fake's runtime (one worker thread).
     rt: tokio::runtime::Runtime,
     ws: Workspace,
     pub model: Model,
@@ -278,7 +279,9 @@ impl Writes {
 impl Harness {
     pub fn new() -> Harness {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        // The fake serves from its own thread; each run gets a runtime of its own, dropped
+        // with the run, so a killed run's connections die with it as with a process.
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
         let ws = rt.block_on(Workspace::with(FakeOptions {
             custom_fields: standard_fields(),
             rate_limit: None,
@@ -353,22 +356,26 @@ impl Harness {
         let run = Run { plan_file: plan.as_ref(), ..Run::new(&config, &mapping, &args) };
         let fake = &self.ws.fake;
         let start = fake.requests().len();
-        let ended = self.rt.block_on(async {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let ended = rt.block_on(async {
             let sync = engine::sync(&run);
             let Some(n) = kill_at else { return Some(sync.await) };
-            // The kill comes once request n is answered and before the run reads the reply:
-            // with one request in flight (`concurrency = 1`) nothing lands after it.
-            let answered = || {
-                let r = fake.requests();
-                r.len() >= start + n && r[start + n - 1].status != 0
-            };
             tokio::select! {
                 r = sync => Some(r),
-                _ = async { while !answered() { tokio::time::sleep(Duration::from_millis(1)).await } } => None,
+                _ = async { while fake.requests().len() < start + n { tokio::time::sleep(Duration::from_millis(1)).await } } => None,
             }
         });
+        // The kill: the run's runtime, its tasks and its connections go.
+        drop(rt);
         match ended {
-            None => Ended::Killed,
+            None => {
+                // What the fake was handling when the run died is answered (or dropped) first.
+                let deadline = std::time::Instant::now() + Duration::from_millis(300);
+                while fake.requests()[start..].iter().any(|r| r.status == 0) && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Ended::Killed
+            }
             Some(Ok(report)) => Ended::Report(serde_json::to_value(&report).expect("report as JSON")),
             Some(Err(stop)) => Ended::Stopped { exit: stop.exit as i32, message: stop.message },
         }
