@@ -670,6 +670,7 @@ impl Harness {
                 String::from_utf8_lossy(&head[..head.len().min(40)])
             ));
         }
+        // Opening it checks it is still this tool's (its application_id mark, issue 19 (4)).
         match Mirror::open_read_only(&path, Duration::from_secs(5)) {
             Ok(Some(m)) => m.index().map(drop).map_err(|e| format!("the mirror's index is unreadable: {e}")),
             Ok(None) => Ok(()),
