@@ -130,6 +130,9 @@ pub struct Report {
     pub fatal: Option<String>,
     /// Creates that found their contact already in OpenPhone and adopted it.
     pub adopted: u64,
+    /// Planned updates that found the contact already as wanted, so sent nothing: not
+    /// counted in `applied.update`. planned = applied + already_in_sync + failed + stopped.
+    pub already_in_sync: u64,
     /// Checks this run could not make, and other things worth knowing.
     pub notes: Vec<String>,
     /// The plan, record by record (dry runs only).
@@ -168,6 +171,7 @@ impl Report {
             outcome: Outcome::Ok,
             fatal: None,
             adopted: 0,
+            already_in_sync: 0,
             notes: Vec::new(),
             changes: Vec::new(),
             verify: None,
@@ -355,9 +359,13 @@ impl Report {
             Mode::DryRun => writeln!(out, "Dry run: nothing was written to OpenPhone or the mirror.")?,
             Mode::Apply => {
                 let a = &self.applied;
+                let in_sync = match self.already_in_sync {
+                    0 => String::new(),
+                    n => format!(", {n} already in sync (nothing sent)"),
+                };
                 writeln!(
                     out,
-                    "Applied: {} created ({} adopted), {} updated, {} deleted; {} failed. {} API requests in {:.1} s.",
+                    "Applied: {} created ({} adopted), {} updated, {} deleted{in_sync}; {} failed. {} API requests in {:.1} s.",
                     a.create,
                     self.adopted,
                     a.update,

@@ -14,9 +14,12 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::exit::Exit;
+use crate::mirror::history::Event;
 use crate::mirror::{Mirror, Role, RunLock, Select, Tombstone};
-use crate::openphone::wire::{ApiContact, confirmed_state, ours, restore_body};
+use crate::model::{CustomFieldDef, PushedState};
+use crate::openphone::wire::{ApiContact, observed_state, ours, restore_body};
 use crate::openphone::{ApiError, lookup};
+use crate::plan::diff;
 
 use super::Output;
 use super::fail;
@@ -40,6 +43,9 @@ struct Restored {
     adopted: bool,
     deleted_at: String,
     run_id: Option<i64>,
+    /// Values the workspace no longer accepts (a custom field removed since the delete),
+    /// left out of the restored contact: `custom[KEY] (NAME): VALUE`.
+    left_out: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,6 +59,9 @@ struct RestoreReport {
     dry_run: bool,
     restored: Vec<Restored>,
     failed: Vec<Failed>,
+    /// What was asked for and matched no kept deleted contact: each external id, or
+    /// `run N`, or `since TIME`.
+    unmatched: Vec<String>,
     /// Why the restore stopped early, if it did.
     fatal: Option<String>,
 }
@@ -63,7 +72,7 @@ pub async fn run(config_path: &Path, args: &RestoreArgs) -> Exit {
             print(&report, args.output);
             if report.fatal.is_some() {
                 Exit::Unavailable
-            } else if report.failed.is_empty() {
+            } else if report.failed.is_empty() && report.unmatched.is_empty() {
                 Exit::Ok
             } else {
                 Exit::Partial
@@ -75,23 +84,39 @@ pub async fn run(config_path: &Path, args: &RestoreArgs) -> Exit {
 
 async fn restore(config_path: &Path, args: &RestoreArgs) -> Result<RestoreReport, Stop> {
     let (config, _mapping) = setup::load(config_path)?;
-    let mut report = RestoreReport { dry_run: args.dry_run, restored: vec![], failed: vec![], fatal: None };
+    let mut report =
+        RestoreReport { dry_run: args.dry_run, restored: vec![], failed: vec![], unmatched: vec![], fatal: None };
     if args.dry_run {
-        let Some(mirror) = Mirror::open_read_only(&config.database, config.lock_timeout)? else {
-            return Ok(report);
+        let mirror = Mirror::open_read_only(&config.database, config.lock_timeout)?;
+        let tombs = mirror.as_ref().map(|m| m.tombstones(&args.select)).transpose()?.unwrap_or_default();
+        report.unmatched = unmatched(&args.select, &tombs);
+        // What the workspace accepts: read from OpenPhone when a key is at hand (a read, no
+        // write), else as the last sync saw it.
+        let fields = match setup::api_key(&config)? {
+            Some(key) if !tombs.is_empty() => Some(setup::client(&config, key)?.custom_fields().await?),
+            _ => mirror.as_ref().map(Mirror::cached_fields).transpose()?.flatten(),
         };
-        let tombs = mirror.tombstones(&args.select)?;
-        report.restored = tombs.iter().map(|t| restored(t, None, false)).collect();
+        for t in &tombs {
+            let left_out = match serde_json::from_value::<ApiContact>(t.contact.clone()) {
+                Ok(mut c) => fields.as_deref().map(|f| leave_out_unknown(&mut c, f)).unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            report.restored.push(restored(t, None, false, left_out));
+        }
         return Ok(report);
     }
     let key = setup::require_api_key(&config)?;
     let _lock = RunLock::acquire(&config.database, Role::Sync)?;
     let mut mirror = Mirror::open(&config.database, config.lock_timeout)?;
     let tombs = mirror.tombstones(&args.select)?;
+    report.unmatched = unmatched(&args.select, &tombs);
     if tombs.is_empty() {
         return Ok(report);
     }
     let client = setup::client(&config, key)?;
+    // The custom fields the workspace has now: a value of one removed since is left out
+    // (and reported), not sent to be refused.
+    let fields = client.custom_fields().await?;
     let label = config.openphone.source_label.as_str();
     let ids: Vec<&str> = tombs.iter().map(|t| t.external_id.as_str()).collect();
     let read = lookup(&client, &ids, concurrency(&config)).await;
@@ -110,13 +135,14 @@ async fn restore(config_path: &Path, args: &RestoreArgs) -> Result<RestoreReport
             continue;
         }
         let found = read.found.get(&t.external_id).map(Vec::as_slice).unwrap_or_default();
-        let stored: ApiContact = match serde_json::from_value(t.contact.clone()) {
+        let mut stored: ApiContact = match serde_json::from_value(t.contact.clone()) {
             Ok(c) => c,
             Err(e) => {
                 fail(&mut report, format!("the kept state is unreadable: {e}"));
                 continue;
             }
         };
+        let left_out = leave_out_unknown(&mut stored, &fields);
         let (contact, adopted) = if let Some(c) = ours(found, label) {
             (c.clone(), true)
         } else if let Some(c) = found.first() {
@@ -135,21 +161,57 @@ async fn restore(config_path: &Path, args: &RestoreArgs) -> Result<RestoreReport
                 }
             }
         };
-        let pushed = t.pushed.as_ref().map(|p| confirmed_state(&p.state, &contact)).unwrap_or_default();
-        mirror.link_restored(t, &contact.id, &pushed)?;
+        // What OpenPhone answered, as the mapping last saw the contact.
+        let pushed = t.pushed.as_ref().map(|p| observed_state(&contact, &p.state, None)).unwrap_or_default();
+        let changes = if adopted { Vec::new() } else { diff(&pushed.state, &PushedState::default()).changes };
+        mirror.atomically(|m| {
+            m.link_restored(t, &contact.id, &pushed)?;
+            m.record_change(&t.external_id, Event::Restore, None, Some(&contact.id), &changes)
+        })?;
         tracing::info!(external_id = %t.external_id, contact_id = %contact.id, adopted, "Restored a deleted contact");
-        report.restored.push(restored(t, Some(contact.id), adopted));
+        report.restored.push(restored(t, Some(contact.id), adopted, left_out));
     }
     Ok(report)
 }
 
-fn restored(t: &Tombstone, contact_id: Option<String>, adopted: bool) -> Restored {
+/// What was asked for and matched no kept deleted contact.
+fn unmatched(select: &Select, found: &[Tombstone]) -> Vec<String> {
+    match select {
+        Select::Ids(ids) => {
+            let mut out: Vec<String> =
+                ids.iter().filter(|id| !found.iter().any(|t| &t.external_id == *id)).cloned().collect();
+            out.dedup();
+            out
+        }
+        _ if !found.is_empty() => Vec::new(),
+        Select::Run(n) => vec![format!("run {n}")],
+        Select::Since(ms) => vec![format!("since {}", crate::clock::format_millis(*ms))],
+    }
+}
+
+/// Drops from `contact` the custom values whose field the workspace no longer has (`fields`),
+/// and says each one left out.
+fn leave_out_unknown(contact: &mut ApiContact, fields: &[CustomFieldDef]) -> Vec<String> {
+    let mut left_out = Vec::new();
+    contact.custom_fields.retain(|c| {
+        let known = c.value.is_null() || c.key.as_ref().is_some_and(|k| fields.iter().any(|f| &f.key == k));
+        if !known {
+            let key = c.key.as_deref().unwrap_or("?");
+            left_out.push(format!("custom[{key}]: {} (the field is no longer in the workspace)", c.value));
+        }
+        known
+    });
+    left_out
+}
+
+fn restored(t: &Tombstone, contact_id: Option<String>, adopted: bool, left_out: Vec<String>) -> Restored {
     Restored {
         external_id: t.external_id.clone(),
         contact_id,
         adopted,
         deleted_at: t.deleted_at.clone(),
         run_id: t.run_id,
+        left_out,
     }
 }
 
@@ -165,9 +227,18 @@ fn print(report: &RestoreReport, output: Output) {
         let run = r.run_id.map(|n| format!(" by run {n}")).unwrap_or_default();
         let how = if r.adopted { " (found in OpenPhone, linked)" } else { "" };
         let _ = writeln!(out, "{verb} {} (deleted {}{run}){how}", r.external_id, r.deleted_at);
+        for v in &r.left_out {
+            let _ = writeln!(out, "        left out {v}");
+        }
     }
     for f in &report.failed {
         let _ = writeln!(out, "error   {}: {}", f.external_id, f.message);
+    }
+    for u in &report.unmatched {
+        let _ = writeln!(
+            out,
+            "error   {u}: matches no deleted contact kept for restore (never deleted by openphone-sync, already restored, or kept longer ago than keep_deleted_days)"
+        );
     }
     let _ = writeln!(
         out,
@@ -194,7 +265,13 @@ pub fn forget(config_path: &Path, ids: &[String], output: Output) -> Exit {
         let (config, _mapping) = setup::load(config_path)?;
         let _lock = RunLock::acquire(&config.database, Role::Sync)?;
         let mut mirror = Mirror::open(&config.database, config.lock_timeout)?;
-        let forgotten = mirror.forget_restores(ids)?;
+        let forgotten = mirror.atomically(|m| {
+            let forgotten = m.forget_restores(ids)?;
+            for id in &forgotten {
+                m.record_change(id, Event::Forget, None, None, &[])?;
+            }
+            Ok(forgotten)
+        })?;
         let not_kept = ids.iter().filter(|i| !forgotten.contains(i)).cloned().collect();
         Ok(ForgetReport { forgotten, not_kept })
     };

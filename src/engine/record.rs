@@ -38,6 +38,7 @@ pub fn end(
 pub fn applied(report: &mut Report, result: ApplyResult) {
     report.applied = result.applied;
     report.adopted = result.adopted;
+    report.already_in_sync = result.already_in_sync;
     report.failed = result.failed;
     report.stopped = result.stopped;
     report.errors.extend(result.errors);

@@ -148,25 +148,31 @@ impl Mirror {
         let json = serde_json::to_string(pushed).expect("a PushedState always serialises");
         let (hash, now) = (pushed.state.hash().to_string(), now());
         let ext = tombstone.external_id.as_str();
-        self.in_transaction(|tx| {
-            tx.execute(
+        // Two statements; the caller runs them in one transaction with the history entry.
+        let run = |conn: &rusqlite::Connection| -> rusqlite::Result<()> {
+            conn.execute(
                 "INSERT INTO contacts (external_id, contact_id, hash, pushed, pending, created_at, updated_at, source_hash, restored)
                  VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, NULL, 1)
                  ON CONFLICT(external_id) DO UPDATE SET contact_id = ?2, hash = ?3, pushed = ?4, pending = NULL,
                    updated_at = ?5, source_hash = NULL, missing_since = NULL, restored = 1",
                 params![ext, contact_id, hash, json, now],
             )?;
-            tx.execute("UPDATE tombstones SET restored_at = ?2 WHERE external_id = ?1 AND restored_at IS NULL", params![ext, now])?;
+            conn.execute(
+                "UPDATE tombstones SET restored_at = ?2 WHERE external_id = ?1 AND restored_at IS NULL",
+                params![ext, now],
+            )?;
             Ok(())
-        })
+        };
+        run(&self.conn).map_err(|e| self.sql_err(e))
     }
 
     /// Ends the protection of restored contacts: from the next run on they are missing
     /// again (and deleted once `delete_after` has passed). Returns the ids that were kept
     /// restores; the others are left as they were.
     pub fn forget_restores(&mut self, ids: &[String]) -> Result<Vec<String>, MirrorError> {
-        self.in_transaction(|tx| {
-            let mut stmt = tx.prepare_cached(
+        // The caller runs it in one transaction with the history entries.
+        let run = |conn: &rusqlite::Connection| -> rusqlite::Result<Vec<String>> {
+            let mut stmt = conn.prepare_cached(
                 "UPDATE contacts SET restored = 0, missing_since = NULL WHERE external_id = ?1 AND restored = 1",
             )?;
             let mut done = Vec::new();
@@ -176,7 +182,8 @@ impl Mirror {
                 }
             }
             Ok(done)
-        })
+        };
+        run(&self.conn).map_err(|e| self.sql_err(e))
     }
 
     /// The deletes to come and the kept restores, for `status` and the metrics.

@@ -13,6 +13,62 @@ use crate::model::PushedState;
 use crate::plan::FieldChange;
 use crate::plan::{Action, RecordError};
 
+/// What a history entry records happened to a record: derived from what was sent and
+/// answered, never from the plan alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A create (POST) OpenPhone confirmed.
+    Create,
+    /// A PATCH OpenPhone confirmed.
+    Update,
+    /// A delete (or the contact found gone already).
+    Delete,
+    /// A create that found the contact of ours already in OpenPhone and linked it (with the
+    /// PATCH it took, if any).
+    Adopt,
+    /// A planned update that found the contact already as wanted: nothing was sent.
+    AlreadyInSync,
+    /// `restore` created the contact again (or linked the one it found).
+    Restore,
+    /// `forget` ended the protection of a restored contact.
+    Forget,
+}
+
+impl Event {
+    pub const ALL: [Event; 7] = [
+        Event::Create,
+        Event::Update,
+        Event::Delete,
+        Event::Adopt,
+        Event::AlreadyInSync,
+        Event::Restore,
+        Event::Forget,
+    ];
+
+    /// The word stored, shown and serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Create => "create",
+            Event::Update => "update",
+            Event::Delete => "delete",
+            Event::Adopt => "adopt",
+            Event::AlreadyInSync => "already_in_sync",
+            Event::Restore => "restore",
+            Event::Forget => "forget",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Event> {
+        Event::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One applied change, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryEntry {
@@ -20,11 +76,12 @@ pub struct HistoryEntry {
     /// RFC 3339, UTC.
     pub at: String,
     pub external_id: String,
-    pub action: Action,
+    pub action: Event,
     /// The source row the record came from at the time; `None` for a delete.
     pub row: Option<u64>,
     pub contact_id: Option<String>,
-    /// Every field the write set or cleared, before → after, as sent.
+    /// Every field and item the write set or cleared, before (as the contact held it) →
+    /// after (as sent and confirmed); empty when nothing was sent.
     pub changes: Vec<FieldChange>,
 }
 
@@ -71,7 +128,7 @@ fn history_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryEntry> {
         run_id: r.get(0)?,
         at: r.get(1)?,
         external_id: r.get(2)?,
-        action: Action::parse(&action).unwrap_or(Action::Update),
+        action: Event::parse(&action).unwrap_or(Event::Update),
         row: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
         contact_id: r.get(5)?,
         changes: changes.into_iter().map(|(field, from, to)| FieldChange { field, from, to }).collect(),
@@ -120,7 +177,7 @@ impl Mirror {
     pub fn record_change(
         &mut self,
         external_id: &str,
-        action: Action,
+        action: Event,
         row: Option<u64>,
         contact_id: Option<&str>,
         changes: &[FieldChange],
@@ -302,10 +359,10 @@ mod tests {
         let mut m = Mirror::open(&dir.path().join("m.sqlite3"), DEFAULT_LOCK_TIMEOUT).unwrap();
         let run = m.start_run(crate::outcome::Mode::Apply).unwrap();
         let change = FieldChange { field: "first_name".into(), from: None, to: Some("Ann".into()) };
-        m.record_change("A", Action::Create, Some(2), Some("c1"), std::slice::from_ref(&change)).unwrap();
-        m.record_change("A", Action::Delete, None, Some("c1"), &[]).unwrap();
+        m.record_change("A", Event::Create, Some(2), Some("c1"), std::slice::from_ref(&change)).unwrap();
+        m.record_change("A", Event::Delete, None, Some("c1"), &[]).unwrap();
         let h = m.history_of("A").unwrap();
-        assert_eq!(h.iter().map(|e| e.action).collect::<Vec<_>>(), vec![Action::Delete, Action::Create]);
+        assert_eq!(h.iter().map(|e| e.action).collect::<Vec<_>>(), vec![Event::Delete, Event::Create]);
         assert_eq!(h[1].changes, vec![change]);
         assert_eq!(h[1].run_id, Some(run));
         assert_eq!(m.history_of_run(run).unwrap().len(), 2);

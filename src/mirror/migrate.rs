@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_deferred_deletes.sql"),
     include_str!("../../migrations/0005_invalid_rows.sql"),
     include_str!("../../migrations/0006_history.sql"),
+    include_str!("../../migrations/0007_history_events.sql"),
 ];
 
 /// The schema version this build writes.

@@ -12,7 +12,7 @@
 //! out, and everything this tool removes is removed by id.
 
 use super::wire::{
-    ApiContact, ApiItem, CustomValueBody, ItemBody, PatchBody, PatchDefaults, observed_state, own_items,
+    ApiContact, ApiItem, CustomValueBody, ItemBody, PatchBody, PatchDefaults, observed_state_kept, own_items_kept,
 };
 use crate::model::{ContactState, Policies, Policy, PushedState, Slot};
 
@@ -27,17 +27,26 @@ pub struct Merged {
     pub changes: Vec<FieldChange>,
     /// The source's changes a policy held back (`from` is the contact's value, kept).
     pub held: Vec<FieldChange>,
+    /// The mapped fields as the PATCH sets them (the source's values, except where a policy
+    /// kept the contact's), with the ids of the items it edits: what the mirror records,
+    /// and the history shows, once OpenPhone confirms the write.
+    pub sent: PushedState,
 }
 
 /// Merges `desired` into `current`. `known` is the last confirmed state (its item ids say
 /// which items this tool wrote); `None` for a contact adopted or a mirror rebuilt. A field
 /// whose policy keeps the contact's value ([`hold`]) is sent as read.
 pub fn merge(current: &ApiContact, desired: &ContactState, known: Option<&PushedState>, policies: &Policies) -> Merged {
-    let observed = observed_state(current, desired, known);
+    let kept = |ps: &[Policy]| ps.iter().map(|p| *p != Policy::Source).collect::<Vec<bool>>();
+    let (kept_emails, kept_phones) = (kept(&policies.emails), kept(&policies.phones));
+    let d = &current.default_fields;
+    let email_owners = own_items_kept(&desired.emails, &d.emails, known.map(|k| k.email_ids.as_slice()), &kept_emails);
+    let phone_owners =
+        own_items_kept(&desired.phones, &d.phone_numbers, known.map(|k| k.phone_ids.as_slice()), &kept_phones);
+    let observed = observed_state_kept(current, desired, known, &kept_emails, &kept_phones);
     let (effective, held) = hold(desired, &observed, policies);
     let desired = &effective;
     let changes = diff(desired, &observed).changes;
-    let d = &current.default_fields;
     let skip = desired.unmapped;
     let pick = |unmapped: bool, want: &Option<String>, had: &Option<String>| {
         if unmapped { had.clone() } else { want.clone() }
@@ -48,15 +57,16 @@ pub fn merge(current: &ApiContact, desired: &ContactState, known: Option<&Pushed
             last_name: pick(skip.last_name, &desired.last_name, &d.last_name),
             company: pick(skip.company, &desired.company, &d.company),
             role: pick(skip.role, &desired.role, &d.role),
-            emails: items(&desired.emails, &d.emails, known.map(|k| k.email_ids.as_slice())),
-            phone_numbers: items(&desired.phones, &d.phone_numbers, known.map(|k| k.phone_ids.as_slice())),
+            emails: items(&desired.emails, &d.emails, &email_owners),
+            phone_numbers: items(&desired.phones, &d.phone_numbers, &phone_owners),
         },
         custom_fields: custom(current, desired),
         external_id: current.external_id.clone(),
         source: current.source.clone(),
         source_url: (!skip.source_url).then(|| desired.source_url.clone()),
     };
-    Merged { body, changes, held }
+    let sent = PushedState { state: effective.clone(), email_ids: observed.email_ids, phone_ids: observed.phone_ids };
+    Merged { body, changes, held, sent }
 }
 
 /// The state a write sets on an existing contact: `desired`, except where a policy keeps
@@ -107,8 +117,7 @@ pub fn hold(desired: &ContactState, observed: &PushedState, policies: &Policies)
 
 /// The complete list: every item as read, in order (the owned ones set from their slot),
 /// then the slots' new values.
-fn items(slots: &[Slot], current: &[ApiItem], known: Option<&[Option<String>]>) -> Vec<ItemBody> {
-    let owners = own_items(slots, current, known);
+fn items(slots: &[Slot], current: &[ApiItem], owners: &[Option<usize>]) -> Vec<ItemBody> {
     let mut slot_of = vec![None; current.len()];
     for (slot, owner) in owners.iter().enumerate() {
         if let Some(i) = owner {
@@ -130,7 +139,7 @@ fn items(slots: &[Slot], current: &[ApiItem], known: Option<&[Option<String>]>) 
             })
         })
         .collect();
-    out.extend(slots.iter().zip(&owners).filter(|(_, o)| o.is_none()).filter_map(|(slot, _)| {
+    out.extend(slots.iter().zip(owners).filter(|(_, o)| o.is_none()).filter_map(|(slot, _)| {
         slot.value.as_ref().map(|v| ItemBody { id: None, name: slot.label.clone(), value: Some(v.clone()) })
     }));
     out

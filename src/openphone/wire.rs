@@ -276,9 +276,25 @@ pub fn restore_body(external_id: &str, source: &str, contact: &ApiContact) -> Cr
 /// is read. Items are matched to slots by [`own_items`]: `known` (the last confirmed state,
 /// when the mirror has one) names the items this tool wrote.
 pub fn observed_state(contact: &ApiContact, template: &ContactState, known: Option<&PushedState>) -> PushedState {
+    observed_state_kept(contact, template, known, &[], &[])
+}
+
+/// [`observed_state`], where the email and phone slots flagged in `kept_emails` and
+/// `kept_phones` (held by their policy) also own the first unowned item with their label
+/// ([`own_items_kept`]).
+pub fn observed_state_kept(
+    contact: &ApiContact,
+    template: &ContactState,
+    known: Option<&PushedState>,
+    kept_emails: &[bool],
+    kept_phones: &[bool],
+) -> PushedState {
     let d = &contact.default_fields;
-    let (emails, email_ids) = slots_of(&template.emails, &d.emails, known.map(|k| k.email_ids.as_slice()));
-    let (phones, phone_ids) = slots_of(&template.phones, &d.phone_numbers, known.map(|k| k.phone_ids.as_slice()));
+    let email_owners = own_items_kept(&template.emails, &d.emails, known.map(|k| k.email_ids.as_slice()), kept_emails);
+    let phone_owners =
+        own_items_kept(&template.phones, &d.phone_numbers, known.map(|k| k.phone_ids.as_slice()), kept_phones);
+    let (emails, email_ids) = slots_of(&template.emails, &d.emails, &email_owners);
+    let (phones, phone_ids) = slots_of(&template.phones, &d.phone_numbers, &phone_owners);
     let custom = template
         .custom
         .iter()
@@ -309,12 +325,11 @@ pub fn observed_state(contact: &ApiContact, template: &ContactState, known: Opti
     }
 }
 
-/// Each slot's state and item id, as [`own_items`] matches them.
-fn slots_of(slots: &[Slot], items: &[ApiItem], known: Option<&[Option<String>]>) -> (Vec<Slot>, Vec<Option<String>>) {
-    let owners = own_items(slots, items, known);
+/// Each slot's state and item id, given the item each slot owns.
+fn slots_of(slots: &[Slot], items: &[ApiItem], owners: &[Option<usize>]) -> (Vec<Slot>, Vec<Option<String>>) {
     let states = slots
         .iter()
-        .zip(&owners)
+        .zip(owners)
         .map(|(s, o)| Slot { label: s.label.clone(), value: o.and_then(|i| items[i].value.clone()) })
         .collect();
     let ids = owners.iter().map(|o| o.and_then(|i| items[i].id.clone())).collect();
@@ -331,6 +346,19 @@ fn slots_of(slots: &[Slot], items: &[ApiItem], known: Option<&[Option<String>]>)
 /// An item none of these picks (a number or address added in the app) belongs to the user:
 /// a PATCH keeps it as it is.
 pub fn own_items(slots: &[Slot], items: &[ApiItem], known: Option<&[Option<String>]>) -> Vec<Option<usize>> {
+    own_items_kept(slots, items, known, &[])
+}
+
+/// [`own_items`], where a slot flagged in `kept` (its policy keeps the contact's value:
+/// `if_empty`, `on_create`) also takes, in the third pass, the first unowned item with its
+/// label even when the mirror knows the contact: that item is the slot's value as the app
+/// holds it, sent back as it is, and nothing is added beside it.
+pub fn own_items_kept(
+    slots: &[Slot],
+    items: &[ApiItem],
+    known: Option<&[Option<String>]>,
+    kept: &[bool],
+) -> Vec<Option<usize>> {
     let mut used = vec![false; items.len()];
     let mut owners: Vec<Option<usize>> = vec![None; slots.len()];
     let take = |used: &mut Vec<bool>, pred: &dyn Fn(&ApiItem) -> bool| -> Option<usize> {
@@ -353,11 +381,9 @@ pub fn own_items(slots: &[Slot], items: &[ApiItem], known: Option<&[Option<Strin
             });
         }
     }
-    if known.is_none() {
-        for (slot, owner) in slots.iter().zip(owners.iter_mut()) {
-            if owner.is_none() {
-                *owner = take(&mut used, &|it| it.name.as_deref() == Some(slot.label.as_str()));
-            }
+    for (i, (slot, owner)) in slots.iter().zip(owners.iter_mut()).enumerate() {
+        if owner.is_none() && (known.is_none() || kept.get(i).copied().unwrap_or(false)) {
+            *owner = take(&mut used, &|it| it.name.as_deref() == Some(slot.label.as_str()));
         }
     }
     owners
@@ -368,13 +394,31 @@ fn scalar(unmapped: bool, value: &Option<String>) -> Option<String> {
     if unmapped { None } else { value.clone().filter(|s| !s.is_empty()) }
 }
 
-/// The state just written (`desired`), with the item ids from the reply to the write.
-pub fn confirmed_state(desired: &ContactState, reply: &ApiContact) -> PushedState {
+/// The state just written (`sent`: the values sent, with the ids of the items the write
+/// edited), with the item ids from the reply to the write: an edited item by its id, an
+/// added one by its label and value.
+pub fn confirmed_state(sent: &PushedState, reply: &ApiContact) -> PushedState {
     let d = &reply.default_fields;
-    let none = |n: usize| vec![None; n];
-    let (_, email_ids) = slots_of(&desired.emails, &d.emails, Some(&none(desired.emails.len())));
-    let (_, phone_ids) = slots_of(&desired.phones, &d.phone_numbers, Some(&none(desired.phones.len())));
-    PushedState { state: desired.clone(), email_ids, phone_ids }
+    let ids = |slots: &[Slot], items: &[ApiItem], known: &[Option<String>]| {
+        let mut known = known.to_vec();
+        known.resize(slots.len(), None);
+        let owners = own_items(slots, items, Some(&known));
+        slots_of(slots, items, &owners).1
+    };
+    PushedState {
+        state: sent.state.clone(),
+        email_ids: ids(&sent.state.emails, &d.emails, &sent.email_ids),
+        phone_ids: ids(&sent.state.phones, &d.phone_numbers, &sent.phone_ids),
+    }
+}
+
+/// What a create sends: `desired`, with no item known yet.
+pub fn to_create(desired: &ContactState) -> PushedState {
+    PushedState {
+        state: desired.clone(),
+        email_ids: vec![None; desired.emails.len()],
+        phone_ids: vec![None; desired.phones.len()],
+    }
 }
 
 fn same_item_value(a: Option<&str>, b: Option<&str>) -> bool {
@@ -447,7 +491,7 @@ mod tests {
         assert_eq!(obs.email_ids, vec![Some("E2".to_owned()), None]);
         assert_eq!(obs.state.custom["k1"], json!(3));
         assert_eq!(obs.state, desired());
-        let conf = confirmed_state(&desired(), &reply);
+        let conf = confirmed_state(&to_create(&desired()), &reply);
         assert_eq!(conf.email_ids, vec![Some("E2".to_owned()), None]);
     }
 }

@@ -121,7 +121,7 @@ async fn a_deleted_contact_comes_back_with_restore_as_it_was_and_stays() {
         (Some("C-0002"), Some(false))
     );
     let methods: Vec<String> = ws.fake.requests().iter().map(|r| r.method.clone()).collect();
-    assert_eq!(methods, ["GET", "POST"], "a lookup, then the create");
+    assert_eq!(methods, ["GET", "GET", "POST"], "a lookup, the workspace's custom fields, then the create");
     let back = &ws.by_external_id("C-0002")[0];
     for f in ["firstName", "lastName", "company", "role"] {
         assert_eq!(back["defaultFields"][f], before["defaultFields"][f], "{f}");

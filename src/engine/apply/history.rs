@@ -1,12 +1,14 @@
-//! What a confirmed write changed, for the mirror's history: the fields before → after
-//! (the last confirmed state against the one just confirmed), as sent.
+//! What a confirmed write changed, for the mirror's history: derived from what was sent
+//! and answered ([`Sent`]): the fields and items a create set, a PATCH changed (from the
+//! contact as read to what was sent), nothing for an update that found the contact already
+//! as wanted (`already_in_sync`); a delete clears the fields last confirmed.
 
+use crate::mirror::history::Event;
 use crate::mirror::{Mirror, MirrorError};
 use crate::model::PushedState;
-use crate::plan::Action;
 use crate::plan::{FieldChange, diff};
 
-use super::tasks::Effect;
+use super::tasks::{Effect, Sent};
 
 /// The fields a write changed: a create sets every mapped field, a delete clears them.
 pub fn changes(before: Option<&PushedState>, after: Option<&PushedState>) -> Vec<FieldChange> {
@@ -26,16 +28,31 @@ pub fn changes(before: Option<&PushedState>, after: Option<&PushedState>) -> Vec
 pub fn record(
     mirror: &mut Mirror,
     external_id: &str,
-    action: Action,
     row: Option<u64>,
     before: (Option<String>, Option<PushedState>),
     effect: &Effect,
 ) -> Result<(), MirrorError> {
-    let (contact_id, after) = match effect {
-        Effect::Confirmed { contact_id, pushed, .. } => (Some(contact_id.as_str()), Some(&**pushed)),
-        Effect::Gone => (before.0.as_deref(), None),
-    };
-    mirror.record_change(external_id, action, row, contact_id, &changes(before.1.as_ref(), after))
+    match effect {
+        Effect::Confirmed { contact_id, adopted, sent, .. } => {
+            let (event, changes) = event(*adopted, sent);
+            mirror.record_change(external_id, event, row, Some(contact_id), &changes)
+        }
+        Effect::Gone => {
+            let cleared = changes(before.1.as_ref(), None);
+            mirror.record_change(external_id, Event::Delete, row, before.0.as_deref(), &cleared)
+        }
+    }
+}
+
+/// The history event of a confirmed create or update, and the fields it changed.
+pub fn event(adopted: bool, sent: &Sent) -> (Event, Vec<FieldChange>) {
+    match (sent, adopted) {
+        (Sent::Created(changes), _) => (Event::Create, changes.clone()),
+        (Sent::Patched(changes), true) => (Event::Adopt, changes.clone()),
+        (Sent::Nothing, true) => (Event::Adopt, Vec::new()),
+        (Sent::Patched(changes), false) => (Event::Update, changes.clone()),
+        (Sent::Nothing, false) => (Event::AlreadyInSync, Vec::new()),
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use crate::openphone::{ApiError, Client, Found, lookup};
 use crate::plan::Plan;
 use crate::plan::{Action, Applied, RecordError};
 pub use options::ApplyOptions;
-pub use tasks::Effect;
+pub use tasks::{Effect, Sent};
 use tasks::{Task, TaskResult};
 
 /// After this many consecutive records failed because OpenPhone was unreachable or
@@ -37,6 +37,8 @@ const MAX_CONSECUTIVE_UNAVAILABLE: usize = 5;
 pub struct ApplyResult {
     pub applied: Applied,
     pub adopted: u64,
+    /// Planned updates that found the contact already as wanted: nothing was sent.
+    pub already_in_sync: u64,
     pub failed: u64,
     pub errors: Vec<RecordError>,
     /// Why the run stopped early, if it did.
@@ -150,7 +152,7 @@ pub async fn apply(
         match outcome {
             Ok(effect) => {
                 unavailable_streak = 0;
-                if let Err(e) = commit(mirror, (row, action), &external_id, &effect, source_hash) {
+                if let Err(e) = commit(mirror, row, &external_id, &effect, source_hash) {
                     // The write landed but is not recorded: its record is still marked pending
                     // (a create is looked up and adopted, an update re-read, a delete answered
                     // 404) by the next run. Stop now: the mirror cannot record anything else.
@@ -164,6 +166,10 @@ pub async fn apply(
                     return Err(e);
                 }
                 match effect {
+                    // An update that found the contact already as wanted sent nothing.
+                    Effect::Confirmed { adopted: false, sent: Sent::Nothing, .. } if action == Action::Update => {
+                        result.already_in_sync += 1;
+                    }
                     Effect::Confirmed { adopted, .. } => {
                         result.adopted += u64::from(adopted);
                         result.applied.add(action);
@@ -253,7 +259,7 @@ fn unmark(mirror: &mut Mirror, never_started: &[Task]) -> Result<(), MirrorError
 /// Commits a confirmed write, and files it in the mirror's history.
 fn commit(
     mirror: &mut Mirror,
-    (row, action): (Option<u64>, Action),
+    row: Option<u64>,
     external_id: &str,
     effect: &Effect,
     source_hash: Option<crate::model::Digest>,
@@ -266,7 +272,7 @@ fn commit(
             }
             Effect::Gone => mirror.confirm_deleted(external_id)?,
         }
-        history::record(mirror, external_id, action, row, before, effect)
+        history::record(mirror, external_id, row, before, effect)
     })
 }
 

@@ -5,9 +5,9 @@
 
 use crate::model::{ContactState, PushedState};
 use crate::openphone::merge::merge;
-use crate::openphone::wire::{ApiContact, confirmed_state, create_body, ours};
+use crate::openphone::wire::{ApiContact, confirmed_state, create_body, ours, to_create};
 use crate::openphone::{ApiError, Client};
-use crate::plan::Action;
+use crate::plan::{Action, FieldChange, diff};
 use crate::plan::{Create, Delete, Update};
 
 use super::options::ApplyOptions;
@@ -42,11 +42,22 @@ impl Task {
     }
 }
 
+/// What was sent for a record that succeeded, field by field and item by item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sent {
+    /// A create, setting these fields.
+    Created(Vec<FieldChange>),
+    /// A PATCH, changing these fields from what the contact held as read.
+    Patched(Vec<FieldChange>),
+    /// Nothing: the contact already held what the write would have set.
+    Nothing,
+}
+
 /// What to record in the mirror for a record that succeeded.
 #[derive(Debug)]
 pub enum Effect {
-    /// The contact now holds `pushed`.
-    Confirmed { contact_id: String, pushed: Box<crate::model::PushedState>, adopted: bool },
+    /// The contact now holds `pushed` (the values sent, with the item ids OpenPhone answered).
+    Confirmed { contact_id: String, pushed: Box<crate::model::PushedState>, adopted: bool, sent: Sent },
     /// The contact is gone from OpenPhone.
     Gone,
 }
@@ -149,8 +160,9 @@ async fn create(
             Ok(c) => {
                 return Ok(Effect::Confirmed {
                     contact_id: c.id.clone(),
-                    pushed: Box::new(confirmed_state(desired, &c)),
+                    pushed: Box::new(confirmed_state(&to_create(desired), &c)),
                     adopted: false,
+                    sent: Sent::Created(diff(desired, &PushedState::default()).changes),
                 });
             }
             Err(e @ ApiError::Conflict { .. }) => {
@@ -215,16 +227,18 @@ async fn reconcile(
         if merged.changes.is_empty() {
             return Ok(Effect::Confirmed {
                 contact_id: current.id.clone(),
-                pushed: Box::new(confirmed_state(desired, &current)),
+                pushed: Box::new(confirmed_state(&merged.sent, &current)),
                 adopted,
+                sent: Sent::Nothing,
             });
         }
         match client.update_contact(&current.id, &merged.body).await {
             Ok(reply) => {
                 return Ok(Effect::Confirmed {
                     contact_id: reply.id.clone(),
-                    pushed: Box::new(confirmed_state(desired, &reply)),
+                    pushed: Box::new(confirmed_state(&merged.sent, &reply)),
                     adopted,
+                    sent: Sent::Patched(merged.changes),
                 });
             }
             // Deleted between the read and the PATCH.
