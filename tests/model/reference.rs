@@ -1,0 +1,321 @@
+//! The reference model of the whole sync, written from the user-facing contract
+//! (docs/deletes-and-ownership.md, docs/mapping.md, docs/history.md), not from the engine's
+//! plan or merge code: what each record's contact in the workspace should be after each
+//! step. Where the contract leaves an outcome open (a write whose reply was lost, a run
+//! killed midway), a record holds several hypotheses, and what the workspace shows picks
+//! those that match ([`Model::observe`]).
+
+use std::collections::BTreeMap;
+
+/// The external ids the model uses.
+pub const IDS: [&str; 4] = ["C-1", "C-2", "C-3", "C-4"];
+/// How long a row must be missing before its contact is deleted (the config's `delete_after`).
+pub const DELETE_AFTER_MS: i64 = 3_600_000;
+
+pub const FIRST: [&str; 3] = ["Ann", "Bob", "Cy"];
+pub const COMPANY: [&str; 3] = ["", "Acme", "Globex"];
+pub const EMAIL: [&str; 3] = ["", "a@x.com", "b@x.com"];
+pub const PHONE: [&str; 3] = ["", "+12015550101", "+12015550102"];
+pub const LEAD: [&str; 3] = ["", "Ads", "Referral"];
+
+/// The names of the custom values in [`Contact::custom`].
+pub const LEAD_FIELD: &str = "lead";
+pub const NOTES_FIELD: &str = "notes";
+
+/// One source row (the id is the key it is stored under).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Row {
+    pub first: String,
+    pub company: String,
+    pub email: String,
+    pub phone: String,
+    pub lead: String,
+}
+
+/// Who owns a mapped field on update (docs/deletes-and-ownership.md, "Field ownership").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Policy {
+    Source,
+    IfEmpty,
+    OnCreate,
+}
+
+impl Policy {
+    pub fn word(self) -> Option<&'static str> {
+        match self {
+            Policy::Source => None,
+            Policy::IfEmpty => Some("if_empty"),
+            Policy::OnCreate => Some("on_create"),
+        }
+    }
+}
+
+/// The policies of the three fields whose policy the model changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Policies {
+    pub company: Policy,
+    pub email: Policy,
+    pub lead: Policy,
+}
+
+/// A contact as the workspace shows it: scalars, items as (label, value) and custom values
+/// as (field, value), each list sorted; empty values are absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Contact {
+    pub first: Option<String>,
+    pub company: Option<String>,
+    pub emails: Vec<(String, String)>,
+    pub phones: Vec<(String, String)>,
+    pub custom: Vec<(String, String)>,
+}
+
+fn some(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+impl Contact {
+    /// The contact a create makes from `row`: every mapped value the row has.
+    pub fn from_row(row: &Row) -> Contact {
+        let mut c = Contact { first: some(&row.first), company: some(&row.company), ..Contact::default() };
+        c.set_item(Items::Emails, "work", some(&row.email));
+        c.set_item(Items::Phones, "mobile", some(&row.phone));
+        c.set_custom(LEAD_FIELD, some(&row.lead));
+        c
+    }
+
+    pub fn items(&self, which: Items) -> &Vec<(String, String)> {
+        match which {
+            Items::Emails => &self.emails,
+            Items::Phones => &self.phones,
+        }
+    }
+
+    fn items_mut(&mut self, which: Items) -> &mut Vec<(String, String)> {
+        match which {
+            Items::Emails => &mut self.emails,
+            Items::Phones => &mut self.phones,
+        }
+    }
+
+    /// The value of the (first) item labelled `label`.
+    pub fn item(&self, which: Items, label: &str) -> Option<String> {
+        self.items(which).iter().find(|(l, _)| l == label).map(|(_, v)| v.clone())
+    }
+
+    /// Sets, or removes with `None`, the item labelled `label`.
+    pub fn set_item(&mut self, which: Items, label: &str, value: Option<String>) {
+        let list = self.items_mut(which);
+        list.retain(|(l, _)| l != label);
+        if let Some(v) = value {
+            list.push((label.to_owned(), v));
+        }
+        list.sort();
+    }
+
+    pub fn add_item(&mut self, which: Items, label: &str, value: &str) {
+        let list = self.items_mut(which);
+        list.push((label.to_owned(), value.to_owned()));
+        list.sort();
+    }
+
+    pub fn custom(&self, name: &str) -> Option<String> {
+        self.custom.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    pub fn set_custom(&mut self, name: &str, value: Option<String>) {
+        self.custom.retain(|(n, _)| n != name);
+        if let Some(v) = value {
+            self.custom.push((name.to_owned(), v));
+        }
+        self.custom.sort();
+    }
+
+    /// An update of this contact to `row` under `policies`, as the contract says: the
+    /// source's value for a field it owns; for `if_empty` the contact's value while it has
+    /// one; for `on_create` the contact's value always. Unmapped fields and items added in the
+    /// app are untouched.
+    pub fn updated(&self, row: &Row, policies: &Policies) -> Contact {
+        let mut c = self.clone();
+        c.first = some(&row.first);
+        c.company = scalar(policies.company, &self.company, &row.company);
+        c.set_custom(LEAD_FIELD, scalar(policies.lead, &self.custom(LEAD_FIELD), &row.lead));
+        let work = self.item(Items::Emails, "work");
+        let work = match policies.email {
+            Policy::Source => some(&row.email),
+            Policy::IfEmpty => work.or_else(|| some(&row.email)),
+            Policy::OnCreate => work,
+        };
+        // Only the slot's own item changes: any other "work" item would be a second one.
+        let keep_others: Vec<(String, String)> = c.emails.iter().filter(|(l, _)| l != "work").cloned().collect();
+        c.emails = keep_others;
+        if let Some(w) = work {
+            c.add_item(Items::Emails, "work", &w);
+        }
+        c.set_item(Items::Phones, "mobile", some(&row.phone));
+        c
+    }
+}
+
+fn scalar(policy: Policy, had: &Option<String>, source: &str) -> Option<String> {
+    match policy {
+        Policy::Source => some(source),
+        Policy::IfEmpty => had.clone().or_else(|| some(source)),
+        Policy::OnCreate => had.clone(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Items {
+    Emails,
+    Phones,
+}
+
+/// One hypothesis about a record: its contact, and what the tool should remember of it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecState {
+    /// The contact the workspace should hold (`None`: no contact with this externalId).
+    pub contact: Option<Contact>,
+    /// The row as last pushed (the record's "last synced" values); `None` before the first
+    /// create and after a delete by the tool.
+    pub pushed: Option<Row>,
+    /// The contact was deleted in the app while the tool still knew it.
+    pub app_deleted: bool,
+    /// When a run first found the row missing.
+    pub missing_since: Option<i64>,
+    /// What each delete by the tool kept (oldest first), with the row last pushed.
+    pub tombstones: Vec<(Contact, Option<Row>)>,
+    /// Restored while its row is missing: no run deletes it.
+    pub kept: bool,
+}
+
+impl RecState {
+    pub fn empty() -> RecState {
+        RecState {
+            contact: None,
+            pushed: None,
+            app_deleted: false,
+            missing_since: None,
+            tombstones: vec![],
+            kept: false,
+        }
+    }
+
+    /// One sync run that finishes cleanly at `now`. `verify`: a `--verify` run, which also
+    /// repairs contacts edited or deleted in the app.
+    pub fn synced(&self, row: Option<&Row>, policies: &Policies, now: i64, verify: bool) -> RecState {
+        let mut s = self.clone();
+        match row {
+            Some(row) => {
+                s.missing_since = None;
+                s.kept = false;
+                let changed = s.pushed.as_ref() != Some(row);
+                match &s.contact {
+                    None if s.pushed.is_none() || changed || verify => {
+                        s.contact = Some(Contact::from_row(row));
+                        s.pushed = Some(row.clone());
+                        s.app_deleted = false;
+                    }
+                    None => {}
+                    Some(c) if changed || verify => {
+                        s.contact = Some(c.updated(row, policies));
+                        s.pushed = Some(row.clone());
+                    }
+                    Some(_) => {}
+                }
+            }
+            None => {
+                if s.kept || s.contact.is_none() {
+                    return s;
+                }
+                let since = *s.missing_since.get_or_insert(now);
+                if now - since >= DELETE_AFTER_MS {
+                    let c = s.contact.take().expect("a contact");
+                    s.tombstones.push((c, s.pushed.take()));
+                    s.missing_since = None;
+                }
+            }
+        }
+        s
+    }
+}
+
+/// The model: the source, the mapping's policies, the clock, and each record's hypotheses.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub rows: BTreeMap<String, Row>,
+    pub policies: Policies,
+    pub now: i64,
+    pub records: BTreeMap<String, Vec<RecState>>,
+    /// The workspace still has the "Notes" custom field.
+    pub notes_field: bool,
+}
+
+impl Model {
+    pub fn new(now: i64) -> Model {
+        Model {
+            rows: BTreeMap::new(),
+            policies: Policies { company: Policy::Source, email: Policy::Source, lead: Policy::Source },
+            now,
+            records: IDS.iter().map(|id| (id.to_string(), vec![RecState::empty()])).collect(),
+            notes_field: true,
+        }
+    }
+
+    pub fn hyps(&self, id: &str) -> &Vec<RecState> {
+        &self.records[id]
+    }
+
+    /// Every hypothesis of every record has its contact / has none.
+    pub fn all(&self, id: &str, f: impl Fn(&RecState) -> bool) -> bool {
+        self.records[id].iter().all(f)
+    }
+
+    /// A clean run. `uncertain`: the run failed or was killed somewhere, so each record
+    /// either got its write or did not.
+    pub fn sync(&mut self, verify: bool, uncertain: bool) {
+        for (id, hyps) in self.records.iter_mut() {
+            let row = self.rows.get(id);
+            let mut next: Vec<RecState> =
+                hyps.iter().map(|h| h.synced(row, &self.policies, self.now, verify)).collect();
+            if uncertain {
+                next.extend(hyps.iter().cloned());
+                // A run that read before it failed may have marked the row missing.
+                let marked: Vec<RecState> = hyps
+                    .iter()
+                    .filter(|h| row.is_none() && h.contact.is_some() && !h.kept && h.missing_since.is_none())
+                    .map(|h| RecState { missing_since: Some(self.now), ..h.clone() })
+                    .collect();
+                next.extend(marked);
+            }
+            next.sort();
+            next.dedup();
+            *hyps = next;
+        }
+    }
+
+    /// Keeps, for each record, the hypotheses whose contact is what the workspace shows;
+    /// `Err` names a record none of them matches.
+    pub fn observe(&mut self, seen: &BTreeMap<String, Contact>) -> Result<(), String> {
+        for (id, hyps) in self.records.iter_mut() {
+            let got = seen.get(id);
+            let matching: Vec<RecState> = hyps.iter().filter(|h| h.contact.as_ref() == got).cloned().collect();
+            if matching.is_empty() {
+                let want: Vec<&Option<Contact>> = hyps.iter().map(|h| &h.contact).collect();
+                return Err(format!(
+                    "{id}: the workspace holds\n    {got:?}\n  the model expects one of\n    {want:?}"
+                ));
+            }
+            *hyps = matching;
+        }
+        Ok(())
+    }
+
+    /// Applies an edit made in the app to every hypothesis of `id` that has a contact.
+    pub fn app_edit(&mut self, id: &str, f: impl Fn(&mut Contact)) {
+        for h in self.records.get_mut(id).expect("id").iter_mut() {
+            if let Some(c) = h.contact.as_mut() {
+                f(c);
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Sequences the model found (shrunk by proptest) and sequences that reach a hole of issue 19
+//! part A, kept as regression cases: each is replayed from a fresh workspace with every
+//! property checked after every step. The seed that first found each is noted; a seed
+//! replays only the code it ran against, the sequence replays on any.
+
+use crate::harness::{AppEdit, Col, Op, PlanTarget, PolicyField};
+use crate::reference::Policy;
+use crate::{run_sequence, serial};
+
+fn replay(ops: &[Op]) {
+    let _serial = serial();
+    run_sequence(ops);
+}
+
+/// Hole 1 (MODEL_SEED=14582751095734908816): `--save-plan` onto the mirror (or the config,
+/// the mapping, the source) overwrote it.
+#[test]
+fn save_plan_onto_the_tool_s_own_files() {
+    for target in [PlanTarget::Mirror, PlanTarget::Config, PlanTarget::Mapping, PlanTarget::Source] {
+        replay(&[Op::SavePlan { target }]);
+        replay(&[Op::Sync, Op::SavePlan { target }, Op::Sync]);
+    }
+}
+
+/// Hole 4 (MODEL_SEED=14084913195649037034): another program's SQLite file was taken over.
+#[test]
+fn another_program_s_database_as_the_mirror() {
+    replay(&[Op::ForeignMirror]);
+}
+
+/// Hole 3, counts (MODEL_SEED=2430481007549258852): an update whose every change is held
+/// sent no PATCH and was reported (and recorded) as "updated".
+#[test]
+fn an_update_held_entirely_sends_nothing_and_counts_nothing() {
+    replay(&[
+        Op::SetPolicy { field: PolicyField::Lead, policy: Policy::OnCreate },
+        Op::Sync,
+        Op::EditRow { id: 1, col: Col::Lead, v: 0 },
+        Op::Sync,
+    ]);
+}
+
+/// Hole 3, history (MODEL_SEED=13137561060396477596): after a run killed once its create
+/// landed, the next run's adoption was recorded as a create no POST made.
+#[test]
+fn an_adoption_after_a_kill_is_not_a_create() {
+    replay(&[Op::KillAt { request: 3 }, Op::EditRow { id: 1, col: Col::Company, v: 0 }, Op::Sync]);
+}
+
+/// Hole 5 (MODEL_SEED=7393121387447835232): `restore` of an id never deleted said nothing.
+#[test]
+fn restore_of_an_id_never_deleted() {
+    replay(&[Op::Restore { id: 0 }]);
+    replay(&[Op::Sync, Op::Restore { id: 3 }]);
+}
+
+/// Hole 2: an `if_empty` email slot whose item the app changed gained the source's value
+/// beside it once the row's email, then its first name, changed.
+#[test]
+fn an_if_empty_email_slot_never_gains_a_second_item() {
+    replay(&[
+        Op::SetPolicy { field: PolicyField::Email, policy: Policy::IfEmpty },
+        Op::Sync,
+        Op::AppEdit { id: 0, edit: AppEdit::WorkEmail("app@x.com") },
+        Op::EditRow { id: 0, col: Col::Email, v: 2 },
+        Op::Sync,
+        Op::EditRow { id: 0, col: Col::First, v: 1 },
+        Op::Sync,
+        Op::Verify,
+    ]);
+}
+
+/// Hole 6: a deleted contact whose custom value's field was since removed from the
+/// workspace is restored without it.
+#[test]
+fn restore_after_a_custom_field_was_removed() {
+    replay(&[
+        Op::Sync,
+        Op::AppEdit { id: 0, edit: AppEdit::Notes },
+        Op::RemoveRow { id: 0 },
+        Op::Sync,
+        Op::TimePasses { minutes: 61 },
+        Op::Sync,
+        Op::RemoveNotesField,
+        Op::Restore { id: 0 },
+        Op::Sync,
+    ]);
+}
