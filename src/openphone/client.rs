@@ -352,7 +352,7 @@ impl Client {
                 Err(e) => {
                     // A connect error means the request never left: always safe to resend.
                     let maybe_applied = !e.is_connect();
-                    let message = e.to_string();
+                    let message = super::transport::describe(&e);
                     if retries_left && (!maybe_applied || replay == Replay::Safe) {
                         let wait = retry::backoff(attempt);
                         tracing::debug!(%method, path, error = %message, wait_ms = wait.as_millis() as u64, "No reply from OpenPhone; retrying");

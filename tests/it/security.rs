@@ -192,3 +192,31 @@ async fn a_key_file_is_read_only_when_it_is_a_small_regular_file() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(warnings(&run.stderr), 1, "{}", run.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_gets_no_reply_says_why() {
+    let ws = Workspace::new().await;
+    ws.write_n(1);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = std::fs::read_to_string(ws.path("config.toml")).unwrap();
+    let fake = ws.fake.base_url();
+    // `.invalid` never resolves (RFC 6761); nothing listens on a port just closed; the fake
+    // speaks plain HTTP to a TLS client.
+    for (url, why) in [
+        ("https://openphone-sync-test.invalid".to_owned(), "cannot resolve the host name (DNS)"),
+        (format!("http://127.0.0.1:{closed}"), "connection refused"),
+        (fake.replace("http://", "https://"), "TLS failed"),
+    ] {
+        let c = config.replace(&fake, &url).replace("max_retries = 4", "max_retries = 0");
+        ws.write("config.toml", &c);
+        for args in [&["check", "--no-source"][..], &["sync"][..]] {
+            let run = ws.run(args).await;
+            assert_eq!(run.code, 4, "{url} {args:?}: {}", run.stderr);
+            assert!(run.stderr.contains(&format!("no reply from OpenPhone: {why}")), "{url} {args:?}: {}", run.stderr);
+        }
+    }
+    assert!(ws.fake.requests().is_empty());
+}
