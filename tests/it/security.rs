@@ -220,3 +220,51 @@ async fn a_request_that_gets_no_reply_says_why() {
     }
     assert!(ws.fake.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mirror_s_files_are_private_and_never_written_through_a_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::new().await;
+    ws.write_n(2);
+    let outside = ws.path("precious.txt");
+    ws.write("precious.txt", "someone else's file\n");
+    // A link planted where the lock goes: the file it points to is neither truncated nor
+    // written, and the run says why it stops.
+    let lock = ws.path("mirror.sqlite3.lock");
+    std::os::unix::fs::symlink(&outside, &lock).unwrap();
+    let run = ws.run(&["sync"]).await;
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("mirror.sqlite3.lock is a symbolic link"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "someone else's file\n");
+    assert!(ws.fake.contacts().is_empty());
+    std::fs::remove_file(&lock).unwrap();
+    ws.sync(0).await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&lock), 0o600, "the lock file is private");
+    // A link planted where SQLite keeps its write-ahead log is refused by name.
+    let wal = ws.path("mirror.sqlite3-wal");
+    let _ = std::fs::remove_file(&wal);
+    std::os::unix::fs::symlink(&outside, &wal).unwrap();
+    ws.write_n(3);
+    let run = ws.run(&["sync"]).await;
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("mirror.sqlite3-wal is a symbolic link"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "someone else's file\n");
+    std::fs::remove_file(&wal).unwrap();
+    // A log file of ours left readable by others is made private before it holds anything.
+    ws.write("mirror.sqlite3-wal", "");
+    std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o666)).unwrap();
+    // A mirror others can read is warned about, once, like a key file.
+    std::fs::set_permissions(ws.mirror_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = ws.run(&["sync"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600);
+    }
+    let shown = ws.mirror_path().display().to_string();
+    let warnings =
+        run.stderr.lines().filter(|l| l.contains("Mirror") && l.contains("can be read by other users")).count();
+    assert_eq!(warnings, 1, "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("chmod 600 {shown}")), "{}", run.stderr);
+    ws.assert_exactly(&crate::support::ids(1..=3));
+}
