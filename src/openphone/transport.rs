@@ -48,6 +48,9 @@ fn cause_of(err: &(dyn Error + 'static)) -> Option<&'static str> {
                 None => break,
             }
         }
+        if crate::fd_limit::is_exhaustion(io) {
+            return Some("the process has run out of file handles (LimitNOFILE=, `ulimit -n`)");
+        }
         return match io.kind() {
             ConnectionRefused => Some("connection refused (nothing listens at that address and port)"),
             ConnectionReset | ConnectionAborted => Some("the connection was reset"),

@@ -268,3 +268,65 @@ async fn the_mirror_s_files_are_private_and_never_written_through_a_link() {
     assert!(run.stderr.contains(&format!("chmod 600 {shown}")), "{}", run.stderr);
     ws.assert_exactly(&crate::support::ids(1..=3));
 }
+
+/// Starts the daemon on `ws` (every second, metrics on a free loopback port) with its limit
+/// on open files set to `soft` and `hard` before it starts.
+async fn daemon_with_file_limit(ws: &Workspace, soft: u64, hard: u64) -> crate::daemon::Daemon {
+    ws.append_config(crate::daemon::EVERY_SECOND);
+    ws.append_config("[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let mut cmd = ws.command(&["daemon"], Some(&ws.api_key));
+    cmd.env_remove("WATCHDOG_USEC").env_remove("WATCHDOG_PID");
+    // SAFETY: setrlimit is async-signal-safe, and nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit { rlim_cur: soft as libc::rlim_t, rlim_max: hard as libc::rlim_t };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let d = crate::daemon::Daemon::spawn(cmd, &ws.path("notify.sock")).await;
+    d.wait_log("Sync finished", 10).await;
+    d
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_connections_to_the_metrics_port_do_not_starve_the_syncs() {
+    let ws = Workspace::new().await;
+    ws.write_n(2);
+    // 400 idle connections against a process that may hold 160 files: before, accepting them
+    // took every handle and the scheduled runs could not open the mirror.
+    let d = daemon_with_file_limit(&ws, 160, 160).await;
+    let addr = d.metrics_addr();
+    let mut idle = Vec::new();
+    for _ in 0..400 {
+        if let Ok(s) = tokio::net::TcpStream::connect(&addr).await {
+            idle.push(s);
+        }
+    }
+    let runs = d.count("Sync finished");
+    ws.write_n(4);
+    d.wait_for("three more scheduled runs", 15, |d| d.count("Sync finished") >= runs + 3).await;
+    let log = d.log();
+    assert!(!log.contains("Sync failed"), "{log}");
+    assert!(!log.contains("Too many open files"), "{log}");
+    ws.assert_exactly(&crate::support::ids(1..=4));
+    drop(idle);
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_process_raises_its_file_limit_to_what_it_may_need() {
+    let ws = Workspace::new().await;
+    ws.write_n(1);
+    let d = daemon_with_file_limit(&ws, 256, 4096).await;
+    let pid = d.pid();
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap().to_owned();
+    let numbers: Vec<&str> = line.split_whitespace().filter(|w| w.chars().all(|c| c.is_ascii_digit())).collect();
+    assert_eq!(numbers, ["4096", "4096"], "{line}");
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+}
