@@ -36,10 +36,11 @@ impl RunLock {
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
         {
-            // Made private, and never through a link: a link planted there would have the
-            // file it points to truncated and written.
+            // Never through a link: a link planted there would have the file it points to
+            // truncated and written. (Its mode is the umask's: it holds no personal data, and
+            // `status` run by another user reads it.)
             use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
         }
         let mut file = options.open(&path).map_err(|e| {
             let what = if e.raw_os_error() == Some(libc_eloop()) {

@@ -122,7 +122,7 @@ impl Client {
             // A redirect would resend the body (the contacts) to wherever it points.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| ApiError::Transport { message: e.to_string(), maybe_applied: false })?;
+            .map_err(|e| ApiError::Transport { message: super::transport::describe(&e), maybe_applied: false })?;
         let rps = NonZeroU32::new(opts.requests_per_second.max(1)).expect("at least one");
         let mut base = opts.base_url;
         if !base.path().ends_with('/') {
