@@ -207,6 +207,7 @@ pub fn main() -> std::process::ExitCode {
         }
     };
     logging::init(cli.verbose, cli.quiet, cli.log_format);
+    crate::fd_limit::raise();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

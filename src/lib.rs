@@ -4,7 +4,7 @@
 //! # Layout
 //! Modules import only from the floors below them (`docs/architecture.md`; `.ci/check-modules`
 //! finds import circles with cargo-modules and Graphviz's sccmap):
-//! exit, clock, secret, [`escape`], [`outcome`], [`model`], [`toml_strict`] → [`config`] → [`source`], [`mapping`] →
+//! exit, clock, secret, [`escape`], [`fd_limit`], [`outcome`], [`model`], [`toml_strict`] → [`config`] → [`source`], [`mapping`] →
 //! [`plan`] → [`openphone`], [`mirror`] → [`report`] → [`engine`] → [`metrics`] →
 //! [`commands`], [`daemon`] → [`cli`].
 //!
@@ -31,6 +31,7 @@
 //! - [`outcome`]: how a run was run and how it ended, each word spelled once.
 //! - [`exit`], [`secret`]: exit codes; the API key wrapper that never prints.
 //! - [`escape`]: the one rule for text printed for a person (terminal controls, bidi overrides).
+//! - [`fd_limit`]: the file-handle limit raised at start, and running out of handles recognised.
 //! - [`clock`]: the wall clock of deferred deletes and tombstones (`OPENPHONE_SYNC_NOW` sets it).
 
 pub mod cli;
@@ -41,6 +42,7 @@ pub mod daemon;
 pub mod engine;
 pub mod escape;
 pub mod exit;
+pub mod fd_limit;
 pub mod logging;
 pub mod mapping;
 pub mod metrics;

@@ -41,11 +41,13 @@ pub fn warn_if_shared(path: &Path) {
     warn_if_readable_by_others(path, "Key file");
 }
 
+/// The files and modes warned about since the last [`warn_again`].
+static WARNED: std::sync::Mutex<Vec<(std::path::PathBuf, u32)>> = std::sync::Mutex::new(Vec::new());
+
 /// Logs a warning when the file at `path` (`what`: "Key file", "Mirror") can be read (or
-/// written) by its group or by others, once per process for a file and mode: a command that
-/// reads the file twice, or a daemon at each run, says it once.
+/// written) by its group or by others, once for a file and mode until [`warn_again`]: a
+/// command that reads the file twice says it once.
 pub fn warn_if_readable_by_others(path: &Path, what: &str) {
-    static WARNED: std::sync::Mutex<Vec<(std::path::PathBuf, u32)>> = std::sync::Mutex::new(Vec::new());
     let Some(mode) = shared_mode(path) else { return };
     let mut warned = WARNED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if warned.iter().any(|(p, m)| p == path && *m == mode) {
@@ -59,6 +61,12 @@ pub fn warn_if_readable_by_others(path: &Path, what: &str) {
         path.display(),
         path.display()
     );
+}
+
+/// Lets the next [`warn_if_readable_by_others`] of each file warn again: the daemon calls it
+/// after each run, so that every run says it once (a warning only at start would scroll away).
+pub fn warn_again() {
+    WARNED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
 }
 
 /// The permission bits of `path` when they give its group or others any access.

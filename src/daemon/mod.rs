@@ -296,6 +296,7 @@ impl Daemon {
         }
         self.read_mirror(false);
         self.notifier.status(&self.status_line());
+        crate::secret::warn_again();
     }
 
     /// The mirror's size for the metrics; at start also the last success, and the last

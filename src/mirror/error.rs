@@ -30,6 +30,9 @@ pub enum MirrorError {
         "cannot write the mirror {path}: {detail}; make the file and its folder writable by the user openphone-sync runs as (the folder also holds its -wal, -shm and .lock files)"
     )]
     NotWritable { path: PathBuf, detail: String },
+    /// The process (or the system) has no file handle left: the file is not the problem.
+    #[error("cannot open the mirror {path} or the files beside it: {}", crate::fd_limit::advice())]
+    NoFileHandles { path: PathBuf },
     /// Not an SQLite database, truncated, or damaged.
     #[error("the mirror {path} is damaged or not an openphone-sync mirror ({detail}); {REBUILD}")]
     Corrupt { path: PathBuf, detail: String },
@@ -80,6 +83,9 @@ pub fn classify(path: &Path, waited: Duration, e: rusqlite::Error) -> MirrorErro
             detail: format!("{detail} (its folder cannot be written: SQLite keeps the -wal and -shm files there)"),
         },
         Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => MirrorError::NotWritable { path, detail },
+        Some(ErrorCode::CannotOpen) if crate::fd_limit::exhausted_now().is_some() => {
+            MirrorError::NoFileHandles { path }
+        }
         Some(ErrorCode::CannotOpen) => MirrorError::NotWritable {
             path,
             detail: format!("{detail} (SQLite could not open it, or create its -wal or -shm file next to it)"),
@@ -106,6 +112,9 @@ fn folder_read_only(e: &rusqlite::Error) -> bool {
 pub fn classify_io(database: &Path, what: String, e: &std::io::Error) -> MirrorError {
     let path = database.to_path_buf();
     let detail = format!("{what}: {e}");
+    if crate::fd_limit::is_exhaustion(e) {
+        return MirrorError::NoFileHandles { path };
+    }
     match e.kind() {
         std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
             MirrorError::NotWritable { path, detail }
@@ -145,5 +154,10 @@ mod tests {
         assert!(case(rusqlite::ffi::SQLITE_BUSY).to_string().contains("waited 5s"));
         let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
         assert!(matches!(classify_io(p, "x".into(), &io), MirrorError::NotWritable { .. }));
+        // Out of file handles: said so, not "make the file writable".
+        let emfile = std::io::Error::from_raw_os_error(libc::EMFILE);
+        let msg = classify_io(p, "cannot open its lock file".into(), &emfile).to_string();
+        assert!(msg.contains("run out of file handles") && msg.contains("LimitNOFILE="), "{msg}");
+        assert!(!msg.contains("writable"), "{msg}");
     }
 }

@@ -33,13 +33,33 @@ impl RunLock {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
         }
-        let mut file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| io_err(format!("cannot open its lock file {}", path.display()), e))?;
+        let mut options = File::options();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            // Never through a link: a link planted there would have the file it points to
+            // truncated and written. (Its mode is the umask's: it holds no personal data, and
+            // `status` run by another user reads it.)
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let mut file = options.open(&path).map_err(|e| {
+            let what = if e.raw_os_error() == Some(libc_eloop()) {
+                format!("its lock file {} is a symbolic link: remove it if you did not make it", path.display())
+            } else {
+                format!("cannot open its lock file {}", path.display())
+            };
+            io_err(what, e)
+        })?;
+        if !file.metadata().map_err(|e| io_err(format!("cannot examine {}", path.display()), e))?.is_file() {
+            return Err(MirrorError::Open {
+                path: database.to_path_buf(),
+                message: format!(
+                    "its lock file {} is not a regular file: remove it if you did not make it",
+                    path.display()
+                ),
+            });
+        }
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -58,6 +78,18 @@ impl RunLock {
         // Who holds the lock is only informative: a failure to write it is not an error.
         let _ = file.set_len(0).and_then(|_| file.rewind()).and_then(|_| file.write_all(me.as_bytes()));
         Ok(RunLock { file, path })
+    }
+}
+
+/// The error number of opening a link with `O_NOFOLLOW`.
+fn libc_eloop() -> i32 {
+    #[cfg(unix)]
+    {
+        libc::ELOOP
+    }
+    #[cfg(not(unix))]
+    {
+        -1
     }
 }
 

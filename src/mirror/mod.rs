@@ -8,6 +8,7 @@
 
 mod deletes;
 pub mod error;
+mod files;
 pub mod history;
 mod holder;
 pub mod lock;

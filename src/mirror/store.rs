@@ -14,7 +14,7 @@ use crate::model::{CustomFieldDef, Digest, FieldType, PushedState};
 use crate::plan::{IndexEntry, MirrorIndex, Pending};
 
 use super::error::{self, MirrorError};
-use super::{mark, migrate};
+use super::{files, mark, migrate};
 
 pub use crate::config::DEFAULT_LOCK_TIMEOUT;
 
@@ -52,7 +52,10 @@ impl Mirror {
                 std::fs::create_dir_all(dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
             }
             create_private(path).map_err(|e| io_err("cannot create it".into(), e))?;
+        } else {
+            files::warn_if_shared(path);
         }
+        files::check_companions(path)?;
         let sql = |e: rusqlite::Error| error::classify(path, lock_timeout, e);
         let mut conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
@@ -99,6 +102,8 @@ impl Mirror {
             return Ok(None);
         }
         mark::check_file(path)?;
+        files::warn_if_shared(path);
+        files::check_companions(path)?;
         let sql = |e: rusqlite::Error| error::classify(path, lock_timeout, e);
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)

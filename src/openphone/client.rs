@@ -122,7 +122,7 @@ impl Client {
             // A redirect would resend the body (the contacts) to wherever it points.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| ApiError::Transport { message: e.to_string(), maybe_applied: false })?;
+            .map_err(|e| ApiError::Transport { message: super::transport::describe(&e), maybe_applied: false })?;
         let rps = NonZeroU32::new(opts.requests_per_second.max(1)).expect("at least one");
         let mut base = opts.base_url;
         if !base.path().ends_with('/') {
@@ -352,7 +352,7 @@ impl Client {
                 Err(e) => {
                     // A connect error means the request never left: always safe to resend.
                     let maybe_applied = !e.is_connect();
-                    let message = e.to_string();
+                    let message = super::transport::describe(&e);
                     if retries_left && (!maybe_applied || replay == Replay::Safe) {
                         let wait = retry::backoff(attempt);
                         tracing::debug!(%method, path, error = %message, wait_ms = wait.as_millis() as u64, "No reply from OpenPhone; retrying");

@@ -8,6 +8,7 @@ pub mod lookup;
 pub mod merge;
 pub mod retry;
 pub mod throttle;
+pub mod transport;
 pub mod wire;
 
 pub use client::Client;

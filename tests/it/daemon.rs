@@ -103,6 +103,11 @@ impl Daemon {
             .to_owned()
     }
 
+    /// The daemon's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id().expect("the daemon is running")
+    }
+
     fn signal(&self, sig: i32) {
         let pid = self.child.id().expect("the daemon is running") as i32;
         assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill({pid}, {sig})");

@@ -192,3 +192,168 @@ async fn a_key_file_is_read_only_when_it_is_a_small_regular_file() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(warnings(&run.stderr), 1, "{}", run.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_gets_no_reply_says_why() {
+    let ws = Workspace::new().await;
+    ws.write_n(1);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = std::fs::read_to_string(ws.path("config.toml")).unwrap();
+    let fake = ws.fake.base_url();
+    // `.invalid` never resolves (RFC 6761); nothing listens on a port just closed; the fake
+    // speaks plain HTTP to a TLS client.
+    for (url, why) in [
+        ("https://openphone-sync-test.invalid".to_owned(), "cannot resolve the host name (DNS)"),
+        (format!("http://127.0.0.1:{closed}"), "connection refused"),
+        (fake.replace("http://", "https://"), "TLS failed"),
+    ] {
+        let c = config.replace(&fake, &url).replace("max_retries = 4", "max_retries = 0");
+        ws.write("config.toml", &c);
+        for args in [&["check", "--no-source"][..], &["sync"][..]] {
+            let run = ws.run(args).await;
+            assert_eq!(run.code, 4, "{url} {args:?}: {}", run.stderr);
+            assert!(run.stderr.contains(&format!("no reply from OpenPhone: {why}")), "{url} {args:?}: {}", run.stderr);
+        }
+    }
+    assert!(ws.fake.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mirror_s_files_are_private_and_never_written_through_a_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::new().await;
+    ws.write_n(2);
+    let outside = ws.path("precious.txt");
+    ws.write("precious.txt", "someone else's file\n");
+    // A link planted where the lock goes: the file it points to is neither truncated nor
+    // written, and the run says why it stops.
+    let lock = ws.path("mirror.sqlite3.lock");
+    std::os::unix::fs::symlink(&outside, &lock).unwrap();
+    let run = ws.run(&["sync"]).await;
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("mirror.sqlite3.lock is a symbolic link"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "someone else's file\n");
+    assert!(ws.fake.contacts().is_empty());
+    std::fs::remove_file(&lock).unwrap();
+    ws.sync(0).await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // A link planted where SQLite keeps its write-ahead log is refused by name.
+    let wal = ws.path("mirror.sqlite3-wal");
+    let _ = std::fs::remove_file(&wal);
+    std::os::unix::fs::symlink(&outside, &wal).unwrap();
+    ws.write_n(3);
+    let run = ws.run(&["sync"]).await;
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("mirror.sqlite3-wal is a symbolic link"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "someone else's file\n");
+    std::fs::remove_file(&wal).unwrap();
+    // A log file of ours left readable by others is made private before it holds anything.
+    ws.write("mirror.sqlite3-wal", "");
+    std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o666)).unwrap();
+    // A mirror others can read is warned about, once, like a key file.
+    std::fs::set_permissions(ws.mirror_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = ws.run(&["sync"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600);
+    }
+    let shown = ws.mirror_path().display().to_string();
+    let warnings =
+        run.stderr.lines().filter(|l| l.contains("Mirror") && l.contains("can be read by other users")).count();
+    assert_eq!(warnings, 1, "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("chmod 600 {shown}")), "{}", run.stderr);
+    ws.assert_exactly(&crate::support::ids(1..=3));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn running_out_of_file_handles_says_so() {
+    let ws = Workspace::new().await;
+    ws.write_n(1);
+    // Run with fewer and fewer file handles: wherever the run stops for lack of them, it says
+    // so, and never sends the admin to make the mirror writable.
+    let mut said = 0;
+    for limit in (6..=40).rev() {
+        let mut cmd = ws.command(&["sync"], Some(&ws.api_key));
+        // SAFETY: setrlimit is async-signal-safe, and nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let lim = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let run = ws.output(cmd).await;
+        assert!(!run.stderr.contains("writable"), "limit {limit}: {}", run.stderr);
+        if run.stderr.contains("run out of file handles") {
+            said += 1;
+        }
+    }
+    assert!(said > 0, "no run stopped for lack of file handles");
+}
+
+/// Starts the daemon on `ws` (every second, metrics on a free loopback port) with its limit
+/// on open files set to `soft` and `hard` before it starts.
+async fn daemon_with_file_limit(ws: &Workspace, soft: u64, hard: u64) -> crate::daemon::Daemon {
+    ws.append_config(crate::daemon::EVERY_SECOND);
+    ws.append_config("[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let mut cmd = ws.command(&["daemon"], Some(&ws.api_key));
+    cmd.env_remove("WATCHDOG_USEC").env_remove("WATCHDOG_PID");
+    // SAFETY: setrlimit is async-signal-safe, and nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit { rlim_cur: soft as libc::rlim_t, rlim_max: hard as libc::rlim_t };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let d = crate::daemon::Daemon::spawn(cmd, &ws.path("notify.sock")).await;
+    d.wait_log("Sync finished", 10).await;
+    d
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_connections_to_the_metrics_port_do_not_starve_the_syncs() {
+    let ws = Workspace::new().await;
+    ws.write_n(2);
+    // 400 idle connections against a process that may hold 160 files: before, accepting them
+    // took every handle and the scheduled runs could not open the mirror.
+    let d = daemon_with_file_limit(&ws, 160, 160).await;
+    let addr = d.metrics_addr();
+    let mut idle = Vec::new();
+    for _ in 0..400 {
+        if let Ok(s) = tokio::net::TcpStream::connect(&addr).await {
+            idle.push(s);
+        }
+    }
+    let runs = d.count("Sync finished");
+    ws.write_n(4);
+    d.wait_for("three more scheduled runs", 15, |d| d.count("Sync finished") >= runs + 3).await;
+    let log = d.log();
+    assert!(!log.contains("Sync failed"), "{log}");
+    assert!(!log.contains("Too many open files"), "{log}");
+    ws.assert_exactly(&crate::support::ids(1..=4));
+    drop(idle);
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_process_raises_its_file_limit_to_what_it_may_need() {
+    let ws = Workspace::new().await;
+    ws.write_n(1);
+    let d = daemon_with_file_limit(&ws, 256, 4096).await;
+    let pid = d.pid();
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap().to_owned();
+    let numbers: Vec<&str> = line.split_whitespace().filter(|w| w.chars().all(|c| c.is_ascii_digit())).collect();
+    assert_eq!(numbers, ["4096", "4096"], "{line}");
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+}
