@@ -1,6 +1,8 @@
 //! `openphone-sync check`: validates the config, the mapping and the source header, and
 //! (unless `--offline`) the API key and the mapped custom fields against the workspace.
-//! `--no-source` leaves the source unread (the unit's `ExecStartPre`, so that a sheet that
+//! It also checks that the user running it can write the mirror where `[state] database`
+//! puts it (exit 2 naming the path and why, else every run would fail).
+//! `--no-source` leaves the source unread (what the daemon's start checks, so that a sheet that
 //! cannot be reached at boot does not keep the daemon from starting). With the source, it
 //! also maps every row, and lists the rows that would fail (`invalid`) or lose a value
 //! (`warning`): offline, custom values are checked by the type the mapping declares.
@@ -14,6 +16,7 @@ use std::path::Path;
 use crate::exit::Exit;
 use crate::mapping::records::{SyncCheck, map_items};
 use crate::mapping::{FieldCatalog, Mapper};
+use crate::mirror::writable::{self, Writable};
 use crate::model::{Digest, Record};
 use crate::source;
 
@@ -41,6 +44,16 @@ async fn check(config_path: &Path, offline: bool, no_source: bool) -> Result<Vec
     let (config, mapping) = setup::load(config_path)?;
     ok.push(format!("config {}", config.path.display()));
     ok.push(format!("mapping {}", mapping.path.display()));
+    // A mirror this user cannot write fails every run: a config error, found before them.
+    let database = &config.database;
+    match writable::probe(database).map_err(|e| Stop::config(e.to_string()))? {
+        Writable::Existing => ok.push(format!("mirror {}: writable by this user", database.display())),
+        Writable::ToCreate { folder } => ok.push(format!(
+            "mirror {}: not made yet; the first run makes it ({} is writable by this user)",
+            database.display(),
+            folder.display()
+        )),
+    }
     let key = setup::api_key(&config)?;
     // Streamed, as a sync reads it: a large source is never held whole in memory.
     let rows = if no_source { None } else { Some(source::open(&config.source, &mapping.column_names()).await?) };

@@ -4,8 +4,8 @@
 //! one has problems), stops on SIGTERM/SIGINT after the writes in flight are committed,
 //! and keeps systemd ([`notify`]) and the metrics up to date.
 //!
-//! Invariant: only a config problem at start (exit 2) or another process holding the
-//! mirror (exit 3) stops the daemon; a failed run is logged and the next tick tries again.
+//! Invariant: only a config problem at start (exit 2, a mirror this user cannot write
+//! included) or another process holding the mirror (exit 3) stops the daemon; a failed run is logged and the next tick tries again.
 
 pub mod notify;
 
@@ -23,7 +23,7 @@ use crate::engine::{self, Run, Stop, SyncArgs, record, setup};
 use crate::exit::Exit;
 use crate::mapping::Mapping;
 use crate::metrics::{self, Metrics};
-use crate::mirror::{Mirror, Role, RunLock};
+use crate::mirror::{Mirror, Role, RunLock, writable};
 use crate::outcome::Mode;
 use crate::outcome::Outcome;
 use crate::report::Report;
@@ -113,6 +113,11 @@ pub async fn run(config_path: &Path) -> Exit {
         Ok(l) => l,
         Err(problems) => return fail(Stop::from(problems).nothing_written()),
     };
+    // A mirror this user cannot write would fail every run, and a restart cannot fix it:
+    // a config error (exit 2, which the units' RestartPreventExitStatus= does not restart).
+    if let Err(e) = writable::probe(&loaded.config.database) {
+        return fail(Stop::config(e.to_string()));
+    }
     let _lock = match RunLock::acquire(&loaded.config.database, Role::Daemon) {
         Ok(lock) => lock,
         Err(e) => return fail(e.into()),

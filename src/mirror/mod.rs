@@ -2,7 +2,8 @@
 //! the last confirmed state with its item ids, and whether a write is in flight
 //! ([`store`]); the history of runs ([`runs`]); every applied change and the records that
 //! keep failing ([`history`]); missing rows and tombstones ([`deletes`]); the workspace's
-//! custom fields as last seen; and the run lock ([`lock`]).
+//! custom fields as last seen; the run lock ([`lock`]); and whether this user could write
+//! the mirror at all ([`writable`]).
 //!
 //! This file only declares and re-exports: every child names the sibling it uses.
 
@@ -17,6 +18,7 @@ pub mod migrate;
 mod rows;
 mod runs;
 mod store;
+pub mod writable;
 
 pub use error::MirrorError;
 pub use holder::{Holder, Role};

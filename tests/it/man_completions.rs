@@ -1,6 +1,8 @@
 //! `openphone-sync man` and `openphone-sync completions SHELL`, generated from the clap
 //! definitions: the man page is roff naming every subcommand, each completion script names
-//! them too, and bash accepts and registers its script. Neither reads a config.
+//! them too, and bash, zsh and fish, each run for real (`packaging/complete-probe`), offer
+//! every subcommand, every subcommand's flags and every flag's values. Neither reads a
+//! config.
 
 use std::collections::BTreeSet;
 
@@ -103,4 +105,103 @@ async fn completions_for_bash_zsh_and_fish_name_every_subcommand() {
     // An unknown shell is a usage error.
     let run = ws.run(&["completions", "tcsh"]).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+/// What `shell` offers for `line` with `script` loaded, run in `dir` (packaging/complete-probe).
+fn offered(shell: &str, script: &std::path::Path, dir: &std::path::Path, line: &str) -> BTreeSet<String> {
+    let probe = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/complete-probe");
+    let out = std::process::Command::new("bash")
+        .arg(probe)
+        .args([shell, line])
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{shell}: {e}"));
+    assert!(out.status.success(), "{shell} {line:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim_end_matches(' ').to_owned()).collect()
+}
+
+/// For each case, the line typed and the words that must be offered (all of them), and
+/// whether nothing else may be.
+fn cases() -> Vec<(String, BTreeSet<String>, bool)> {
+    let mut cmd = openphone_sync::cli::Cli::command();
+    cmd.build();
+    let set = |words: Vec<String>| words.into_iter().collect::<BTreeSet<String>>();
+    let mut cases = vec![(
+        "openphone-sync ".to_owned(),
+        set(cmd.get_subcommands().map(|c| c.get_name().to_owned()).filter(|n| n != "help").collect()),
+        false,
+    )];
+    let values = |arg: &clap::Arg| -> Vec<String> {
+        arg.get_possible_values().iter().filter(|v| !v.is_hide_set()).map(|v| v.get_name().to_owned()).collect()
+    };
+    cases.push(("openphone-sync --log-format ".to_owned(), set(vec!["text".into(), "json".into()]), true));
+    for sub in cmd.get_subcommands().filter(|c| c.get_name() != "help") {
+        let name = sub.get_name();
+        let flags: Vec<String> = sub
+            .get_arguments()
+            .filter(|a| !a.is_hide_set())
+            .filter_map(|a| a.get_long())
+            .map(|l| format!("--{l}"))
+            .collect();
+        assert!(flags.len() >= 5, "{name}: {flags:?}");
+        cases.push((format!("openphone-sync {name} --"), set(flags), false));
+        for arg in sub.get_arguments().filter(|a| !a.is_hide_set() && !a.is_global_set()) {
+            let values = values(arg);
+            if values.is_empty() {
+                continue;
+            }
+            match arg.get_long() {
+                Some(long) => cases.push((format!("openphone-sync {name} --{long} "), set(values), true)),
+                None => cases.push((format!("openphone-sync {name} "), set(values), false)),
+            }
+        }
+        // A path: the files of the folder.
+        cases.push((format!("openphone-sync {name} --config ac"), set(vec!["acme.toml".into()]), true));
+    }
+    cases
+}
+
+#[tokio::test]
+async fn bash_zsh_and_fish_offer_every_subcommands_flags_and_values() {
+    let ws = Workspace::new().await;
+    let dir = ws.path("completion-cwd");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("acme.toml"), "").unwrap();
+    let cases = cases();
+    // The values: the shells' names, --output's formats.
+    assert!(cases.iter().any(|(l, w, _)| l == "openphone-sync completions " && w.contains("zsh")), "{cases:#?}");
+    assert!(cases.iter().any(|(l, w, _)| l == "openphone-sync sync --output " && w.contains("json")), "{cases:#?}");
+    let mut scripts = vec![];
+    for shell in ["bash", "zsh", "fish"] {
+        let found = std::process::Command::new(shell).arg("-c").arg("exit 0").status().is_ok_and(|s| s.success());
+        assert!(found, "{shell} is not installed: apt-get install bash-completion zsh fish (.ci/run does)");
+        let path = ws.path(&format!("completions.{shell}"));
+        std::fs::write(&path, generate(&ws, &["completions", shell]).await).unwrap();
+        scripts.push((shell, path));
+    }
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = scripts
+            .iter()
+            .map(|(shell, script)| {
+                let (cases, dir) = (&cases, &dir);
+                scope.spawn(move || {
+                    let mut failures = vec![];
+                    for (line, want, exact) in cases {
+                        let got = offered(shell, script, dir, line);
+                        let missing: Vec<_> = want.difference(&got).collect();
+                        let extra: Vec<_> = if *exact { got.difference(want).collect() } else { vec![] };
+                        if !missing.is_empty() || !extra.is_empty() {
+                            failures.push(format!(
+                                "{shell} {line:?}: missing {missing:?}, extra {extra:?}, offered {got:?}"
+                            ));
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert!(failures.is_empty(), "{} cases failed:\n{}", failures.len(), failures.join("\n"));
 }

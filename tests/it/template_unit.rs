@@ -1,8 +1,8 @@
 //! `systemd/openphone-sync@.service`, run as systemd would run two of its instances: the
 //! unit's settings are read from the file, `%i` and the other specifiers expanded for
 //! `acme` and `globex`, the absolute paths moved under a temporary root, the credential
-//! copied into a `$CREDENTIALS_DIRECTORY`, the state directory made, then `ExecStartPre=`
-//! and `ExecStart=` run. Each instance syncs its own source into its own workspace, keeps
+//! copied into a `$CREDENTIALS_DIRECTORY`, the state directory made, then `ExecStartPre=` (if
+//! any) and `ExecStart=` run. Each instance syncs its own source into its own workspace, keeps
 //! its own mirror and serves its own metrics.
 
 use std::collections::BTreeMap;
@@ -131,8 +131,12 @@ async fn start_instance(root: &Path, name: &str, rows: usize) -> Instance {
             .kill_on_drop(true);
         cmd
     };
-    let pre = ws.output(command(&one("ExecStartPre"))).await;
-    assert_eq!(pre.code, 0, "ExecStartPre of {name}: {}", pre.stderr);
+    // Every ExecStartPre= (none today: the daemon checks its config at start itself, so
+    // that RestartPreventExitStatus=2 applies to a config error).
+    for (_, pre) in settings.iter().filter(|(k, _)| k == "ExecStartPre") {
+        let pre = ws.output(command(pre)).await;
+        assert_eq!(pre.code, 0, "ExecStartPre of {name}: {}", pre.stderr);
+    }
     let daemon = Daemon::spawn(command(&one("ExecStart")), &root.join(format!("notify-{name}.sock"))).await;
     Instance { ws, state_dir, user: one("User"), daemon }
 }
