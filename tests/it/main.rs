@@ -25,6 +25,7 @@ mod saved_plan;
 mod secrets;
 mod sheets;
 mod spec_conformance;
+mod spreadsheet_marks;
 mod storage_faults;
 mod sync_core;
 mod sync_faults;
