@@ -90,6 +90,12 @@ pub fn count_rows(read: &Read, mirror: Option<&Mirror>, report: &mut Report) -> 
         let known = m.known_invalid()?;
         report.known_invalid_rows = invalid.iter().filter(|k| known.contains(k)).count() as u64;
     }
+    if mapped.ids_kept_as_written > 0 {
+        report.notes.push(format!(
+            "{} rows keep the external id they were first synced with, which starts with Excel's apostrophe ('): new rows are read without it (docs/mapping.md, \"Identity\")",
+            mapped.ids_kept_as_written
+        ));
+    }
     report.warnings.extend(mapped.warnings.iter().map(RecordError::from_row));
     report.warning_rows = mapped.warning_rows() as u64;
     for w in &mapped.warnings {

@@ -17,6 +17,19 @@ use super::phone::{self, Region};
 
 /// How Google Contacts joins several values of one type in a cell.
 const GOOGLE_MULTI: &str = " ::: ";
+/// The rules a cell is read by, beyond the mapping file: part of the fingerprint, so that a
+/// build that reads cells differently maps every row once again (bump it when they change).
+const CELL_RULES: &str = "cells-2: Excel's leading apostrophe before a number or id is dropped";
+
+/// A cell without the `'` that spreadsheet programs (and exports written for them, such as
+/// Shopify's) put before a number or an id so that Excel keeps it as text: `'6241140277432`,
+/// `'+1 555 0100`. Only before a digit or `+`: `'Twas` is a value as written.
+pub fn without_text_marker(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit() || c == '+') => rest,
+        _ => cell,
+    }
+}
 #[derive(Debug, Clone)]
 pub(super) struct CustomColumn {
     pub(super) key: String,
@@ -92,7 +105,7 @@ impl Mapper {
     /// The build's version covers changes in conversion rules and phone metadata.
     pub(super) fn fingerprint(&mut self) {
         self.fingerprint = [0; 32];
-        let identity = format!("{} {self:?}", env!("CARGO_PKG_VERSION"));
+        let identity = format!("{} {CELL_RULES} {self:?}", env!("CARGO_PKG_VERSION"));
         self.fingerprint = Sha256::digest(identity.as_bytes()).into();
     }
 
@@ -122,8 +135,14 @@ impl Mapper {
         Digest::of(&h.finalize())
     }
 
-    /// A cell, trimmed; empty when it is missing or a null value.
+    /// A cell, trimmed and without Excel's text marker ([`without_text_marker`]); empty when
+    /// it is missing or a null value.
     fn cell<'r>(&self, row: &'r SourceRow, index: usize) -> &'r str {
+        without_text_marker(self.cell_as_written(row, index))
+    }
+
+    /// A cell, trimmed; empty when it is missing or a null value. Text marker kept.
+    fn cell_as_written<'r>(&self, row: &'r SourceRow, index: usize) -> &'r str {
         let c = row.cells.get(index).map(|c| c.trim()).unwrap_or("");
         if self.nulls.iter().any(|n| n == c) { "" } else { c }
     }
@@ -131,6 +150,14 @@ impl Mapper {
     /// The row's external id, if it is usable (for rows that fail otherwise).
     pub fn external_id(&self, row: &SourceRow) -> Option<String> {
         self.id_of(row).ok()
+    }
+
+    /// The external id earlier builds gave this row, when it differs from
+    /// [`Mapper::external_id`]: read with Excel's text marker kept (`'6241140277432`). A
+    /// contact synced under it keeps it (see `records::map_items`).
+    pub fn external_id_as_written(&self, row: &SourceRow) -> Option<String> {
+        let old = self.external_id.id(|i| self.cell_as_written(row, i)).ok()?;
+        (Some(&old) != self.external_id(row).as_ref()).then_some(old)
     }
 
     /// The row's external id from its column(s), or why it has none.

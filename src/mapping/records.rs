@@ -29,6 +29,9 @@ pub struct Mapped {
     pub present: HashMap<String, FirstSeen>,
     /// Data rows seen (valid or not).
     pub rows: usize,
+    /// Rows whose contact was synced under the external id as written, with Excel's leading
+    /// apostrophe (`'6241140277432`), before that mark was dropped: they keep that id.
+    pub ids_kept_as_written: usize,
 }
 
 impl Mapped {
@@ -68,6 +71,22 @@ pub trait SyncCheck {
     fn expected_rows(&self) -> usize {
         0
     }
+    /// The mirror holds a record under this external id.
+    fn knows_id(&self, _external_id: &str) -> bool {
+        false
+    }
+}
+
+/// The row's external id: as [`Mapper::external_id`] reads it, unless the mirror knows the
+/// row's contact only under the id earlier builds read (Excel's apostrophe kept): then that
+/// one, so that no synced contact changes identity (it would be created again and the old
+/// one deleted).
+fn resolved_id(mapper: &Mapper, row: &crate::source::SourceRow, check: &dyn SyncCheck) -> (Option<String>, bool) {
+    let Some(id) = mapper.external_id(row) else { return (None, false) };
+    match mapper.external_id_as_written(row) {
+        Some(old) if !check.knows_id(&id) && check.knows_id(&old) => (Some(old), true),
+        _ => (Some(id), false),
+    }
 }
 
 /// Maps `items` (a source's rows), dropping the records `check` finds in sync: first by the
@@ -90,7 +109,10 @@ pub fn map_items(
             }
         };
         out.rows += 1;
-        let id = mapper.external_id(&row);
+        let (id, as_written) = resolved_id(mapper, &row, check);
+        if as_written {
+            out.ids_kept_as_written += 1;
+        }
         let source_hash = mapper.source_hash(&row);
         if let Some(id) = id.as_ref().filter(|id| !out.present.contains_key(*id))
             && check.row_in_sync(id, source_hash)
@@ -101,6 +123,9 @@ pub fn map_items(
         }
         let mapped = mapper.map_with_warnings(&row).map(|m| {
             let mut r = m.record;
+            if let Some(id) = id.as_ref().filter(|_| as_written) {
+                r.external_id = id.clone();
+            }
             out.warnings.extend(m.warnings.into_iter().map(|message| RowError {
                 row: r.row,
                 external_id: Some(r.external_id.clone()),

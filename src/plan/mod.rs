@@ -59,6 +59,10 @@ impl crate::mapping::records::SyncCheck for MirrorIndex {
     fn expected_rows(&self) -> usize {
         self.len()
     }
+
+    fn knows_id(&self, external_id: &str) -> bool {
+        self.get(external_id).is_some()
+    }
 }
 
 /// The external ids whose last confirmed state the plan needs (changed records).

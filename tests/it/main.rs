@@ -32,6 +32,7 @@ mod secrets;
 mod security;
 mod sheets;
 mod spec_conformance;
+mod spreadsheet_marks;
 mod storage_faults;
 mod sync_core;
 mod sync_faults;
