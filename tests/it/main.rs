@@ -3,6 +3,7 @@
 
 mod support;
 
+mod api_errors;
 mod chaos;
 mod cli_errors;
 mod daemon;
@@ -21,6 +22,7 @@ mod outputs;
 mod ownership;
 mod saved_plan;
 mod secrets;
+mod shared_key;
 mod sheets;
 mod spec_conformance;
 mod storage_faults;
