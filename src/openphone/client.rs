@@ -1,6 +1,8 @@
-//! [`Client`]: the only code that speaks HTTP. Every request waits on one rate limiter
-//! (`requests_per_second`), carries the raw key in `Authorization`, and is retried on
-//! 429, 5xx and transport errors with backoff, within the limits of [`Replay`].
+//! [`Client`]: the only code that speaks HTTP. Every request waits on the pace that the
+//! API's rate-limit fields set ([`Throttle`]) and on one rate limiter (`requests_per_second`,
+//! the user's ceiling), carries the raw key in `Authorization`, and is retried on 429, 5xx
+//! and transport errors with backoff, within the limits of [`Replay`]. Error answers are
+//! read from either envelope ([`Refusal`]).
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
@@ -15,10 +17,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
-use super::error::ApiError;
+use super::error::{ApiError, BodyKind, Refusal};
+use super::ratelimit;
 use super::retry::{self, Replay};
-use super::throttle::Throttle;
-use super::wire::{ApiContact, ApiErrorBody, ContactPage, CreateBody, CustomFieldList, Data, PatchBody};
+use super::throttle::{Estimate, Throttle};
+use super::wire::{ApiContact, ContactPage, CreateBody, CustomFieldList, Data, PatchBody};
 use crate::model::CustomFieldDef;
 use crate::secret::ApiKey;
 
@@ -110,8 +113,10 @@ impl Client {
     pub fn new(opts: ClientOptions) -> Result<Client, ApiError> {
         let mut auth = HeaderValue::from_str(opts.api_key.expose()).map_err(|_| ApiError::Unauthorized {
             status: 0,
-            code: None,
-            message: "the API key contains characters that cannot be sent in a header".to_owned(),
+            said: Box::new(Refusal {
+                message: Some("the API key contains characters that cannot be sent in a header".to_owned()),
+                ..Refusal::default()
+            }),
         })?;
         auth.set_sensitive(true);
         let http = reqwest::Client::builder()
@@ -156,6 +161,11 @@ impl Client {
 
     pub fn requests_sent(&self) -> u64 {
         self.stats.requests.load(Ordering::Relaxed)
+    }
+
+    /// What the pace has learned of the key: its quota, the others' rate, the pace.
+    pub fn pace(&self) -> Estimate {
+        self.throttle.estimate()
     }
 
     /// `GET /v1/contact-custom-fields`.
@@ -298,33 +308,38 @@ impl Client {
             }
             let retries_left = attempt <= self.max_retries && !self.stop.is_cancelled();
             match outcome {
-                Ok((status, _, bytes)) if status.is_success() => {
-                    self.throttle.succeeded();
+                Ok((status, headers, bytes)) if status.is_success() => {
+                    self.throttle.answered(ratelimit::read(&headers));
                     tracing::trace!(%method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "OpenPhone replied");
                     return Ok((status, bytes));
                 }
                 Ok((status, headers, bytes)) => {
-                    let body: ApiErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
-                    let code = body.code.clone();
-                    let message = body.summary();
+                    let content_type = headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+                    let said = Box::new(Refusal::read(content_type, &bytes));
                     let s = status.as_u16();
+                    tracing::debug!(
+                        %method, path, status = s, key = said.key.as_deref(), code = said.code.as_deref(),
+                        trace = said.trace.as_deref(), message = said.message.as_deref(), "OpenPhone answered an error"
+                    );
+                    let fields = ratelimit::read(&headers);
                     if s == 429 {
                         self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                         let asked = retry::server_delay(&headers);
-                        self.throttle.throttled(asked);
+                        let told = asked.is_some() || fields.remaining.is_some_and(|r| !r.reset.is_zero());
+                        self.throttle.throttled(fields, asked);
                         if retries_left {
                             tracing::debug!(
                                 %method, path, rate = self.throttle.rate(), retry_after_ms = asked.map(|d| d.as_millis() as u64),
-                                "Rate limited by OpenPhone; slowing down"
+                                reset_s = fields.remaining.map(|r| r.reset.as_secs()), "Rate limited by OpenPhone; slowing down"
                             );
-                            if asked.is_none() {
+                            if !told {
                                 self.sleep(retry::backoff(attempt)).await;
                             }
                             continue;
                         }
-                        return Err(ApiError::Server { status: s, code, message });
+                        return Err(ApiError::Server { status: s, said });
                     }
-                    self.throttle.succeeded();
+                    self.throttle.answered(fields);
                     if status.is_redirection() {
                         let location = headers
                             .get(reqwest::header::LOCATION)
@@ -340,13 +355,18 @@ impl Client {
                             self.sleep(wait).await;
                             continue;
                         }
-                        return Err(ApiError::Server { status: s, code, message });
+                        return Err(ApiError::Server { status: s, said });
                     }
                     return Err(match s {
-                        401 | 403 => ApiError::Unauthorized { status: s, code, message },
-                        404 => ApiError::NotFound { code },
-                        409 => ApiError::Conflict { code, message },
-                        _ => ApiError::Rejected { status: s, code, message },
+                        401 | 403 => ApiError::Unauthorized { status: s, said },
+                        // The API answers a missing contact in JSON; a page or nothing means
+                        // the path is not one of its routes.
+                        404 if said.body != BodyKind::Json => {
+                            ApiError::NoRoute { request: format!("{method} {}", self.shown_url(&url)), said }
+                        }
+                        404 => ApiError::NotFound { said },
+                        409 => ApiError::Conflict { said },
+                        _ => ApiError::Rejected { status: s, said },
                     });
                 }
                 Err(e) => {
@@ -363,6 +383,13 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// The URL of a request as shown in an error: without its query (which holds externalIds).
+    fn shown_url(&self, url: &url::Url) -> String {
+        let mut shown = url.clone();
+        shown.set_query(None);
+        shown.to_string()
     }
 
     /// Sleeps before a retry, or less when the client is told to stop.

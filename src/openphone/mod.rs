@@ -1,11 +1,13 @@
 //! The OpenPhone API: [`client::Client`] (the only code that speaks HTTP), batched
-//! externalId lookups ([`lookup`]), the wire types ([`wire`]) and the typed errors
-//! ([`error::ApiError`]).
+//! externalId lookups ([`lookup`]), the wire types ([`wire`]), the typed errors
+//! ([`error::ApiError`]) and the pace learned from the API's rate-limit fields
+//! ([`ratelimit`], [`throttle`]).
 
 pub mod client;
 pub mod error;
 pub mod lookup;
 pub mod merge;
+pub mod ratelimit;
 pub mod retry;
 pub mod throttle;
 pub mod transport;

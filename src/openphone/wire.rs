@@ -99,40 +99,6 @@ pub struct CustomFieldList {
     pub data: Vec<CustomFieldDef>,
 }
 
-/// The error body every non-2xx reply carries (as far as it does).
-#[derive(Debug, Default, Deserialize)]
-pub struct ApiErrorBody {
-    #[serde(default)]
-    pub message: Option<String>,
-    #[serde(default)]
-    pub code: Option<String>,
-    #[serde(default)]
-    pub errors: Vec<ApiErrorDetail>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ApiErrorDetail {
-    #[serde(default)]
-    pub path: Option<String>,
-    #[serde(default)]
-    pub message: Option<String>,
-}
-
-impl ApiErrorBody {
-    /// One line: the message and each detail (`path: message`).
-    pub fn summary(&self) -> String {
-        let mut s = self.message.clone().unwrap_or_else(|| "no message".to_owned());
-        for d in &self.errors {
-            s.push_str(&format!(
-                "; {}: {}",
-                d.path.as_deref().unwrap_or("?"),
-                d.message.as_deref().unwrap_or("invalid")
-            ));
-        }
-        s
-    }
-}
-
 /// `POST /v1/contacts` body.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,7 +7,8 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::fake_openphone::{
-    CustomFieldDef, FakeOpenPhone, FakeOptions, Fault, FaultRule, MAX_EXTERNAL_IDS, PatchMode, RateLimit,
+    CustomFieldDef, ErrorEnvelope, FakeOpenPhone, FakeOptions, Fault, FaultRule, LimitKind, MAX_EXTERNAL_IDS,
+    PatchMode, RateLimit,
 };
 
 fn client() -> Client {
@@ -15,8 +16,10 @@ fn client() -> Client {
     Client::builder().build().expect("reqwest client")
 }
 
+/// No rate limit, and the spec's flat error envelope (whose `code`, `title` and `errors` these
+/// tests check).
 fn no_limit() -> FakeOptions {
-    FakeOptions { rate_limit: None, ..FakeOptions::default() }
+    FakeOptions { rate_limit: None, error_envelope: ErrorEnvelope::Flat, ..FakeOptions::default() }
 }
 
 fn fields() -> Vec<CustomFieldDef> {
@@ -272,7 +275,9 @@ async fn live_rules_patch_replaces_and_listing_needs_no_external_ids() {
 #[tokio::test]
 async fn rate_limit_answers_429() {
     let rl = RateLimit { per_second: 2, burst: 3, retry_after: true };
-    let fake = FakeOpenPhone::start(FakeOptions { rate_limit: Some(rl), ..FakeOptions::default() }).await;
+    let fake =
+        FakeOpenPhone::start(FakeOptions { rate_limit: Some(rl), limit_kind: LimitKind::TokenBucket, ..no_limit() })
+            .await;
     let c = client();
     let url = format!("{}/v1/contact-custom-fields", fake.base_url());
     let mut statuses = Vec::new();
@@ -365,4 +370,84 @@ async fn faults_fire_once_each() {
 
     fake.shutdown();
     assert!(post(&c, &fake, &person("f8")).await.is_err());
+}
+
+/// The `ratelimit` field's (r, t) and the `ratelimit-policy` field's q, as the fake writes them.
+fn limit_fields(r: &reqwest::Response) -> (u32, u64, u32) {
+    let h =
+        |name: &str| r.headers().get(name).unwrap_or_else(|| panic!("no {name} field")).to_str().unwrap().to_owned();
+    let param = |field: &str, key: &str| -> u64 {
+        let at = field.find(&format!(";{key}=")).unwrap_or_else(|| panic!("no {key} in {field}"));
+        field[at + key.len() + 2..].split(';').next().unwrap().trim().parse().unwrap()
+    };
+    let (limit, policy) = (h("ratelimit"), h("ratelimit-policy"));
+    assert!(limit.starts_with("\"per-second\";") && policy.starts_with("\"per-second\";"), "{limit} / {policy}");
+    assert_eq!(param(&policy, "w"), 1, "{policy}");
+    (param(&limit, "r") as u32, param(&limit, "t"), param(&policy, "q") as u32)
+}
+
+#[tokio::test]
+async fn live_envelope_html_404_and_rate_limit_fields_on_every_answer() {
+    let fake = FakeOpenPhone::start(FakeOptions::default()).await;
+    let c = client();
+    let base = fake.base_url();
+    let r = c.get(format!("{base}/v1/contact-custom-fields")).header("Authorization", "wrong").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(limit_fields(&r), (9, 1, 10), "a wrong key has a window of its own");
+    let body: Value = r.json().await.unwrap();
+    let e = &body["error"];
+    assert_eq!((e["message"].as_str(), e["key"].as_str()), (Some("Unauthorized"), Some("Unauthorized")), "{body}");
+    assert!(e["trace"].as_str().is_some_and(|t| t.len() == 32) && body.get("code").is_none(), "{body}");
+
+    let r = post(&c, &fake, &json!({"defaultFields": {"firstName": "a"}, "sourceUrl": "not a uri"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(limit_fields(&r), (9, 1, 10));
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["key"], "BadRequest");
+    assert!(e["error"]["message"].as_str().unwrap().starts_with("/sourceUrl: "), "{e}");
+
+    for (method, path) in [("GET", "/v1/nope"), ("POST", "/v1/contacts/abc"), ("GET", "/v1/contacts/a/b")] {
+        let r = c.request(method.parse().unwrap(), format!("{base}{path}")).header("Authorization", fake.api_key());
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{method} {path}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        limit_fields(&r);
+        assert!(r.text().await.unwrap().contains(&format!("Cannot {method} {path}")));
+    }
+    let r = c.get(format!("{base}/v1/contacts/nobody")).header("Authorization", fake.api_key()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["key"], "NotFound");
+}
+
+#[tokio::test]
+async fn the_limit_is_one_window_per_key_across_connections() {
+    let rl = RateLimit { per_second: 4, burst: 4, retry_after: false };
+    let fake = FakeOpenPhone::start(FakeOptions { rate_limit: Some(rl), ..FakeOptions::default() }).await;
+    let url = format!("{}/v1/contact-custom-fields", fake.base_url());
+    // Two clients, each with its own connections, and a third with another key.
+    let (a, b, other) = (client(), client(), client());
+    // The six requests must fall in one window: on a machine too slow for that, try again.
+    let mut seen = Vec::new();
+    for _attempt in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        seen.clear();
+        for c in [&a, &b, &a, &b, &a, &b] {
+            let r = c.get(&url).header("Authorization", fake.api_key()).send().await.unwrap();
+            let (remaining, reset, quota) = limit_fields(&r);
+            assert_eq!((reset, quota), (1, 4));
+            seen.push((r.status().as_u16(), remaining));
+            let r = other.get(&url).header("Authorization", "another-key").send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "another key counts in its own window");
+        }
+        if !seen.iter().skip(1).any(|&(_, r)| r == 3) {
+            break;
+        }
+    }
+    assert_eq!(seen, [(200, 3), (200, 2), (200, 1), (200, 0), (429, 0), (429, 0)]);
+    let r = a.get(&url).header("Authorization", fake.api_key()).send().await.unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["key"], "TooManyRequests", "{body}");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let r = b.get(&url).header("Authorization", fake.api_key()).send().await.unwrap();
+    assert_eq!((r.status(), limit_fields(&r).0), (StatusCode::OK, 3), "a new window");
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod api_errors;
 mod chaos;
 mod check_exit;
 mod cli_errors;
@@ -30,6 +31,7 @@ mod restore_holes;
 mod saved_plan;
 mod secrets;
 mod security;
+mod shared_key;
 mod sheets;
 mod spec_conformance;
 mod spreadsheet_marks;

@@ -124,6 +124,16 @@ async fn rate_limited_by_a_busy_key_it_slows_down_and_finishes() {
         ..FakeOptions::default()
     })
     .await;
+    // The pace learns q=4 from the policy field and sends no more; the key is busy with
+    // others all the same: a quarter of the writes are answered 429 (with r=0, t=1).
+    ws.fake.add_fault(FaultRule {
+        method: Some("POST".into()),
+        path_prefix: Some("/v1/contacts".into()),
+        fault: Fault::RateLimited { retry_after_secs: None },
+        times: 0,
+        probability: Some(0.25),
+    });
+    ws.fake.set_seed(20);
     ws.write_n(16);
     let report = ws.sync(0).await;
     assert_eq!(report["applied"]["create"], 16, "{report}");

@@ -2,6 +2,13 @@
 //! `/v1/contact-custom-fields`) for tests and benchmarks: it owns auth, the rate limit, request
 //! validation against the official OpenAPI spec, the workspace's contacts, a record of every
 //! request, and fault injection (errors, lost replies, hangs, 429s).
+//!
+//! Like the live API (see `../shared/docs/openphone-api.md`, "The live API today"), errors
+//! come in the live envelope `{"error": {"message", "key", "trace"}}` unless
+//! [`ErrorEnvelope::Flat`] asks for the spec's flat one; a path that is no route answers an
+//! HTML 404 page; and every answer carries the IETF RateLimit fields
+//! (`ratelimit: "per-second";r=N;t=S`, `ratelimit-policy: "per-second";q=10;w=1`), counted
+//! per API key: every connection and client presenting the same key draws from one window.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -37,6 +44,34 @@ pub struct FakeOptions {
     pub reject_duplicate_external_id: bool,
     pub patch_mode: PatchMode,
     pub custom_fields: Vec<CustomFieldDef>,
+    /// How errors are shaped: the live envelope (default) or the spec's flat one.
+    pub error_envelope: ErrorEnvelope,
+    /// How `rate_limit` counts: one fixed window a second per key (default, as the live API's
+    /// fields describe), or the older token bucket.
+    pub limit_kind: LimitKind,
+}
+
+/// The body of an error answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorEnvelope {
+    /// What the live API answers: `{"error": {"message": "...", "key": "Unauthorized",
+    /// "trace": "..."}}` (a 400's problems joined into the message as `path: message; ...`).
+    Live,
+    /// The June 2025 spec's `{message, code, status, docs, title, errors?}`.
+    Flat,
+}
+
+/// How the fake's rate limit counts requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitKind {
+    /// `per_second` requests in each one-second window, per API key (the windows of a key
+    /// follow one another from its first request); past them, 429 until the window ends.
+    /// `burst` is not used. The fields say `r` = requests left in the window, `t` = whole
+    /// seconds until it ends (rounded up).
+    Window,
+    /// A token bucket of `burst` tokens refilled at `per_second` (shared by every key);
+    /// `r` = whole tokens left, `t` = seconds until the bucket is full again (rounded up).
+    TokenBucket,
 }
 
 impl Default for FakeOptions {
@@ -48,6 +83,8 @@ impl Default for FakeOptions {
             reject_duplicate_external_id: true,
             patch_mode: PatchMode::from_env(),
             custom_fields: Vec::new(),
+            error_envelope: ErrorEnvelope::Live,
+            limit_kind: LimitKind::Window,
         }
     }
 }
@@ -64,8 +101,10 @@ impl PatchMode {
     }
 }
 
-/// Token bucket: refills `per_second` tokens a second up to `burst`; when `retry_after` is true
-/// a 429 carries `Retry-After: 1`.
+/// The rate limit: `per_second` requests a second (the policy's `q`, with `w=1`), counted as
+/// [`FakeOptions::limit_kind`] says (a window per key by default; a token bucket refilled at
+/// `per_second` up to `burst`). When `retry_after` is true a 429 carries `Retry-After: 1` too
+/// (the live API sends none).
 #[derive(Clone, Copy, Debug)]
 pub struct RateLimit {
     pub per_second: u32,
@@ -141,6 +180,8 @@ pub struct RecordedRequest {
     pub body: Option<Value>,
     pub status: u16,
     pub authorized: bool,
+    /// When it arrived (before the fake's latency).
+    pub at: Instant,
 }
 
 struct Specs {
@@ -215,6 +256,10 @@ struct Inner {
     faults: Vec<FaultRule>,
     count_429: usize,
     last_ms: u64,
+    error_envelope: ErrorEnvelope,
+    limit_kind: LimitKind,
+    /// Per API key (as presented): the start of its current window and the requests in it.
+    windows: std::collections::HashMap<Vec<u8>, (Instant, u32)>,
     /// Draws for probabilistic faults; seeded by [`FakeOpenPhone::set_seed`].
     rng: rand::rngs::StdRng,
 }
@@ -266,6 +311,9 @@ impl FakeOpenPhone {
                 faults: Vec::new(),
                 count_429: 0,
                 last_ms: 0,
+                error_envelope: opts.error_envelope,
+                limit_kind: opts.limit_kind,
+                windows: std::collections::HashMap::new(),
                 rng: rand::SeedableRng::seed_from_u64(rand::random()),
             }),
             shutdown: tx,
@@ -390,6 +438,20 @@ impl FakeOpenPhone {
         st.tokens = rate_limit.map_or(0.0, |r| f64::from(r.burst));
         st.refilled_at = Instant::now();
         st.rate_limit = rate_limit;
+        st.windows.clear();
+    }
+
+    pub fn set_error_envelope(&self, envelope: ErrorEnvelope) {
+        self.shared.lock().error_envelope = envelope;
+    }
+
+    /// Changes how the rate limit counts; every window and the bucket start afresh.
+    pub fn set_limit_kind(&self, kind: LimitKind) {
+        let mut st = self.shared.lock();
+        st.limit_kind = kind;
+        st.windows.clear();
+        st.tokens = st.rate_limit.map_or(0.0, |r| f64::from(r.burst));
+        st.refilled_at = Instant::now();
     }
 
     pub fn set_patch_mode(&self, mode: PatchMode) {
@@ -554,6 +616,7 @@ async fn handle(State(sh): State<Arc<Shared>>, ConnectInfo(conn): ConnectInfo<Co
             body: recorded_body,
             status: 0,
             authorized,
+            at: Instant::now(),
         };
         st.requests.push((seq, rec));
         (seq, st.latency, authorized)
@@ -561,12 +624,18 @@ async fn handle(State(sh): State<Arc<Shared>>, ConnectInfo(conn): ConnectInfo<Co
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let (refused, mut fields) = rate_check(&sh, auth.as_deref().unwrap_or_default(), authorized);
     let reply: Option<Reply> = if !authorized {
         Some(error_reply(401, &path, "Unauthorized", Vec::new()))
-    } else if let Some(r) = take_token(&sh) {
+    } else if let Some(r) = refused {
         Some(r)
+    } else if !is_route(&method, &path) {
+        return not_a_route(&sh, seq, &method, &path, fields);
     } else {
         let fault = take_fault(&mut sh.lock(), &method, &path);
+        if let (Some(Fault::RateLimited { retry_after_secs }), Some(f)) = (&fault, fields.as_mut()) {
+            (f.remaining, f.reset_secs) = (0, retry_after_secs.unwrap_or(1));
+        }
         let apply = || route(&sh, &method, &path, &query, body.as_ref());
         match fault {
             None => Some(apply()),
@@ -592,7 +661,9 @@ async fn handle(State(sh): State<Arc<Shared>>, ConnectInfo(conn): ConnectInfo<Co
             Some(Fault::TruncatedReplyAfterApply) => {
                 let (status, body, _) = apply();
                 let text = body.map(|b| b.to_string()).unwrap_or_default();
-                return raw_reply(&sh, seq, status, text[..text.len() / 2].to_owned(), "application/json");
+                let mut resp = raw_reply(&sh, seq, status, text[..text.len() / 2].to_owned(), "application/json");
+                add_limit_fields(&mut resp, fields);
+                return resp;
             }
             Some(Fault::GatewayPageBeforeApply) => {
                 let page = "<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>";
@@ -609,7 +680,7 @@ async fn handle(State(sh): State<Arc<Shared>>, ConnectInfo(conn): ConnectInfo<Co
             }
         }
     };
-    let Some((status, json, retry_after)) = reply else {
+    let Some((status, mut json, retry_after)) = reply else {
         // No response: fail the connection's IO so hyper closes it without writing anything.
         conn.kill.store(true, Ordering::SeqCst);
         return Response::new(Body::empty());
@@ -623,6 +694,9 @@ async fn handle(State(sh): State<Arc<Shared>>, ConnectInfo(conn): ConnectInfo<Co
             r.status = status.as_u16();
         }
     }
+    if status.as_u16() >= 400 && sh.lock().error_envelope == ErrorEnvelope::Live {
+        json = json.map(|flat| live_envelope(status, &flat));
+    }
     let mut resp = match json {
         Some(v) => Response::new(Body::from(v.to_string())),
         None => Response::new(Body::empty()),
@@ -635,7 +709,92 @@ async fn handle(State(sh): State<Arc<Shared>>, ConnectInfo(conn): ConnectInfo<Co
     if let Some(secs) = retry_after {
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
+    add_limit_fields(&mut resp, fields);
     resp
+}
+
+/// The IETF RateLimit fields of one answer: `remaining` (r) requests left in the window,
+/// `reset_secs` (t) until it ends, of a quota of `quota` (q) a second.
+#[derive(Clone, Copy, Debug)]
+struct LimitFields {
+    remaining: u32,
+    reset_secs: u64,
+    quota: u32,
+}
+
+fn add_limit_fields(resp: &mut Response, fields: Option<LimitFields>) {
+    let Some(f) = fields else { return };
+    let limit = format!("\"per-second\";r={};t={}", f.remaining, f.reset_secs);
+    let policy = format!("\"per-second\";q={};w=1", f.quota);
+    for (name, value) in [("ratelimit", limit), ("ratelimit-policy", policy)] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(name, v);
+        }
+    }
+}
+
+/// Counts a request against its key's limit: a 429 to answer instead (authorized requests
+/// only), and the fields every answer carries (none when the fake has no limit).
+fn rate_check(sh: &Shared, key: &[u8], authorized: bool) -> (Option<Reply>, Option<LimitFields>) {
+    let Some(rl) = sh.lock().rate_limit else {
+        return (None, None);
+    };
+    if sh.lock().limit_kind == LimitKind::TokenBucket {
+        let refused = if authorized { take_token(sh) } else { None };
+        let st = sh.lock();
+        let missing = f64::from(rl.burst) - st.tokens;
+        let reset_secs = (missing / f64::from(rl.per_second.max(1))).ceil().max(0.0) as u64;
+        let fields = LimitFields { remaining: st.tokens.max(0.0) as u32, reset_secs, quota: rl.per_second };
+        return (refused, Some(fields));
+    }
+    let mut st = sh.lock();
+    let now = Instant::now();
+    let second = Duration::from_secs(1);
+    let (start, used) = st.windows.entry(key.to_vec()).or_insert((now, 0));
+    let passed = now.duration_since(*start);
+    if passed >= second {
+        *start += second * passed.as_secs() as u32;
+        *used = 0;
+    }
+    *used += 1;
+    let remaining = rl.per_second.saturating_sub(*used);
+    let over = *used > rl.per_second;
+    let reset_secs = (*start + second).duration_since(now).as_secs_f64().ceil().max(1.0) as u64;
+    let fields = LimitFields { remaining, reset_secs, quota: rl.per_second };
+    let refused = (over && authorized).then(|| rate_limited(rl.retry_after.then_some(1)));
+    (refused, Some(fields))
+}
+
+/// Whether a method and path are one of the API's routes.
+fn is_route(method: &str, path: &str) -> bool {
+    let id = path.strip_prefix("/v1/contacts/").filter(|s| !s.is_empty() && !s.contains('/'));
+    matches!((method, path), ("GET", "/v1/contact-custom-fields") | ("POST" | "GET", "/v1/contacts"))
+        || (id.is_some() && matches!(method, "GET" | "PATCH" | "DELETE"))
+}
+
+/// What the live API answers for a path that is no route: the web framework's HTML 404.
+fn not_a_route(sh: &Shared, seq: u64, method: &str, path: &str, fields: Option<LimitFields>) -> Response {
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>Cannot {method} {path}</pre>\n</body>\n</html>\n"
+    );
+    let mut resp = raw_reply(sh, seq, StatusCode::NOT_FOUND, page, "text/html; charset=utf-8");
+    add_limit_fields(&mut resp, fields);
+    resp
+}
+
+/// The live envelope of a flat error body: `{"error": {"message", "key", "trace"}}`.
+fn live_envelope(status: StatusCode, flat: &Value) -> Value {
+    let problems: Vec<String> = flat["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| format!("{}: {}", e["path"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or("")))
+        .collect();
+    let message =
+        if problems.is_empty() { flat["message"].as_str().unwrap_or("").to_owned() } else { problems.join("; ") };
+    let key: String = status.canonical_reason().unwrap_or("Error").split_whitespace().collect();
+    let trace = format!("{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>());
+    json!({"error": {"message": message, "key": key, "trace": trace}})
 }
 
 /// A reply with a raw body, recorded like any other.
