@@ -34,7 +34,8 @@ pub fn probe(database: &Path) -> Result<Writable, MirrorError> {
                 .map_err(|e| refuse(format!("the file cannot be written by {}: {e}", user())))?;
             true
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        // Not there yet (or a file where a folder should be: found below).
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => false,
         Err(e) => return Err(refuse(format!("cannot look at it: {e}"))),
     };
     let lock = lock_path(database);
