@@ -28,7 +28,13 @@ impl Ctx<'_> {
             let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
             let relative =
                 if Path::new(value).is_relative() { " (a relative path is read from the config's folder)" } else { "" };
-            let what = if path.is_dir() { "a folder, not a file" } else { "file not found" };
+            let what = if path.is_dir() {
+                "a folder, not a file"
+            } else if path.exists() {
+                "not a regular file (a FIFO, a device or a socket), which is never read"
+            } else {
+                "file not found"
+            };
             self.problem(problems, key, format!("{what}: {}{relative}", shown.display()));
         }
         path

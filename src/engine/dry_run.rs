@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{FieldType, Policies};
+use crate::model::{ContactState, FieldType, Policies, Policy};
 use crate::openphone::Client;
 use crate::openphone::merge::merge;
 use crate::plan::{Action, Plan};
@@ -78,8 +78,14 @@ async fn note_existing(
             let prefix = format!("{}:", h.field);
             change.changes.retain(|line| !line.starts_with(&prefix));
             let show = |v: &Option<String>| v.as_ref().map(|s| format!("{s:?}")).unwrap_or_else(|| "(empty)".into());
+            // Only an `if_empty` value was necessarily set outside the source; an `on_create`
+            // one may be what this tool wrote when it created the contact.
+            let why = match policy_of(&h.field, policies, &u.desired) {
+                Policy::OnCreate => "on_create: written only when the contact is created",
+                _ => "edited in the app",
+            };
             change.changes.push(format!(
-                "{}: kept: edited in the app ({}; the source says {})",
+                "{}: kept: {why} ({}; the source says {})",
                 h.field,
                 show(&h.from),
                 show(&h.to)
@@ -93,4 +99,26 @@ async fn note_existing(
         ));
     }
     Ok(())
+}
+
+/// The policy of a field as a change names it (`company`, `emails[work]`, `custom[KEY]`).
+fn policy_of(field: &str, policies: &Policies, desired: &ContactState) -> Policy {
+    let slot = |prefix: &str, slots: &[crate::model::Slot], list: &[Policy]| {
+        let label = field.strip_prefix(prefix)?.strip_suffix(']')?;
+        let i = slots.iter().position(|s| s.label == label)?;
+        list.get(i).copied()
+    };
+    match field {
+        "first_name" => policies.first_name,
+        "last_name" => policies.last_name,
+        "company" => policies.company,
+        "role" => policies.role,
+        _ => slot("emails[", &desired.emails, &policies.emails)
+            .or_else(|| slot("phone_numbers[", &desired.phones, &policies.phones))
+            .or_else(|| {
+                let key = field.strip_prefix("custom[")?.strip_suffix(']')?;
+                policies.custom.get(key).copied()
+            })
+            .unwrap_or_default(),
+    }
 }

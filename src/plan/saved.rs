@@ -284,7 +284,7 @@ impl SavedPlan {
             ..self.to_plan()
         };
         if stale.is_empty() && plan != *replan {
-            stale.push("the same source and mirror now give another plan (the mapping changed?)".to_owned());
+            stale.extend(plan_differences(&plan, replan));
         }
         if stale.is_empty() { Ok(plan) } else { Err(PlanRefusal::Stale(stale)) }
     }
@@ -327,6 +327,72 @@ impl SavedPlan {
             ..Plan::default()
         }
     }
+}
+
+/// What differs between the saved plan and the one planned now from the same source and
+/// mirror, record by record (at most five named): the plan file was edited, the mapping
+/// changed, or a pending delete fell due.
+fn plan_differences<'p>(saved: &'p Plan, now: &'p Plan) -> Vec<String> {
+    use std::collections::BTreeMap;
+    #[derive(PartialEq)]
+    enum Planned<'a> {
+        Create(&'a Create),
+        Update(&'a Update),
+        Delete(&'a Delete),
+    }
+    let index = |p: &'p Plan| -> BTreeMap<&'p str, Planned<'p>> {
+        let mut m = BTreeMap::new();
+        m.extend(p.creates.iter().map(|c| (c.external_id.as_str(), Planned::Create(c))));
+        m.extend(p.updates.iter().map(|u| (u.external_id.as_str(), Planned::Update(u))));
+        m.extend(p.deletes.iter().map(|d| (d.external_id.as_str(), Planned::Delete(d))));
+        m
+    };
+    let verb = |p: &Planned<'_>| match p {
+        Planned::Create(_) => "create",
+        Planned::Update(_) => "update",
+        Planned::Delete(_) => "delete",
+    };
+    let (then, now_index) = (index(saved), index(now));
+    let mut ids: Vec<&str> = then.keys().chain(now_index.keys()).copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = Vec::new();
+    for id in ids {
+        let line = match (then.get(id), now_index.get(id)) {
+            (Some(a), Some(b)) if a == b => continue,
+            (Some(a), Some(b)) if verb(a) == verb(b) => {
+                format!(
+                    "the plan file's {} of {id:?} differs from the one planned now (the file was edited, or the mapping changed)",
+                    verb(a)
+                )
+            }
+            (Some(a), Some(b)) => format!("the plan file would {} {id:?}, planning now would {} it", verb(a), verb(b)),
+            (Some(a), None) => format!("the plan file would {} {id:?}, planning now leaves it alone", verb(a)),
+            (None, Some(Planned::Delete(_))) => {
+                format!(
+                    "the delete of {id:?} fell due since the plan was made (its row has been missing for delete_after)"
+                )
+            }
+            (None, Some(b)) => format!("planning now would {} {id:?}, which the plan file does not", verb(b)),
+            (None, None) => continue,
+        };
+        out.push(line);
+    }
+    if out.len() > 5 {
+        let more = out.len() - 5;
+        out.truncate(5);
+        out.push(format!("and {more} more records differ"));
+    }
+    if saved.unchanged != now.unchanged {
+        out.push(format!(
+            "the plan file counts {} records unchanged, planning now {} (the file was edited?)",
+            saved.unchanged, now.unchanged
+        ));
+    }
+    if out.is_empty() {
+        out.push("the same source and mirror now give another plan (the mapping changed)".to_owned());
+    }
+    out
 }
 
 /// The fields a mapping leaves alone, by name (the file keeps them: they decide what is sent).

@@ -60,6 +60,12 @@ pub enum EncodingProblem {
         "field {field} is not UTF-8: the file looks like {guess}: set [source] encoding = \"{guess}\" (or \"auto\"), or save the file as UTF-8 (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\")"
     )]
     NotUtf8 { field: usize, guess: &'static str },
+    /// The same with `encoding = "auto"` set: the start of the file is UTF-8, so "auto" read
+    /// it as UTF-8, and a later line is not.
+    #[error(
+        "field {field} is not UTF-8, although the start of the file is (encoding = \"auto\" read the file as UTF-8): the file mixes encodings; this line looks like {guess}: set [source] encoding = \"{guess}\" if the whole file is, or save the file as UTF-8 (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\")"
+    )]
+    NotUtf8Auto { field: usize, guess: &'static str },
     /// A UTF-16 byte order mark (Excel's "Unicode Text").
     #[error(
         "the file is UTF-16 (Excel's \"Unicode Text\"), not UTF-8: set [source] encoding = \"auto\" (Excel's Unicode Text is also tab-delimited: delimiter = \"tab\"), or save the file as UTF-8 (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\")"

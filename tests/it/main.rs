@@ -41,3 +41,4 @@ mod sync_faults;
 mod template_unit;
 mod terminal_safety;
 mod torn_source;
+mod truthful_messages;

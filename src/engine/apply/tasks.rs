@@ -222,6 +222,8 @@ async fn reconcile(
     adopted: bool,
 ) -> Result<Effect, Failure> {
     let mut attempt = 0;
+    // A PATCH sent whose reply was lost: when the re-read shows it applied, it is what was sent.
+    let mut unanswered: Option<Vec<FieldChange>> = None;
     loop {
         let merged = merge(&current, desired, known, &opts.policies);
         if merged.changes.is_empty() {
@@ -229,7 +231,7 @@ async fn reconcile(
                 contact_id: current.id.clone(),
                 pushed: Box::new(confirmed_state(&merged.sent, &current)),
                 adopted,
-                sent: Sent::Nothing,
+                sent: unanswered.map_or(Sent::Nothing, Sent::Patched),
             });
         }
         match client.update_contact(&current.id, &merged.body).await {
@@ -247,6 +249,7 @@ async fn reconcile(
             }
             Err(e) if e.is_ambiguous() && attempt < opts.max_ambiguous_retries => {
                 attempt += 1;
+                unanswered = Some(merged.changes);
                 tracing::warn!(external_id, error = %e, "Update may or may not have happened; re-reading the contact");
                 match client.get_contact(&current.id).await {
                     Ok(Some(c)) => current = c,

@@ -49,6 +49,8 @@ pub struct CsvRows<R: Read> {
     done: bool,
     /// The start of the file, to guess its encoding from when a row is not UTF-8.
     sample: Vec<u8>,
+    /// `encoding = "auto"` is set (and took the file for UTF-8): an error does not suggest it.
+    auto: bool,
 }
 
 impl<R: Read> CsvRows<R> {
@@ -105,6 +107,7 @@ impl<R: Read> CsvRows<R> {
             origin: origin.to_owned(),
             done: false,
             sample,
+            auto: options.encoding == TextEncoding::Auto,
         };
         // The first non-blank line, when no line holds every mapped column.
         let mut first: Option<Vec<String>> = None;
@@ -171,7 +174,11 @@ impl<R: Read> CsvRows<R> {
         }
         let guess = detect(&bytes, true);
         let guess = if guess == encoding_rs::UTF_8 { encoding_rs::WINDOWS_1252 } else { guess };
-        let problem = EncodingProblem::NotUtf8 { field: field + 1, guess: guess.name() };
+        let problem = if self.auto {
+            EncodingProblem::NotUtf8Auto { field: field + 1, guess: guess.name() }
+        } else {
+            EncodingProblem::NotUtf8 { field: field + 1, guess: guess.name() }
+        };
         SourceError::Encoding { origin: self.origin.clone(), line, problem }
     }
 
