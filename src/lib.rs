@@ -4,7 +4,7 @@
 //! # Layout
 //! Modules import only from the floors below them (`docs/architecture.md`; `.ci/check-modules`
 //! finds import circles with cargo-modules and Graphviz's sccmap):
-//! exit, clock, secret, [`outcome`], [`model`], [`toml_strict`] → [`config`] → [`source`], [`mapping`] →
+//! exit, clock, secret, [`escape`], [`outcome`], [`model`], [`toml_strict`] → [`config`] → [`source`], [`mapping`] →
 //! [`plan`] → [`openphone`], [`mirror`] → [`report`] → [`engine`] → [`metrics`] →
 //! [`commands`], [`daemon`] → [`cli`].
 //!
@@ -30,6 +30,7 @@
 //! - [`model`]: the canonical contact state that is hashed, diffed and pushed.
 //! - [`outcome`]: how a run was run and how it ended, each word spelled once.
 //! - [`exit`], [`secret`]: exit codes; the API key wrapper that never prints.
+//! - [`escape`]: the one rule for text printed for a person (terminal controls, bidi overrides).
 //! - [`clock`]: the wall clock of deferred deletes and tombstones (`OPENPHONE_SYNC_NOW` sets it).
 
 pub mod cli;
@@ -38,6 +39,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod escape;
 pub mod exit;
 pub mod logging;
 pub mod mapping;

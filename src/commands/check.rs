@@ -21,7 +21,7 @@ use crate::engine::{Stop, setup};
 pub async fn run(config_path: &Path, offline: bool, no_source: bool) -> Exit {
     match check(config_path, offline, no_source).await {
         Ok(lines) => {
-            let mut out = std::io::stdout().lock();
+            let mut out = super::person();
             for (tag, l) in lines {
                 let _ = writeln!(out, "{tag:<7} {l}");
             }

@@ -21,12 +21,15 @@ pub async fn run(config_path: &Path, output: Output) -> Exit {
     match result {
         Ok(mut defs) => {
             defs.sort_by(|a, b| a.name.cmp(&b.name));
-            let mut out = std::io::stdout().lock();
             let _ = match output {
-                Output::Json => serde_json::to_writer_pretty(&mut out, &defs)
-                    .map_err(std::io::Error::from)
-                    .and_then(|_| writeln!(out)),
+                Output::Json => {
+                    let mut out = std::io::stdout().lock();
+                    serde_json::to_writer_pretty(&mut out, &defs)
+                        .map_err(std::io::Error::from)
+                        .and_then(|_| writeln!(out))
+                }
                 Output::Text => {
+                    let mut out = super::person();
                     let w = defs.iter().map(|d| d.name.chars().count()).max().unwrap_or(4).max(4);
                     let k = defs.iter().map(|d| d.key.len()).max().unwrap_or(3).max(3);
                     let mut r = writeln!(out, "{:w$}  {:k$}  TYPE", "NAME", "KEY");

@@ -13,6 +13,7 @@ pub mod sync;
 use std::io::Write;
 
 use crate::engine::Stop;
+use crate::escape::ForPerson;
 use crate::exit::Exit;
 use crate::report::Report;
 
@@ -28,16 +29,20 @@ pub enum Output {
 
 /// Prints why a command stopped, once, to stderr, and returns its exit code.
 pub fn fail(stop: Stop) -> Exit {
-    let _ = writeln!(std::io::stderr(), "error: {}", stop.message);
+    let _ = writeln!(ForPerson(std::io::stderr().lock()), "error: {}", stop.message);
     stop.exit
+}
+
+/// Stdout for a person: what data holds is escaped ([`crate::escape`]).
+pub fn person() -> ForPerson<std::io::StdoutLock<'static>> {
+    ForPerson(std::io::stdout().lock())
 }
 
 /// Prints a run's report to stdout, as text or JSON.
 pub fn print_report(report: &Report, output: Output) {
-    let mut out = std::io::stdout().lock();
     let _ = match output {
-        Output::Json => report.write_json(&mut out),
-        Output::Text => report.write_text(&mut out),
+        Output::Json => report.write_json(&mut std::io::stdout().lock()),
+        Output::Text => report.write_text(&mut person()),
     };
 }
 
@@ -61,18 +66,20 @@ pub fn unreadable(e: crate::mirror::MirrorError) -> Stop {
 pub fn print<T: serde::Serialize>(
     found: Result<T, Stop>,
     output: Output,
-    text: impl FnOnce(&mut std::io::StdoutLock<'static>, &T) -> std::io::Result<()>,
+    text: impl FnOnce(&mut ForPerson<std::io::StdoutLock<'static>>, &T) -> std::io::Result<()>,
 ) -> Exit {
     let found = match found {
         Ok(f) => f,
         Err(stop) => return fail(stop),
     };
-    let mut out = std::io::stdout().lock();
     let _ = match output {
-        Output::Json => serde_json::to_writer_pretty(&mut out, &found)
-            .map_err(std::io::Error::from)
-            .and_then(|()| out.write_all(b"\n")),
-        Output::Text => text(&mut out, &found),
+        Output::Json => {
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &found)
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
+        }
+        Output::Text => text(&mut person(), &found),
     };
     Exit::Ok
 }

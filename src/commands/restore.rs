@@ -216,12 +216,13 @@ fn restored(t: &Tombstone, contact_id: Option<String>, adopted: bool, left_out: 
 }
 
 fn print(report: &RestoreReport, output: Output) {
-    let mut out = std::io::stdout().lock();
     if output == Output::Json {
+        let mut out = std::io::stdout().lock();
         let _ = serde_json::to_writer_pretty(&mut out, report);
         let _ = writeln!(out);
         return;
     }
+    let mut out = super::person();
     let verb = if report.dry_run { "would restore" } else { "restored" };
     for r in &report.restored {
         let run = r.run_id.map(|n| format!(" by run {n}")).unwrap_or_default();
@@ -277,11 +278,12 @@ pub fn forget(config_path: &Path, ids: &[String], output: Output) -> Exit {
     };
     match run() {
         Ok(report) => {
-            let mut out = std::io::stdout().lock();
             if output == Output::Json {
+                let mut out = std::io::stdout().lock();
                 let _ = serde_json::to_writer_pretty(&mut out, &report);
                 let _ = writeln!(out);
             } else {
+                let mut out = super::person();
                 for id in &report.forgotten {
                     let _ = writeln!(
                         out,

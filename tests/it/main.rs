@@ -31,4 +31,5 @@ mod storage_faults;
 mod sync_core;
 mod sync_faults;
 mod template_unit;
+mod terminal_safety;
 mod torn_source;
