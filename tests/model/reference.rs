@@ -22,6 +22,15 @@ pub const LEAD: [&str; 3] = ["", "Ads", "Referral"];
 pub const LEAD_FIELD: &str = "lead";
 pub const NOTES_FIELD: &str = "notes";
 
+/// A confirmed state no row has: the record may be written again on any run.
+static UNREAD: std::sync::LazyLock<Row> = std::sync::LazyLock::new(|| Row {
+    first: "\u{0}unread".into(),
+    company: String::new(),
+    email: String::new(),
+    phone: String::new(),
+    lead: String::new(),
+});
+
 /// One source row (the id is the key it is stored under).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Row {
@@ -301,6 +310,14 @@ impl Model {
             let mut next: Vec<RecState> =
                 hyps.iter().flat_map(|h| h.synced(row, &self.policies, self.now, verify)).collect();
             if uncertain {
+                // A write whose reply the run never read is unknown to the mirror: the next
+                // run reads the contact and may write it again (an adoption re-asserts).
+                let unread: Vec<RecState> = next
+                    .iter()
+                    .filter(|h| h.contact.is_some())
+                    .map(|h| RecState { confirmed: Some(UNREAD.clone()), ..h.clone() })
+                    .collect();
+                next.extend(unread);
                 next.extend(hyps.iter().cloned());
                 // A run that read before it failed may have marked the row missing.
                 let marked: Vec<RecState> = hyps
