@@ -22,6 +22,15 @@ pub const LEAD: [&str; 3] = ["", "Ads", "Referral"];
 pub const LEAD_FIELD: &str = "lead";
 pub const NOTES_FIELD: &str = "notes";
 
+/// A confirmed state no row has: the record may be written again on any run.
+static UNREAD: std::sync::LazyLock<Row> = std::sync::LazyLock::new(|| Row {
+    first: "\u{0}unread".into(),
+    company: String::new(),
+    email: String::new(),
+    phone: String::new(),
+    lead: String::new(),
+});
+
 /// One source row (the id is the key it is stored under).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Row {
@@ -81,6 +90,18 @@ impl Contact {
         c.set_item(Items::Phones, "mobile", some(&row.phone));
         c.set_custom(LEAD_FIELD, some(&row.lead));
         c
+    }
+
+    /// The mapped values, as a row.
+    pub fn as_row(&self) -> Row {
+        let v = |o: Option<String>| o.unwrap_or_default();
+        Row {
+            first: v(self.first.clone()),
+            company: v(self.company.clone()),
+            email: v(self.item(Items::Emails, "work")),
+            phone: v(self.item(Items::Phones, "mobile")),
+            lead: v(self.custom(LEAD_FIELD)),
+        }
     }
 
     pub fn items(&self, which: Items) -> &Vec<(String, String)> {
@@ -186,6 +207,10 @@ pub struct RecState {
     pub tombstones: Vec<(Contact, Option<Row>)>,
     /// Restored while its row is missing: no run deletes it.
     pub kept: bool,
+    /// The contact's mapped values as the last write left them. When a policy held a field
+    /// back they differ from the row, and the tool may plan the record again on any run
+    /// (the contract does not say when): then the update's outcome is one more hypothesis.
+    pub confirmed: Option<Row>,
 }
 
 impl RecState {
@@ -197,35 +222,42 @@ impl RecState {
             missing_since: None,
             tombstones: vec![],
             kept: false,
+            confirmed: None,
         }
     }
 
     /// One sync run that finishes cleanly at `now`. `verify`: a `--verify` run, which also
     /// repairs contacts edited or deleted in the app.
-    pub fn synced(&self, row: Option<&Row>, policies: &Policies, now: i64, verify: bool) -> RecState {
+    pub fn synced(&self, row: Option<&Row>, policies: &Policies, now: i64, verify: bool) -> Vec<RecState> {
         let mut s = self.clone();
         match row {
             Some(row) => {
                 s.missing_since = None;
                 s.kept = false;
                 let changed = s.pushed.as_ref() != Some(row);
-                match &s.contact {
-                    None if s.pushed.is_none() || changed || verify => {
-                        s.contact = Some(Contact::from_row(row));
-                        s.pushed = Some(row.clone());
-                        s.app_deleted = false;
-                    }
-                    None => {}
-                    Some(c) if changed || verify => {
-                        s.contact = Some(c.updated(row, policies));
-                        s.pushed = Some(row.clone());
-                    }
-                    Some(_) => {}
+                let replanned = s.confirmed.as_ref().is_some_and(|c| c != row);
+                let write = |s: &RecState| {
+                    let mut w = s.clone();
+                    let c = match &s.contact {
+                        None => Contact::from_row(row),
+                        Some(c) => c.updated(row, policies),
+                    };
+                    w.confirmed = Some(c.as_row());
+                    w.contact = Some(c);
+                    w.pushed = Some(row.clone());
+                    w.app_deleted = false;
+                    w
+                };
+                if s.pushed.is_none() && s.contact.is_none() || changed || verify {
+                    return vec![write(&s)];
+                }
+                if replanned {
+                    return vec![write(&s), s];
                 }
             }
             None => {
                 if s.kept || s.contact.is_none() {
-                    return s;
+                    return vec![s];
                 }
                 let since = *s.missing_since.get_or_insert(now);
                 if now - since >= DELETE_AFTER_MS {
@@ -235,7 +267,7 @@ impl RecState {
                 }
             }
         }
-        s
+        vec![s]
     }
 }
 
@@ -276,8 +308,16 @@ impl Model {
         for (id, hyps) in self.records.iter_mut() {
             let row = self.rows.get(id);
             let mut next: Vec<RecState> =
-                hyps.iter().map(|h| h.synced(row, &self.policies, self.now, verify)).collect();
+                hyps.iter().flat_map(|h| h.synced(row, &self.policies, self.now, verify)).collect();
             if uncertain {
+                // A write whose reply the run never read is unknown to the mirror: the next
+                // run reads the contact and may write it again (an adoption re-asserts).
+                let unread: Vec<RecState> = next
+                    .iter()
+                    .filter(|h| h.contact.is_some())
+                    .map(|h| RecState { confirmed: Some(UNREAD.clone()), ..h.clone() })
+                    .collect();
+                next.extend(unread);
                 next.extend(hyps.iter().cloned());
                 // A run that read before it failed may have marked the row missing.
                 let marked: Vec<RecState> = hyps

@@ -86,3 +86,31 @@ fn restore_after_a_custom_field_was_removed() {
         Op::Sync,
     ]);
 }
+
+/// MODEL_SEED=11 (a gap of the model, kept): a run killed after its create's POST leaves the
+/// contact unknown to the mirror; the next run adopts it and re-asserts the source's values
+/// over an app edit made in between.
+#[test]
+fn a_create_killed_before_its_reply_is_adopted_next_run() {
+    replay(&[
+        Op::KillAt { request: 2 },
+        Op::AppEdit { id: 0, edit: AppEdit::WorkEmail("app@x.com") },
+        Op::Restore { id: 2 },
+        Op::Sync,
+    ]);
+}
+
+/// MODEL_SEED=12 (a gap of the model, kept): an adoption that PATCHes is counted once.
+#[test]
+fn an_adoption_that_patches_is_counted_once() {
+    replay(&[
+        Op::AppEdit { id: 1, edit: AppEdit::Company("") },
+        Op::AddRow { id: 2, v: 0 },
+        Op::EditRow { id: 0, col: Col::First, v: 0 },
+        Op::AppEdit { id: 1, edit: AppEdit::AddAppPhone },
+        Op::AppEdit { id: 1, edit: AppEdit::AddHomeEmail },
+        Op::KillAt { request: 5 },
+        Op::AppEdit { id: 2, edit: AppEdit::WorkEmail("") },
+        Op::Verify,
+    ]);
+}
