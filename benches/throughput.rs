@@ -4,7 +4,8 @@
 //!
 //! Scenarios are chosen with the first argument: `all` (default), `limit`, `waste` (also
 //! `sync --verify`), `curve`, `local`, `history`, `sheet` (reading a Google Sheet from the
-//! fake Sheets API), `one`.
+//! fake Sheets API), `one`, `shared-key` (the key's 10 a second shared: alone, beside a
+//! client spending 5 a second, two instances of this tool; `BENCH_SHARED_ROWS`, default 200).
 
 #[path = "../tests/it/support/mod.rs"]
 mod support;
@@ -220,6 +221,114 @@ async fn curve() {
     }
     hog.abort();
     assert_eq!(ws.fake.contacts().len(), 300);
+}
+
+/// One line of the shared-key table: over `span` (seconds), the tool's requests, the key's,
+/// and the key's 429s.
+fn shared_line(name: &str, tool: usize, span: f64, key: usize, refused: usize, other: &str) {
+    println!(
+        "| {name:<32} | {tool:>6} | {span:>6.1} | {:>7.2} | {key:>6} | {refused:>4} ({:.1} %) | {other} |",
+        tool as f64 / span,
+        100.0 * refused as f64 / key.max(1) as f64
+    );
+}
+
+/// The key's 10 a second shared with other clients (fake: one window a second per key, the
+/// RateLimit fields on every answer, 200 ms latency): a first load of BENCH_SHARED_ROWS
+/// contacts alone; beside another client that spends 5 requests a second on the key and never
+/// slows down; and as two instances of this tool, each with its own source and mirror, run at
+/// once against the same key. Rates are taken by the fake over the creates (the tool's start-up,
+/// reading and mapping excluded): from the first create to the last (for two instances, while
+/// both create).
+async fn shared_key() {
+    use support::fake_openphone::RecordedRequest;
+    let n: usize = std::env::var("BENCH_SHARED_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    println!("\n## Sharing the key: first loads of {n} contacts (fake: 10 req/s per key, 200 ms latency)\n");
+    println!("| scenario | tool requests | over s | tool req/s | key requests | key 429s | other |");
+    println!("|----------|---------------|--------|------------|--------------|----------|-------|");
+    let fresh = || async {
+        let mut ws = workspace(200, "").await;
+        ws.run_timeout = Duration::from_secs(1200);
+        ws
+    };
+    let run_one = |ws: &Workspace, key: &str| {
+        let mut cmd = ws.command(&["-q", "sync", "--output", "json"], Some(key));
+        cmd.stderr(std::process::Stdio::null());
+        async move {
+            let out = cmd.output().await.unwrap();
+            assert_eq!(out.status.code(), Some(0));
+        }
+    };
+    let creates = |reqs: &[RecordedRequest], ids: std::ops::RangeInclusive<usize>| -> Vec<Instant> {
+        reqs.iter()
+            .filter(|r| r.method == "POST")
+            .filter(|r| {
+                let id = r.body.as_ref().and_then(|b| b["externalId"].as_str()).unwrap_or_default();
+                id.trim_start_matches(|c: char| !c.is_ascii_digit()).parse::<usize>().is_ok_and(|i| ids.contains(&i))
+            })
+            .map(|r| r.at)
+            .collect()
+    };
+    let within = |reqs: &[RecordedRequest], from: Instant, to: Instant| -> Vec<RecordedRequest> {
+        reqs.iter().filter(|r| r.at >= from && r.at <= to).cloned().collect()
+    };
+
+    // Alone.
+    let ws = fresh().await;
+    ws.write_n(n);
+    run_one(&ws, &ws.api_key).await;
+    let reqs = ws.fake.requests();
+    let ours = creates(&reqs, 1..=n);
+    let (from, to) = (ours[0], *ours.last().unwrap());
+    let span = to.duration_since(from).as_secs_f64();
+    let key = within(&reqs, from, to);
+    let refused = key.iter().filter(|r| r.status == 429).count();
+    shared_line("alone", ours.len() - 1, span, key.len(), refused, "");
+
+    // Beside a client at 5 a second.
+    let ws = fresh().await;
+    ws.write_n(n);
+    let (base, key) = (ws.fake.base_url(), ws.api_key.clone());
+    let neighbour = tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tick.tick().await;
+            tokio::spawn(http.get(format!("{base}/v1/contact-custom-fields")).header("Authorization", &key).send());
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    run_one(&ws, &ws.api_key).await;
+    neighbour.abort();
+    let reqs = ws.fake.requests();
+    let ours = creates(&reqs, 1..=n);
+    let (from, to) = (ours[0], *ours.last().unwrap());
+    let span = to.duration_since(from).as_secs_f64();
+    let key = within(&reqs, from, to);
+    let theirs: Vec<_> = key.iter().filter(|r| r.path == "/v1/contact-custom-fields").collect();
+    let their_429 = theirs.iter().filter(|r| r.status == 429).count();
+    let refused = key.iter().filter(|r| r.status == 429).count();
+    let other = format!("other client: {} requests, {their_429} refused", theirs.len());
+    shared_line("beside a client at 5 req/s", ours.len() - 1, span, key.len(), refused, &other);
+
+    // Two instances, each its own source (rows 1..n and n+1..2n) and mirror, one key.
+    let (a, b) = (fresh().await, fresh().await);
+    a.write_n(n);
+    b.write_rows(&(n + 1..=2 * n).map(row).collect::<Vec<_>>());
+    let config = std::fs::read_to_string(b.path("config.toml")).unwrap();
+    b.write("config.toml", &config.replace(&b.fake.base_url(), &a.fake.base_url()));
+    tokio::join!(run_one(&a, &a.api_key), run_one(&b, &a.api_key));
+    assert_eq!(a.fake.contacts().len(), 2 * n);
+    let reqs = a.fake.requests();
+    let (ca, cb) = (creates(&reqs, 1..=n), creates(&reqs, n + 1..=2 * n));
+    let (from, to) = (ca[0].max(cb[0]), (*ca.last().unwrap()).min(*cb.last().unwrap()));
+    let span = to.duration_since(from).as_secs_f64();
+    let key = within(&reqs, from, to);
+    let refused = key.iter().filter(|r| r.status == 429).count();
+    let count = |c: &[Instant]| c.iter().filter(|t| **t >= from && **t <= to).count();
+    let (na, nb) = (count(&ca), count(&cb));
+    let other = format!("each: {:.2} and {:.2} req/s", na as f64 / span, nb as f64 / span);
+    shared_line("two instances, together", na + nb, span, key.len(), refused, &other);
 }
 
 /// The report, wall time and peak RSS (KiB) of one run of the binary. The peak comes from
@@ -512,6 +621,9 @@ async fn main() {
     }
     if matches!(which.as_str(), "all" | "curve") {
         curve().await;
+    }
+    if matches!(which.as_str(), "all" | "shared-key") {
+        shared_key().await;
     }
     if matches!(which.as_str(), "all" | "local") {
         local().await;

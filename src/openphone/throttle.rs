@@ -104,14 +104,14 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    /// `ceiling`: `requests_per_second`. The pace starts at half of it until the first
-    /// answers say how busy the key is.
+    /// `ceiling`: `requests_per_second`, the pace until the answers say otherwise (the first
+    /// request goes alone: its answer tells the quota and how busy the key is).
     pub fn new(ceiling: u32) -> Throttle {
         let ceiling = f64::from(ceiling.max(1));
         Throttle {
             ceiling,
             state: Mutex::new(State {
-                rate: (ceiling / 2.0).max(MIN_RATE.min(ceiling)),
+                rate: ceiling,
                 cap: ceiling,
                 quota: None,
                 next: Instant::now(),
@@ -178,8 +178,10 @@ impl Throttle {
             s.probe = Some(now);
         }
         let interval = Duration::from_secs_f64(1.0 / s.rate);
-        // A request woken a little late keeps the even spacing; one after a lull starts afresh.
-        s.next = if now.duration_since(s.next) < interval / 4 { s.next + interval } else { now + interval };
+        // A request woken late (a busy machine wakes timers late) keeps to the grid, so that
+        // lateness is not lost; one after a lull starts afresh. The user's limiter (evenly
+        // spaced, no burst) keeps two requests from coming closer than its own interval.
+        s.next = if now.duration_since(s.next) < interval { s.next + interval } else { now + interval };
         Ok(())
     }
 
@@ -223,9 +225,14 @@ impl Throttle {
         } else if fields.remaining.is_some() {
             steer(&mut s, now, self.ceiling);
         } else if fields.quota.is_none() {
-            // No fields at all: climb back to the ceiling after 429s, a quarter of it a second.
+            // No fields at all: the ceiling, climbing back to it after 429s, a quarter of it a
+            // second.
             let dt = s.last_update.map_or(0.0, |t| now.duration_since(t).as_secs_f64());
-            s.rate = (s.rate + s.cap * dt / 4.0).max(s.rate + s.cap / (40.0 * s.rate)).min(s.cap);
+            s.rate = if s.last_cut.is_none() {
+                s.cap
+            } else {
+                (s.rate + s.cap * dt / 4.0).max(s.rate + s.cap / (40.0 * s.rate)).min(s.cap)
+            };
         }
         s.rate = s.rate.min(s.cap);
         s.last_update = Some(now);
