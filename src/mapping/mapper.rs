@@ -224,7 +224,13 @@ impl Mapper {
                         });
                         (p.e164, note)
                     })
-                    .map_err(|e| format!("{} {e}", convert::shown(c)))
+                    .map_err(|e| match region.filter(|_| phone::read_in_region(c, region)) {
+                        Some(r) => format!(
+                            "{} {e} (read as a number of region {r}, [phone] default_region: numbers from elsewhere need their country code)",
+                            convert::shown(c)
+                        ),
+                        None => format!("{} {e}", convert::shown(c)),
+                    })
             };
             state.phones.extend(item_slots(
                 item,

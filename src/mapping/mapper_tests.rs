@@ -275,3 +275,19 @@ fn missing_columns_and_unknown_fields_are_problems() {
     );
     assert!(err.contains("`custom_fields[1]`: the workspace has no custom field with name \"vip\""), "{err}");
 }
+
+#[test]
+fn a_phone_warning_names_the_region_a_national_number_was_read_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Mapper::new(&mapping(dir.path()), &header(), "t.csv", &catalog()).unwrap();
+    let out = m.map_with_warnings(&row(["C-5", "", "", "8590011086", ""])).unwrap();
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert!(
+        out.warnings[0].contains("\"8590011086\" is not a valid phone number for its country (read as a number of region US, [phone] default_region"),
+        "{:?}",
+        out.warnings
+    );
+    // A number with its own country code was not read in the region: the message does not name it.
+    let out = m.map_with_warnings(&row(["C-5", "", "", "+44 20 7946 095", ""])).unwrap();
+    assert!(!out.warnings[0].contains("region US"), "{:?}", out.warnings);
+}

@@ -26,6 +26,21 @@ impl Region {
     }
 }
 
+impl std::fmt::Display for Region {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.as_ref())
+    }
+}
+
+/// Whether `raw` is read in the default region (written without a country code), so that a
+/// message about it names the region.
+pub fn read_in_region(raw: &str, region: Option<Region>) -> bool {
+    let (body, _) = split_extension(without_marks(raw));
+    region.is_some()
+        && international(body, region).is_none()
+        && !matches!(national_with_country_code(body, region), Some(CountryCode::Strip(_)))
+}
+
 /// A number read from a cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phone {
@@ -55,8 +70,23 @@ pub enum PhoneError {
 
 /// Reads `raw` (in `region` when it has no country code) as libphonenumber would.
 pub fn parse(raw: &str, region: Option<Region>) -> Result<Phone, PhoneError> {
-    let (body, extension) = split_extension(raw.trim());
-    let plus = international(body, region);
+    let (body, extension) = split_extension(without_marks(raw));
+    let national = national_with_country_code(body, region);
+    let plus = international(body, region).or(match &national {
+        Some(CountryCode::Strip(plus)) => Some(plus.clone()),
+        _ => None,
+    });
+    // Read with the code kept: valid, or invalid whatever the crate says (its own message
+    // kept when it refuses the number too).
+    let mut invalid_kept = false;
+    if plus.is_none()
+        && let Some(CountryCode::Keep(e164)) = national
+    {
+        match e164 {
+            Ok(e164) => return Ok(Phone { e164, extension }),
+            Err(_) => invalid_kept = true,
+        }
+    }
     let parsed = match &plus {
         Some(plus) => phonenumber::parse(None, plus),
         None if region.is_none() => return Err(PhoneError::NoCountryCode),
@@ -75,6 +105,9 @@ pub fn parse(raw: &str, region: Option<Region>) -> Result<Phone, PhoneError> {
             Err(_) => PhoneError::NotANumber,
         })?,
     };
+    if invalid_kept {
+        return Err(PhoneError::Invalid);
+    }
     Ok(Phone { e164, extension })
 }
 
@@ -162,6 +195,57 @@ fn whole_match(pattern: &str, nsn: &str) -> bool {
     let matched = re.as_ref().is_some_and(|re| re.is_match(nsn));
     cache.insert(pattern.to_owned(), re);
     matched
+}
+
+/// What surrounds a number in a cell and is not part of it: Excel's text marker (a leading
+/// `'`) and a `tel:` URI's scheme, which libphonenumber skips too.
+fn without_marks(raw: &str) -> &str {
+    let s = raw.trim();
+    let s = s.strip_prefix('\'').unwrap_or(s).trim_start();
+    match s.get(..4) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("tel:") => s[4..].trim_start(),
+        _ => s,
+    }
+}
+
+/// How a national number that starts with its region's country code digits is read.
+enum CountryCode {
+    /// Those digits are the country code (`78001234567` in RU): the number as `+` and digits.
+    Strip(String),
+    /// They are part of the national number (`4915123456789` in DE is +49 4915123456789):
+    /// its E.164, or why that is not a valid number. The crate strips them either way.
+    Keep(Result<String, PhoneError>),
+}
+
+/// libphonenumber's rule for a number written without `+` that starts with the default
+/// region's country code: the code is taken off when the whole number does not fit the
+/// region's general pattern but the rest (its national prefix stripped) does, or when the
+/// whole is too long for the region; otherwise the digits belong to the national number.
+/// `None` when the number does not start with the code (or has letters).
+fn national_with_country_code(body: &str, region: Option<Region>) -> Option<CountryCode> {
+    if body.starts_with(['+', '\u{ff0b}']) || !body.chars().all(|c| c.is_ascii_digit() || is_punctuation(c)) {
+        return None;
+    }
+    let meta = phonenumber::metadata::DATABASE.by_id(region?.0.as_ref())?;
+    let code = meta.country_code();
+    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+    let rest = digits.strip_prefix(&code.to_string())?;
+    let general = meta.descriptors().general();
+    let fits = |nsn: &str| whole_match(general.national_number().as_str(), nsn);
+    let prefix = meta.national_prefix().unwrap_or_default();
+    let without_prefix = |nsn: &str| -> String {
+        match nsn.strip_prefix(prefix).filter(|_| !prefix.is_empty()) {
+            Some(s) if !fits(nsn) || fits(s) => s.to_owned(),
+            _ => nsn.to_owned(),
+        }
+    };
+    let potential = without_prefix(rest);
+    let too_long = general.possible_length().iter().max().is_some_and(|max| digits.len() > *max as usize);
+    if (!fits(&digits) && fits(&potential)) || too_long {
+        return Some(CountryCode::Strip(format!("+{code}{potential}")));
+    }
+    let nsn = without_prefix(&digits);
+    Some(CountryCode::Keep(is_valid_nsn(code, &nsn).then(|| format!("+{code}{nsn}")).ok_or(PhoneError::Invalid)))
 }
 
 /// Characters people put between the digits of a number.

@@ -43,3 +43,35 @@ fn reads_numbers_as_libphonenumber_does() {
         "the disagreements changed: update tests/fixtures/phones/disagreements.tsv (region, written, libphonenumber, ours)"
     );
 }
+
+/// The wider differential: `written.tsv` (`generate_written.py`), numbers of 18 default
+/// regions written as people write them in spreadsheets (a leading `'`, `tel:`, `(0)`,
+/// separators, the country code without `+`, Russia's 8 prefix). Every one must agree.
+#[test]
+fn reads_numbers_as_people_write_them_as_libphonenumber_does() {
+    let lines = rows("written.tsv");
+    let mut regions = std::collections::HashSet::new();
+    let (mut total, mut disagree) = (0, Vec::new());
+    for line in &lines {
+        let [region, want, written @ ..] = &line[..] else { panic!("bad fixture line {line:?}") };
+        regions.insert(region.as_str());
+        for w in written {
+            total += 1;
+            let ours = match parse(w, Region::parse(region)) {
+                Ok(p) => p.e164,
+                Err(_) => "invalid".to_owned(),
+            };
+            if &ours != want {
+                disagree.push(format!("{region}\t{w:?}\tlibphonenumber {want}\tours {ours}"));
+            }
+        }
+    }
+    assert!(total >= 30_000, "{total} numbers");
+    assert!(regions.len() >= 15, "{} regions", regions.len());
+    assert!(
+        disagree.is_empty(),
+        "{} of {total} numbers disagree with libphonenumber:\n{}",
+        disagree.len(),
+        disagree.join("\n")
+    );
+}

@@ -384,7 +384,7 @@ default_region = "US"
     assert!(warns[0].1.contains("the extension 43023 of \"1-888-752-5141 Ext 43023\" is not sent"), "{}", warns[0].1);
     assert_eq!(
         warns[1].1,
-        "column \"Phone\": \"1234\" is not a valid phone number for its country; left out (on_invalid = \"drop_value\")"
+        "column \"Phone\": \"1234\" is not a valid phone number for its country (read as a number of region US, [phone] default_region: numbers from elsewhere need their country code); left out (on_invalid = \"drop_value\")"
     );
     ws.assert_spec_clean();
 }
