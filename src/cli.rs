@@ -65,6 +65,10 @@ pub enum Command {
         /// With --dry-run: list only the change planned for this external id.
         #[arg(long, value_name = "ID", requires = "dry_run")]
         record: Option<String>,
+        /// List every value left out on its own line, instead of one entry per column and
+        /// reason with a count and the first rows (--output json lists every one anyway).
+        #[arg(long)]
+        all_warnings: bool,
     },
     /// Run `sync` at start and on the [schedule].cron schedule until SIGTERM/SIGINT; SIGHUP reloads.
     Daemon,
@@ -77,6 +81,10 @@ pub enum Command {
         /// files only. With --offline, nothing is read over the network.
         #[arg(long)]
         no_source: bool,
+        /// List every value left out on its own line, instead of one entry per column and
+        /// reason with a count and the first rows.
+        #[arg(long)]
+        all_warnings: bool,
     },
     /// What the mirror holds and how the last runs went.
     Status {
@@ -275,7 +283,17 @@ pub fn main() -> std::process::ExitCode {
     let config = crate::config::resolve_path(cli.config.as_deref());
     let exit = runtime.block_on(async {
         match cli.command {
-            Command::Sync { dry_run, save_plan, plan, output, allow_mass_delete, verify, limit, record } => {
+            Command::Sync {
+                dry_run,
+                save_plan,
+                plan,
+                output,
+                allow_mass_delete,
+                verify,
+                limit,
+                record,
+                all_warnings,
+            } => {
                 let cmd = commands::sync::SyncCommand {
                     dry_run,
                     save_plan,
@@ -285,11 +303,15 @@ pub fn main() -> std::process::ExitCode {
                     verify,
                     limit,
                     record,
+                    warnings: crate::report::WarningView::all_if(all_warnings),
                 };
                 commands::sync::run(&config, &cmd).await
             }
             Command::Daemon => crate::daemon::run(&config).await,
-            Command::Check { offline, no_source } => commands::check::run(&config, offline, no_source).await,
+            Command::Check { offline, no_source, all_warnings } => {
+                commands::check::run(&config, offline, no_source, crate::report::WarningView::all_if(all_warnings))
+                    .await
+            }
             Command::Status { output } => commands::status::run(&config, output),
             Command::Fields { output } => commands::fields::run(&config, output).await,
             Command::History { external_id, run, output } => {

@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::exit::Exit;
+use crate::mapping::Warning;
+use crate::mapping::convert::shown;
+use crate::mapping::warning::group;
 use crate::model::{ContactState, FieldType};
 use crate::openphone::client::StatsSnapshot;
 use crate::outcome::{Mode, Outcome};
@@ -121,8 +124,9 @@ pub struct Report {
     /// create, update and delete is counted once: applied, failed or stopped.
     pub stopped: u64,
     pub errors: Vec<RecordError>,
-    /// One entry per value left out of a row that synced.
-    pub warnings: Vec<RecordError>,
+    /// One entry per value left out of a row that synced: row, external id, column,
+    /// reason, value and the whole message. The text report groups them by column and reason.
+    pub warnings: Vec<Warning>,
     pub api_requests: u64,
     pub duration_ms: u64,
     pub outcome: Outcome,
@@ -135,6 +139,9 @@ pub struct Report {
     pub already_in_sync: u64,
     /// Checks this run could not make, and other things worth knowing.
     pub notes: Vec<String>,
+    /// Settings the source suggests changing: a phone column whose numbers were mostly
+    /// refused in `[phone] default_region`, with the region that reads them.
+    pub hints: Vec<String>,
     /// The plan, record by record (dry runs only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<PlannedChange>,
@@ -173,6 +180,7 @@ impl Report {
             adopted: 0,
             already_in_sync: 0,
             notes: Vec::new(),
+            hints: Vec::new(),
             changes: Vec::new(),
             verify: None,
             pending_deletion: Vec::new(),
@@ -278,6 +286,11 @@ impl Report {
     }
 
     pub fn write_text(&self, out: &mut impl Write) -> std::io::Result<()> {
+        self.write_text_with(out, WarningView::Grouped)
+    }
+
+    /// The text report, its warnings shown as `warnings` says.
+    pub fn write_text_with(&self, out: &mut impl Write, warnings: WarningView) -> std::io::Result<()> {
         for c in &self.changes {
             let action = c.action.as_str();
             let row = c.row.map(|r| format!("row {r}")).unwrap_or_default();
@@ -334,13 +347,14 @@ impl Report {
             let id = e.external_id.as_deref().map(|i| format!("{i}: ")).unwrap_or_default();
             writeln!(out, "error   {row}{id}{}", e.message)?;
         }
-        for w in &self.warnings {
-            let row = w.row.map(|r| format!("row {r}: ")).unwrap_or_default();
-            let id = w.external_id.as_deref().map(|i| format!("{i}: ")).unwrap_or_default();
-            writeln!(out, "warning {row}{id}{}", w.message)?;
+        for (tag, line) in warning_lines(&self.warnings, warnings) {
+            writeln!(out, "{tag:<7} {line}")?;
         }
         for n in &self.notes {
             writeln!(out, "note    {n}")?;
+        }
+        for h in &self.hints {
+            writeln!(out, "hint    {h}")?;
         }
         let p = &self.planned;
         writeln!(
@@ -381,4 +395,52 @@ impl Report {
         }
         Ok(())
     }
+}
+
+/// How the text output shows warnings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WarningView {
+    /// One entry per column and reason, with its count and the first few rows (the default).
+    #[default]
+    Grouped,
+    /// Every warning on its own line (`--all-warnings`).
+    All,
+}
+
+impl WarningView {
+    /// `All` when `--all-warnings` was given.
+    pub fn all_if(all: bool) -> WarningView {
+        if all { WarningView::All } else { WarningView::Grouped }
+    }
+}
+
+/// Rows shown under a group of warnings.
+const EXAMPLES: usize = 3;
+
+/// The lines that show `warnings` to a person, each with its tag (`warning`, or empty for the
+/// line of examples under a group): grouped by column and reason with a count and the first
+/// [`EXAMPLES`] rows and values, or every one.
+pub fn warning_lines(warnings: &[Warning], view: WarningView) -> Vec<(&'static str, String)> {
+    if view == WarningView::All {
+        return warnings
+            .iter()
+            .map(|w| {
+                let id = w.external_id.as_deref().map(|i| format!("{i}: ")).unwrap_or_default();
+                ("warning", format!("row {}: {id}{}", w.row, w.message))
+            })
+            .collect();
+    }
+    let mut lines = Vec::new();
+    for g in group(warnings) {
+        let n = g.warnings.len();
+        let values = if n == 1 { "1 value".to_owned() } else { format!("{n} values") };
+        lines.push(("warning", format!("column {:?}, {values}: {}", g.column, g.reason)));
+        let mut examples: Vec<String> =
+            g.warnings.iter().take(EXAMPLES).map(|w| format!("row {} {}", w.row, shown(&w.value))).collect();
+        if n > EXAMPLES {
+            examples.push(format!("and {} more (--all-warnings lists each)", n - EXAMPLES));
+        }
+        lines.push(("", examples.join(", ")));
+    }
+    lines
 }

@@ -18,12 +18,13 @@ use crate::mapping::records::{SyncCheck, map_items};
 use crate::mapping::{FieldCatalog, Mapper};
 use crate::mirror::writable::{self, Writable};
 use crate::model::{Digest, Record};
+use crate::report::{WarningView, warning_lines};
 use crate::source;
 
 use crate::engine::{Stop, setup};
 
-pub async fn run(config_path: &Path, offline: bool, no_source: bool) -> Exit {
-    match check(config_path, offline, no_source).await {
+pub async fn run(config_path: &Path, offline: bool, no_source: bool, warnings: WarningView) -> Exit {
+    match check(config_path, offline, no_source, warnings).await {
         Ok(lines) => {
             let mut out = super::person();
             let invalid = lines.iter().any(|(tag, _)| *tag == "invalid");
@@ -38,7 +39,12 @@ pub async fn run(config_path: &Path, offline: bool, no_source: bool) -> Exit {
 }
 
 /// The lines to print, each with its tag (`ok`, `invalid`, `warning`).
-async fn check(config_path: &Path, offline: bool, no_source: bool) -> Result<Vec<(&'static str, String)>, Stop> {
+async fn check(
+    config_path: &Path,
+    offline: bool,
+    no_source: bool,
+    warnings: WarningView,
+) -> Result<Vec<(&'static str, String)>, Stop> {
     let mut ok = Vec::new();
     let mut listed = Vec::new();
     let (config, mapping) = setup::load(config_path)?;
@@ -72,12 +78,12 @@ async fn check(config_path: &Path, offline: bool, no_source: bool) -> Result<Vec
             let mapper = Mapper::new(&mapping, &rows.header, &config.source.describe(), &catalog)?
                 .with_null_values(&config.null_values);
             let mapped = map_items(&mapper, rows, &ValidateOnly)?;
-            for (tag, list) in [("invalid", &mapped.errors), ("warning", &mapped.warnings)] {
-                for e in list {
-                    let id = e.external_id.as_deref().map(|i| format!("{i}: ")).unwrap_or_default();
-                    listed.push((tag, format!("row {}: {id}{}", e.row, e.message)));
-                }
+            for e in &mapped.errors {
+                let id = e.external_id.as_deref().map(|i| format!("{i}: ")).unwrap_or_default();
+                listed.push(("invalid", format!("row {}: {id}{}", e.row, e.message)));
             }
+            listed.extend(warning_lines(&mapped.warnings, warnings));
+            listed.extend(mapped.region_hints.iter().map(|h| ("hint", h.clone())));
             ok.push(format!(
                 "rows: {} valid, {} invalid, {} with values left out",
                 mapped.valid(),

@@ -39,10 +39,10 @@ pub fn person() -> ForPerson<std::io::StdoutLock<'static>> {
 }
 
 /// Prints a run's report to stdout, as text or JSON.
-pub fn print_report(report: &Report, output: Output) {
+pub fn print_report(report: &Report, output: Output, warnings: crate::report::WarningView) {
     let _ = match output {
         Output::Json => report.write_json(&mut std::io::stdout().lock()),
-        Output::Text => report.write_text(&mut person()),
+        Output::Text => report.write_text_with(&mut person(), warnings),
     };
 }
 

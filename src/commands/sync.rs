@@ -8,6 +8,7 @@ use crate::engine::saved_plan::PlanFile;
 use crate::engine::{self, Run, SyncArgs, record, setup};
 use crate::exit::Exit;
 use crate::outcome::Mode;
+use crate::report::WarningView;
 
 use super::{Output, fail};
 
@@ -22,6 +23,8 @@ pub struct SyncCommand {
     pub verify: bool,
     pub limit: Option<usize>,
     pub record: Option<String>,
+    /// How the text report shows warnings (`--all-warnings`).
+    pub warnings: WarningView,
 }
 
 impl SyncCommand {
@@ -60,7 +63,7 @@ pub async fn run(config_path: &Path, cmd: &SyncCommand) -> Exit {
     match engine::sync(&run).await {
         Ok(report) => {
             record::log_summary(&report);
-            super::print_report(&report, cmd.output);
+            super::print_report(&report, cmd.output, cmd.warnings);
             report.exit()
         }
         Err(stop) => fail(stop.nothing_written()),

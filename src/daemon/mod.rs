@@ -259,6 +259,7 @@ impl Daemon {
         let duration_ms = (now - run.started_at).num_milliseconds().max(0) as u64;
         match done {
             Ok(Ok(report)) => {
+                record::log_warning_groups(&report);
                 record::log_summary(&report);
                 if report.verified() {
                     self.last_verified = Some(Instant::now());

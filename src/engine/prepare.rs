@@ -96,10 +96,20 @@ pub fn count_rows(read: &Read, mirror: Option<&Mirror>, report: &mut Report) -> 
             mapped.ids_kept_as_written
         ));
     }
-    report.warnings.extend(mapped.warnings.iter().map(RecordError::from_row));
+    report.warnings.extend(mapped.warnings.iter().cloned());
     report.warning_rows = mapped.warning_rows() as u64;
+    report.hints.extend(mapped.region_hints.iter().cloned());
+    // The report shows each warning (grouped for a person, every one in JSON); the log
+    // repeats them only at -v (docs/cli.md, "Warnings").
     for w in &mapped.warnings {
-        tracing::warn!(row = w.row, external_id = w.external_id.as_deref(), "Value left out: {}", w.message);
+        tracing::debug!(
+            row = w.row,
+            external_id = w.external_id.as_deref(),
+            column = %w.column,
+            reason = %w.reason,
+            value = %w.value,
+            "Value left out"
+        );
     }
     Ok(invalid)
 }

@@ -85,6 +85,8 @@ pub fn log_summary(report: &Report) {
                 outcome = report.outcome.as_str(),
                 rows = report.source_rows,
                 invalid = report.invalid_rows,
+                warnings = report.warnings.len(),
+                warning_rows = report.warning_rows,
                 created = report.applied.create,
                 updated = report.applied.update,
                 deleted = report.applied.delete,
@@ -101,6 +103,24 @@ pub fn log_summary(report: &Report) {
         Outcome::Ok => summary!(info),
         Outcome::Partial | Outcome::Stopped => summary!(warn),
         Outcome::Refused | Outcome::Unavailable | Outcome::ConfigError => summary!(error),
+    }
+}
+
+/// The daemon's account of a run's warnings, where no report is printed: one event per
+/// column and reason, with the count and the first rows and values (a `sync` prints them in
+/// its report instead, and logs each one only at -v).
+pub fn log_warning_groups(report: &Report) {
+    for g in crate::mapping::warning::group(&report.warnings) {
+        let first: Vec<String> = g
+            .warnings
+            .iter()
+            .take(3)
+            .map(|w| format!("row {} {}", w.row, crate::mapping::convert::shown(&w.value)))
+            .collect();
+        tracing::warn!(column = g.column, reason = g.reason, values = g.warnings.len(), first = %first.join(", "), "Values left out");
+    }
+    for hint in &report.hints {
+        tracing::warn!(hint = %hint, "Phone numbers refused in the default region");
     }
 }
 

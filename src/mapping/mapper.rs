@@ -14,6 +14,8 @@ use super::file::OnInvalid;
 use super::identity::IdColumns;
 use super::limits;
 use super::phone::{self, Region};
+use super::region_hint::PhoneTally;
+use super::warning::Warning;
 
 /// How Google Contacts joins several values of one type in a cell.
 const GOOGLE_MULTI: &str = " ::: ";
@@ -80,8 +82,26 @@ pub struct Mapper {
 #[derive(Debug, Clone)]
 pub struct MappedRow {
     pub record: Record,
-    /// One message per value left out (`on_invalid = "drop_value"`, an extension).
-    pub warnings: Vec<String>,
+    /// One per value left out (`on_invalid = "drop_value"`, an extension), without the
+    /// external id (the caller resolves it).
+    pub warnings: Vec<Warning>,
+}
+
+/// A value a row cannot keep as it is: its column, the value, why (without the value) and
+/// the whole message.
+struct Problem {
+    column: String,
+    value: String,
+    reason: String,
+    message: String,
+}
+
+impl Problem {
+    /// The usual shape: `column "C": "value" reason`.
+    fn of(column: &str, value: &str, reason: String) -> Problem {
+        let message = format!("column {column:?}: {} {reason}", convert::shown(value));
+        Problem { column: column.to_owned(), value: value.to_owned(), reason, message }
+    }
 }
 
 impl Mapper {
@@ -170,12 +190,22 @@ impl Mapper {
         self.map_with_warnings(row).map(|m| m.record)
     }
 
+    /// A tally of the phone numbers this mapper reads, for [`PhoneTally::hints`].
+    pub fn phone_tally(&self) -> PhoneTally {
+        PhoneTally::new(self.phones.iter().map(|p| p.column.clone()), self.region)
+    }
+
     /// Maps one row, with a warning for each value left out of it.
     pub fn map_with_warnings(&self, row: &SourceRow) -> Result<MappedRow, RowError> {
+        self.map_tallied(row, &mut self.phone_tally())
+    }
+
+    /// [`Mapper::map_with_warnings`], counting the row's phone numbers in `tally`.
+    pub fn map_tallied(&self, row: &SourceRow, tally: &mut PhoneTally) -> Result<MappedRow, RowError> {
         let cell = |i: usize| self.cell(row, i);
         let text = |i: Option<usize>| i.map(cell).filter(|c| !c.is_empty()).map(str::to_owned);
         let mut errors: Vec<String> = Vec::new();
-        let mut warnings: Vec<String> = Vec::new();
+        let mut warnings: Vec<Warning> = Vec::new();
         // A formula is not a value: the export should have written its result.
         for (index, column) in &self.mapped {
             let c = cell(*index);
@@ -195,13 +225,24 @@ impl Mapper {
             ..ContactState::default()
         };
         // `None`: a plain warning; else a bad value, handled by its field's `on_invalid`.
-        let mut bad = |policy: Option<OnInvalid>, message: String| match policy {
-            Some(OnInvalid::SkipRow) => errors.push(message),
-            Some(OnInvalid::DropValue) => warnings.push(format!("{message}; left out (on_invalid = \"drop_value\")")),
-            None => warnings.push(message),
+        let mut bad = |policy: Option<OnInvalid>, p: Problem| {
+            let left_out = "; left out (on_invalid = \"drop_value\")";
+            let (reason, message) = match policy {
+                Some(OnInvalid::SkipRow) => return errors.push(p.message),
+                Some(OnInvalid::DropValue) => (format!("{}{left_out}", p.reason), format!("{}{left_out}", p.message)),
+                None => (p.reason, p.message),
+            };
+            warnings.push(Warning {
+                row: row.row,
+                external_id: None,
+                column: p.column,
+                reason,
+                value: p.value,
+                message,
+            });
         };
         for item in &self.emails {
-            let convert = |c: &str| convert::email(c).map(|e| (e, None));
+            let convert = |c: &str| convert::email(c).map(|e| (e, None)).map_err(|e| reason_of(&e, c));
             state.emails.extend(item_slots(
                 item,
                 cell(item.index),
@@ -210,26 +251,31 @@ impl Mapper {
                 convert,
             ));
         }
-        for item in &self.phones {
+        for (entry, item) in self.phones.iter().enumerate() {
             let region = self.region;
             let convert = |c: &str| {
-                phone::parse(c, region)
+                let parsed = phone::parse(c, region);
+                let in_region = region.filter(|_| parsed.is_err() && phone::read_in_region(c, region));
+                tally.count(entry, c, in_region.is_some());
+                parsed
                     .map(|p| {
-                        let note = p.extension.as_ref().map(|x| {
-                            format!(
+                        let note = p.extension.as_ref().map(|x| Problem {
+                            column: item.column.clone(),
+                            value: c.to_owned(),
+                            reason: "has an extension, which is not sent (OpenPhone keeps numbers in E.164, which has no extension)".to_owned(),
+                            message: format!(
                                 "column {:?}: the extension {x} of {} is not sent (OpenPhone keeps numbers in E.164, which has no extension)",
                                 item.column,
                                 convert::shown(c)
-                            )
+                            ),
                         });
                         (p.e164, note)
                     })
-                    .map_err(|e| match region.filter(|_| phone::read_in_region(c, region)) {
+                    .map_err(|e| match in_region {
                         Some(r) => format!(
-                            "{} {e} (read as a number of region {r}, [phone] default_region: numbers from elsewhere need their country code)",
-                            convert::shown(c)
+                            "{e} (read as a number of region {r}, [phone] default_region: numbers from elsewhere need their country code)"
                         ),
-                        None => format!("{} {e}", convert::shown(c)),
+                        None => e.to_string(),
                     })
             };
             state.phones.extend(item_slots(
@@ -245,7 +291,16 @@ impl Mapper {
             let value = match convert::custom_value(cell(c.index), c.ty, &c.separator, &c.formats) {
                 Ok(v) => v,
                 Err(e) => {
-                    bad(Some(c.on_invalid), format!("column {:?} ({} field): {e}", c.column, c.ty.as_str()));
+                    let value = cell(c.index);
+                    bad(
+                        Some(c.on_invalid),
+                        Problem {
+                            column: c.column.clone(),
+                            value: value.to_owned(),
+                            message: format!("column {:?} ({} field): {e}", c.column, c.ty.as_str()),
+                            reason: reason_of(&e, value),
+                        },
+                    );
                     serde_json::Value::Null
                 }
             };
@@ -271,9 +326,9 @@ impl Mapper {
 fn item_slots(
     item: &ItemColumn,
     cell: &str,
-    bad: &mut impl FnMut(Option<OnInvalid>, String),
+    bad: &mut impl FnMut(Option<OnInvalid>, Problem),
     takes: &str,
-    convert: impl Fn(&str) -> Result<(String, Option<String>), String>,
+    mut convert: impl FnMut(&str) -> Result<(String, Option<Problem>), String>,
 ) -> Vec<Slot> {
     let column = &item.column;
     let values: Vec<&str> = match &item.separator {
@@ -286,9 +341,16 @@ fn item_slots(
         let n = cell.split(GOOGLE_MULTI).count();
         bad(
             Some(item.on_invalid),
-            format!(
-                "column {column:?}: holds {n} values separated by {GOOGLE_MULTI:?} (as Google Contacts exports them); {takes}: set `separator = {GOOGLE_MULTI:?}` on this entry"
-            ),
+            Problem {
+                column: column.clone(),
+                value: cell.to_owned(),
+                reason: format!(
+                    "holds several values separated by {GOOGLE_MULTI:?} (as Google Contacts exports them); {takes}: set `separator = {GOOGLE_MULTI:?}` on this entry"
+                ),
+                message: format!(
+                    "column {column:?}: holds {n} values separated by {GOOGLE_MULTI:?} (as Google Contacts exports them); {takes}: set `separator = {GOOGLE_MULTI:?}` on this entry"
+                ),
+            },
         );
         return vec![Slot { label: item.label.clone(), value: None }];
     }
@@ -296,11 +358,18 @@ fn item_slots(
         let left_out: Vec<String> = values[slots..].iter().map(|v| convert::shown(v)).collect();
         bad(
             Some(item.on_invalid),
-            format!(
-                "column {column:?}: holds {} values and the entry keeps {slots} (max_items = {slots}); not kept: {} (set a larger max_items on this entry to keep them)",
-                values.len(),
-                left_out.join(", ")
-            ),
+            Problem {
+                column: column.clone(),
+                value: values[slots..].join(item.separator.as_deref().unwrap_or(" ")),
+                reason: format!(
+                    "holds more values than the entry keeps (max_items = {slots}); set a larger max_items on this entry to keep them"
+                ),
+                message: format!(
+                    "column {column:?}: holds {} values and the entry keeps {slots} (max_items = {slots}); not kept: {} (set a larger max_items on this entry to keep them)",
+                    values.len(),
+                    left_out.join(", ")
+                ),
+            },
         );
     }
     (0..slots)
@@ -313,14 +382,21 @@ fn item_slots(
                     }
                     Some(value)
                 }
-                Err(e) => {
-                    bad(Some(item.on_invalid), format!("column {column:?}: {e}"));
+                Err(reason) => {
+                    bad(Some(item.on_invalid), Problem::of(column, v, reason));
                     None
                 }
             });
             Slot { label, value }
         })
         .collect()
+}
+
+/// A conversion's message without the value it starts with (`"x" is not an email address`
+/// gives `is not an email address`): what values that failed alike share.
+fn reason_of(message: &str, value: &str) -> String {
+    let shown = convert::shown(value.trim());
+    message.strip_prefix(shown.as_str()).map(str::trim_start).unwrap_or(message).to_owned()
 }
 
 #[cfg(test)]

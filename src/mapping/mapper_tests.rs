@@ -103,12 +103,12 @@ fn bad_optional_values_are_left_out_with_a_warning_by_default() {
     assert_eq!(out.record.state.custom["k1"], serde_json::Value::Null);
     assert_eq!(out.warnings.len(), 3, "{:?}", out.warnings);
     assert!(
-        out.warnings[0].starts_with("column \"Email\": \"nope\" is not an email address; left out"),
+        out.warnings[0].message.starts_with("column \"Email\": \"nope\" is not an email address; left out"),
         "{:?}",
         out.warnings
     );
-    assert!(out.warnings[1].contains("column \"Phone\": \"1234\""), "{:?}", out.warnings);
-    assert!(out.warnings[2].contains("column \"VIP\" (boolean field): \"perhaps\""), "{:?}", out.warnings);
+    assert!(out.warnings[1].message.contains("column \"Phone\": \"1234\""), "{:?}", out.warnings);
+    assert!(out.warnings[2].message.contains("column \"VIP\" (boolean field): \"perhaps\""), "{:?}", out.warnings);
     // Null values are empty cells: no warning.
     let m = m.with_null_values(&["null".to_owned(), "N/A".to_owned()]);
     let out = m.map_with_warnings(&row(["C-2", "null", "N/A", "null", ""])).unwrap();
@@ -119,7 +119,7 @@ fn bad_optional_values_are_left_out_with_a_warning_by_default() {
     // An extension is a warning; the number syncs.
     let out = m.map_with_warnings(&row(["C-2", "", "", "1-888-752-5141 Ext 43023", ""])).unwrap();
     assert_eq!(out.record.state.phones[0].value.as_deref(), Some("+18887525141"));
-    assert!(out.warnings[0].contains("the extension 43023"), "{:?}", out.warnings);
+    assert!(out.warnings[0].message.contains("the extension 43023"), "{:?}", out.warnings);
 }
 
 #[test]
@@ -144,8 +144,8 @@ fn separators_split_a_cell_into_items_in_fixed_slots() {
     let six: Vec<String> = (0..6).map(|k| format!("+1 201-555-012{k}")).collect();
     let out = m.map_with_warnings(&row(["C-4", "", "", &six.join(" ::: "), ""])).unwrap();
     assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
-    assert!(out.warnings[0].contains("holds 6 values and the entry keeps 5"), "{:?}", out.warnings);
-    assert!(out.warnings[0].contains("not kept: \"+1 201-555-0125\""), "{:?}", out.warnings);
+    assert!(out.warnings[0].message.contains("holds 6 values and the entry keeps 5"), "{:?}", out.warnings);
+    assert!(out.warnings[0].message.contains("not kept: \"+1 201-555-0125\""), "{:?}", out.warnings);
     let m = Mapper::new(
         &load(dir.path(), &text.replace("separator", "max_items = 6\nseparator")),
         &header(),
@@ -283,11 +283,11 @@ fn a_phone_warning_names_the_region_a_national_number_was_read_in() {
     let out = m.map_with_warnings(&row(["C-5", "", "", "8590011086", ""])).unwrap();
     assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
     assert!(
-        out.warnings[0].contains("\"8590011086\" is not a valid phone number for its country (read as a number of region US, [phone] default_region"),
+        out.warnings[0].message.contains("\"8590011086\" is not a valid phone number for its country (read as a number of region US, [phone] default_region"),
         "{:?}",
         out.warnings
     );
     // A number with its own country code was not read in the region: the message does not name it.
     let out = m.map_with_warnings(&row(["C-5", "", "", "+44 20 7946 095", ""])).unwrap();
-    assert!(!out.warnings[0].contains("region US"), "{:?}", out.warnings);
+    assert!(!out.warnings[0].message.contains("region US"), "{:?}", out.warnings);
 }

@@ -15,8 +15,11 @@ pub mod phone;
 #[cfg(test)]
 mod phone_differential;
 pub mod records;
+pub mod region_hint;
+pub mod warning;
 
 pub use catalog::FieldCatalog;
 pub use file::{ColumnRef, CustomMapping, DefaultPolicies, FieldRef, IdMapping, ItemMapping, Mapping, OnInvalid};
 pub use identity::HASHED_ID_LEN;
 pub use mapper::{MappedRow, Mapper};
+pub use warning::Warning;

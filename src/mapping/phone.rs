@@ -24,6 +24,15 @@ impl Region {
     pub fn parse(code: &str) -> Option<Region> {
         code.trim().to_ascii_uppercase().parse::<country::Id>().ok().map(Region)
     }
+
+    /// Every region the metadata knows, sorted by code (for a hint that tries them all).
+    pub fn all() -> Vec<Region> {
+        let mut all: Vec<Region> =
+            phonenumber::metadata::DATABASE.iter().filter_map(|m| Region::parse(m.id())).collect();
+        all.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+        all.dedup();
+        all
+    }
 }
 
 impl std::fmt::Display for Region {
@@ -39,6 +48,36 @@ pub fn read_in_region(raw: &str, region: Option<Region>) -> bool {
     region.is_some()
         && international(body, region).is_none()
         && !matches!(national_with_country_code(body, region), Some(CountryCode::Strip(_)))
+}
+
+/// A quick necessary condition for `raw` (a national number: digits and punctuation) to be
+/// a number of `region`: its digits, or those after the region's national prefix, have a
+/// length the region's numbers have and fit its general pattern. Cheap enough to try every
+/// region before [`parse`]ing in the few that pass.
+pub fn may_be_of(raw: &str, region: Region) -> bool {
+    let Some(meta) = phonenumber::metadata::DATABASE.by_id(region.0.as_ref()) else { return false };
+    let (body, _) = split_extension(without_marks(raw));
+    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+    let general = meta.descriptors().general();
+    let prefix = meta.national_prefix().unwrap_or_default();
+    let fits = |nsn: &str| {
+        (general.possible_length().is_empty() || general.possible_length().contains(&(nsn.len() as u16)))
+            && whole_match(general.national_number().as_str(), nsn)
+    };
+    fits(&digits) || digits.strip_prefix(prefix).is_some_and(|rest| !prefix.is_empty() && fits(rest))
+}
+
+/// Whether `raw`, read in `region`, is a valid mobile number of that region (its metadata's
+/// mobile pattern, whole-number match).
+pub fn is_mobile_in(raw: &str, region: Region) -> bool {
+    let Ok(phone) = parse(raw, Some(region)) else { return false };
+    let Some(meta) = phonenumber::metadata::DATABASE.by_id(region.0.as_ref()) else { return false };
+    let Some(nsn) = phone.e164.strip_prefix(&format!("+{}", meta.country_code())) else { return false };
+    let d = meta.descriptors();
+    d.mobile().is_some_and(|m| {
+        let lengths = if m.possible_length().is_empty() { d.general().possible_length() } else { m.possible_length() };
+        (lengths.is_empty() || lengths.contains(&(nsn.len() as u16))) && whole_match(m.national_number().as_str(), nsn)
+    })
 }
 
 /// A number read from a cell.

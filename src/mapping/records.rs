@@ -10,6 +10,7 @@ use crate::model::{Digest, Record};
 use crate::source::{RowError, SourceError, SourceItem};
 
 use super::mapper::Mapper;
+use super::warning::Warning;
 
 /// The mapped source.
 #[derive(Debug, Default)]
@@ -23,7 +24,10 @@ pub struct Mapped {
     /// Rows synced without some of their values (`on_invalid = "drop_value"`), one entry a
     /// value, in row order. Only rows mapped in this run: a row the mirror holds unchanged
     /// is not mapped again, so its warnings were given when it was written.
-    pub warnings: Vec<RowError>,
+    pub warnings: Vec<Warning>,
+    /// One sentence per phone column whose numbers were mostly refused in `[phone]
+    /// default_region`, naming the region that reads them ([`super::region_hint`]).
+    pub region_hints: Vec<String>,
     /// Every external id in the source, including those of invalid and duplicated rows
     /// (none of these is ever deleted), with the first row that carries it.
     pub present: HashMap<String, FirstSeen>,
@@ -99,6 +103,7 @@ pub fn map_items(
     let mut out = Mapped { present: HashMap::with_capacity(check.expected_rows()), ..Mapped::default() };
     // Every later row of an external id already seen.
     let mut repeats: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut tally = mapper.phone_tally();
     for item in items {
         let row = match item? {
             SourceItem::Row(row) => row,
@@ -121,16 +126,13 @@ pub fn map_items(
             out.present.insert(id.clone(), FirstSeen { row: row.row, seen: Seen::InSync });
             continue;
         }
-        let mapped = mapper.map_with_warnings(&row).map(|m| {
+        let mapped = mapper.map_tallied(&row, &mut tally).map(|m| {
             let mut r = m.record;
             if let Some(id) = id.as_ref().filter(|_| as_written) {
                 r.external_id = id.clone();
             }
-            out.warnings.extend(m.warnings.into_iter().map(|message| RowError {
-                row: r.row,
-                external_id: Some(r.external_id.clone()),
-                message,
-            }));
+            out.warnings
+                .extend(m.warnings.into_iter().map(|w| Warning { external_id: Some(r.external_id.clone()), ..w }));
             r.source_hash = Some(source_hash);
             r
         });
@@ -164,6 +166,7 @@ pub fn map_items(
         resolve_duplicates(&mut out, repeats);
     }
     out.errors.sort_by_key(|e| e.row);
+    out.region_hints = tally.hints();
     Ok(out)
 }
 

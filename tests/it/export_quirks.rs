@@ -547,6 +547,23 @@ async fn check_lists_the_rows_that_would_fail_or_lose_a_value() {
     let run = ws.run_with_key(&["check", "--offline"], None).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("ok      rows: 4 valid, 0 invalid, 3 with values left out"), "{}", run.stdout);
+    // Grouped: one entry for the column and reason, its count and rows.
+    assert!(
+        run.stdout.contains("warning column \"Created Time\", 3 values: is not an ISO 8601 date"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "        row 2 \"16 Apr, 2021 00:02:00\", row 3 \"02 Jan, 2023 13:45:10\", row 5 \"yesterday\"\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    // --all-warnings: each on its own line, with its external id.
+    let run = ws.run_with_key(&["check", "--offline", "--all-warnings"], None).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.matches("warning row ").count(), 3, "{}", run.stdout);
     assert!(
         run.stdout.contains("warning row 2: zcrm_4876000000325001: column \"Created Time\" (date field)"),
         "{}",

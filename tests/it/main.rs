@@ -42,3 +42,4 @@ mod template_unit;
 mod terminal_safety;
 mod torn_source;
 mod truthful_messages;
+mod warnings;

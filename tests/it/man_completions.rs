@@ -76,9 +76,11 @@ async fn the_man_page_lists_every_subcommand_and_option() {
     assert_eq!(pages, want);
     let sync = std::fs::read_to_string(dir.join("openphone-sync-sync.1")).unwrap().replace("\\-", "-");
     assert!(sync.contains(".TH openphone-sync-sync 1"), "{sync}");
-    for option in ["--dry-run", "--allow-mass-delete", "--verify", "--output"] {
+    for option in ["--dry-run", "--allow-mass-delete", "--verify", "--output", "--all-warnings"] {
         assert!(sync.contains(option), "openphone-sync-sync(1) lacks {option}:\n{sync}");
     }
+    let check = std::fs::read_to_string(dir.join("openphone-sync-check.1")).unwrap().replace("\\-", "-");
+    assert!(check.contains("--all-warnings"), "openphone-sync-check(1) lacks --all-warnings:\n{check}");
 }
 
 #[tokio::test]
