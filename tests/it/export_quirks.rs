@@ -454,7 +454,7 @@ column = "Created Time"
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_windows_1251_outlook_export_is_named_and_read_with_its_encoding() {
-    let ws = with_fixture("outlook-cp1251.csv").await;
+    let ws = with_fixture("outlook-ru-cp1251.csv").await;
     ws.write(
         "mapping.toml",
         r#"external_id = "Адрес эл. почты"
@@ -466,7 +466,7 @@ label = "email"
 column = "Адрес эл. почты"
 [[phone_numbers]]
 label = "mobile"
-column = "Мобильный телефон"
+column = "Телефон переносной"
 "#,
     );
     let run = refused(&ws).await;
@@ -483,7 +483,7 @@ column = "Мобильный телефон"
         ws.sync(0).await;
     }
     assert_eq!(first_name(&ws, "ivan@example.ru"), "Иван");
-    assert_eq!(values(&ws, "maria@example.ru", "phoneNumbers"), ["+74951234567"]);
+    assert_eq!(values(&ws, "maria@example.ru", "phoneNumbers"), ["+79165554433"]);
     assert_eq!(external_ids(&ws).len(), 3);
 }
 
