@@ -206,3 +206,29 @@ async fn control_characters_in_a_warned_value_are_escaped_in_the_grouped_output(
     let report = ws.run(&["sync", "--dry-run", "--output", "json"]).await.report();
     assert!(warnings(&report).iter().any(|w| w["value"] == "rohan\u{1b}]0;pwned\u{7}"), "{report:#}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_logs_one_event_per_column_and_reason_and_the_hint() {
+    use crate::daemon::{Daemon, YEARLY};
+    let ws = india("US").await;
+    let report = ws.run(&["sync", "--dry-run", "--output", "json"]).await.report();
+    let mut groups: Vec<(String, String)> =
+        warnings(&report).iter().map(|w| (w["column"].to_string(), w["reason"].to_string())).collect();
+    groups.sort();
+    groups.dedup();
+    ws.append_config(YEARLY);
+    // At the default log level, as systemd runs it.
+    let mut cmd = ws.command(&["daemon"], Some(&ws.api_key));
+    cmd.env_remove("RUST_LOG").env_remove("WATCHDOG_USEC").env_remove("WATCHDOG_PID");
+    let d = Daemon::spawn(cmd, &ws.path("notify.sock")).await;
+    d.wait_log("Sync finished", 30).await;
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+    let events: Vec<&str> = log.lines().filter(|l| l.contains("Values left out")).collect();
+    assert_eq!(events.len(), groups.len(), "{log}");
+    assert!(events.iter().any(|l| l.contains("Phone 1 - Value") && l.contains("values=")), "{log}");
+    assert!(!log.contains("Value left out"), "per-row events only at -v:\n{log}");
+    let hints: Vec<&str> = log.lines().filter(|l| l.contains("Phone numbers refused in the default region")).collect();
+    assert_eq!(hints.len(), 1, "{log}");
+    assert!(hints[0].contains("default_region = \"IN\"") || hints[0].contains("default_region = \\\"IN\\\""), "{log}");
+}
