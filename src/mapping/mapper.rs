@@ -256,7 +256,9 @@ impl Mapper {
             let convert = |c: &str| {
                 let parsed = phone::parse(c, region);
                 let in_region = region.filter(|_| parsed.is_err() && phone::read_in_region(c, region));
-                tally.count(entry, c, in_region.is_some());
+                // Refused for want of a region: read in the default one, or none is set.
+                let refused = in_region.is_some() || matches!(parsed, Err(phone::PhoneError::NoCountryCode));
+                tally.count(entry, c, refused);
                 parsed
                     .map(|p| {
                         let note = p.extension.as_ref().map(|x| Problem {

@@ -38,7 +38,8 @@ impl PhoneTally {
     }
 
     /// Counts one number of entry `entry`; `refused_in_region` when the default region read
-    /// it (no country code) and refused it.
+    /// it (no country code) and refused it, or when it has no country code and no default
+    /// region is set.
     pub fn count(&mut self, entry: usize, value: &str, refused_in_region: bool) {
         let Some(c) = self.columns.get_mut(entry) else { return };
         c.values += 1;
@@ -53,16 +54,22 @@ impl PhoneTally {
     /// One sentence per column whose numbers were mostly refused in the default region,
     /// naming the region that reads most of them when one does.
     pub fn hints(&self) -> Vec<String> {
-        let Some(region) = self.region else { return vec![] };
+        let region = self.region;
         let mut out = Vec::new();
         for c in &self.columns {
             if c.refused < AT_LEAST || c.refused * 2 <= c.values {
                 continue;
             }
-            let head = format!(
-                "column {:?}: {} of its {} phone numbers are not valid numbers of region {region}, [phone] default_region",
-                c.column, c.refused, c.values
-            );
+            let head = match region {
+                Some(region) => format!(
+                    "column {:?}: {} of its {} phone numbers are not valid numbers of region {region}, [phone] default_region",
+                    c.column, c.refused, c.values
+                ),
+                None => format!(
+                    "column {:?}: {} of its {} phone numbers have no country code, and [phone] default_region is not set",
+                    c.column, c.refused, c.values
+                ),
+            };
             let tail = match suggest(&c.sample, region) {
                 Some((best, read)) => format!(
                     "; read as numbers of region {}, {read} of the first {} of them are valid: if that is where they are from, set [phone] default_region = \"{}\" (numbers written with a country code are read with it whatever the region)",
@@ -83,9 +90,9 @@ impl PhoneTally {
 /// those where the most are mobile numbers win (an export of people's contacts is mostly
 /// mobiles, and a permissive fixed-line plan such as Germany's reads many numbers of
 /// elsewhere); more than one is named when they still tie.
-fn suggest(sample: &[String], region: Region) -> Option<(Vec<Region>, usize)> {
+fn suggest(sample: &[String], region: Option<Region>) -> Option<(Vec<Region>, usize)> {
     let mut best: (Vec<Region>, (usize, usize)) = (vec![], (0, 0));
-    for r in Region::all().into_iter().filter(|r| *r != region) {
+    for r in Region::all().into_iter().filter(|r| Some(*r) != region) {
         let valid: Vec<&String> = sample
             .iter()
             .filter(|v| phone::may_be_of(v, r) && phone::read_in_region(v, Some(r)) && phone::parse(v, Some(r)).is_ok())
@@ -112,10 +119,24 @@ mod tests {
         let region = Region::parse(region);
         let mut t = PhoneTally::new(["Phone 1 - Value".to_owned()], region);
         for v in values {
-            let refused = phone::parse(v, region).is_err() && phone::read_in_region(v, region);
+            let parsed = phone::parse(v, region);
+            let refused =
+                parsed.is_err() && phone::read_in_region(v, region) || parsed == Err(phone::PhoneError::NoCountryCode);
             t.count(0, v, refused);
         }
         t
+    }
+
+    #[test]
+    fn indian_mobiles_with_no_region_set_suggest_india() {
+        let numbers = ["85900 11086", "098471 23456", "94470 12345", "9876543210", "99450 67890", "+91 99000 12345"];
+        let hints = tally(&numbers, "none").hints();
+        assert_eq!(hints.len(), 1, "{hints:?}");
+        assert!(
+            hints[0].contains("5 of its 6 phone numbers have no country code, and [phone] default_region is not set"),
+            "{hints:?}"
+        );
+        assert!(hints[0].contains("set [phone] default_region = \"IN\""), "{hints:?}");
     }
 
     #[test]
