@@ -232,3 +232,36 @@ async fn the_daemon_logs_one_event_per_column_and_reason_and_the_hint() {
     assert_eq!(hints.len(), 1, "{log}");
     assert!(hints[0].contains("default_region = \"IN\"") || hints[0].contains("default_region = \\\"IN\\\""), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn all_warnings_changes_only_the_text_view_and_says_nothing_when_there_are_none() {
+    let ws = india("US").await;
+    let strip = |report: Value| {
+        let mut r = report;
+        r["duration_ms"] = Value::Null;
+        r
+    };
+    let plain = strip(ws.run(&["sync", "--dry-run", "--output", "json"]).await.report());
+    let all = strip(ws.run(&["sync", "--dry-run", "--output", "json", "--all-warnings"]).await.report());
+    assert_eq!(plain, all, "--all-warnings leaves the JSON report as it is");
+    // Twice: the same lines.
+    let first = ws.run(&["sync", "--dry-run", "--all-warnings"]).await;
+    let second = ws.run(&["sync", "--dry-run", "--all-warnings"]).await;
+    let warning_lines = |s: &str| s.lines().filter(|l| l.starts_with("warning")).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(warning_lines(&first.stdout), warning_lines(&second.stdout));
+    assert!(!warning_lines(&first.stdout).is_empty(), "{}", first.stdout);
+    // A file without a bad value: no warning line, with or without the flag.
+    ws.write("mapping.toml", &google_mapping("IN"));
+    let text = std::fs::read_to_string(ws.path("contacts.csv")).unwrap().replace("080 2345 6789", "");
+    ws.write("contacts.csv", &text);
+    for args in [
+        &["sync", "--dry-run"][..],
+        &["sync", "--dry-run", "--all-warnings"][..],
+        &["check", "--offline", "--all-warnings"][..],
+    ] {
+        let run = ws.run(args).await;
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        assert_eq!(warning_lines(&run.stdout), Vec::<String>::new(), "{args:?}: {}", run.stdout);
+        assert!(!run.stdout.contains("hint "), "{args:?}: {}", run.stdout);
+    }
+}
