@@ -3,7 +3,7 @@
 //! that fails fails only its own ids ([`Lookup::failed`]): the caller sends nothing for
 //! them. After a refused key, or [`MAX_UNAVAILABLE_BATCHES`] batches in a row that found
 //! OpenPhone failing, no further batch is sent and every id not read yet fails with that
-//! error ([`Lookup::fatal`]).
+//! error ([`Lookup::fatal`]); so does every id not read yet when the run is told to stop.
 
 use std::collections::HashMap;
 
@@ -66,6 +66,13 @@ pub async fn lookup(client: &Client, ids: &[&str], concurrency: usize) -> Lookup
                             out.found.entry(ext).or_default().push(c);
                         }
                     }
+                }
+                Err(ApiError::Stopped) => {
+                    // The run is stopping: no further batch is sent, and the caller says so
+                    // once (a line per batch was 50,000 lines for a million rows).
+                    out.failed.extend(batch.into_iter().map(|id| (id, ApiError::Stopped)));
+                    out.fatal = Some(ApiError::Stopped);
+                    break;
                 }
                 Err(e) => {
                     tracing::warn!(ids = batch.len(), error = %e, "Lookup of a batch of externalIds failed");

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 
 use futures::StreamExt;
 
+use super::blocking::blocking;
 use crate::mirror::{Mirror, MirrorError};
 use crate::openphone::{ApiError, Client, Found, lookup};
 use crate::plan::Plan;
@@ -72,7 +73,7 @@ pub async fn apply(
     let mut result = ApplyResult::default();
     let create_ids: Vec<&str> = plan.creates.iter().map(|c| c.external_id.as_str()).collect();
     let update_ids: Vec<&str> = plan.updates.iter().map(|u| u.external_id.as_str()).collect();
-    mirror.mark_pending(&create_ids, &update_ids)?;
+    blocking(|| mirror.mark_pending(&create_ids, &update_ids))?;
 
     // The read before every write: one batched lookup for the creates, updates and deletes.
     let delete_ids = plan.deletes.iter().map(|d| d.external_id.as_str());
@@ -111,7 +112,10 @@ pub async fn apply(
     }
     unmark(mirror, &not_read)?;
     if let Some(fatal) = read.fatal {
-        tracing::error!(error = %fatal, "Cannot read the contacts to write; stopping the run");
+        // A stop is not an error: the run's summary line says what it left (`stopped=`).
+        if !matches!(fatal, ApiError::Stopped) {
+            tracing::error!(error = %fatal, "Cannot read the contacts to write; stopping the run");
+        }
         for task in &tasks {
             settle_unstarted(&mut result, task, &fatal, "not attempted: the run stopped");
         }
@@ -132,7 +136,7 @@ pub async fn apply(
         .flatten()
         .map(|(ext, c)| (ext.to_owned(), c.id.clone(), serde_json::to_value(c).expect("a contact serialises")))
         .collect();
-    mirror.save_tombstones(opts.run_id, &doomed)?;
+    blocking(|| mirror.save_tombstones(opts.run_id, &doomed))?;
     drop(doomed);
 
     progress.start(tasks.len() as u64);
@@ -152,7 +156,7 @@ pub async fn apply(
         match outcome {
             Ok(effect) => {
                 unavailable_streak = 0;
-                if let Err(e) = commit(mirror, row, &external_id, &effect, source_hash) {
+                if let Err(e) = blocking(|| commit(mirror, row, &external_id, &effect, source_hash)) {
                     // The write landed but is not recorded: its record is still marked pending
                     // (a create is looked up and adopted, an update re-read, a delete answered
                     // 404) by the next run. Stop now: the mirror cannot record anything else.
@@ -180,7 +184,7 @@ pub async fn apply(
             }
             Err(failure) => {
                 if failure.not_applied && action == Action::Create {
-                    mirror.drop_unconfirmed(&external_id)?;
+                    blocking(|| mirror.drop_unconfirmed(&external_id))?;
                 }
                 if matches!(failure.api, Some(ApiError::Stopped)) {
                     // Stopped before its next request: the next run does (or checks) it.
@@ -243,17 +247,18 @@ fn settle_unstarted(result: &mut ApplyResult, task: &Task, e: &ApiError, context
 }
 
 /// Undoes the pending marks of records that were never started, where that is safe: an
-/// update that was not already being re-read, and a create whose lookup found nothing.
+/// update that was not already being re-read, and a create whose lookup found nothing. In
+/// one transaction, on a thread where blocking is allowed.
 fn unmark(mirror: &mut Mirror, never_started: &[Task]) -> Result<(), MirrorError> {
-    let mut updates = Vec::new();
+    let (mut creates, mut updates) = (Vec::new(), Vec::new());
     for task in never_started {
         match task {
-            Task::Create(c, existing) if existing.is_empty() => mirror.drop_unconfirmed(&c.external_id)?,
+            Task::Create(c, existing) if existing.is_empty() => creates.push(c.external_id.as_str()),
             Task::Update(u, _) if !u.refresh => updates.push(u.external_id.as_str()),
             _ => {}
         }
     }
-    mirror.unmark_updates(&updates)
+    blocking(|| mirror.unmark(&creates, &updates))
 }
 
 /// Commits a confirmed write, and files it in the mirror's history.
