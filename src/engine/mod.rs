@@ -30,7 +30,7 @@ use crate::plan::{self, Inputs, Plan};
 use crate::report::Report;
 use crate::secret::ApiKey;
 
-use blocking::blocking;
+use blocking::{blocking, drop_elsewhere};
 pub use run::{Run, SyncArgs};
 pub use stop::Stop;
 
@@ -103,7 +103,7 @@ async fn steps(
     };
     report.set_plan(&plan);
     let mirrored = index.values().filter(|e| e.contact_id.is_some()).count();
-    drop(index);
+    drop_elsewhere(index);
 
     let (fraction, allowed) = (run.config.sync.max_delete_fraction, run.args.allow_mass_delete);
     if let Err(refusal) = plan::guard(&plan, mirrored, read.mapped.valid(), fraction, allowed) {
@@ -112,7 +112,7 @@ async fn steps(
     }
 
     let read::Read { mapped, policies, custom_types, verified, .. } = read;
-    drop(mapped);
+    drop_elsewhere(mapped);
     if run.dry() {
         dry_run::list(run, &plan, &custom_types, &policies, client, &mut report).await?;
         return Ok(record::close(report, client, run.started));
