@@ -88,9 +88,12 @@ pub async fn lookup(client: &Client, ids: &[&str], concurrency: usize) -> Lookup
         }
     }
     if let Some(e) = &out.fatal {
-        // In id order, so the report lists them in a stable order.
+        // In id order, so the report lists them in a stable order (a stop lists none: sorting
+        // a million ids would only delay it).
         let mut rest: Vec<&str> = unread.into_iter().collect();
-        rest.sort_unstable();
+        if !matches!(e, ApiError::Stopped) {
+            rest.sort_unstable();
+        }
         out.failed.extend(rest.into_iter().map(|id| (id.to_owned(), e.clone())));
     }
     out
