@@ -344,5 +344,8 @@ pub fn main() -> std::process::ExitCode {
             Command::Completions { shell } => print(&completions(shell)),
         }
     });
+    // A run the daemon gave up on (its stop's grace ran out, or a second signal) may still be
+    // blocked in its thread: the process does not wait for it (that is as safe as a kill).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     exit.into()
 }

@@ -149,7 +149,7 @@ pub async fn run(config_path: &Path) -> Exit {
         last: None,
         last_verified: None,
     };
-    daemon.read_mirror(true);
+    daemon.read_mirror(true).await;
     tracing::info!(
         config = %daemon.loaded.config.path.display(),
         mirror = %daemon.loaded.config.database.display(),
@@ -181,7 +181,7 @@ impl Daemon {
             match event {
                 Event::Signal(Signal::Stop(name)) => return self.shutdown(name, signals).await,
                 Event::Signal(Signal::Reload) => self.reload(),
-                Event::RunDone(done) => self.finished(*done),
+                Event::RunDone(done) => self.finished(*done).await,
                 Event::Wake => self.on_wake(),
                 Event::Watchdog => self.notifier.watchdog(),
             }
@@ -253,7 +253,7 @@ impl Daemon {
         self.running = Some(Running { number: self.runs, started_at, stop, handle });
     }
 
-    fn finished(&mut self, done: Result<Result<Report, Stop>, JoinError>) {
+    async fn finished(&mut self, done: Result<Result<Report, Stop>, JoinError>) {
         let Some(run) = self.running.take() else { return };
         let now = Utc::now();
         let duration_ms = (now - run.started_at).num_milliseconds().max(0) as u64;
@@ -300,44 +300,39 @@ impl Daemon {
                 self.last = Some(format!("Last run {} crashed", now.format("%Y-%m-%d %H:%M:%SZ")));
             }
         }
-        self.read_mirror(false);
+        self.read_mirror(false).await;
         self.notifier.status(&self.status_line());
         crate::secret::warn_again();
     }
 
     /// The mirror's size for the metrics; at start also the last success, and the last
     /// verify (for the metrics, and so a restart does not verify again before
-    /// `verify_every_hours` is up).
-    fn read_mirror(&mut self, at_start: bool) {
-        let m = match Mirror::open_read_only(&self.loaded.config.database, self.loaded.config.lock_timeout) {
-            Ok(Some(m)) => m,
+    /// `verify_every_hours` is up). Read on tokio's blocking pool: SQLite blocks.
+    async fn read_mirror(&mut self, at_start: bool) {
+        let (path, timeout) = (self.loaded.config.database.clone(), self.loaded.config.lock_timeout);
+        let facts = match tokio::task::spawn_blocking(move || MirrorFacts::read(&path, timeout)).await {
+            Ok(Some(facts)) => facts,
             Ok(None) => return,
             Err(e) => {
                 tracing::debug!(error = %e, "Cannot read the mirror for the metrics");
                 return;
             }
         };
-        if let Ok((contacts, pending)) = m.counts() {
+        if let Some((contacts, pending)) = facts.counts {
             self.metrics.set_mirror(contacts, pending);
         }
-        if let Ok(d) = m.delete_status() {
+        if let Some(d) = facts.deletes {
             let after = i64::try_from(self.loaded.config.sync.delete_after.as_millis()).unwrap_or(i64::MAX);
             self.metrics.set_pending_deletions(d.pending, d.oldest_missing_since.map(|t| t.saturating_add(after)));
         }
-        if let Ok((count, oldest)) = m.failure_summary() {
+        if let Some((count, oldest)) = facts.failures {
             let since = oldest.and_then(|f| DateTime::parse_from_rfc3339(&f.first_failed).ok());
             self.metrics.set_failing(count, since.map(|t| t.with_timezone(&Utc)));
         }
-        if at_start
-            && let Ok(Some(t)) = m.last_success()
-            && let Ok(t) = DateTime::parse_from_rfc3339(&t)
-        {
+        if at_start && let Some(t) = facts.last_success.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
             self.metrics.set_last_success(t.with_timezone(&Utc));
         }
-        if at_start
-            && let Ok(Some(t)) = m.last_verified()
-            && let Ok(t) = DateTime::parse_from_rfc3339(&t)
-        {
+        if at_start && let Some(t) = facts.last_verified.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
             let t = t.with_timezone(&Utc);
             self.metrics.set_last_verify(t);
             self.last_verified = Instant::now().checked_sub((Utc::now() - t).to_std().unwrap_or_default());
@@ -421,7 +416,7 @@ impl Daemon {
                 }
             };
             match done {
-                Some(done) => self.finished(done),
+                Some(done) => self.finished(done).await,
                 None => {
                     if let Some(run) = self.running.take() {
                         run.handle.abort();
@@ -447,5 +442,34 @@ async fn tick(watchdog: &mut Option<tokio::time::Interval>) {
             i.tick().await;
         }
         None => std::future::pending().await,
+    }
+}
+
+/// What the daemon reads from the mirror for its metrics (each `None` when unreadable).
+struct MirrorFacts {
+    counts: Option<(u64, u64)>,
+    deletes: Option<crate::mirror::DeleteStatus>,
+    failures: Option<(u64, Option<crate::mirror::history::Failure>)>,
+    last_success: Option<String>,
+    last_verified: Option<String>,
+}
+
+impl MirrorFacts {
+    /// `None` when there is no mirror yet, or it cannot be opened.
+    fn read(path: &Path, lock_timeout: Duration) -> Option<MirrorFacts> {
+        let m = match Mirror::open_read_only(path, lock_timeout) {
+            Ok(m) => m?,
+            Err(e) => {
+                tracing::debug!(error = %e, "Cannot read the mirror for the metrics");
+                return None;
+            }
+        };
+        Some(MirrorFacts {
+            counts: m.counts().ok(),
+            deletes: m.delete_status().ok(),
+            failures: m.failure_summary().ok(),
+            last_success: m.last_success().ok().flatten(),
+            last_verified: m.last_verified().ok().flatten(),
+        })
     }
 }

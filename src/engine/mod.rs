@@ -8,6 +8,7 @@
 //! every apply-mode run, however it ends, is recorded in the mirror's `runs` table.
 
 pub mod apply;
+mod blocking;
 mod catalog;
 mod dry_run;
 mod prepare;
@@ -29,6 +30,7 @@ use crate::plan::{self, Inputs, Plan};
 use crate::report::Report;
 use crate::secret::ApiKey;
 
+use blocking::{blocking, drop_elsewhere};
 pub use run::{Run, SyncArgs};
 pub use stop::Stop;
 
@@ -42,16 +44,17 @@ pub async fn sync(run: &Run<'_>) -> Result<Report, Stop> {
     // A plan for another config or workspace is refused before anything is read or recorded.
     let saved = prepare::saved_plan(run, key.as_ref())?;
     if run.dry() {
-        let mut mirror = Mirror::open_read_only(&run.config.database, run.config.lock_timeout)?;
+        let mut mirror = blocking(|| Mirror::open_read_only(&run.config.database, run.config.lock_timeout))?;
         let result = steps(run, key, mirror.as_mut(), None, saved.as_ref()).await;
         return stopped_on_request(run, None, result);
     }
-    let _lock = if run.lock_held { None } else { Some(RunLock::acquire(&run.config.database, Role::Sync)?) };
-    let mut mirror = Mirror::open(&run.config.database, run.config.lock_timeout)?;
-    let run_id = mirror.start_run(Mode::Apply)?;
+    let _lock =
+        if run.lock_held { None } else { Some(blocking(|| RunLock::acquire(&run.config.database, Role::Sync))?) };
+    let mut mirror = blocking(|| Mirror::open(&run.config.database, run.config.lock_timeout))?;
+    let run_id = blocking(|| mirror.start_run(Mode::Apply))?;
     let result = steps(run, key, Some(&mut mirror), Some(run_id), saved.as_ref()).await;
     let result = stopped_on_request(run, Some(run_id), result);
-    record::finish_run(&mut mirror, run_id, &result, run.started, run.config.history_days);
+    blocking(|| record::finish_run(&mut mirror, run_id, &result, run.started, run.config.history_days));
     result
 }
 
@@ -85,22 +88,22 @@ async fn steps(
     let client = client.as_ref();
 
     let catalog = catalog::load(run, client, mirror.as_deref_mut(), &mut report).await?;
-    let mut index = mirror.as_deref().map(Mirror::index).transpose()?.unwrap_or_default();
+    let mut index = blocking(|| mirror.as_deref().map(Mirror::index).transpose())?.unwrap_or_default();
     let Some(read) = read::read(run, client, &catalog, mirror.as_deref_mut(), &mut index).await? else {
         let why = "stopped on request while reading the source; nothing was written";
         return Ok(record::end(report, Outcome::Stopped, why, client, run.started));
     };
     report.verify = read.verified.as_ref().map(verify::Verified::summary);
-    let invalid = prepare::count_rows(&read, mirror.as_deref(), &mut report)?;
+    let invalid = blocking(|| prepare::count_rows(&read, mirror.as_deref(), &mut report))?;
 
-    let plan = make_plan(run, &read, mirror.as_deref(), &index, now_ms)?;
-    let plan = match prepare::saved_plan_step(run.config, saved, &read, &index, plan, &mut report)? {
+    let plan = blocking(|| make_plan(run, &read, mirror.as_deref(), &index, now_ms))?;
+    let plan = match blocking(|| prepare::saved_plan_step(run.config, saved, &read, &index, plan, &mut report))? {
         Ok(plan) => plan,
         Err(stale) => return Ok(record::end(report, Outcome::Refused, stale, client, run.started)),
     };
     report.set_plan(&plan);
     let mirrored = index.values().filter(|e| e.contact_id.is_some()).count();
-    drop(index);
+    drop_elsewhere(index);
 
     let (fraction, allowed) = (run.config.sync.max_delete_fraction, run.args.allow_mass_delete);
     if let Err(refusal) = plan::guard(&plan, mirrored, read.mapped.valid(), fraction, allowed) {
@@ -109,7 +112,7 @@ async fn steps(
     }
 
     let read::Read { mapped, policies, custom_types, verified, .. } = read;
-    drop(mapped);
+    drop_elsewhere(mapped);
     if run.dry() {
         dry_run::list(run, &plan, &custom_types, &policies, client, &mut report).await?;
         return Ok(record::close(report, client, run.started));
@@ -120,7 +123,7 @@ async fn steps(
         let why = "stopped on request before anything was written; the next run applies the plan";
         return Ok(record::end(report, Outcome::Stopped, why, Some(client), run.started));
     }
-    prepare::before_apply(run, mirror, verified.as_ref(), &plan, &invalid, now_ms)?;
+    blocking(|| prepare::before_apply(run, mirror, verified.as_ref(), &plan, &invalid, now_ms))?;
     let opts = apply::ApplyOptions::new(run, run_id, policies);
     let bar = progress::Bar::new(run.args.progress);
     let prefetched = verified.as_ref().map(verify::prefetched).unwrap_or_default();

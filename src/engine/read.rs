@@ -15,6 +15,7 @@ use crate::plan::MirrorIndex;
 use crate::plan::saved::{Fingerprint, SourceHasher};
 use crate::source::{self, SourceError};
 
+use super::blocking::blocking;
 use super::run::Run;
 use super::stop::Stop;
 use super::verify::{self, Verified};
@@ -60,12 +61,18 @@ pub async fn read(
             verified = Some(found);
         }
         let mut hasher = run.plan_file.map(|_| SourceHasher::new(&rows.header));
-        let rows = rows.inspect(|item| {
+        // A stop ends the read at the next row: a million rows take seconds to map.
+        let rows = rows.take_while(|_| !run.stop.is_cancelled()).inspect(|item| {
             if let Some(h) = hasher.as_mut() {
                 h.add(item);
             }
         });
-        match map_items(&mapper, rows, index) {
+        // Reading and mapping block (and the torn-file guard sleeps at the end of the file).
+        let mapped = blocking(|| map_items(&mapper, rows, index));
+        if run.stop.is_cancelled() {
+            return Ok(None);
+        }
+        match mapped {
             Ok(mapped) => {
                 return Ok(Some(Read {
                     mapped,

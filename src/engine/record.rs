@@ -92,6 +92,7 @@ pub fn log_summary(report: &Report) {
                 deleted = report.applied.delete,
                 unchanged = report.planned.unchanged,
                 failed = report.failed,
+                stopped = report.stopped,
                 api_requests = report.api_requests,
                 duration_ms = report.duration_ms,
                 first_error = report.fatal.as_deref().or(report.errors.first().map(|e| e.message.as_str())),

@@ -241,7 +241,7 @@ pub fn observe(found: &Verified, index: &mut MirrorIndex) {
         }
     }
     for ext in &found.missing {
-        index.remove(ext);
+        index.swap_remove(ext);
     }
 }
 

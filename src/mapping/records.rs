@@ -6,6 +6,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use indexmap::IndexMap;
+
 use crate::model::{Digest, Record};
 use crate::source::{RowError, SourceError, SourceItem};
 
@@ -29,8 +31,10 @@ pub struct Mapped {
     /// default_region`, naming the region that reads them ([`super::region_hint`]).
     pub region_hints: Vec<String>,
     /// Every external id in the source, including those of invalid and duplicated rows
-    /// (none of these is ever deleted), with the first row that carries it.
-    pub present: HashMap<String, FirstSeen>,
+    /// (none of these is ever deleted), with the first row that carries it. An `IndexMap`
+    /// (entries in one vector, positions in the hash table): a `HashMap` of a million ids is
+    /// a table of two million slots.
+    pub present: IndexMap<String, FirstSeen>,
     /// Data rows seen (valid or not).
     pub rows: usize,
     /// Rows whose contact was synced under the external id as written, with Excel's leading
@@ -100,7 +104,7 @@ pub fn map_items(
     items: impl IntoIterator<Item = Result<SourceItem, SourceError>>,
     check: &dyn SyncCheck,
 ) -> Result<Mapped, SourceError> {
-    let mut out = Mapped { present: HashMap::with_capacity(check.expected_rows()), ..Mapped::default() };
+    let mut out = Mapped { present: IndexMap::with_capacity(check.expected_rows()), ..Mapped::default() };
     // Every later row of an external id already seen.
     let mut repeats: HashMap<String, Vec<u64>> = HashMap::new();
     let mut tally = mapper.phone_tally();
@@ -114,16 +118,15 @@ pub fn map_items(
             }
         };
         out.rows += 1;
-        let (id, as_written) = resolved_id(mapper, &row, check);
+        let (mut id, as_written) = resolved_id(mapper, &row, check);
         if as_written {
             out.ids_kept_as_written += 1;
         }
         let source_hash = mapper.source_hash(&row);
-        if let Some(id) = id.as_ref().filter(|id| !out.present.contains_key(*id))
-            && check.row_in_sync(id, source_hash)
-        {
+        // Moved into `present`, not copied: a million unchanged rows are a million ids.
+        if let Some(id) = id.take_if(|id| !out.present.contains_key(id) && check.row_in_sync(id, source_hash)) {
             out.in_sync += 1;
-            out.present.insert(id.clone(), FirstSeen { row: row.row, seen: Seen::InSync });
+            out.present.insert(id, FirstSeen { row: row.row, seen: Seen::InSync });
             continue;
         }
         let mapped = mapper.map_tallied(&row, &mut tally).map(|m| {

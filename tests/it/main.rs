@@ -16,6 +16,7 @@ mod fake_selftest;
 mod fuzz_inputs;
 mod held_items;
 mod history;
+mod large_stop;
 mod limits;
 mod live_api;
 mod maintainer_scripts;

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 
 use futures::StreamExt;
 
+use super::blocking::{blocking, drop_elsewhere};
 use crate::mirror::{Mirror, MirrorError};
 use crate::openphone::{ApiError, Client, Found, lookup};
 use crate::plan::Plan;
@@ -72,9 +73,11 @@ pub async fn apply(
     let mut result = ApplyResult::default();
     let create_ids: Vec<&str> = plan.creates.iter().map(|c| c.external_id.as_str()).collect();
     let update_ids: Vec<&str> = plan.updates.iter().map(|u| u.external_id.as_str()).collect();
-    mirror.mark_pending(&create_ids, &update_ids)?;
 
     // The read before every write: one batched lookup for the creates, updates and deletes.
+    // It writes nothing, so the pending marks come after it, just before the first write: a
+    // run stopped (or failing) during the lookups has no mark of its own to undo (undoing a
+    // million took seconds).
     let delete_ids = plan.deletes.iter().map(|d| d.external_id.as_str());
     let to_read: Vec<&str> = create_ids
         .iter()
@@ -85,6 +88,14 @@ pub async fn apply(
         .collect();
     let read = lookup(client, &to_read, opts.concurrency).await;
     drop((create_ids, update_ids, to_read));
+    if matches!(read.fatal, Some(ApiError::Stopped)) {
+        // Stopped before any write: every record is left for the next run, and nothing was
+        // marked. The plan and the lookups' results are freed elsewhere: for a million
+        // records that takes seconds, which the stop need not wait for.
+        result.stopped = (plan.creates.len() + plan.updates.len() + plan.deletes.len()) as u64;
+        drop_elsewhere((plan, read, prefetched));
+        return Ok(result);
+    }
     let mut found = read.found;
     found.extend(prefetched.drain());
     let unread: HashMap<String, ApiError> = read.failed.into_iter().collect();
@@ -109,16 +120,35 @@ pub async fn apply(
         let e = &unread[task.external_id().expect("a create or update")];
         settle_unstarted(&mut result, task, e, "lookup before writing failed; nothing was sent");
     }
-    unmark(mirror, &not_read)?;
+    if !matches!(read.fatal, Some(ApiError::Stopped)) {
+        // Marks an earlier run left (a create it may have sent) are dropped as before; a stop
+        // keeps them, and the next run reads those records first as it reads every record.
+        unmark(mirror, &not_read)?;
+    }
     if let Some(fatal) = read.fatal {
-        tracing::error!(error = %fatal, "Cannot read the contacts to write; stopping the run");
+        // A stop is not an error: the run's summary line says what it left (`stopped=`).
+        if !matches!(fatal, ApiError::Stopped) {
+            tracing::error!(error = %fatal, "Cannot read the contacts to write; stopping the run");
+        }
         for task in &tasks {
             settle_unstarted(&mut result, task, &fatal, "not attempted: the run stopped");
         }
-        unmark(mirror, &tasks)?;
         if !matches!(fatal, ApiError::Stopped) {
+            unmark(mirror, &tasks)?;
             result.fatal = Some(fatal);
         }
+        return Ok(result);
+    }
+
+    // Marked pending (in one transaction) before the first write is sent, so a run killed
+    // before their replies re-reads those contacts instead of trusting the mirror. A stop
+    // during the marking rolls it back: nothing is marked, nothing started.
+    let creates: Vec<&str> = tasks.iter().filter_map(Task::create_id).collect();
+    let updates: Vec<&str> = tasks.iter().filter_map(Task::update_id).collect();
+    let marked = blocking(|| mirror.mark_pending(&creates, &updates, &|| opts.stop.is_cancelled()))?;
+    drop((creates, updates));
+    if !marked {
+        result.stopped += tasks.len() as u64;
         return Ok(result);
     }
 
@@ -132,7 +162,7 @@ pub async fn apply(
         .flatten()
         .map(|(ext, c)| (ext.to_owned(), c.id.clone(), serde_json::to_value(c).expect("a contact serialises")))
         .collect();
-    mirror.save_tombstones(opts.run_id, &doomed)?;
+    blocking(|| mirror.save_tombstones(opts.run_id, &doomed))?;
     drop(doomed);
 
     progress.start(tasks.len() as u64);
@@ -152,7 +182,7 @@ pub async fn apply(
         match outcome {
             Ok(effect) => {
                 unavailable_streak = 0;
-                if let Err(e) = commit(mirror, row, &external_id, &effect, source_hash) {
+                if let Err(e) = blocking(|| commit(mirror, row, &external_id, &effect, source_hash)) {
                     // The write landed but is not recorded: its record is still marked pending
                     // (a create is looked up and adopted, an update re-read, a delete answered
                     // 404) by the next run. Stop now: the mirror cannot record anything else.
@@ -180,7 +210,7 @@ pub async fn apply(
             }
             Err(failure) => {
                 if failure.not_applied && action == Action::Create {
-                    mirror.drop_unconfirmed(&external_id)?;
+                    blocking(|| mirror.drop_unconfirmed(&external_id))?;
                 }
                 if matches!(failure.api, Some(ApiError::Stopped)) {
                     // Stopped before its next request: the next run does (or checks) it.
@@ -227,6 +257,7 @@ pub async fn apply(
         }
     }
     unmark(mirror, &never_started)?;
+    drop_elsewhere(never_started);
     Ok(result)
 }
 
@@ -243,17 +274,18 @@ fn settle_unstarted(result: &mut ApplyResult, task: &Task, e: &ApiError, context
 }
 
 /// Undoes the pending marks of records that were never started, where that is safe: an
-/// update that was not already being re-read, and a create whose lookup found nothing.
+/// update that was not already being re-read, and a create whose lookup found nothing. In
+/// one transaction, on a thread where blocking is allowed.
 fn unmark(mirror: &mut Mirror, never_started: &[Task]) -> Result<(), MirrorError> {
-    let mut updates = Vec::new();
+    let (mut creates, mut updates) = (Vec::new(), Vec::new());
     for task in never_started {
         match task {
-            Task::Create(c, existing) if existing.is_empty() => mirror.drop_unconfirmed(&c.external_id)?,
+            Task::Create(c, existing) if existing.is_empty() => creates.push(c.external_id.as_str()),
             Task::Update(u, _) if !u.refresh => updates.push(u.external_id.as_str()),
             _ => {}
         }
     }
-    mirror.unmark_updates(&updates)
+    blocking(|| mirror.unmark(&creates, &updates))
 }
 
 /// Commits a confirmed write, and files it in the mirror's history.

@@ -32,6 +32,22 @@ impl Task {
         }
     }
 
+    /// The externalId of a create (to mark it pending).
+    pub fn create_id(&self) -> Option<&str> {
+        match self {
+            Task::Create(c, _) => Some(&c.external_id),
+            _ => None,
+        }
+    }
+
+    /// The externalId of an update (to mark it pending).
+    pub fn update_id(&self) -> Option<&str> {
+        match self {
+            Task::Update(u, _) => Some(&u.external_id),
+            _ => None,
+        }
+    }
+
     /// (row, external id, action), for the report.
     pub fn describe(&self) -> (Option<u64>, &str, Action) {
         match self {
