@@ -202,20 +202,7 @@ fn row_of(v: usize) -> Row {
 fn observed(c: &Value) -> Contact {
     let s = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
     let d = &c["defaultFields"];
-    let items = |v: &Value| {
-        let mut list: Vec<(String, String)> = v
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|it| {
-                        (it["name"].as_str().unwrap_or("").to_owned(), it["value"].as_str().unwrap_or("").to_owned())
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        list.sort();
-        list
-    };
+    let items = crate::support::named_items;
     let mut custom: Vec<(String, String)> = c["customFields"]
         .as_array()
         .map(|a| {

@@ -432,23 +432,23 @@ impl Workspace {
     }
 }
 
+/// An email or phone list as sorted `(name, value)` pairs (ids left out).
+pub fn named_items(v: &Value) -> Vec<(String, String)> {
+    let mut list: Vec<(String, String)> = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|it| (it["name"].as_str().unwrap_or("").to_owned(), it["value"].as_str().unwrap_or("").to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    list.sort();
+    list
+}
+
 /// Contacts by external id, without what OpenPhone assigns (ids, timestamps), items and
 /// custom fields in a stable order.
 pub fn normalized(contacts: &[Value]) -> std::collections::BTreeMap<String, Value> {
-    let items = |v: &Value| {
-        let mut list: Vec<(String, String)> = v
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|it| {
-                        (it["name"].as_str().unwrap_or("").to_owned(), it["value"].as_str().unwrap_or("").to_owned())
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        list.sort();
-        list
-    };
     contacts
         .iter()
         .map(|c| {
@@ -464,7 +464,7 @@ pub fn normalized(contacts: &[Value]) -> std::collections::BTreeMap<String, Valu
             let v = serde_json::json!({
                 "source": c["source"], "sourceUrl": c["sourceUrl"],
                 "firstName": d["firstName"], "lastName": d["lastName"], "company": d["company"], "role": d["role"],
-                "emails": items(&d["emails"]), "phoneNumbers": items(&d["phoneNumbers"]), "custom": custom,
+                "emails": named_items(&d["emails"]), "phoneNumbers": named_items(&d["phoneNumbers"]), "custom": custom,
             });
             (key, v)
         })
