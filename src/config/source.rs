@@ -32,8 +32,12 @@ impl SourceConfig {
 }
 
 pub(super) fn build_source(ctx: &Ctx<'_>, raw: Option<RawSource>, problems: &mut Problems) -> SourceConfig {
-    let placeholder =
-        SourceConfig::Csv { path: PathBuf::new(), delimiter: b',', encoding: Default::default(), header_row: None };
+    let placeholder = SourceConfig::Csv {
+        path: PathBuf::new(),
+        delimiter: b',',
+        encoding: TextEncoding::default(),
+        header_row: None,
+    };
     let Some(raw) = raw else {
         problems.push(ctx.file, None, Some("source"), "missing: a [source] table (type = \"csv\", path = ...)");
         return placeholder;
@@ -61,19 +65,18 @@ pub(super) fn build_source(ctx: &Ctx<'_>, raw: Option<RawSource>, problems: &mut
                     b','
                 }
             };
-            let path = match raw.path.as_deref() {
-                Some(p) => ctx.existing_file(problems, "source.path", p),
-                None => {
-                    ctx.problem(problems, "source", "missing `path`: the CSV file to read");
-                    PathBuf::new()
-                }
+            let path = if let Some(p) = raw.path.as_deref() {
+                ctx.existing_file(problems, "source.path", p)
+            } else {
+                ctx.problem(problems, "source", "missing `path`: the CSV file to read");
+                PathBuf::new()
             };
             let encoding = match raw.encoding.as_deref().map(TextEncoding::parse) {
-                None => Default::default(),
+                None => TextEncoding::default(),
                 Some(Ok(e)) => e,
                 Some(Err(why)) => {
                     ctx.problem(problems, "source.encoding", why);
-                    Default::default()
+                    TextEncoding::default()
                 }
             };
             let header_row = match raw.header_row {

@@ -24,7 +24,7 @@ use super::verify::{self, Verified};
 const SOURCE_READS: u32 = 3;
 
 /// The mapped source, with what the later steps need from its mapper.
-pub struct Read {
+pub(super) struct Read {
     pub mapped: Mapped,
     pub policies: Policies,
     pub custom_types: BTreeMap<String, FieldType>,
@@ -37,7 +37,7 @@ pub struct Read {
 /// Reads and maps the source (`None`: stopped on request while reading; nothing is
 /// written). With `--verify`, what OpenPhone holds replaces the mirror's belief in `index`,
 /// in memory only: the mirror learns it just before applying.
-pub async fn read(
+pub(super) async fn read(
     run: &Run<'_>,
     client: Option<&Client>,
     catalog: &FieldCatalog,

@@ -34,10 +34,3 @@ pub struct SourceData {
     pub rows: Vec<SourceRow>,
     pub errors: Vec<RowError>,
 }
-
-impl SourceData {
-    /// Data rows seen, read or not.
-    pub fn total_rows(&self) -> usize {
-        self.rows.len() + self.errors.len()
-    }
-}

@@ -3,11 +3,11 @@
 //! [`Stable`] wraps the rows of a file and, when they run out, checks that the file did not
 //! change while it was read (size and modification time before and after) and that it is
 //! not still being written: a file whose other lines end with a line break but whose last
-//! line does not, or a file written less than [`SETTLE`] ago, is looked at again after
-//! [`SETTLE`] and trusted only if it did not change meanwhile. (A writer that pauses longer
+//! line does not, or a file written less than `SETTLE` ago, is looked at again after
+//! `SETTLE` and trusted only if it did not change meanwhile. (A writer that pauses longer
 //! than that mid-file can still be caught: write exports to a temporary name and rename
 //! them into place, which is atomic.)
-//! A file that is empty and was written less than [`EMPTY_GRACE`] ago is a writer's truncation.
+//! A file that is empty and was written less than `EMPTY_GRACE` ago is a writer's truncation.
 //! Either failure ends the rows with [`SourceError::Changed`]; the run reads the file again a
 //! few times, then gives up with nothing written (exit 4).
 
@@ -20,12 +20,12 @@ use super::row::SourceItem;
 
 /// How long a file must stay unchanged to be trusted when it was just written or ends
 /// mid-line.
-pub const SETTLE: Duration = Duration::from_millis(200);
+const SETTLE: Duration = Duration::from_millis(200);
 
 /// An empty file written less than this long ago is a writer's truncation, not an export:
 /// a writer starved of CPU between truncating a file and writing its first bytes can leave
 /// it empty for longer than [`SETTLE`].
-pub const EMPTY_GRACE: Duration = Duration::from_secs(5);
+const EMPTY_GRACE: Duration = Duration::from_secs(5);
 
 /// What the file looked like at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! True line numbers: [`LineTracker`] sits below the csv parser and counts the line breaks
+//! True line numbers: `LineTracker` sits below the csv parser and counts the line breaks
 //! (LF, CRLF, a lone CR) in each record's raw bytes, and tells a quote never closed.
 
 use std::io::Read;
@@ -67,14 +67,14 @@ impl<R: Read> Read for LineTracker<R> {
 
 /// Line breaks in `bytes` when the byte before them was a CR (`after_cr`): a leading LF then
 /// completes that CRLF.
-pub(super) fn breaks_after(bytes: &[u8], after_cr: bool) -> u64 {
+fn breaks_after(bytes: &[u8], after_cr: bool) -> u64 {
     let skip = usize::from(after_cr && bytes.first() == Some(&b'\n'));
     line_breaks(&bytes[skip..])
 }
 
 /// Whether the raw bytes of a record end inside a quoted field, read as the parser reads
 /// them: a quote opens a field only at its start, and `""` inside one is a quote.
-pub(super) fn ends_in_quotes(raw: &[u8], delimiter: u8) -> bool {
+fn ends_in_quotes(raw: &[u8], delimiter: u8) -> bool {
     let mut quoted = false;
     let mut field_start = true;
     let mut bytes = raw.iter().copied().peekable();

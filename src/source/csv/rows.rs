@@ -61,7 +61,7 @@ impl<R: Read> CsvRows<R> {
 
     /// Reads up to and including the header row. A first line `sep=X` (Excel's hint)
     /// sets the delimiter to `X` and is not a row.
-    pub fn open_with(mut input: R, options: &CsvOptions, origin: &str) -> Result<CsvRows<R>, SourceError> {
+    fn open_with(mut input: R, options: &CsvOptions, origin: &str) -> Result<CsvRows<R>, SourceError> {
         let unreadable =
             |e: std::io::Error| SourceError::Unreadable { origin: origin.to_owned(), message: e.to_string() };
         let raw = read_prefix(&mut input).map_err(unreadable)?;
@@ -72,8 +72,7 @@ impl<R: Read> CsvRows<R> {
                 return Err(SourceError::Encoding { origin: origin.to_owned(), line: 1, problem });
             }
             (TextEncoding::Utf8, None) => None,
-            (TextEncoding::Named(e), _) => Some(e),
-            (TextEncoding::Auto, Some(e)) => Some(e),
+            (TextEncoding::Named(e), _) | (TextEncoding::Auto, Some(e)) => Some(e),
             (TextEncoding::Auto, None) => {
                 let found = detect(&raw, raw.len() < PREFIX);
                 tracing::info!(file = origin, encoding = found.name(), "Detected the file's encoding");
@@ -168,7 +167,7 @@ impl<R: Read> CsvRows<R> {
     /// A row (or header) that is not UTF-8, with the encoding the file looks like.
     fn not_utf8(&self, line: u64, field: usize) -> SourceError {
         let mut bytes = self.sample.clone();
-        for f in self.record.iter() {
+        for f in &self.record {
             bytes.push(b'\n');
             bytes.extend_from_slice(f);
         }
@@ -208,7 +207,7 @@ impl<R: Read> CsvRows<R> {
     }
 
     /// The next data row (or row error); `Ok(None)` at the end.
-    pub fn next_item(&mut self) -> Result<Option<SourceItem>, SourceError> {
+    fn next_item(&mut self) -> Result<Option<SourceItem>, SourceError> {
         loop {
             if self.done || !self.read_record()? {
                 self.done = true;
@@ -256,7 +255,7 @@ impl<R: Read> CsvRows<R> {
     }
 
     /// Reads every remaining row into memory.
-    pub fn collect_all(mut self) -> Result<SourceData, SourceError> {
+    fn collect_all(mut self) -> Result<SourceData, SourceError> {
         let mut data = SourceData { header: self.header.clone(), ..SourceData::default() };
         while let Some(item) = self.next_item()? {
             match item {

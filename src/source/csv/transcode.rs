@@ -1,5 +1,5 @@
-//! The bytes before the parser: the file's first [`PREFIX`] bytes (for a byte order mark,
-//! Excel's `sep=` line and the encoding guess, `chardetng`), and [`Transcoded`], the reader
+//! The bytes before the parser: the file's first `PREFIX` bytes (for a byte order mark,
+//! Excel's `sep=` line and the encoding guess, `chardetng`), and `Transcoded`, the reader
 //! that turns a file in another encoding into UTF-8 as it is read (`encoding_rs`).
 
 use std::io::Read;

@@ -25,9 +25,9 @@ pub const SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets.readonly";
 /// Attempts per call (the first and the retries).
 const ATTEMPTS: u32 = 4;
 const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
-const METADATA_TIMEOUT: Duration = Duration::from_secs(60);
+const METADATA_TIMEOUT: Duration = Duration::from_mins(1);
 /// A large range can take a while to compute and send.
-const VALUES_TIMEOUT: Duration = Duration::from_secs(300);
+const VALUES_TIMEOUT: Duration = Duration::from_mins(5);
 
 /// Characters left as they are in the range's path segment; the rest is percent-encoded (a
 /// tab name may hold spaces, `/`, `#`, `?`, which google-sheets4 would put in the path raw).

@@ -56,7 +56,7 @@ pub fn text(value: Value, shown: Option<&Value>) -> String {
 }
 
 /// A number as a plain decimal: integers without a fraction, never an exponent.
-pub fn number_text(n: &serde_json::Number) -> String {
+fn number_text(n: &serde_json::Number) -> String {
     if let Some(i) = n.as_i64() {
         return i.to_string();
     }
@@ -69,7 +69,7 @@ pub fn number_text(n: &serde_json::Number) -> String {
 
 /// A date serial number (days since 1899-12-30, the fraction being the time of day) as ISO 8601.
 /// `None` for a time of day or a duration under a day (no date to give).
-pub fn date_text(serial: f64) -> Option<String> {
+fn date_text(serial: f64) -> Option<String> {
     if !serial.is_finite() || (0.0..1.0).contains(&serial) {
         return None;
     }
