@@ -72,7 +72,7 @@ async fn workspace(latency_ms: u64, extra: &str) -> Workspace {
         ..FakeOptions::default()
     })
     .await;
-    ws.run_timeout = Duration::from_secs(1200);
+    ws.run_timeout = Duration::from_mins(20);
     ws.fake.set_latency(Duration::from_millis(latency_ms));
     ws.write_config(&format!("timeout_seconds = 30\nmax_retries = 8\n{extra}"));
     ws
@@ -186,7 +186,7 @@ async fn curve() {
         "\n## Sharing the key: another client sends 6 req/s from second 4 to 14 (fake: 10 req/s, 200 ms latency)\n"
     );
     let mut ws = workspace(200, "").await;
-    ws.run_timeout = Duration::from_secs(600);
+    ws.run_timeout = Duration::from_mins(10);
     ws.fake.set_rate_limit(Some(RateLimit { per_second: 10, burst: 10, retry_after: false }));
     ws.write_n(300);
     let base = ws.fake.base_url();
@@ -248,7 +248,7 @@ async fn shared_key() {
     println!("|----------|---------------|--------|------------|--------------|----------|-------|");
     let fresh = || async {
         let mut ws = workspace(200, "").await;
-        ws.run_timeout = Duration::from_secs(1200);
+        ws.run_timeout = Duration::from_mins(20);
         ws
     };
     let run_one = |ws: &Workspace, key: &str| {
@@ -425,10 +425,10 @@ async fn local() {
     println!("\n## Local work: runs against a full mirror (peak RSS of the process, wall time)\n");
     println!("| rows | run | planned unchanged | planned update | requests | wall s | peak MiB |");
     println!("|------|-----|-------------------|----------------|----------|--------|----------|");
-    let sizes: Vec<usize> = std::env::var("BENCH_LOCAL_SIZES")
-        .ok()
-        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
+    let sizes: Vec<usize> = std::env::var("BENCH_LOCAL_SIZES").ok().map_or_else(
+        || vec![10_000, 100_000, 1_000_000],
+        |v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
+    );
     for n in sizes {
         let ws = workspace(0, "requests_per_second = 1000").await;
         ws.write_n(n);
@@ -506,7 +506,7 @@ async fn sheet() {
             rss as f64 / 1024.0
         );
         if let Some(at) = stderr.find("Read the sheet") {
-            reading = stderr[at..].lines().next().unwrap_or_default().to_owned();
+            stderr[at..].lines().next().unwrap_or_default().clone_into(&mut reading);
         }
     }
     ws.write_n(n);
@@ -545,7 +545,7 @@ async fn history() {
     let mut ws =
         Workspace::with(FakeOptions { custom_fields: standard_fields(), rate_limit: None, ..FakeOptions::default() })
             .await;
-    ws.run_timeout = Duration::from_secs(1200);
+    ws.run_timeout = Duration::from_mins(20);
     ws.write_config("requests_per_second = 1000\ntimeout_seconds = 30\n");
     ws.write_n(n);
     seed_mirror(&ws);

@@ -33,7 +33,7 @@ async fn main() {
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
-            _ = tokio::time::sleep(Duration::from_secs(5)) => {
+            () = tokio::time::sleep(Duration::from_secs(5)) => {
                 println!("{} contacts, {} requests, {} answered 429", fake.contacts().len(), fake.requests().len(), fake.count_429());
             }
         }

@@ -1,6 +1,7 @@
 //! The command line (`docs/cli.md`): arguments, logging to stderr ([`crate::logging`]),
 //! dispatch, and the man page and shell completions generated from these definitions.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -52,7 +53,7 @@ pub enum Command {
         /// The report: `text` for people, `json` for scripts (docs/cli.md gives its shape).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
-        /// Let this run exceed [sync].max_delete_fraction.
+        /// Let this run exceed sync.max_delete_fraction.
         #[arg(long)]
         allow_mass_delete: bool,
         /// First read every mirrored contact back from OpenPhone (20 a request), report those
@@ -70,7 +71,7 @@ pub enum Command {
         #[arg(long)]
         all_warnings: bool,
     },
-    /// Run `sync` at start and on the [schedule].cron schedule until SIGTERM/SIGINT; SIGHUP reloads.
+    /// Run `sync` at start and on the schedule.cron schedule until SIGTERM/SIGINT; SIGHUP reloads.
     Daemon,
     /// Validate config, mapping and source headers, and (unless --offline) the API key and custom fields.
     Check {
@@ -136,7 +137,7 @@ pub enum Command {
         output: Output,
     },
     /// Stop keeping restored contacts whose rows are missing: they are deleted after
-    /// [sync].delete_after unless their rows come back.
+    /// sync.delete_after unless their rows come back.
     Forget {
         #[arg(value_name = "EXTERNAL_ID", required = true)]
         external_ids: Vec<String>,
@@ -167,7 +168,7 @@ fn man_command() -> clap::Command {
 }
 
 /// The man page, `openphone-sync(1)`, in roff: every global option and every subcommand.
-pub fn man_page() -> Vec<u8> {
+fn man_page() -> Vec<u8> {
     let mut out = Vec::new();
     clap_mangen::Man::new(man_command()).render(&mut out).expect("render into memory");
     out
@@ -238,11 +239,12 @@ fn fish_positional_values(cmd: &clap::Command) -> String {
                 .map(|v| v.get_name().to_owned())
                 .collect();
             if !values.is_empty() {
-                lines.push_str(&format!(
-                    "complete -c {BIN} -n \"{function} {}\" -f -a \"{}\"\n",
+                let _ = writeln!(
+                    lines,
+                    "complete -c {BIN} -n \"{function} {}\" -f -a \"{}\"",
                     sub.get_name(),
                     values.join(" ")
-                ));
+                );
             }
         }
     }

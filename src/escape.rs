@@ -11,16 +11,17 @@
 //! JSON output is not escaped here: serde writes it exactly (control characters as `\u001b`).
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::Write;
 
 /// Whether `c` is shown escaped. Tab and newline are layout, and kept.
-pub fn is_unsafe(c: char) -> bool {
+fn is_unsafe(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t')
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
         || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
-/// `text` with every unsafe character ([`is_unsafe`]) shown as `\u{..}`.
+/// `text` with every unsafe character (`is_unsafe`) shown as `\u{..}`.
 pub fn escape(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
@@ -28,7 +29,7 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         if is_unsafe(c) {
-            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
         } else {
             out.push(c);
         }

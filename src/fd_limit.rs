@@ -1,12 +1,12 @@
 //! File handles: the process raises its soft `RLIMIT_NOFILE` to what its work may need (the
-//! hard limit, at most [`WANTED`]), and running out of them (EMFILE, ENFILE) is recognised so
+//! hard limit, at most `WANTED`), and running out of them (EMFILE, ENFILE) is recognised so
 //! that the error says so instead of blaming the file it could not open.
 
 /// The soft limit asked for: the requests in flight (at most 256), the metrics server's
 /// connections (capped), the mirror and its companions, and room to spare.
-pub const WANTED: u64 = 65_536;
+const WANTED: u64 = 65_536;
 
-/// Raises the soft limit on open files towards the hard limit (at most [`WANTED`]). Under the
+/// Raises the soft limit on open files towards the hard limit (at most `WANTED`). Under the
 /// systemd units the call is refused by their system-call filter; `LimitNOFILE=` there sets
 /// the limit instead. Never fails: the outcome is logged.
 #[allow(clippy::unnecessary_cast, reason = "rlim_t is u64 on Linux, not everywhere")]
@@ -15,7 +15,7 @@ pub fn raise() {
     {
         let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         // SAFETY: getrlimit writes into the struct it is given.
-        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) } != 0 {
             return;
         }
         let want = (WANTED as libc::rlim_t).min(lim.rlim_max);
@@ -25,7 +25,7 @@ pub fn raise() {
         }
         let raised = libc::rlimit { rlim_cur: want, rlim_max: lim.rlim_max };
         // SAFETY: setrlimit reads the struct it is given.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const raised) } == 0 {
             tracing::debug!(from = lim.rlim_cur as u64, to = want as u64, "Raised the file handle limit");
         } else {
             tracing::debug!(
@@ -39,12 +39,12 @@ pub fn raise() {
 
 /// The soft limit on open files, when there is one to read.
 #[allow(clippy::unnecessary_cast, reason = "rlim_t is u64 on Linux, not everywhere")]
-pub fn soft_limit() -> Option<u64> {
+fn soft_limit() -> Option<u64> {
     #[cfg(unix)]
     {
         let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         // SAFETY: getrlimit writes into the struct it is given.
-        (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0).then_some(lim.rlim_cur as u64)
+        (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) } == 0).then_some(lim.rlim_cur as u64)
     }
     #[cfg(not(unix))]
     None

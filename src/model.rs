@@ -72,7 +72,7 @@ impl Digest {
         Digest { hi, lo: v as u64 }
     }
 
-    pub fn as_u128(self) -> u128 {
+    fn as_u128(self) -> u128 {
         (u128::from(self.hi.get()) << 64) | u128::from(self.lo)
     }
 
@@ -102,23 +102,6 @@ pub struct PushedState {
     pub state: ContactState,
     pub email_ids: Vec<Option<String>>,
     pub phone_ids: Vec<Option<String>>,
-}
-
-impl PushedState {
-    pub fn item_id(&self, kind: ItemKind, slot: usize) -> Option<&str> {
-        let ids = match kind {
-            ItemKind::Email => &self.email_ids,
-            ItemKind::Phone => &self.phone_ids,
-        };
-        ids.get(slot).and_then(|id| id.as_deref())
-    }
-}
-
-/// The two kinds of list items a contact has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemKind {
-    Email,
-    Phone,
 }
 
 /// One mapped source record: the desired contact and where it came from.

@@ -41,7 +41,7 @@ pub struct FieldValue {
 
 impl FieldValue {
     /// The fields of `state` that a create would send; `types` gives custom fields' types.
-    pub fn of(state: &ContactState, types: &BTreeMap<String, FieldType>) -> Vec<FieldValue> {
+    fn of(state: &ContactState, types: &BTreeMap<String, FieldType>) -> Vec<FieldValue> {
         let text = |field: &str, v: &Option<String>| {
             v.as_ref().map(|v| FieldValue { field: field.to_owned(), value: v.clone().into(), field_type: None })
         };
@@ -206,7 +206,7 @@ impl Report {
                 due: at(d.due),
             })
             .collect();
-        self.kept_restored = plan.kept_restored.clone();
+        self.kept_restored.clone_from(&plan.kept_restored);
     }
 
     /// Lists the plan record by record (dry run).
@@ -307,8 +307,7 @@ impl Report {
             for d in &v.drifted {
                 writeln!(out, "drifted {:<10} {} (edited in the app)", "", d.external_id)?;
                 for f in &d.fields {
-                    let show =
-                        |v: &Option<String>| v.as_ref().map(|s| format!("{s:?}")).unwrap_or_else(|| "(empty)".into());
+                    let show = |v: &Option<String>| v.as_ref().map_or_else(|| "(empty)".into(), |s| format!("{s:?}"));
                     writeln!(out, "{:19}{}: synced {}, now {}", "", f.field, show(&f.synced), show(&f.now))?;
                 }
             }
@@ -419,7 +418,7 @@ const EXAMPLES: usize = 3;
 
 /// The lines that show `warnings` to a person, each with its tag (`warning`, or empty for the
 /// line of examples under a group): grouped by column and reason with a count and the first
-/// [`EXAMPLES`] rows and values, or every one.
+/// `EXAMPLES` rows and values, or every one.
 pub fn warning_lines(warnings: &[Warning], view: WarningView) -> Vec<(&'static str, String)> {
     if view == WarningView::All {
         return warnings

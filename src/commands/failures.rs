@@ -36,8 +36,8 @@ pub fn write_text(out: &mut impl Write, failing: &[Failure]) -> std::io::Result<
     }
     writeln!(out, "{} failing records (oldest first):", failing.len())?;
     for f in failing {
-        let row = f.row.map(|r| format!("row {r}")).unwrap_or_else(|| "-".to_owned());
-        let action = f.action.map(|a| a.as_str()).unwrap_or("invalid row");
+        let row = f.row.map_or_else(|| "-".to_owned(), |r| format!("row {r}"));
+        let action = f.action.map_or("invalid row", super::super::plan::action::Action::as_str);
         let times = if f.attempts == 1 { "1 run".to_owned() } else { format!("{} runs", f.attempts) };
         writeln!(
             out,

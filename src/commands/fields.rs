@@ -26,7 +26,7 @@ pub async fn run(config_path: &Path, output: Output) -> Exit {
                     let mut out = std::io::stdout().lock();
                     serde_json::to_writer_pretty(&mut out, &defs)
                         .map_err(std::io::Error::from)
-                        .and_then(|_| writeln!(out))
+                        .and_then(|()| writeln!(out))
                 }
                 Output::Text => {
                     let mut out = super::person();
@@ -34,7 +34,7 @@ pub async fn run(config_path: &Path, output: Output) -> Exit {
                     let k = defs.iter().map(|d| d.key.len()).max().unwrap_or(3).max(3);
                     let mut r = writeln!(out, "{:w$}  {:k$}  TYPE", "NAME", "KEY");
                     for d in &defs {
-                        r = r.and_then(|_| writeln!(out, "{:w$}  {:k$}  {}", d.name, d.key, d.field_type.as_str()));
+                        r = r.and_then(|()| writeln!(out, "{:w$}  {:k$}  {}", d.name, d.key, d.field_type.as_str()));
                     }
                     r
                 }

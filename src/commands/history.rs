@@ -86,7 +86,7 @@ pub fn write_record(
 }
 
 /// One run's changes for people, by source row.
-pub fn write_run(out: &mut impl Write, run: i64, changes: &[HistoryEntry]) -> std::io::Result<()> {
+fn write_run(out: &mut impl Write, run: i64, changes: &[HistoryEntry]) -> std::io::Result<()> {
     writeln!(out, "Run #{run}: {} changes applied.", changes.len())?;
     for e in changes {
         writeln!(out, "  {:<7} {:<12} {}  {}", e.action.as_str(), e.external_id, row(e), e.at)?;
@@ -96,7 +96,7 @@ pub fn write_run(out: &mut impl Write, run: i64, changes: &[HistoryEntry]) -> st
 }
 
 fn row(e: &HistoryEntry) -> String {
-    e.row.map(|r| format!("row {r}")).unwrap_or_else(|| "(no row)".to_owned())
+    e.row.map_or_else(|| "(no row)".to_owned(), |r| format!("row {r}"))
 }
 
 fn write_fields(out: &mut impl Write, e: &HistoryEntry) -> std::io::Result<()> {

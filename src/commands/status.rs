@@ -173,7 +173,7 @@ fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {
     }
     writeln!(out, "Last runs (newest first):")?;
     for r in &s.runs {
-        let v = |x: Option<u64>| x.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+        let v = |x: Option<u64>| x.map_or_else(|| "-".into(), |n| n.to_string());
         let applied = |a: Action| v(r.applied.map(|n| n.get(a)));
         writeln!(
             out,

@@ -195,7 +195,7 @@ fn parse_ref(text: &str) -> Result<CellRef, String> {
 }
 
 /// `A` → 0, `Z` → 25, `AA` → 26; `None` beyond `ZZZ`.
-pub fn col_index(letters: &str) -> Option<u32> {
+fn col_index(letters: &str) -> Option<u32> {
     if letters.is_empty() || letters.len() > 3 {
         return None;
     }
@@ -220,7 +220,7 @@ pub fn col_letters(index: u32) -> String {
 pub fn quote_sheet(name: &str) -> String {
     let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         && !name.is_empty()
-        && A1Range::parse(name).map(|r| r.cells.is_none()).unwrap_or(false);
+        && A1Range::parse(name).is_ok_and(|r| r.cells.is_none());
     if plain { name.to_owned() } else { format!("'{}'", name.replace('\'', "''")) }
 }
 

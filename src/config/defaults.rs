@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// How long a row must be missing before its contact is deleted, by default.
-pub const DEFAULT_DELETE_AFTER: Duration = Duration::from_secs(24 * 3600);
+pub const DEFAULT_DELETE_AFTER: Duration = Duration::from_hours(24);
 /// How long the state of a deleted contact is kept for `restore`, by default.
 pub const DEFAULT_KEEP_DELETED_DAYS: f64 = 30.0;
 

@@ -101,7 +101,7 @@ fn compact(name: &str) -> String {
 }
 
 impl TextEncoding {
-    /// `"utf-8"`, `"auto"`, a WHATWG label or a common alias ([`ALIASES`], `latin-1`,
+    /// `"utf-8"`, `"auto"`, a WHATWG label or a common alias (`ALIASES`, `latin-1`,
     /// `utf8`); `Err` says why not, with the close names for one it does not know.
     pub fn parse(label: &str) -> Result<TextEncoding, String> {
         let trimmed = label.trim();
@@ -146,7 +146,7 @@ fn close_names(label: &str) -> Vec<&'static str> {
         .map(|name| (strsim::damerau_levenshtein(&wanted, &compact(name)), name))
         .filter(|(d, name)| *d <= 2.max(compact(name).len() / 4) && *d < wanted.len().max(1))
         .collect();
-    scored.sort();
+    scored.sort_unstable();
     let mut out: Vec<&'static str> = Vec::new();
     for (_, name) in scored {
         if out.len() < 3 && !out.contains(&name) {

@@ -1,4 +1,4 @@
-//! Reading a key file safely: only a regular file of at most [`MAX_KEY_FILE`] bytes is read,
+//! Reading a key file safely: only a regular file of at most `MAX_KEY_FILE` bytes is read,
 //! so a FIFO (which would block forever), a device or a huge file named by mistake is refused
 //! at once, with what it is; a UTF-8 BOM (Notepad's) is dropped.
 
@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// The largest key file read: an API key is a few dozen bytes, a service-account JSON key
 /// about 2.5 KiB.
-pub const MAX_KEY_FILE: u64 = 64 * 1024;
+const MAX_KEY_FILE: u64 = 64 * 1024;
 
 /// The text of the key file at `path`, without a leading UTF-8 BOM. The error says why it
 /// was not read (not a regular file, too large, not UTF-8, or the OS's reason).

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use super::api_key::looks_like_a_key;
 use super::ctx::Ctx;
-use super::defaults::*;
+use super::defaults::{
+    DEFAULT_DELETE_AFTER, DEFAULT_HISTORY_DAYS, DEFAULT_KEEP_DELETED_DAYS, DEFAULT_LOCK_TIMEOUT, DEFAULT_NULL_VALUES,
+    DEFAULT_VERIFY_EVERY_HOURS,
+};
 use super::plain_http;
 use super::raw::{CONFIG_SCHEMA, RawConfig, RawSchedule};
 use super::settings::{Config, OpenPhoneConfig, SyncConfig};
@@ -111,9 +114,10 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
     let schedule = build_schedule(ctx, raw.schedule, problems);
     let metrics_listen = match raw.metrics.listen.as_deref() {
         None => None,
-        Some(addr) => match addr.parse::<SocketAddr>() {
-            Ok(a) => Some(a),
-            Err(_) => {
+        Some(addr) => {
+            if let Ok(a) = addr.parse::<SocketAddr>() {
+                Some(a)
+            } else {
                 ctx.problem(
                     problems,
                     "metrics.listen",
@@ -121,7 +125,7 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
                 );
                 None
             }
-        },
+        }
     };
 
     let null_values = match raw.source.as_ref().and_then(|s| s.null_values.clone()) {
@@ -131,12 +135,11 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
     let source = build_source(ctx, raw.source, problems);
 
     let sync = raw.sync;
-    let mapping = match sync.mapping.as_deref() {
-        Some(m) => ctx.existing_file(problems, "sync.mapping", m),
-        None => {
-            problems.push(ctx.file, ctx.lines.line("sync"), Some("sync.mapping"), "missing: the mapping file to use");
-            PathBuf::new()
-        }
+    let mapping = if let Some(m) = sync.mapping.as_deref() {
+        ctx.existing_file(problems, "sync.mapping", m)
+    } else {
+        problems.push(ctx.file, ctx.lines.line("sync"), Some("sync.mapping"), "missing: the mapping file to use");
+        PathBuf::new()
     };
     let max_delete_fraction = sync.max_delete_fraction.unwrap_or(0.25);
     if !(0.0..=1.0).contains(&max_delete_fraction) {
@@ -151,7 +154,7 @@ fn build(ctx: &Ctx<'_>, raw: RawConfig, problems: &mut Problems) -> Config {
     let delete_after = match sync.delete_after.as_deref() {
         None => DEFAULT_DELETE_AFTER,
         Some(text) => match humantime::parse_duration(text.trim()) {
-            Ok(d) if d <= Duration::from_secs(366 * 24 * 3600) => d,
+            Ok(d) if d <= Duration::from_hours(8784) => d,
             Ok(_) => {
                 ctx.problem(problems, "sync.delete_after", "must be at most a year (\"366d\")");
                 DEFAULT_DELETE_AFTER

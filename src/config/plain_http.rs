@@ -1,9 +1,9 @@
 //! Plain HTTP only to this machine: an `http://` address whose host is not loopback would
 //! carry the API key (or a Google token) and every contact in clear, so it is refused unless
-//! the table sets [`ALLOW_KEY`] to `true`.
+//! the table sets `ALLOW_KEY` to `true`.
 
 /// The opt-in key, in `[openphone]` and in `[source]` alike: its name says what it allows.
-pub const ALLOW_KEY: &str = "allow_plain_http_to_remote_host";
+const ALLOW_KEY: &str = "allow_plain_http_to_remote_host";
 
 /// Why `url` may not be used, or `None`: `https://`, or `http://` to a loopback host
 /// (`localhost`, 127.0.0.0/8, `::1`), or `allowed`.
@@ -20,7 +20,7 @@ pub fn refusal(url: &url::Url, allowed: bool, table: &str) -> Option<String> {
 
 /// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8 or `::1`. A name is not
 /// resolved: only `localhost` itself counts.
-pub fn is_loopback(url: &url::Url) -> bool {
+fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

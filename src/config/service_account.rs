@@ -48,7 +48,7 @@ impl fmt::Debug for ServiceAccount {
             .field("client_email", &self.key.client_email)
             .field("token_uri", &self.key.token_uri)
             .field("private_key", &"<redacted>")
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

@@ -11,7 +11,7 @@ use super::service_account;
 use crate::toml_strict::Problems;
 
 /// The Sheets API's address, replaced by `api_base_url` (proxies, tests).
-pub const DEFAULT_API_BASE_URL: &str = "https://sheets.googleapis.com/";
+const DEFAULT_API_BASE_URL: &str = "https://sheets.googleapis.com/";
 
 /// Where a contact's `sourceUrl` points (`[source].link`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,50 +75,46 @@ pub(super) fn build(ctx: &Ctx<'_>, raw: &RawSource, problems: &mut Problems) -> 
             None
         }
     };
-    let range = match raw.range.as_deref() {
-        Some(r) => match A1Range::parse(r) {
+    let range = if let Some(r) = raw.range.as_deref() {
+        match A1Range::parse(r) {
             Ok(parsed) => Some((parsed, r.trim().to_owned())),
             Err(e) => {
                 ctx.problem(problems, "source.range", format!("malformed range: {e}"));
                 None
             }
-        },
-        None => {
-            ctx.problem(
-                problems,
-                "source",
-                "missing `range`: the cells to read, header row first (e.g. \"Contacts!A1:Z\")",
-            );
-            None
         }
+    } else {
+        ctx.problem(
+            problems,
+            "source",
+            "missing `range`: the cells to read, header row first (e.g. \"Contacts!A1:Z\")",
+        );
+        None
     };
     let allow_http = raw.allow_plain_http_to_remote_host.unwrap_or(false);
-    let account = match raw.service_account_key.as_deref() {
-        Some(p) => {
-            let path = ctx.resolve(p);
-            match service_account::load(&path) {
-                Ok(account) => {
-                    // The signed grant goes to `token_uri`, and the access token comes back.
-                    let token_uri = url::Url::parse(account.token_uri()).expect("checked by service_account::load");
-                    if let Some(why) = plain_http::refusal(&token_uri, allow_http, "source") {
-                        ctx.problem(
-                            problems,
-                            "source.service_account_key",
-                            format!("{}: \"token_uri\" {}: {why}", path.display(), account.token_uri()),
-                        );
-                    }
-                    Some((path, account.client_email().to_owned()))
+    let account = if let Some(p) = raw.service_account_key.as_deref() {
+        let path = ctx.resolve(p);
+        match service_account::load(&path) {
+            Ok(account) => {
+                // The signed grant goes to `token_uri`, and the access token comes back.
+                let token_uri = url::Url::parse(account.token_uri()).expect("checked by service_account::load");
+                if let Some(why) = plain_http::refusal(&token_uri, allow_http, "source") {
+                    ctx.problem(
+                        problems,
+                        "source.service_account_key",
+                        format!("{}: \"token_uri\" {}: {why}", path.display(), account.token_uri()),
+                    );
                 }
-                Err(e) => {
-                    ctx.problem(problems, "source.service_account_key", e.to_string());
-                    None
-                }
+                Some((path, account.client_email().to_owned()))
+            }
+            Err(e) => {
+                ctx.problem(problems, "source.service_account_key", e.to_string());
+                None
             }
         }
-        None => {
-            ctx.problem(problems, "source", "missing `service_account_key`: the service account's JSON key file");
-            None
-        }
+    } else {
+        ctx.problem(problems, "source", "missing `service_account_key`: the service account's JSON key file");
+        None
     };
     let api_base_url = api_base_url(ctx, raw.api_base_url.as_deref(), problems);
     if let Some(why) = api_base_url.as_ref().and_then(|u| plain_http::refusal(u, allow_http, "source")) {

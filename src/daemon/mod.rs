@@ -36,7 +36,7 @@ use notify::Notifier;
 const STOP_GRACE: Duration = Duration::from_secs(8);
 /// The longest sleep between two looks at the wall clock, so a clock change or a suspend
 /// does not push a run far from its scheduled time.
-const MAX_SLEEP: Duration = Duration::from_secs(60);
+const MAX_SLEEP: Duration = Duration::from_mins(1);
 
 /// A config, its mapping and its schedule, as loaded at start or by the last good reload.
 struct Loaded {
@@ -175,8 +175,8 @@ impl Daemon {
             let event = tokio::select! {
                 sig = signals.recv() => Event::Signal(sig),
                 done = wait_run(&mut self.running) => Event::RunDone(Box::new(done)),
-                _ = tokio::time::sleep_until(wake.into()) => Event::Wake,
-                _ = tick(&mut watchdog) => Event::Watchdog,
+                () = tokio::time::sleep_until(wake.into()) => Event::Wake,
+                () = tick(&mut watchdog) => Event::Watchdog,
             };
             match event {
                 Event::Signal(Signal::Stop(name)) => return self.shutdown(name, signals).await,
@@ -402,7 +402,7 @@ impl Daemon {
             run.stop.cancel();
             let done = tokio::select! {
                 done = &mut run.handle => Some(done),
-                _ = tokio::time::sleep(STOP_GRACE) => {
+                () = tokio::time::sleep(STOP_GRACE) => {
                     tracing::warn!(
                         grace_s = STOP_GRACE.as_secs(),
                         "The writes in flight did not finish in time; abandoning them (they stay marked pending \

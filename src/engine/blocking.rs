@@ -11,13 +11,13 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 /// of a second (a few million small allocations), which the run need not wait for. A
 /// one-off command may exit before that thread is done; nothing is lost, the memory goes
 /// with the process.
-pub fn drop_elsewhere<T: Send + 'static>(value: T) {
+pub(super) fn drop_elsewhere<T: Send + 'static>(value: T) {
     // If no thread can be started, the closure (and `value` in it) is dropped here.
     let _ = std::thread::Builder::new().name("drop".into()).spawn(move || drop(value));
 }
 
 /// Runs `f`, which blocks, where blocking is allowed.
-pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+pub(super) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match Handle::try_current() {
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
         _ => f(),

@@ -12,7 +12,7 @@ use super::stop::Stop;
 
 /// The catalog of this run: read from OpenPhone with a key (and cached by an apply run),
 /// else the cache, noting in the report what could not be checked.
-pub async fn load(
+pub(super) async fn load(
     run: &Run<'_>,
     client: Option<&Client>,
     mirror: Option<&mut Mirror>,
@@ -38,16 +38,14 @@ fn offline(run: &Run<'_>, mirror: Option<&Mirror>, report: &mut Report) -> Resul
         Some(m) => m.cached_fields()?,
         None => None,
     };
-    Ok(match cached {
-        Some(defs) => {
-            report.notes.push("no API key: custom fields were checked against the list cached by the last sync".into());
-            FieldCatalog::Cached(defs)
-        }
-        None => {
-            report.notes.push(
-                "no API key: custom fields were not checked against the workspace (names unverified, values read as text)".into(),
-            );
-            FieldCatalog::Unknown
-        }
+    Ok(if let Some(defs) = cached {
+        report.notes.push("no API key: custom fields were checked against the list cached by the last sync".into());
+        FieldCatalog::Cached(defs)
+    } else {
+        report.notes.push(
+            "no API key: custom fields were not checked against the workspace (names unverified, values read as text)"
+                .into(),
+        );
+        FieldCatalog::Unknown
     })
 }

@@ -15,7 +15,7 @@ use super::setup;
 use super::stop::Stop;
 
 /// Fills the report's listing of `plan`.
-pub async fn list(
+pub(super) async fn list(
     run: &Run<'_>,
     plan: &Plan,
     custom_types: &BTreeMap<String, FieldType>,
@@ -26,15 +26,13 @@ pub async fn list(
     report.list_plan(plan);
     report.show_creates(plan, custom_types);
     report.narrow(run.args.limit, run.args.record.as_deref());
-    match client {
-        Some(c) => note_existing(run, plan, c, policies, report).await,
-        None => {
-            report.notes.push(
-                "no API key: creates were not looked up in OpenPhone (some may already exist and would be adopted)"
-                    .into(),
-            );
-            Ok(())
-        }
+    if let Some(c) = client {
+        note_existing(run, plan, c, policies, report).await
+    } else {
+        report.notes.push(
+            "no API key: creates were not looked up in OpenPhone (some may already exist and would be adopted)".into(),
+        );
+        Ok(())
     }
 }
 
@@ -77,7 +75,7 @@ async fn note_existing(
         for h in &merged.held {
             let prefix = format!("{}:", h.field);
             change.changes.retain(|line| !line.starts_with(&prefix));
-            let show = |v: &Option<String>| v.as_ref().map(|s| format!("{s:?}")).unwrap_or_else(|| "(empty)".into());
+            let show = |v: &Option<String>| v.as_ref().map_or_else(|| "(empty)".into(), |s| format!("{s:?}"));
             // Only an `if_empty` value was necessarily set outside the source; an `on_create`
             // one may be what this tool wrote when it created the contact.
             let why = match policy_of(&h.field, policies, &u.desired) {

@@ -17,7 +17,7 @@ use super::stop::Stop;
 use super::verify::{self, Verified};
 
 /// What a run does with a plan file.
-pub enum PlanUse {
+pub(super) enum PlanUse {
     /// Save the dry run's plan to this file, made for this config and workspace.
     Save(std::path::PathBuf, crate::plan::saved::Identity),
     /// Apply exactly this plan, if the source and the mirror are as they were.
@@ -25,7 +25,7 @@ pub enum PlanUse {
 }
 
 /// The plan file of this run, refused now when it was made for another config or workspace.
-pub fn saved_plan(run: &Run<'_>, key: Option<&ApiKey>) -> Result<Option<PlanUse>, Stop> {
+pub(super) fn saved_plan(run: &Run<'_>, key: Option<&ApiKey>) -> Result<Option<PlanUse>, Stop> {
     let (Some(file), Some(key)) = (run.plan_file, key) else { return Ok(None) };
     let identity = saved_plan::identity(run.config, key);
     Ok(Some(match file {
@@ -43,7 +43,7 @@ pub fn saved_plan(run: &Run<'_>, key: Option<&ApiKey>) -> Result<Option<PlanUse>
 
 /// Saves this run's plan, or swaps it for the saved one if that is still current. The
 /// inner `Err` is why a saved plan is stale: the run is refused with the new plan shown.
-pub fn saved_plan_step(
+pub(super) fn saved_plan_step(
     config: &crate::config::Config,
     saved: Option<&PlanUse>,
     read: &Read,
@@ -76,7 +76,11 @@ pub fn saved_plan_step(
 /// returns the invalid rows (external id or row number, and message) for the mirror.
 /// Invalid rows the last apply run reported the same way are known: they do not fail this
 /// run again (the daemon would otherwise exit 1 forever on the same few rows).
-pub fn count_rows(read: &Read, mirror: Option<&Mirror>, report: &mut Report) -> Result<Vec<(String, String)>, Stop> {
+pub(super) fn count_rows(
+    read: &Read,
+    mirror: Option<&Mirror>,
+    report: &mut Report,
+) -> Result<Vec<(String, String)>, Stop> {
     let mapped = &read.mapped;
     report.source_rows = mapped.rows as u64;
     report.invalid_rows = mapped.errors.len() as u64;
@@ -115,7 +119,7 @@ pub fn count_rows(read: &Read, mirror: Option<&Mirror>, report: &mut Report) -> 
 }
 
 /// The mirror writes of an apply run that come just before its first request.
-pub fn before_apply(
+pub(super) fn before_apply(
     run: &Run<'_>,
     mirror: &mut Mirror,
     verified: Option<&Verified>,

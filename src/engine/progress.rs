@@ -3,11 +3,11 @@
 
 use super::apply::Progress;
 
-pub struct Bar(Option<indicatif::ProgressBar>);
+pub(super) struct Bar(Option<indicatif::ProgressBar>);
 
 impl Bar {
     /// A bar when `wanted` and stderr is a terminal; else one that draws nothing.
-    pub fn new(wanted: bool) -> Bar {
+    pub(super) fn new(wanted: bool) -> Bar {
         let show = wanted && std::io::IsTerminal::is_terminal(&std::io::stderr());
         Bar(show.then(|| {
             let style = indicatif::ProgressStyle::with_template(

@@ -14,7 +14,7 @@ use super::stop::Stop;
 
 /// Closes the report: requests sent, time taken, and the outcome the counts imply.
 pub fn close(mut report: Report, client: Option<&Client>, started: Instant) -> Report {
-    report.api_requests = client.map(Client::requests_sent).unwrap_or(0);
+    report.api_requests = client.map_or(0, Client::requests_sent);
     report.api = client.map(|c| c.stats().snapshot()).unwrap_or_default();
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.settle();
@@ -147,7 +147,7 @@ fn run_record(id: i64, r: &Report) -> RunRecord {
         id,
         mode: r.mode,
         outcome: Some(r.outcome),
-        exit_code: Some(r.exit().code() as i64),
+        exit_code: Some(i64::from(r.exit().code())),
         source_rows: Some(r.source_rows),
         invalid_rows: Some(r.invalid_rows),
         known_invalid_rows: Some(r.known_invalid_rows),
@@ -166,7 +166,7 @@ fn run_record(id: i64, r: &Report) -> RunRecord {
 fn stop_record(id: i64, stop: &Stop, started: Instant) -> RunRecord {
     RunRecord {
         outcome: Some(Outcome::of_stop(stop.exit)),
-        exit_code: Some(stop.exit.code() as i64),
+        exit_code: Some(i64::from(stop.exit.code())),
         duration_ms: Some(started.elapsed().as_millis() as u64),
         first_error: Some(stop.headline().to_owned()),
         ..RunRecord::new(id, Mode::Apply)

@@ -132,7 +132,7 @@ pub fn check_target(path: &Path, config: &Config) -> Result<(), Stop> {
 /// `O_NOFOLLOW`, mode 0600. A name already taken is avoided, never reused.
 fn create_temp(path: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "plan".into());
+    let name = path.file_name().map_or_else(|| "plan".into(), |n| n.to_string_lossy().into_owned());
     let mut last = None;
     for _ in 0..16 {
         let tmp = dir.join(format!(".{name}.{:016x}.tmp-plan", rand::random::<u64>()));

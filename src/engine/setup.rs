@@ -67,6 +67,6 @@ pub fn concurrency(config: &Config) -> usize {
 
 /// Enough requests in flight to use the rate limit when the API answers slowly (up to
 /// two seconds a reply), without flooding it.
-pub fn default_concurrency(requests_per_second: u32) -> usize {
+fn default_concurrency(requests_per_second: u32) -> usize {
     (requests_per_second as usize * 2).clamp(4, 64)
 }

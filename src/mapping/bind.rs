@@ -52,8 +52,8 @@ impl Mapper {
         for (i, cm) in mapping.custom_fields.iter().enumerate() {
             let at = format!("custom_fields[{}]", i + 1);
             let (key, ty) = match catalog.defs() {
-                Some(defs) => match resolve_field(defs, &cm.field) {
-                    Some(def) => {
+                Some(defs) => {
+                    if let Some(def) = resolve_field(defs, &cm.field) {
                         if let Some(declared) = cm.field_type.filter(|t| *t != def.field_type) {
                             problems.push(
                                 &mapping.path,
@@ -68,8 +68,7 @@ impl Mapper {
                             );
                         }
                         (def.key.clone(), def.field_type)
-                    }
-                    None => {
+                    } else {
                         let known: Vec<String> = defs.iter().map(|d| format!("{:?} ({})", d.name, d.key)).collect();
                         problems.push(
                             &mapping.path,
@@ -83,7 +82,7 @@ impl Mapper {
                         );
                         continue;
                     }
-                },
+                }
                 None => match &cm.field {
                     FieldRef::Name(n) | FieldRef::Key(n) => (n.clone(), cm.field_type.unwrap_or(FieldType::String)),
                 },

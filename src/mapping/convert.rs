@@ -82,7 +82,7 @@ pub fn date_time(s: &str) -> Option<String> {
 
 /// [`date_time`], after trying each of `formats` (strftime: a date-time with or without an
 /// offset, or a date alone at midnight UTC). A date is never guessed: `2/5/24` needs one.
-pub fn date_time_in(s: &str, formats: &[String]) -> Option<String> {
+fn date_time_in(s: &str, formats: &[String]) -> Option<String> {
     let s = s.trim();
     let parsed = formats.iter().find_map(|f| {
         DateTime::parse_from_str(s, f)
@@ -105,7 +105,7 @@ pub fn date_format_problem(format: &str) -> Option<String> {
         return Some("not a strftime pattern (e.g. \"%d/%m/%Y\", \"%b %d, %Y %H:%M\")".to_owned());
     }
     let has = |n: chrono::format::Numeric| items.iter().any(|i| matches!(i, Item::Numeric(m, _) if *m == n));
-    use chrono::format::Numeric::*;
+    use chrono::format::Numeric::{Day, Month, Year, YearMod100};
     let month =
         has(Month) || items.iter().any(|i| matches!(i, Item::Fixed(Fixed::ShortMonthName | Fixed::LongMonthName)));
     if !(has(Year) || has(YearMod100)) || !month || !has(Day) {
@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn dates_in_the_formats_people_write() {
         let f = |cell: &str, formats: &[&str]| {
-            let formats: Vec<String> = formats.iter().map(|s| s.to_string()).collect();
+            let formats: Vec<String> = formats.iter().map(std::string::ToString::to_string).collect();
             custom_value(cell, FieldType::Date, ";", &formats)
         };
         assert_eq!(f("2/5/24 1:51", &["%m/%d/%y %H:%M"]).unwrap(), json!("2024-02-05T01:51:00.000Z"));

@@ -2,6 +2,8 @@
 //! hashed into a stable id of [`HASHED_ID_LEN`] characters; and the cells no id is taken
 //! from (all empty, or a number Excel turned into scientific notation).
 
+use std::fmt::Write as _;
+
 use sha2::{Digest as _, Sha256};
 
 use super::convert;
@@ -46,7 +48,10 @@ impl IdColumns {
                 h.update(cell.as_bytes());
                 h.update([0x1f]);
             }
-            let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            let hex = h.finalize().iter().fold(String::new(), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            });
             return Ok(format!("h-{}", &hex[..HASHED_ID_LEN - 2]));
         }
         let id = cells.iter().map(|(c, _)| *c).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(" ");

@@ -26,7 +26,7 @@ const CELL_RULES: &str = "cells-2: Excel's leading apostrophe before a number or
 /// A cell without the `'` that spreadsheet programs (and exports written for them, such as
 /// Shopify's) put before a number or an id so that Excel keeps it as text: `'6241140277432`,
 /// `'+1 555 0100`. Only before a digit or `+`: `'Twas` is a value as written.
-pub fn without_text_marker(cell: &str) -> &str {
+fn without_text_marker(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
         Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit() || c == '+') => rest,
         _ => cell,
@@ -163,7 +163,7 @@ impl Mapper {
 
     /// A cell, trimmed; empty when it is missing or a null value. Text marker kept.
     fn cell_as_written<'r>(&self, row: &'r SourceRow, index: usize) -> &'r str {
-        let c = row.cells.get(index).map(|c| c.trim()).unwrap_or("");
+        let c = row.cells.get(index).map_or("", |c| c.trim());
         if self.nulls.iter().any(|n| n == c) { "" } else { c }
     }
 
@@ -312,7 +312,7 @@ impl Mapper {
         if let Some(problem) = row.link.as_deref().and_then(limits::source_url_problem) {
             errors.push(problem);
         }
-        state.source_url = row.link.clone();
+        state.source_url.clone_from(&row.link);
         state.unmapped = Unmapped { source_url: row.link.is_none(), ..self.unmapped() };
         match (external_id, errors.is_empty()) {
             (Some(external_id), true) => Ok(MappedRow { record: Record::new(row.row, external_id, state), warnings }),
@@ -398,7 +398,7 @@ fn item_slots(
 /// gives `is not an email address`): what values that failed alike share.
 fn reason_of(message: &str, value: &str) -> String {
     let shown = convert::shown(value.trim());
-    message.strip_prefix(shown.as_str()).map(str::trim_start).unwrap_or(message).to_owned()
+    message.strip_prefix(shown.as_str()).map_or(message, str::trim_start).to_owned()
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The mapping file (`mapping.toml`): which column feeds which OpenPhone field. [`load`] reads
-//! it strictly into a [`Mapping`] ([`file`]); [`bind`] ties it to a source header and the
+//! it strictly into a [`Mapping`] ([`mod@file`]); [`bind`] ties it to a source header and the
 //! workspace's custom fields ([`catalog`]), giving the [`Mapper`] that turns a row into a contact. This
 //! module only declares and re-exports.
 

@@ -157,28 +157,25 @@ pub fn parse(raw: &str, region: Option<Region>) -> Result<Phone, PhoneError> {
 /// can still be a number. Here the digits are tried as written, then without the prefix.
 fn unstripped(plus: Option<&str>, body: &str, region: Option<Region>) -> Option<String> {
     let db = &*phonenumber::metadata::DATABASE;
-    let (code, digits) = match plus {
-        Some(plus) => {
-            let digits = &plus[1..];
-            (1..=3.min(digits.len())).find_map(|len| {
-                let code: u16 = digits[..len].parse().ok()?;
-                db.by_code(&code).map(|_| (code, &digits[len..]))
-            })?
+    let (code, digits) = if let Some(plus) = plus {
+        let digits = &plus[1..];
+        (1..=3.min(digits.len())).find_map(|len| {
+            let code: u16 = digits[..len].parse().ok()?;
+            db.by_code(&code).map(|_| (code, &digits[len..]))
+        })?
+    } else {
+        if !body.chars().all(|c| c.is_ascii_digit() || is_punctuation(c)) {
+            return None;
         }
-        None => {
-            if !body.chars().all(|c| c.is_ascii_digit() || is_punctuation(c)) {
-                return None;
-            }
-            let meta = db.by_id(region?.0.as_ref())?;
-            let prefix = meta.national_prefix().unwrap_or_default();
-            let national: String = body.chars().filter(char::is_ascii_digit).collect();
-            let code = meta.country_code();
-            return [national.strip_prefix(prefix).filter(|_| !prefix.is_empty()), Some(&national)]
-                .into_iter()
-                .flatten()
-                .find(|nsn| is_valid_nsn(code, nsn))
-                .map(|nsn| format!("+{code}{nsn}"));
-        }
+        let meta = db.by_id(region?.0.as_ref())?;
+        let prefix = meta.national_prefix().unwrap_or_default();
+        let national: String = body.chars().filter(char::is_ascii_digit).collect();
+        let code = meta.country_code();
+        return [national.strip_prefix(prefix).filter(|_| !prefix.is_empty()), Some(&national)]
+            .into_iter()
+            .flatten()
+            .find(|nsn| is_valid_nsn(code, nsn))
+            .map(|nsn| format!("+{code}{nsn}"));
     };
     is_valid_nsn(code, digits).then(|| format!("+{code}{digits}"))
 }

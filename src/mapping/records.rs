@@ -132,7 +132,7 @@ pub fn map_items(
         let mapped = mapper.map_tallied(&row, &mut tally).map(|m| {
             let mut r = m.record;
             if let Some(id) = id.as_ref().filter(|_| as_written) {
-                r.external_id = id.clone();
+                r.external_id.clone_from(id);
             }
             out.warnings
                 .extend(m.warnings.into_iter().map(|w| Warning { external_id: Some(r.external_id.clone()), ..w }));
@@ -217,6 +217,7 @@ mod tests {
         Mapper::new(&Mapping::load(&p).unwrap(), &header, "t.csv", &FieldCatalog::Unknown).unwrap()
     }
 
+    #[expect(clippy::unnecessary_wraps, reason = "the list of items also holds a bad row")]
     fn item(row: u64, cells: [&str; 3]) -> Result<SourceItem, SourceError> {
         Ok(SourceItem::Row(SourceRow { row, cells: cells.map(String::from).to_vec(), link: None }))
     }
@@ -257,7 +258,7 @@ mod tests {
         assert!(errs[5].1.contains("also on row 7"), "{errs:#?}");
         assert_eq!(errs[6], (9, "ragged"));
         let mut present: Vec<&str> = out.present.keys().map(String::as_str).collect();
-        present.sort();
+        present.sort_unstable();
         assert_eq!(present, vec!["a", "b", "c", "d"]);
         assert_eq!(out.valid(), 1);
     }

@@ -36,12 +36,11 @@ pub fn group(warnings: &[Warning]) -> Vec<WarningGroup<'_>> {
     let mut index: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
     for w in warnings {
         let key = (w.column.as_str(), w.reason.as_str());
-        match index.get(&key) {
-            Some(&i) => groups[i].warnings.push(w),
-            None => {
-                index.insert(key, groups.len());
-                groups.push(WarningGroup { column: key.0, reason: key.1, warnings: vec![w] });
-            }
+        if let Some(&i) = index.get(&key) {
+            groups[i].warnings.push(w);
+        } else {
+            index.insert(key, groups.len());
+            groups.push(WarningGroup { column: key.0, reason: key.1, warnings: vec![w] });
         }
     }
     groups

@@ -1,8 +1,8 @@
 //! The `/metrics` endpoint: hyper's HTTP/1.1 server on `[metrics].listen`, answering GET and
 //! HEAD with [`Metrics::render`] (OpenMetrics when the scraper's `Accept` asks for it, else
 //! the Prometheus text format). A client that is slow to send its request is dropped after
-//! [`HEADER_TIMEOUT`], and every connection after [`CONNECTION_TIMEOUT`]; at most
-//! [`MAX_CONNECTIONS`] are open at once (more are closed at once, so the port cannot use up
+//! `HEADER_TIMEOUT`, and every connection after `CONNECTION_TIMEOUT`; at most
+//! `MAX_CONNECTIONS` are open at once (more are closed at once, so the port cannot use up
 //! the file handles the syncs need); each connection is its own task, so none of them can
 //! hold up the daemon or another scrape. It only ever answers; the only HTTP client stays
 //! `openphone`.
@@ -25,13 +25,13 @@ use tokio::net::TcpListener;
 use super::{Format, Metrics};
 
 /// How long a client has to send its request head; scrapers send a few hundred bytes at once.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest a connection lives, reading the reply included (one request per connection).
-pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most connections served at once; one more is closed as soon as it is accepted, so
 /// that clients of the metrics port can never take the file handles the syncs need (a
 /// scraper uses one).
-pub const MAX_CONNECTIONS: usize = 64;
+const MAX_CONNECTIONS: usize = 64;
 
 /// Binds `addr` now (so a bad address fails at start), then serves in the background.
 pub async fn start(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<SocketAddr> {

@@ -326,7 +326,7 @@ impl Metrics {
     }
 
     pub fn set_next_run(&self, t: Option<DateTime<Utc>>) {
-        self.next_run.set(t.map(seconds).unwrap_or(0.0));
+        self.next_run.set(t.map_or(0.0, seconds));
     }
 
     /// The mirror's size: (contacts, with a write not yet confirmed).

@@ -108,7 +108,7 @@ pub struct Failure {
 }
 
 /// How a failing record is known from run to run: its external id, else its row.
-pub fn failure_key(e: &RecordError) -> String {
+fn failure_key(e: &RecordError) -> String {
     match (&e.external_id, e.row) {
         (Some(id), _) => id.clone(),
         (None, Some(row)) => format!("row {row}"),

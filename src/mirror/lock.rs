@@ -76,7 +76,7 @@ impl RunLock {
         let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let me = format!("{} {} {since}\n", role.as_str(), std::process::id());
         // Who holds the lock is only informative: a failure to write it is not an error.
-        let _ = file.set_len(0).and_then(|_| file.rewind()).and_then(|_| file.write_all(me.as_bytes()));
+        let _ = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(me.as_bytes()));
         Ok(RunLock { file, path })
     }
 }

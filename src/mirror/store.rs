@@ -47,13 +47,13 @@ impl Mirror {
         let io_err = |what: String, e: std::io::Error| error::classify_io(path, what, &e);
         mark::check_file(path)?;
         let exists = path.try_exists().map_err(|e| io_err(format!("cannot look for {}", path.display()), e))?;
-        if !exists {
+        if exists {
+            files::warn_if_shared(path);
+        } else {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
             }
             create_private(path).map_err(|e| io_err("cannot create it".into(), e))?;
-        } else {
-            files::warn_if_shared(path);
         }
         files::check_companions(path)?;
         let sql = |e: rusqlite::Error| error::classify(path, lock_timeout, e);
@@ -402,7 +402,7 @@ impl Mirror {
         let defs: Vec<CustomFieldDef> = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
             .map_err(|e| self.sql_err(e))?
-            .filter_map(|r| r.ok())
+            .filter_map(std::result::Result::ok)
             .filter_map(|(name, key, ty)| {
                 FieldType::parse(&ty).map(|field_type| CustomFieldDef { name, key, field_type })
             })

@@ -31,7 +31,7 @@ use crate::secret::ApiKey;
 pub const LOOKUP_BATCH: usize = 20;
 
 /// `maxResults` of a listing without `externalIds`: the API's largest page.
-pub const LIST_PAGE: usize = 50;
+const LIST_PAGE: usize = 50;
 
 /// `maxResults` of a lookup: the API's largest page (50), so that an externalId held by
 /// several contacts (other sources, duplicates) rarely costs a second page.
@@ -105,7 +105,7 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("base", &self.base.as_str()).field("auth", &"<redacted>").finish()
+        f.debug_struct("Client").field("base", &self.base.as_str()).field("auth", &"<redacted>").finish_non_exhaustive()
     }
 }
 
@@ -198,7 +198,7 @@ impl Client {
     }
 
     /// One page of `GET /v1/contacts?sources=<label>` (no `externalIds`: the live API then
-    /// lists every contact with that source, [`LIST_PAGE`] a page). Returns the contacts and
+    /// lists every contact with that source, `LIST_PAGE` a page). Returns the contacts and
     /// the next page's token (`None` on the last page).
     pub async fn list_by_source(
         &self,
@@ -275,8 +275,8 @@ impl Client {
             let waiting = Instant::now();
             tokio::select! {
                 biased;
-                _ = self.stop.cancelled() => return Err(ApiError::Stopped),
-                _ = self.wait_turn() => {}
+                () = self.stop.cancelled() => return Err(ApiError::Stopped),
+                () = self.wait_turn() => {}
             }
             self.stats.waited_us.fetch_add(waiting.elapsed().as_micros() as u64, Ordering::Relaxed);
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -341,10 +341,10 @@ impl Client {
                     }
                     self.throttle.answered(fields);
                     if status.is_redirection() {
-                        let location = headers
-                            .get(reqwest::header::LOCATION)
-                            .map(|l| String::from_utf8_lossy(l.as_bytes()).escape_debug().to_string())
-                            .unwrap_or_else(|| "nowhere (no Location header)".to_owned());
+                        let location = headers.get(reqwest::header::LOCATION).map_or_else(
+                            || "nowhere (no Location header)".to_owned(),
+                            |l| String::from_utf8_lossy(l.as_bytes()).escape_debug().to_string(),
+                        );
                         tracing::warn!(%method, path, status = s, location = %location, "OpenPhone redirected; not followed");
                         return Err(ApiError::Redirected { status: s, location });
                     }
@@ -362,7 +362,7 @@ impl Client {
                         // The API answers a missing contact in JSON; a page or nothing means
                         // the path is not one of its routes.
                         404 if said.body != BodyKind::Json => {
-                            ApiError::NoRoute { request: format!("{method} {}", self.shown_url(&url)), said }
+                            ApiError::NoRoute { request: format!("{method} {}", shown_url(&url)), said }
                         }
                         404 => ApiError::NotFound { said },
                         409 => ApiError::Conflict { said },
@@ -385,18 +385,11 @@ impl Client {
         }
     }
 
-    /// The URL of a request as shown in an error: without its query (which holds externalIds).
-    fn shown_url(&self, url: &url::Url) -> String {
-        let mut shown = url.clone();
-        shown.set_query(None);
-        shown.to_string()
-    }
-
     /// Sleeps before a retry, or less when the client is told to stop.
     async fn sleep(&self, d: Duration) {
         tokio::select! {
-            _ = self.stop.cancelled() => {}
-            _ = tokio::time::sleep(d) => {}
+            () = self.stop.cancelled() => {}
+            () = tokio::time::sleep(d) => {}
         }
     }
 
@@ -410,4 +403,11 @@ impl Client {
 /// Percent-encodes an id for a path segment.
 fn encode(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+/// The URL of a request as shown in an error: without its query (which holds externalIds).
+fn shown_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.to_string()
 }

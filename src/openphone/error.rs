@@ -2,6 +2,8 @@
 //! branch (fatal, retry, ambiguous) and carrying the HTTP status and what the API said
 //! ([`Refusal`]: its message, the live envelope's `key` or the spec's `code`, the trace id).
 
+use std::fmt::Write as _;
+
 use thiserror::Error;
 
 /// What an error answer's body was.
@@ -86,10 +88,10 @@ impl Refusal {
     fn labels(&self) -> String {
         let mut s = String::new();
         if let Some(k) = &self.key {
-            s.push_str(&format!(", key {k}"));
+            let _ = write!(s, ", key {k}");
         }
         if let Some(c) = &self.code {
-            s.push_str(&format!(", code {c}"));
+            let _ = write!(s, ", code {c}");
         }
         s
     }
@@ -180,8 +182,8 @@ impl ApiError {
             ApiError::Unauthorized { status, .. }
             | ApiError::Rejected { status, .. }
             | ApiError::Server { status, .. }
-            | ApiError::Redirected { status, .. } => Some(*status),
-            ApiError::Decode { status, .. } => Some(*status),
+            | ApiError::Redirected { status, .. }
+            | ApiError::Decode { status, .. } => Some(*status),
             ApiError::NotFound { .. } | ApiError::NoRoute { .. } => Some(404),
             ApiError::Conflict { .. } => Some(409),
             ApiError::Transport { .. } | ApiError::Stopped => None,

@@ -1,7 +1,7 @@
 //! Batched externalId lookups: the read before every create and update, and `--verify`'s
 //! read-back. Ids go [`LOOKUP_BATCH`] to a request, several requests at a time. A batch
 //! that fails fails only its own ids ([`Lookup::failed`]): the caller sends nothing for
-//! them. After a refused key, or [`MAX_UNAVAILABLE_BATCHES`] batches in a row that found
+//! them. After a refused key, or `MAX_UNAVAILABLE_BATCHES` batches in a row that found
 //! OpenPhone failing, no further batch is sent and every id not read yet fails with that
 //! error ([`Lookup::fatal`]); so does every id not read yet when the run is told to stop.
 
@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::wire::ApiContact;
 
 /// Batches in a row that may fail with OpenPhone unavailable before the lookup gives up.
-pub const MAX_UNAVAILABLE_BATCHES: usize = 3;
+const MAX_UNAVAILABLE_BATCHES: usize = 3;
 
 /// Contacts found, by externalId (every contact that carries it, whatever its source).
 pub type Found = HashMap<String, Vec<ApiContact>>;

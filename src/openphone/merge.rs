@@ -3,7 +3,7 @@
 //! email, phone number and custom value the body leaves out, so the body is the complete
 //! contact:
 //! - mapped scalars from the source, unmapped ones as read;
-//! - the items this tool owns ([`own_items`]) edited by id (`value: null` removes one), the
+//! - the items this tool owns (`own_items`) edited by id (`value: null` removes one), the
 //!   source's new values added, and every other item (added in the app) sent back unchanged;
 //! - mapped custom values from the source (`null` clears), every other custom value as read;
 //! - the contact's own `externalId` and `source`, so no reading of "replace" can clear them.
@@ -105,7 +105,7 @@ pub fn hold(desired: &ContactState, observed: &PushedState, policies: &Policies)
     };
     slots("emails", &mut out.emails, &was.emails, &policies.emails);
     slots("phone_numbers", &mut out.phones, &was.phones, &policies.phones);
-    for (key, value) in out.custom.iter_mut() {
+    for (key, value) in &mut out.custom {
         let had = was.custom.get(key).cloned().unwrap_or(serde_json::Value::Null);
         if policies.custom.get(key).copied().unwrap_or_default().keeps(had.is_null()) {
             let want = std::mem::replace(value, had.clone());
@@ -130,12 +130,11 @@ fn items(slots: &[Slot], current: &[ApiItem], owners: &[Option<usize>]) -> Vec<I
         // An item without an id cannot be named; the API always gives one.
         .filter_map(|(item, slot)| {
             let id = item.id.clone()?;
-            Some(match slot {
-                Some(s) => ItemBody { id: Some(id), name: slots[*s].label.clone(), value: slots[*s].value.clone() },
-                None => {
-                    item.value.as_ref()?;
-                    ItemBody { id: Some(id), name: item.name.clone().unwrap_or_default(), value: item.value.clone() }
-                }
+            Some(if let Some(s) = slot {
+                ItemBody { id: Some(id), name: slots[*s].label.clone(), value: slots[*s].value.clone() }
+            } else {
+                item.value.as_ref()?;
+                ItemBody { id: Some(id), name: item.name.clone().unwrap_or_default(), value: item.value.clone() }
             })
         })
         .collect();

@@ -1,5 +1,5 @@
 //! The OpenPhone API: [`client::Client`] (the only code that speaks HTTP), batched
-//! externalId lookups ([`lookup`]), the wire types ([`wire`]), the typed errors
+//! externalId lookups ([`mod@lookup`]), the wire types ([`wire`]), the typed errors
 //! ([`error::ApiError`]) and the pace learned from the API's rate-limit fields
 //! ([`ratelimit`], [`throttle`]).
 

@@ -6,9 +6,9 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 
 /// The first backoff step.
-pub const BASE_DELAY: Duration = Duration::from_millis(250);
+const BASE_DELAY: Duration = Duration::from_millis(250);
 /// No single wait is longer than this.
-pub const MAX_DELAY: Duration = Duration::from_secs(30);
+const MAX_DELAY: Duration = Duration::from_secs(30);
 
 /// Whether a request may be sent again after an error that left its fate unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub enum Replay {
 pub fn backoff(attempt: u32) -> Duration {
     let cap = BASE_DELAY.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(MAX_DELAY);
     let floor = cap / 10;
-    let spread = cap - floor;
+    let spread = cap.checked_sub(floor).unwrap();
     floor + spread.mul_f64(rand::random::<f64>())
 }
 

@@ -8,12 +8,12 @@
 //!   window (evenly spaced, so a window never gets more than q).
 //! - Between two answers of the same window, `r` fell by one for our own request and by one
 //!   for each request someone else sent. From those falls the throttle estimates the others'
-//!   rate and the key's total (decayed over [`MEMORY`]).
+//!   rate and the key's total (decayed over `MEMORY`).
 //! - While others use the key, this client takes a whole number of requests of each window
 //!   (its share), paced at `share - 0.3` a window so that no window gets more than the share
 //!   from it: the share is at most what the others leave (q minus their requests a window,
 //!   rounded up), so the key is not overrun while their pace holds. Once a window (and
-//!   [`MEMORY`]) it moves by one: down when the key is full and this client takes more than
+//!   `MEMORY`) it moves by one: down when the key is full and this client takes more than
 //!   the others (so that two instances even out), up when there is room and it takes no more
 //!   than the others (or there is room for two).
 //! - A 429 pauses every request for the `t` it carries (else `Retry-After`, else backoff) and
@@ -29,15 +29,15 @@ use tokio::time::Instant;
 use super::ratelimit::{LimitFields, Quota};
 
 /// The slowest pace, in requests per second.
-pub const MIN_RATE: f64 = 0.5;
+const MIN_RATE: f64 = 0.5;
 /// Alone on the key, the pace is `q - ALONE_SLACK` requests a window: evenly spaced, a window
 /// never holds more than q requests even when the answers' timing wobbles by 20 ms.
 pub const ALONE_SLACK: f64 = 0.2;
 /// With others on the key, the pace is `share - SHARED_SLACK` requests a window: a window
 /// never gets more than `share` of ours, and on average a third of a request is left over.
-pub const SHARED_SLACK: f64 = 0.3;
+const SHARED_SLACK: f64 = 0.3;
 /// How far back the rates are estimated (an exponential decay of this time constant).
-pub const MEMORY: Duration = Duration::from_millis(1500);
+const MEMORY: Duration = Duration::from_millis(1500);
 /// Others count as present until this long after their last request was seen.
 const OTHERS_LINGER: Duration = Duration::from_secs(3);
 /// The others' requests a window are their estimate less this, rounded up: a steady 5 a
@@ -143,7 +143,7 @@ impl Throttle {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Waits for this request's turn: the end of a pause a 429 asked for, then the next slot

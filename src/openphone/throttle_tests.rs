@@ -92,7 +92,7 @@ fn simulate(quota: u32, ceiling: u32, tools: usize, neighbour: f64, latency: Dur
         let w = at.as_secs();
         let used = windows.entry(w).or_default();
         *used += 1;
-        let reset = Duration::from_secs(w + 1) - at;
+        let reset = Duration::from_secs(w + 1).checked_sub(at).unwrap();
         (quota.saturating_sub(*used), *used > quota, reset)
     };
     while let Some(Reverse((at, _, event))) = queue.pop() {

@@ -36,7 +36,9 @@ fn cause_of(err: &(dyn Error + 'static)) -> Option<&'static str> {
         return Some("TLS failed (the server's certificate or the connection's encryption)");
     }
     if let Some(mut io) = err.downcast_ref::<std::io::Error>() {
-        use std::io::ErrorKind::*;
+        use std::io::ErrorKind::{
+            ConnectionAborted, ConnectionRefused, ConnectionReset, HostUnreachable, NetworkUnreachable, TimedOut,
+        };
         // An io::Error hides the error it wraps from `source()`: look inside, layer by layer
         // (the TLS stream wraps rustls's error in one, the connector in another).
         while let Some(inner) = io.get_ref() {

@@ -269,17 +269,16 @@ pub fn observed_state_kept(
                 .custom_fields
                 .iter()
                 .find(|c| c.key.as_deref() == Some(key))
-                .map(|c| canonical_value(&c.value, want))
-                .unwrap_or(Value::Null);
+                .map_or(Value::Null, |c| canonical_value(&c.value, want));
             (key.clone(), got)
         })
         .collect();
     PushedState {
         state: ContactState {
-            first_name: scalar(template.unmapped.first_name, &d.first_name),
-            last_name: scalar(template.unmapped.last_name, &d.last_name),
-            company: scalar(template.unmapped.company, &d.company),
-            role: scalar(template.unmapped.role, &d.role),
+            first_name: scalar(template.unmapped.first_name, d.first_name.as_ref()),
+            last_name: scalar(template.unmapped.last_name, d.last_name.as_ref()),
+            company: scalar(template.unmapped.company, d.company.as_ref()),
+            role: scalar(template.unmapped.role, d.role.as_ref()),
             emails,
             phones,
             custom,
@@ -356,8 +355,8 @@ pub fn own_items_kept(
 }
 
 /// A single-valued field as the mapping sees it: `None` when unmapped or empty.
-fn scalar(unmapped: bool, value: &Option<String>) -> Option<String> {
-    if unmapped { None } else { value.clone().filter(|s| !s.is_empty()) }
+fn scalar(unmapped: bool, value: Option<&String>) -> Option<String> {
+    if unmapped { None } else { value.filter(|s| !s.is_empty()).cloned() }
 }
 
 /// The state just written (`sent`: the values sent, with the ids of the items the write
@@ -399,7 +398,7 @@ fn same_item_value(a: Option<&str>, b: Option<&str>) -> bool {
 fn canonical_value(got: &Value, want: &Value) -> Value {
     match got {
         Value::String(s) if want.as_str().is_some_and(|w| convert::date_time(w).as_deref() == Some(w)) => {
-            convert::date_time(s).map(Value::String).unwrap_or_else(|| got.clone())
+            convert::date_time(s).map_or_else(|| got.clone(), Value::String)
         }
         Value::Number(n) => n.as_f64().and_then(canonical_number).unwrap_or_else(|| got.clone()),
         _ => got.clone(),

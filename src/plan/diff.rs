@@ -1,6 +1,6 @@
 //! The field-level diff of a desired contact against a known state (the last confirmed
 //! one, or what OpenPhone holds): the list of changed fields, for the plan, the report and
-//! drift. What is sent is built elsewhere ([`super::merge`]), from the contact as read.
+//! drift. What is sent is built elsewhere ([`mod@crate::openphone::merge`]), from the contact as read.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,7 +17,7 @@ pub struct FieldChange {
 
 impl std::fmt::Display for FieldChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let show = |v: &Option<String>| v.as_ref().map(|s| format!("{s:?}")).unwrap_or_else(|| "(empty)".to_owned());
+        let show = |v: &Option<String>| v.as_ref().map_or_else(|| "(empty)".to_owned(), |s| format!("{s:?}"));
         write!(f, "{}: {} → {}", self.field, show(&self.from), show(&self.to))
     }
 }

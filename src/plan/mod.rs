@@ -1,7 +1,7 @@
 //! The plan: a pure, deterministic function of (mapped records, mirror) into creates,
 //! updates (each with the fields it changes) and deletes, plus the safety guard that
-//! refuses mass deletes, and [`merge`], the complete contact a PATCH sends, from the contact
-//! as read. Invariant: nothing here does IO.
+//! refuses mass deletes. The complete contact a PATCH sends is built from the contact as
+//! read, in [`mod@crate::openphone::merge`]. Invariant: nothing here does IO.
 
 pub mod action;
 pub mod changes;

@@ -14,7 +14,7 @@ use crate::model::{ContactState, Digest, PushedState, Unmapped};
 use crate::source::{SourceError, SourceItem};
 
 /// The version of the plan file this build writes and reads.
-pub const PLAN_VERSION: u32 = 1;
+const PLAN_VERSION: u32 = 1;
 
 /// The plan file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,7 +59,7 @@ impl Identity {
     }
 
     /// What differs from `now`, in words (empty when nothing does).
-    pub fn differences(&self, now: &Identity) -> Vec<String> {
+    fn differences(&self, now: &Identity) -> Vec<String> {
         let mut out = Vec::new();
         let mut cmp = |what: &str, then: &str, now: &str| {
             if then != now {
@@ -290,7 +290,7 @@ impl SavedPlan {
     }
 
     /// The plan as the apply step takes it.
-    pub fn to_plan(&self) -> Plan {
+    fn to_plan(&self) -> Plan {
         let digest = |s: &Option<String>| s.as_deref().and_then(Digest::parse);
         let with = |s: &ContactState, names: &[String]| ContactState { unmapped: unmapped_from(names), ..s.clone() };
         Plan {

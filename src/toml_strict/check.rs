@@ -111,7 +111,7 @@ fn walk_table(
     lines: &mut KeyLines,
     problems: &mut Problems,
 ) {
-    for (key, value) in table.iter() {
+    for (key, value) in table {
         let name: &str = key.get_ref();
         let path = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") };
         let line = line_of(text, key.span().start);
@@ -143,14 +143,13 @@ fn walk_value(
     problems: &mut Problems,
 ) {
     let ok = match (kind, value.get_ref()) {
-        (Kind::Str, DeValue::String(_)) => true,
-        (Kind::Int, DeValue::Integer(_)) => true,
-        (Kind::Number, DeValue::Integer(_) | DeValue::Float(_)) => true,
-        (Kind::Bool, DeValue::Boolean(_)) => true,
+        (Kind::Str | Kind::StrOrStrs | Kind::StrOrTable(_), DeValue::String(_))
+        | (Kind::Int | Kind::Number, DeValue::Integer(_))
+        | (Kind::Number, DeValue::Float(_))
+        | (Kind::Bool, DeValue::Boolean(_)) => true,
         (Kind::Strs | Kind::StrOrStrs, DeValue::Array(items)) => {
             items.iter().all(|i| matches!(i.get_ref(), DeValue::String(_)))
         }
-        (Kind::StrOrStrs | Kind::StrOrTable(_), DeValue::String(_)) => true,
         (Kind::Table(schema) | Kind::StrOrTable(schema), DeValue::Table(t)) => {
             walk_table(file, text, t, schema, path, lines, problems);
             true
@@ -186,7 +185,7 @@ mod tests {
     fn reports_every_unknown_key_and_type_with_lines() {
         let text = "[t]\na = 1\nbogus = true\n\n[[items]]\nn = \"x\"\n[[items]]\nzz = 2\n";
         let (lines, problems) = check(Path::new("c.toml"), text, SCHEMA);
-        let shown: Vec<String> = problems.0.iter().map(|p| p.to_string()).collect();
+        let shown: Vec<String> = problems.0.iter().map(std::string::ToString::to_string).collect();
         assert_eq!(
             shown,
             vec![

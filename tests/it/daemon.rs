@@ -30,17 +30,17 @@ pub(crate) struct Daemon {
 
 impl Daemon {
     /// `daemon` in `ws`, with `env` added to the environment.
-    pub(crate) async fn start(ws: &Workspace, env: &[(&str, &str)]) -> Daemon {
+    pub(crate) fn start(ws: &Workspace, env: &[(&str, &str)]) -> Daemon {
         let mut cmd = ws.command(&["daemon"], Some(&ws.api_key));
         cmd.env_remove("WATCHDOG_USEC").env_remove("WATCHDOG_PID");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        Daemon::spawn(cmd, &ws.path("notify.sock")).await
+        Daemon::spawn(cmd, &ws.path("notify.sock"))
     }
 
     /// Starts `cmd` (a `daemon` command) with a fake `$NOTIFY_SOCKET` at `socket_path`.
-    pub(crate) async fn spawn(mut cmd: tokio::process::Command, socket_path: &std::path::Path) -> Daemon {
+    pub(crate) fn spawn(mut cmd: tokio::process::Command, socket_path: &std::path::Path) -> Daemon {
         let _ = std::fs::remove_file(socket_path);
         let socket = tokio::net::UnixDatagram::bind(socket_path).expect("bind the fake NOTIFY_SOCKET");
         let notes = Arc::new(Mutex::new(Vec::new()));
@@ -140,7 +140,7 @@ async fn syncs_at_start_then_on_schedule_and_picks_up_an_edit() {
     let ws = Workspace::new().await;
     ws.write_n(3);
     ws.append_config(EVERY_SECOND);
-    let d = Daemon::start(&ws, &[]).await;
+    let d = Daemon::start(&ws, &[]);
     d.wait_for("3 contacts", 10, |_| ws.fake.contacts().len() == 3).await;
     d.wait_for("READY=1", 5, |d| d.notes().iter().any(|n| n.contains("READY=1"))).await;
 
@@ -168,7 +168,7 @@ async fn a_tick_that_comes_during_a_run_is_skipped_and_logged() {
     ws.append_config(EVERY_SECOND);
     ws.write_n(8);
     ws.fake.set_latency(Duration::from_millis(500));
-    let d = Daemon::start(&ws, &[]).await;
+    let d = Daemon::start(&ws, &[]);
     d.wait_log("Skipping a scheduled run: the previous run is still going", 10).await;
     ws.fake.set_latency(Duration::ZERO);
     d.wait_for("all 8 contacts", 15, |_| ws.fake.contacts().len() == 8).await;
@@ -185,7 +185,7 @@ async fn sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     let ws = Workspace::new().await;
     ws.write_n(2);
     ws.append_config(EVERY_SECOND);
-    let d = Daemon::start(&ws, &[]).await;
+    let d = Daemon::start(&ws, &[]);
     d.wait_for("2 contacts", 10, |_| ws.fake.contacts().len() == 2).await;
 
     // A bad config: two problems, both logged; the daemon goes on with the old one.
@@ -221,7 +221,7 @@ async fn sigterm_mid_run_exits_0_fast_and_loses_nothing() {
     ws.append_config(YEARLY);
     ws.write_n(30);
     ws.fake.set_latency(Duration::from_millis(300));
-    let d = Daemon::start(&ws, &[]).await;
+    let d = Daemon::start(&ws, &[]);
     d.wait_for("a few creates", 10, |_| ws.fake.contacts().len() >= 6).await;
     let (code, took, log) = d.stop().await;
     assert_eq!(code, 0, "{log}");
@@ -251,7 +251,7 @@ async fn a_sync_or_a_second_daemon_is_refused_while_the_daemon_runs() {
     let ws = Workspace::new().await;
     ws.write_n(2);
     ws.append_config(YEARLY);
-    let d = Daemon::start(&ws, &[]).await;
+    let d = Daemon::start(&ws, &[]);
     d.wait_log("Sync finished", 10).await;
 
     let sync = ws.run(&["sync", "--output", "json"]).await;
@@ -280,7 +280,7 @@ async fn ready_status_watchdog_and_stopping_reach_the_notify_socket() {
     let ws = Workspace::new().await;
     ws.write_n(1);
     ws.append_config(YEARLY);
-    let d = Daemon::start(&ws, &[("WATCHDOG_USEC", "400000")]).await;
+    let d = Daemon::start(&ws, &[("WATCHDOG_USEC", "400000")]);
     d.wait_for("3 watchdog pings", 5, |d| d.notes().iter().filter(|n| n.trim() == "WATCHDOG=1").count() >= 3).await;
     let notes = d.notes();
     assert!(notes[0].contains("READY=1\n") && notes[0].contains("STATUS="), "{notes:?}");
@@ -348,7 +348,7 @@ async fn a_failed_run_is_logged_and_the_next_tick_tries_again() {
     let ws = Workspace::new().await;
     ws.write_n(2);
     ws.append_config(EVERY_SECOND);
-    let d = Daemon::start(&ws, &[]).await;
+    let d = Daemon::start(&ws, &[]);
     d.wait_for("2 contacts", 10, |_| ws.fake.contacts().len() == 2).await;
     let csv = std::fs::read_to_string(ws.path("contacts.csv")).unwrap();
     std::fs::remove_file(ws.path("contacts.csv")).unwrap();
@@ -421,7 +421,7 @@ async fn the_daemon_verifies_at_start_and_repairs_edits_made_in_the_app() {
     );
     ws.append_config(YEARLY);
     edit("Edited");
-    let d = Daemon::start(&ws, &[]).await;
+    let d = Daemon::start(&ws, &[]);
     d.wait_log("Sync finished", 10).await;
     let (code, _, log) = d.stop().await;
     assert_eq!(code, 0, "{log}");
@@ -430,7 +430,7 @@ async fn the_daemon_verifies_at_start_and_repairs_edits_made_in_the_app() {
     // The default (daily): the run at start verifies, reports the drift and restores it.
     ws.write("config.toml", &config);
     ws.append_config(YEARLY);
-    let d = Daemon::start(&ws, &[]).await;
+    let d = Daemon::start(&ws, &[]);
     d.wait_log("Sync finished", 10).await;
     let (code, _, log) = d.stop().await;
     assert_eq!(code, 0, "{log}");
@@ -439,7 +439,7 @@ async fn the_daemon_verifies_at_start_and_repairs_edits_made_in_the_app() {
 
     // A restart within the day does not verify again: the mirror remembers the last verify.
     edit("Edited again");
-    let d = Daemon::start(&ws, &[]).await;
+    let d = Daemon::start(&ws, &[]);
     d.wait_log("Sync finished", 10).await;
     let (code, _, log) = d.stop().await;
     assert_eq!(code, 0, "{log}");

@@ -53,7 +53,7 @@ async fn sigterm_during_the_lookups_of_a_large_first_run_exits_at_once_with_one_
     // 1,000 s, so the stop lands among them, with no write in flight.
     ws.append_config(YEARLY);
     large_workspace_files(&ws, rows());
-    let d = Daemon::start(&ws, &[]).await;
+    let d = Daemon::start(&ws, &[]);
     d.wait_for("the lookups to begin", 300, |_| lookups(&ws) >= 3).await;
 
     let (code, took, log) = d.stop().await;
@@ -85,7 +85,7 @@ async fn sigterm_while_a_large_source_is_read_exits_at_once() {
     let ws = Workspace::new().await;
     ws.append_config(YEARLY);
     large_workspace_files(&ws, rows());
-    let d = Daemon::start(&ws, &[]).await;
+    let d = Daemon::start(&ws, &[]);
     // The field list is the first request, just before the source is read.
     d.wait_for("the run to start", 30, |_| !ws.fake.requests().is_empty()).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -110,7 +110,7 @@ async fn the_run_after_a_stop_during_the_writes_finishes_the_job_with_no_duplica
     large_workspace_files(&ws, N);
     ws.fake.set_rate_limit(None);
     ws.fake.set_latency(Duration::from_millis(50));
-    let d = Daemon::start(&ws, &[]).await;
+    let d = Daemon::start(&ws, &[]);
     d.wait_for("the first creates", 120, |_| ws.fake.contacts().len() >= 20).await;
 
     let (code, took, log) = d.stop().await;
@@ -139,7 +139,7 @@ async fn metrics_are_answered_while_a_large_source_is_read_on_a_single_worker() 
     ws.append_config("[metrics]\nlisten = \"127.0.0.1:0\"\n");
     large_workspace_files(&ws, rows());
     // One worker thread: a run that blocked it while reading would hold up every scrape.
-    let d = Daemon::start(&ws, &[("TOKIO_WORKER_THREADS", "1")]).await;
+    let d = Daemon::start(&ws, &[("TOKIO_WORKER_THREADS", "1")]);
     d.wait_log("Serving Prometheus metrics", 30).await;
     let addr = d.metrics_addr();
     d.wait_for("the run to start", 30, |_| !ws.fake.requests().is_empty()).await;

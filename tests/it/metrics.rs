@@ -17,7 +17,7 @@ use crate::support::Workspace;
 async fn daemon_with_metrics(ws: &Workspace, schedule: &str) -> Daemon {
     ws.append_config(schedule);
     ws.append_config("[metrics]\nlisten = \"127.0.0.1:0\"\n");
-    let d = Daemon::start(ws, &[]).await;
+    let d = Daemon::start(ws, &[]);
     d.wait_log("Sync finished", 10).await;
     d
 }

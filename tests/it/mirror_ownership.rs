@@ -58,7 +58,7 @@ async fn a_path_that_is_not_a_regular_file_is_refused_before_anything_is_made_be
         {
             let beside: Vec<String> = std::fs::read_dir(ws.dir.path())
                 .unwrap()
-                .filter_map(|e| e.ok())
+                .filter_map(std::result::Result::ok)
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .filter(|n| n.starts_with(name) && n != name)
                 .collect();

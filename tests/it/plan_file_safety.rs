@@ -64,7 +64,7 @@ async fn an_existing_file_that_is_not_a_plan_is_refused_and_a_plan_is_replaced()
     assert_eq!(run.code, 0, "a plan of ours is replaced: {}", run.stderr);
     let leftovers: Vec<_> = std::fs::read_dir(ws.dir.path())
         .unwrap()
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter(|e| e.file_name().to_string_lossy().contains("tmp-plan"))
         .collect();
     assert!(leftovers.is_empty(), "no temporary file is left: {leftovers:?}");

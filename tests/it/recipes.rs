@@ -131,7 +131,7 @@ fn docs_show_each_recipe_as_its_file() {
         .collect();
     dirs.sort();
     let mut tested: Vec<&str> = RECIPES.iter().map(|r| r.dir).collect();
-    tested.sort();
+    tested.sort_unstable();
     assert_eq!(dirs, tested, "every recipe under examples/recipes/ is run by this file");
     for dir in &dirs {
         let link = format!("(../examples/recipes/{dir}/mapping.toml)");

@@ -88,7 +88,8 @@ async fn redirector(fake_base: String, status: u16) -> (String, Arc<Mutex<Vec<St
     let handle = move |req: Request| {
         let (fake_base, log, http) = (fake_base.clone(), log.clone(), http.clone());
         async move {
-            let target = format!("{fake_base}{}", req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+            let target =
+                format!("{fake_base}{}", req.uri().path_and_query().map_or("/", axum::http::uri::PathAndQuery::as_str));
             log.lock().unwrap().push(format!("{} {}", req.method(), req.uri().path()));
             if req.method() != axum::http::Method::GET {
                 return Response::builder().status(status).header("Location", target).body(Body::empty()).unwrap();
@@ -281,7 +282,7 @@ async fn running_out_of_file_handles_says_so() {
         unsafe {
             cmd.pre_exec(move || {
                 let lim = libc::rlimit { rlim_cur: limit, rlim_max: limit };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raw const lim) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
@@ -307,13 +308,13 @@ async fn daemon_with_file_limit(ws: &Workspace, soft: u64, hard: u64) -> crate::
     unsafe {
         cmd.pre_exec(move || {
             let lim = libc::rlimit { rlim_cur: soft as libc::rlim_t, rlim_max: hard as libc::rlim_t };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raw const lim) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
         });
     }
-    let d = crate::daemon::Daemon::spawn(cmd, &ws.path("notify.sock")).await;
+    let d = crate::daemon::Daemon::spawn(cmd, &ws.path("notify.sock"));
     d.wait_log("Sync finished", 10).await;
     d
 }

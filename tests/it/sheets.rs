@@ -360,7 +360,7 @@ async fn check_reads_the_sheet_and_google_outages_are_retried() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stop_while_the_sheet_is_read_ends_the_run_at_once() {
     let (ws, google) = sheet_workspace(vec![header_cells(), sheet_row(1)], "Contacts!A1:K").await;
-    google.set_latency(std::time::Duration::from_secs(60));
+    google.set_latency(std::time::Duration::from_mins(1));
     let child = ws
         .command(&["sync", "--output", "json"], Some(&ws.api_key))
         .stdout(std::process::Stdio::piped())

@@ -3,6 +3,8 @@
 //! that Excel keeps them as text, is not part of the value. A contact synced by an earlier
 //! build under the id with the apostrophe keeps that id (docs/mapping.md, "Identity").
 
+use std::fmt::Write as _;
+
 use rusqlite::Connection;
 
 use crate::support::Workspace;
@@ -20,7 +22,7 @@ default_region = "US"
 fn shopify(rows: &[(&str, &str, &str)]) -> String {
     let mut csv = String::from("Customer ID,First Name,Phone\n");
     for (id, name, phone) in rows {
-        csv.push_str(&format!("{id},{name},{phone}\n"));
+        let _ = writeln!(csv, "{id},{name},{phone}");
     }
     csv
 }

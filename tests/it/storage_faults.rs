@@ -150,14 +150,14 @@ async fn a_read_only_mirror_or_folder_stops_untouched() {
         for m in means {
             tried.push(m);
             // A failed setuid makes the spawn itself fail: try the next means.
-            match tokio::time::timeout(Duration::from_secs(60), async { sync_read_only(&ws, &target, mode, m).await })
+            match tokio::time::timeout(Duration::from_mins(1), async { sync_read_only(&ws, &target, mode, m).await })
                 .await
             {
                 Ok(Some(r)) if !(r.code == -1 && r.stderr.is_empty()) => {
                     run = Some(r);
                     break;
                 }
-                _ => continue,
+                _ => {}
             }
         }
         let Some(run) = run else {
@@ -252,7 +252,7 @@ async fn a_disk_that_fills_mid_run_loses_nothing_confirmed() {
         cmd.pre_exec(|| {
             let limit = 32 + 24 * (4096 + 24);
             let rl = libc::rlimit { rlim_cur: limit, rlim_max: limit };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &rl) != 0 {
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &raw const rl) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             libc::signal(libc::SIGXFSZ, libc::SIG_IGN);

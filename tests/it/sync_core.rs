@@ -1,6 +1,8 @@
 //! End-to-end: first sync, no-op rerun, exact deltas, dry run, bad rows, the mass-delete
 //! guard, item edits by id, and contacts changed behind the sync's back.
 
+use std::fmt::Write as _;
+
 use serde_json::{Value, json};
 
 use crate::support::{Workspace, custom, ids, row};
@@ -339,7 +341,7 @@ async fn an_edit_in_an_unmapped_column_costs_nothing() {
     // Same rows, plus a column no mapping reads.
     let mut text = format!("{},Notes\n", crate::support::HEADER);
     for n in 1..=3 {
-        text.push_str(&format!("{},note {n}\n", row(n)));
+        let _ = writeln!(text, "{},note {n}", row(n));
     }
     ws.write("contacts.csv", &text);
     ws.fake.clear_requests();

@@ -6,6 +6,7 @@
 //! its own mirror and serves its own metrics.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::daemon::{Daemon, YEARLY};
@@ -51,8 +52,12 @@ fn expand(value: &str, instance: &str) -> String {
             // Plain instance names: the escaped and unescaped forms are the same.
             Some('i' | 'I') => out.push_str(instance),
             Some('p' | 'P') => out.push_str(prefix),
-            Some('n') => out.push_str(&format!("{prefix}@{instance}.service")),
-            Some('N') => out.push_str(&format!("{prefix}@{instance}")),
+            Some('n') => {
+                let _ = write!(out, "{prefix}@{instance}.service");
+            }
+            Some('N') => {
+                let _ = write!(out, "{prefix}@{instance}");
+            }
             Some('%') => out.push('%'),
             other => panic!("{UNIT} uses the specifier %{other:?}, which this test does not expand: {value}"),
         }
@@ -100,6 +105,8 @@ async fn start_instance(root: &Path, name: &str, rows: usize) -> Instance {
     let working_dir = under(root, &one("WorkingDirectory"));
     assert_eq!(working_dir, state_dir, "the daemon works in its state directory");
     let config_path = under(root, &env["OPENPHONE_SYNC_CONFIG"]);
+    // `{:?}` quotes a path as a TOML basic string.
+    #[allow(clippy::unnecessary_debug_formatting)]
     let config = std::fs::read_to_string(ws.path("config.toml"))
         .unwrap()
         .replace("database = \"mirror.sqlite3\"", &format!("database = {:?}", state_dir.join("mirror.sqlite3")))
@@ -137,7 +144,7 @@ async fn start_instance(root: &Path, name: &str, rows: usize) -> Instance {
         let pre = ws.output(command(pre)).await;
         assert_eq!(pre.code, 0, "ExecStartPre of {name}: {}", pre.stderr);
     }
-    let daemon = Daemon::spawn(command(&one("ExecStart")), &root.join(format!("notify-{name}.sock"))).await;
+    let daemon = Daemon::spawn(command(&one("ExecStart")), &root.join(format!("notify-{name}.sock")));
     Instance { ws, state_dir, user: one("User"), daemon }
 }
 

@@ -61,7 +61,7 @@ async fn a_csv_rewritten_while_it_is_read_never_causes_a_write() {
     let rewrites = writer.join().unwrap();
     let writes: Vec<String> =
         ws.fake.requests().iter().filter(|r| r.method != "GET").map(|r| format!("{} {}", r.method, r.path)).collect();
-    assert!(writes.is_empty(), "{} runs during {rewrites} rewrites wrote: {writes:?}", runs);
+    assert!(writes.is_empty(), "{runs} runs during {rewrites} rewrites wrote: {writes:?}");
     assert!(rewrites > 5 && runs > 2, "{runs} runs, {rewrites} rewrites");
     eprintln!("{runs} runs during {rewrites} rewrites; {refused} gave up after reading again");
     ws.assert_exactly(&ids(1..=400));

@@ -54,7 +54,7 @@ async fn a_dry_run_shows_each_warning_once_and_the_log_only_sums_them_up() {
         let both = format!("{}{}", run.stdout, run.stderr);
         for w in all {
             let message = w["message"].as_str().unwrap();
-            let shown = if args.len() == 3 { 1 } else { 0 };
+            let shown = usize::from(args.len() == 3);
             assert_eq!(both.matches(message).count(), shown, "{args:?}: {message}\n{both}");
         }
         assert!(!run.stderr.contains("Value left out"), "{}", run.stderr);
@@ -220,7 +220,7 @@ async fn the_daemon_logs_one_event_per_column_and_reason_and_the_hint() {
     // At the default log level, as systemd runs it.
     let mut cmd = ws.command(&["daemon"], Some(&ws.api_key));
     cmd.env_remove("RUST_LOG").env_remove("WATCHDOG_USEC").env_remove("WATCHDOG_PID");
-    let d = Daemon::spawn(cmd, &ws.path("notify.sock")).await;
+    let d = Daemon::spawn(cmd, &ws.path("notify.sock"));
     d.wait_log("Sync finished", 30).await;
     let (code, _, log) = d.stop().await;
     assert_eq!(code, 0, "{log}");

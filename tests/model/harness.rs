@@ -5,6 +5,7 @@
 //! property is checked ([`Harness::step`]).
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -151,7 +152,7 @@ enum Ended {
     Killed,
 }
 
-pub struct Harness {
+pub(crate) struct Harness {
     /// The fake's runtime (one worker thread).
     rt: tokio::runtime::Runtime,
     ws: Workspace,
@@ -162,7 +163,7 @@ pub struct Harness {
     pub steps: Vec<String>,
 }
 
-fn mapping_text(p: &crate::reference::Policies) -> String {
+fn mapping_text(p: crate::reference::Policies) -> String {
     let mut policies = String::new();
     if let Some(w) = p.company.word() {
         policies = format!("policy = {{ company = \"{w}\" }}\n");
@@ -264,7 +265,7 @@ impl Writes {
 }
 
 impl Harness {
-    pub fn new() -> Harness {
+    pub(crate) fn new() -> Harness {
         let _ = rustls::crypto::ring::default_provider().install_default();
         // The fake serves from its own thread; each run gets a runtime of its own, dropped
         // with the run, so a killed run's connections die with it as with a process.
@@ -308,7 +309,7 @@ impl Harness {
     }
 
     fn write_mapping(&self) {
-        self.ws.write("mapping.toml", &mapping_text(&self.model.policies));
+        self.ws.write("mapping.toml", &mapping_text(self.model.policies));
     }
 
     /// Writes the CSV with an old, distinct modification time, so the reader's "just written"
@@ -316,7 +317,7 @@ impl Harness {
     fn write_source(&mut self) {
         let mut text = String::from("ID,First Name,Company,Email,Mobile,Source\n");
         for (id, r) in &self.model.rows {
-            text.push_str(&format!("{id},{},{},{},{},{}\n", r.first, r.company, r.email, r.phone, r.lead));
+            let _ = writeln!(text, "{id},{},{},{},{},{}", r.first, r.company, r.email, r.phone, r.lead);
         }
         self.ws.write("contacts.csv", &text);
         self.csv_writes += 1;
@@ -349,7 +350,7 @@ impl Harness {
             let Some(n) = kill_at else { return Some(sync.await) };
             tokio::select! {
                 r = sync => Some(r),
-                _ = async { while fake.requests().len() < start + n { tokio::time::sleep(Duration::from_millis(1)).await } } => None,
+                () = async { while fake.requests().len() < start + n { tokio::time::sleep(Duration::from_millis(1)).await } } => None,
             }
         });
         // The kill: the run's runtime, its tasks and its connections go.
@@ -420,7 +421,7 @@ impl Harness {
     }
 
     /// Applies `op` to the workspace and the model, then checks every property.
-    pub fn step(&mut self, op: &Op) -> Result<(), String> {
+    pub(crate) fn step(&mut self, op: &Op) -> Result<(), String> {
         self.steps.push(format!("{op:?}"));
         let before = self.observe_all()?;
         let mut ids_by_contact = self.ids_by_contact();
@@ -535,11 +536,11 @@ impl Harness {
             Op::Restore { id } => {
                 // The restore's own entry (issue 19 (3)).
                 allow_extra_entry = true;
-                self.restore(IDS[id])?
+                self.restore(IDS[id])?;
             }
             Op::Forget { id } => {
                 allow_extra_entry = true;
-                self.forget(IDS[id])?
+                self.forget(IDS[id])?;
             }
             Op::SavePlan { target } => self.save_plan(target)?,
             Op::ApplyPlan => {
@@ -732,7 +733,7 @@ impl Harness {
             return Ok(());
         }
         let run = self.rt.block_on(self.ws.run(&["forget", ext, "--output", "json"]));
-        let want = if kept { 0 } else { 1 };
+        let want = i32::from(!kept);
         if run.code != want {
             return Err(format!("forget {ext} exited {} (want {want}): {}{}", run.code, run.stdout, run.stderr));
         }
@@ -860,10 +861,10 @@ fn app_edit_json(c: &mut Value, edit: AppEdit) {
             }
         }
         AppEdit::AddHomeEmail => {
-            d["emails"].as_array_mut().unwrap().push(json!({"name": "home", "value": "home@x.com"}))
+            d["emails"].as_array_mut().unwrap().push(json!({"name": "home", "value": "home@x.com"}));
         }
         AppEdit::AddAppPhone => {
-            d["phoneNumbers"].as_array_mut().unwrap().push(json!({"name": "app", "value": "+12015550199"}))
+            d["phoneNumbers"].as_array_mut().unwrap().push(json!({"name": "app", "value": "+12015550199"}));
         }
         AppEdit::Lead(v) => set_custom_json(c, LEAD_KEY, "Lead Source", v),
         AppEdit::Notes => set_custom_json(c, NOTES_KEY, "Notes", "note"),

@@ -66,7 +66,7 @@ pub fn known(hole: Hole) -> bool {
 static SERIAL: Mutex<()> = Mutex::new(());
 
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Runs `ops` from a fresh workspace, checking after every step; panics with the sequence
@@ -90,7 +90,7 @@ impl ReferenceStateMachine for Machine {
         Just(()).boxed()
     }
 
-    fn transitions(_: &()) -> BoxedStrategy<Op> {
+    fn transitions((): &()) -> BoxedStrategy<Op> {
         let id = 0..4usize;
         let col =
             prop_oneof![Just(Col::First), Just(Col::Company), Just(Col::Email), Just(Col::Phone), Just(Col::Lead)];
@@ -135,9 +135,7 @@ impl ReferenceStateMachine for Machine {
         .boxed()
     }
 
-    fn apply(state: (), _: &Op) {
-        state
-    }
+    fn apply((): (), _: &Op) {}
 }
 
 struct Sut;
@@ -149,7 +147,7 @@ impl StateMachineTest for Sut {
     type SystemUnderTest = Harness;
     type Reference = Machine;
 
-    fn init_test(_: &()) -> Harness {
+    fn init_test((): &()) -> Harness {
         let n = CASES_RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         if n.is_multiple_of(100) && std::env::var_os("MODEL_PROGRESS").is_some() {
             eprintln!("model: {n} cases started");
@@ -157,7 +155,7 @@ impl StateMachineTest for Sut {
         Harness::new()
     }
 
-    fn apply(mut h: Harness, _: &(), op: Op) -> Harness {
+    fn apply(mut h: Harness, (): &(), op: Op) -> Harness {
         if let Err(e) = h.step(&op) {
             panic!("step {} ({op:?}) broke a property:\n{e}\nsteps so far: {:#?}", h.steps.len(), h.steps);
         }
@@ -194,9 +192,9 @@ fn the_sync_keeps_every_promise_over_random_sequences() {
     });
     match result {
         Ok(()) => {
-            println!("model: {cases} cases passed in {:.1} s (MODEL_SEED={seed})", started.elapsed().as_secs_f64())
+            println!("model: {cases} cases passed in {:.1} s (MODEL_SEED={seed})", started.elapsed().as_secs_f64());
         }
-        Err(TestError::Fail(why, (_, ops, _))) => panic!(
+        Err(TestError::Fail(why, ((), ops, _))) => panic!(
             "the model found a broken promise: {why}\nshrunk sequence ({} steps):\n{ops:#?}\nreplay: MODEL_SEED={seed} cargo test --test model",
             ops.len()
         ),

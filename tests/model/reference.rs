@@ -8,19 +8,19 @@
 use std::collections::BTreeMap;
 
 /// The external ids the model uses.
-pub const IDS: [&str; 4] = ["C-1", "C-2", "C-3", "C-4"];
+pub(crate) const IDS: [&str; 4] = ["C-1", "C-2", "C-3", "C-4"];
 /// How long a row must be missing before its contact is deleted (the config's `delete_after`).
-pub const DELETE_AFTER_MS: i64 = 3_600_000;
+pub(crate) const DELETE_AFTER_MS: i64 = 3_600_000;
 
-pub const FIRST: [&str; 3] = ["Ann", "Bob", "Cy"];
-pub const COMPANY: [&str; 3] = ["", "Acme", "Globex"];
-pub const EMAIL: [&str; 3] = ["", "a@x.com", "b@x.com"];
-pub const PHONE: [&str; 3] = ["", "+12015550101", "+12015550102"];
-pub const LEAD: [&str; 3] = ["", "Ads", "Referral"];
+pub(crate) const FIRST: [&str; 3] = ["Ann", "Bob", "Cy"];
+pub(crate) const COMPANY: [&str; 3] = ["", "Acme", "Globex"];
+pub(crate) const EMAIL: [&str; 3] = ["", "a@x.com", "b@x.com"];
+pub(crate) const PHONE: [&str; 3] = ["", "+12015550101", "+12015550102"];
+pub(crate) const LEAD: [&str; 3] = ["", "Ads", "Referral"];
 
 /// The names of the custom values in [`Contact::custom`].
-pub const LEAD_FIELD: &str = "lead";
-pub const NOTES_FIELD: &str = "notes";
+pub(crate) const LEAD_FIELD: &str = "lead";
+pub(crate) const NOTES_FIELD: &str = "notes";
 
 /// A confirmed state no row has: the record may be written again on any run.
 static UNREAD: std::sync::LazyLock<Row> = std::sync::LazyLock::new(|| Row {
@@ -33,7 +33,7 @@ static UNREAD: std::sync::LazyLock<Row> = std::sync::LazyLock::new(|| Row {
 
 /// One source row (the id is the key it is stored under).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Row {
+pub(crate) struct Row {
     pub first: String,
     pub company: String,
     pub email: String,
@@ -61,7 +61,7 @@ impl Policy {
 
 /// The policies of the three fields whose policy the model changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Policies {
+pub(crate) struct Policies {
     pub company: Policy,
     pub email: Policy,
     pub lead: Policy,
@@ -70,7 +70,7 @@ pub struct Policies {
 /// A contact as the workspace shows it: scalars, items as (label, value) and custom values
 /// as (field, value), each list sorted; empty values are absent.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Contact {
+pub(crate) struct Contact {
     pub first: Option<String>,
     pub company: Option<String>,
     pub emails: Vec<(String, String)>,
@@ -84,7 +84,7 @@ fn some(s: &str) -> Option<String> {
 
 impl Contact {
     /// The contact a create makes from `row`: every mapped value the row has.
-    pub fn from_row(row: &Row) -> Contact {
+    pub(crate) fn from_row(row: &Row) -> Contact {
         let mut c = Contact { first: some(&row.first), company: some(&row.company), ..Contact::default() };
         c.set_item(Items::Emails, "work", some(&row.email));
         c.set_item(Items::Phones, "mobile", some(&row.phone));
@@ -93,7 +93,7 @@ impl Contact {
     }
 
     /// The mapped values, as a row.
-    pub fn as_row(&self) -> Row {
+    pub(crate) fn as_row(&self) -> Row {
         let v = |o: Option<String>| o.unwrap_or_default();
         Row {
             first: v(self.first.clone()),
@@ -104,7 +104,7 @@ impl Contact {
         }
     }
 
-    pub fn items(&self, which: Items) -> &Vec<(String, String)> {
+    pub(crate) fn items(&self, which: Items) -> &Vec<(String, String)> {
         match which {
             Items::Emails => &self.emails,
             Items::Phones => &self.phones,
@@ -119,12 +119,12 @@ impl Contact {
     }
 
     /// The value of the (first) item labelled `label`.
-    pub fn item(&self, which: Items, label: &str) -> Option<String> {
+    pub(crate) fn item(&self, which: Items, label: &str) -> Option<String> {
         self.items(which).iter().find(|(l, _)| l == label).map(|(_, v)| v.clone())
     }
 
     /// Sets, or removes with `None`, the item labelled `label`.
-    pub fn set_item(&mut self, which: Items, label: &str, value: Option<String>) {
+    pub(crate) fn set_item(&mut self, which: Items, label: &str, value: Option<String>) {
         let list = self.items_mut(which);
         list.retain(|(l, _)| l != label);
         if let Some(v) = value {
@@ -133,17 +133,17 @@ impl Contact {
         list.sort();
     }
 
-    pub fn add_item(&mut self, which: Items, label: &str, value: &str) {
+    pub(crate) fn add_item(&mut self, which: Items, label: &str, value: &str) {
         let list = self.items_mut(which);
         list.push((label.to_owned(), value.to_owned()));
         list.sort();
     }
 
-    pub fn custom(&self, name: &str) -> Option<String> {
+    pub(crate) fn custom(&self, name: &str) -> Option<String> {
         self.custom.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
     }
 
-    pub fn set_custom(&mut self, name: &str, value: Option<String>) {
+    pub(crate) fn set_custom(&mut self, name: &str, value: Option<String>) {
         self.custom.retain(|(n, _)| n != name);
         if let Some(v) = value {
             self.custom.push((name.to_owned(), v));
@@ -155,11 +155,11 @@ impl Contact {
     /// source's value for a field it owns; for `if_empty` the contact's value while it has
     /// one; for `on_create` the contact's value always. Unmapped fields and items added in the
     /// app are untouched.
-    pub fn updated(&self, row: &Row, policies: &Policies) -> Contact {
+    pub(crate) fn updated(&self, row: &Row, policies: Policies) -> Contact {
         let mut c = self.clone();
         c.first = some(&row.first);
-        c.company = scalar(policies.company, &self.company, &row.company);
-        c.set_custom(LEAD_FIELD, scalar(policies.lead, &self.custom(LEAD_FIELD), &row.lead));
+        c.company = scalar(policies.company, self.company.as_ref(), &row.company);
+        c.set_custom(LEAD_FIELD, scalar(policies.lead, self.custom(LEAD_FIELD).as_ref(), &row.lead));
         let work = self.item(Items::Emails, "work");
         let work = match policies.email {
             Policy::Source => some(&row.email),
@@ -177,23 +177,23 @@ impl Contact {
     }
 }
 
-fn scalar(policy: Policy, had: &Option<String>, source: &str) -> Option<String> {
+fn scalar(policy: Policy, had: Option<&String>, source: &str) -> Option<String> {
     match policy {
         Policy::Source => some(source),
-        Policy::IfEmpty => had.clone().or_else(|| some(source)),
-        Policy::OnCreate => had.clone(),
+        Policy::IfEmpty => had.cloned().or_else(|| some(source)),
+        Policy::OnCreate => had.cloned(),
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Items {
+pub(crate) enum Items {
     Emails,
     Phones,
 }
 
 /// One hypothesis about a record: its contact, and what the tool should remember of it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RecState {
+pub(crate) struct RecState {
     /// The contact the workspace should hold (`None`: no contact with this externalId).
     pub contact: Option<Contact>,
     /// The row as last pushed (the record's "last synced" values); `None` before the first
@@ -214,7 +214,7 @@ pub struct RecState {
 }
 
 impl RecState {
-    pub fn empty() -> RecState {
+    pub(crate) fn empty() -> RecState {
         RecState {
             contact: None,
             pushed: None,
@@ -228,43 +228,40 @@ impl RecState {
 
     /// One sync run that finishes cleanly at `now`. `verify`: a `--verify` run, which also
     /// repairs contacts edited or deleted in the app.
-    pub fn synced(&self, row: Option<&Row>, policies: &Policies, now: i64, verify: bool) -> Vec<RecState> {
+    pub(crate) fn synced(&self, row: Option<&Row>, policies: Policies, now: i64, verify: bool) -> Vec<RecState> {
         let mut s = self.clone();
-        match row {
-            Some(row) => {
-                s.missing_since = None;
-                s.kept = false;
-                let changed = s.pushed.as_ref() != Some(row);
-                let replanned = s.confirmed.as_ref().is_some_and(|c| c != row);
-                let write = |s: &RecState| {
-                    let mut w = s.clone();
-                    let c = match &s.contact {
-                        None => Contact::from_row(row),
-                        Some(c) => c.updated(row, policies),
-                    };
-                    w.confirmed = Some(c.as_row());
-                    w.contact = Some(c);
-                    w.pushed = Some(row.clone());
-                    w.app_deleted = false;
-                    w
+        if let Some(row) = row {
+            s.missing_since = None;
+            s.kept = false;
+            let changed = s.pushed.as_ref() != Some(row);
+            let replanned = s.confirmed.as_ref().is_some_and(|c| c != row);
+            let write = |s: &RecState| {
+                let mut w = s.clone();
+                let c = match &s.contact {
+                    None => Contact::from_row(row),
+                    Some(c) => c.updated(row, policies),
                 };
-                if s.pushed.is_none() && s.contact.is_none() || changed || verify {
-                    return vec![write(&s)];
-                }
-                if replanned {
-                    return vec![write(&s), s];
-                }
+                w.confirmed = Some(c.as_row());
+                w.contact = Some(c);
+                w.pushed = Some(row.clone());
+                w.app_deleted = false;
+                w
+            };
+            if s.pushed.is_none() && s.contact.is_none() || changed || verify {
+                return vec![write(&s)];
             }
-            None => {
-                if s.kept || s.contact.is_none() {
-                    return vec![s];
-                }
-                let since = *s.missing_since.get_or_insert(now);
-                if now - since >= DELETE_AFTER_MS {
-                    let c = s.contact.take().expect("a contact");
-                    s.tombstones.push((c, s.pushed.take()));
-                    s.missing_since = None;
-                }
+            if replanned {
+                return vec![write(&s), s];
+            }
+        } else {
+            if s.kept || s.contact.is_none() {
+                return vec![s];
+            }
+            let since = *s.missing_since.get_or_insert(now);
+            if now - since >= DELETE_AFTER_MS {
+                let c = s.contact.take().expect("a contact");
+                s.tombstones.push((c, s.pushed.take()));
+                s.missing_since = None;
             }
         }
         vec![s]
@@ -273,7 +270,7 @@ impl RecState {
 
 /// The model: the source, the mapping's policies, the clock, and each record's hypotheses.
 #[derive(Clone, Debug)]
-pub struct Model {
+pub(crate) struct Model {
     pub rows: BTreeMap<String, Row>,
     pub policies: Policies,
     pub now: i64,
@@ -283,7 +280,7 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn new(now: i64) -> Model {
+    pub(crate) fn new(now: i64) -> Model {
         Model {
             rows: BTreeMap::new(),
             policies: Policies { company: Policy::Source, email: Policy::Source, lead: Policy::Source },
@@ -293,22 +290,22 @@ impl Model {
         }
     }
 
-    pub fn hyps(&self, id: &str) -> &Vec<RecState> {
+    pub(crate) fn hyps(&self, id: &str) -> &Vec<RecState> {
         &self.records[id]
     }
 
     /// Every hypothesis of every record has its contact / has none.
-    pub fn all(&self, id: &str, f: impl Fn(&RecState) -> bool) -> bool {
+    pub(crate) fn all(&self, id: &str, f: impl Fn(&RecState) -> bool) -> bool {
         self.records[id].iter().all(f)
     }
 
     /// A clean run. `uncertain`: the run failed or was killed somewhere, so each record
     /// either got its write or did not.
-    pub fn sync(&mut self, verify: bool, uncertain: bool) {
-        for (id, hyps) in self.records.iter_mut() {
+    pub(crate) fn sync(&mut self, verify: bool, uncertain: bool) {
+        for (id, hyps) in &mut self.records {
             let row = self.rows.get(id);
             let mut next: Vec<RecState> =
-                hyps.iter().flat_map(|h| h.synced(row, &self.policies, self.now, verify)).collect();
+                hyps.iter().flat_map(|h| h.synced(row, self.policies, self.now, verify)).collect();
             if uncertain {
                 // A write whose reply the run never read is unknown to the mirror: the next
                 // run reads the contact and may write it again (an adoption re-asserts).
@@ -335,8 +332,8 @@ impl Model {
 
     /// Keeps, for each record, the hypotheses whose contact is what the workspace shows;
     /// `Err` names a record none of them matches.
-    pub fn observe(&mut self, seen: &BTreeMap<String, Contact>) -> Result<(), String> {
-        for (id, hyps) in self.records.iter_mut() {
+    pub(crate) fn observe(&mut self, seen: &BTreeMap<String, Contact>) -> Result<(), String> {
+        for (id, hyps) in &mut self.records {
             let got = seen.get(id);
             let matching: Vec<RecState> = hyps.iter().filter(|h| h.contact.as_ref() == got).cloned().collect();
             if matching.is_empty() {
@@ -351,7 +348,7 @@ impl Model {
     }
 
     /// Applies an edit made in the app to every hypothesis of `id` that has a contact.
-    pub fn app_edit(&mut self, id: &str, f: impl Fn(&mut Contact)) {
+    pub(crate) fn app_edit(&mut self, id: &str, f: impl Fn(&mut Contact)) {
         for h in self.records.get_mut(id).expect("id").iter_mut() {
             if let Some(c) = h.contact.as_mut() {
                 f(c);

@@ -11,7 +11,7 @@ use crate::plan::{FieldChange, diff};
 use super::tasks::{Effect, Sent};
 
 /// The fields a write changed: a create sets every mapped field, a delete clears them.
-pub fn changes(before: Option<&PushedState>, after: Option<&PushedState>) -> Vec<FieldChange> {
+pub(super) fn changes(before: Option<&PushedState>, after: Option<&PushedState>) -> Vec<FieldChange> {
     let empty = PushedState::default();
     match (before, after) {
         (before, Some(after)) => diff(&after.state, before.unwrap_or(&empty)).changes,
@@ -25,7 +25,7 @@ pub fn changes(before: Option<&PushedState>, after: Option<&PushedState>) -> Vec
 }
 
 /// Records a write in the mirror's history; `before` is what the mirror held until then.
-pub fn record(
+pub(super) fn record(
     mirror: &mut Mirror,
     external_id: &str,
     row: Option<u64>,
@@ -45,7 +45,7 @@ pub fn record(
 }
 
 /// The history event of a confirmed create or update, and the fields it changed.
-pub fn event(adopted: bool, sent: &Sent) -> (Event, Vec<FieldChange>) {
+pub(super) fn event(adopted: bool, sent: &Sent) -> (Event, Vec<FieldChange>) {
     match (sent, adopted) {
         (Sent::Created(changes), _) => (Event::Create, changes.clone()),
         (Sent::Patched(changes), true) => (Event::Adopt, changes.clone()),

@@ -1,6 +1,6 @@
 //! Applies a plan to OpenPhone exactly once, reading before it writes:
 //! - every create and update is first read with one batched externalId lookup
-//!   ([`crate::openphone::lookup`], 20 ids a request); a create adopts a contact of ours that
+//!   ([`mod@crate::openphone::lookup`], 20 ids a request); a create adopts a contact of ours that
 //!   already exists, an update merges the source's values into the contact as read and
 //!   PATCHes the complete contact ([`crate::openphone::merge`]);
 //! - a record whose read failed fails for this run with nothing sent;
@@ -115,9 +115,9 @@ pub async fn apply(
     // A record whose read failed is not started: it fails (or, when the run is stopping, is
     // left for the next run) with nothing sent.
     let (tasks, not_read): (Vec<Task>, Vec<Task>) =
-        tasks.into_iter().partition(|t| t.external_id().is_none_or(|id| !unread.contains_key(id)));
+        tasks.into_iter().partition(|t| !unread.contains_key(t.external_id()));
     for task in &not_read {
-        let e = &unread[task.external_id().expect("a create or update")];
+        let e = &unread[task.external_id()];
         settle_unstarted(&mut result, task, e, "lookup before writing failed; nothing was sent");
     }
     if !matches!(read.fatal, Some(ApiError::Stopped)) {
@@ -300,7 +300,7 @@ fn commit(
         let before = mirror.last_state(external_id)?;
         match effect {
             Effect::Confirmed { contact_id, pushed, .. } => {
-                mirror.confirm(external_id, contact_id, pushed, source_hash)?
+                mirror.confirm(external_id, contact_id, pushed, source_hash)?;
             }
             Effect::Gone => mirror.confirm_deleted(external_id)?,
         }

@@ -13,7 +13,7 @@ use crate::plan::{Create, Delete, Update};
 use super::options::ApplyOptions;
 
 /// One record's work.
-pub enum Task {
+pub(super) enum Task {
     /// A create, with the contacts its externalId lookup found.
     Create(Box<Create>, Vec<ApiContact>),
     /// An update, with the contacts the read before it found under its externalId.
@@ -24,16 +24,16 @@ pub enum Task {
 
 impl Task {
     /// The externalId the record reads before writing.
-    pub fn external_id(&self) -> Option<&str> {
+    pub(super) fn external_id(&self) -> &str {
         match self {
-            Task::Create(c, _) => Some(&c.external_id),
-            Task::Update(u, _) => Some(&u.external_id),
-            Task::Delete(d, _) => Some(&d.external_id),
+            Task::Create(c, _) => &c.external_id,
+            Task::Update(u, _) => &u.external_id,
+            Task::Delete(d, _) => &d.external_id,
         }
     }
 
     /// The externalId of a create (to mark it pending).
-    pub fn create_id(&self) -> Option<&str> {
+    pub(super) fn create_id(&self) -> Option<&str> {
         match self {
             Task::Create(c, _) => Some(&c.external_id),
             _ => None,
@@ -41,7 +41,7 @@ impl Task {
     }
 
     /// The externalId of an update (to mark it pending).
-    pub fn update_id(&self) -> Option<&str> {
+    pub(super) fn update_id(&self) -> Option<&str> {
         match self {
             Task::Update(u, _) => Some(&u.external_id),
             _ => None,
@@ -49,7 +49,7 @@ impl Task {
     }
 
     /// (row, external id, action), for the report.
-    pub fn describe(&self) -> (Option<u64>, &str, Action) {
+    pub(super) fn describe(&self) -> (Option<u64>, &str, Action) {
         match self {
             Task::Create(c, _) => (Some(c.row), &c.external_id, Action::Create),
             Task::Update(u, _) => (Some(u.row), &u.external_id, Action::Update),
@@ -80,7 +80,7 @@ pub enum Effect {
 
 /// Why a record failed.
 #[derive(Debug)]
-pub struct Failure {
+pub(super) struct Failure {
     pub message: String,
     pub api: Option<ApiError>,
     /// The write certainly did not happen (e.g. a 400) and no contact of ours exists for
@@ -101,7 +101,7 @@ impl Failure {
     }
 }
 
-pub struct TaskResult {
+pub(super) struct TaskResult {
     pub row: Option<u64>,
     pub source_hash: Option<crate::model::Digest>,
     pub external_id: String,
@@ -109,7 +109,7 @@ pub struct TaskResult {
     pub outcome: Result<Effect, Failure>,
 }
 
-pub async fn run(task: Task, client: &Client, opts: &ApplyOptions) -> TaskResult {
+pub(super) async fn run(task: Task, client: &Client, opts: &ApplyOptions) -> TaskResult {
     match task {
         Task::Create(c, found) => {
             let outcome = create(client, opts, &c.external_id, &c.state, found).await;
@@ -307,7 +307,11 @@ fn taken_over(c: &ApiContact, label: &str, what: &str) -> Failure {
 
 /// The contacts a delete removes, with their record's externalId: the mirrored contact as
 /// read, or (when only a create was ever sent) every contact of ours with the externalId.
-pub fn delete_targets<'a>(d: &'a Delete, found: &'a [ApiContact], label: &str) -> Vec<(&'a str, &'a ApiContact)> {
+pub(super) fn delete_targets<'a>(
+    d: &'a Delete,
+    found: &'a [ApiContact],
+    label: &str,
+) -> Vec<(&'a str, &'a ApiContact)> {
     found
         .iter()
         .filter(|c| match &d.contact_id {

@@ -22,13 +22,13 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 /// The only scope the fake grants.
-pub const SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets.readonly";
+pub(crate) const SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets.readonly";
 /// The test service account.
-pub const CLIENT_EMAIL: &str = "openphone-sync@test-project.iam.gserviceaccount.com";
+pub(crate) const CLIENT_EMAIL: &str = "openphone-sync@test-project.iam.gserviceaccount.com";
 /// Its private key (test-only, see tests/fixtures/google/README.md).
-pub const TEST_KEY_PEM: &str = include_str!("../../fixtures/google/test-key.pem");
+pub(crate) const TEST_KEY_PEM: &str = include_str!("../../fixtures/google/test-key.pem");
 /// A key the fake does not know: its grants fail the signature check.
-pub const OTHER_KEY_PEM: &str = include_str!("../../fixtures/google/other-test-key.pem");
+pub(crate) const OTHER_KEY_PEM: &str = include_str!("../../fixtures/google/other-test-key.pem");
 const TEST_PUBLIC_KEY: &[u8] = include_bytes!("../../fixtures/google/test-key.pub.der");
 
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -41,7 +41,7 @@ const BASE64URL: GeneralPurpose = GeneralPurpose::new(
 
 /// One cell as a Sheets user typed it.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Cell {
+pub(crate) enum Cell {
     Empty,
     Text(String),
     Number(f64),
@@ -60,20 +60,20 @@ impl From<&str> for Cell {
 }
 
 /// Text cells from strings ("" is an empty cell).
-pub fn text_row(cells: &[&str]) -> Vec<Cell> {
+pub(crate) fn text_row(cells: &[&str]) -> Vec<Cell> {
     cells.iter().map(|c| Cell::from(*c)).collect()
 }
 
 /// A tab: its id (the `gid`), title and cells (row 1 first).
 #[derive(Clone, Debug)]
-pub struct Tab {
+pub(crate) struct Tab {
     pub sheet_id: i64,
     pub title: String,
     pub rows: Vec<Vec<Cell>>,
 }
 
 impl Tab {
-    pub fn new(sheet_id: i64, title: &str, rows: Vec<Vec<Cell>>) -> Tab {
+    pub(crate) fn new(sheet_id: i64, title: &str, rows: Vec<Vec<Cell>>) -> Tab {
         Tab { sheet_id, title: title.to_owned(), rows }
     }
 
@@ -91,7 +91,7 @@ struct Spreadsheet {
 
 /// One Sheets API request as received.
 #[derive(Clone, Debug)]
-pub struct SheetsRequest {
+pub(crate) struct SheetsRequest {
     pub method: String,
     /// Decoded: `/v4/spreadsheets/ID/values/Contacts!A1:Z`.
     pub path: String,
@@ -103,7 +103,7 @@ pub struct SheetsRequest {
 
 /// One JWT grant the token endpoint saw, with what it answered.
 #[derive(Clone, Debug)]
-pub struct Grant {
+pub(crate) struct Grant {
     /// The signed JWT as sent: a credential that must never show in a log.
     pub assertion: String,
     pub claims: Value,
@@ -125,7 +125,7 @@ struct Inner {
     latency: std::time::Duration,
 }
 
-pub struct FakeGoogle {
+pub(crate) struct FakeGoogle {
     inner: Arc<Mutex<Inner>>,
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
@@ -133,7 +133,7 @@ pub struct FakeGoogle {
 
 impl FakeGoogle {
     /// Serves on 127.0.0.1 (any free port), knowing the test service account.
-    pub async fn start() -> FakeGoogle {
+    pub(crate) async fn start() -> FakeGoogle {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("fake_google: bind");
         let addr = listener.local_addr().expect("fake_google: local_addr");
         let inner = Arc::new(Mutex::new(Inner { token_uri: format!("http://{addr}/token"), ..Inner::default() }));
@@ -146,17 +146,17 @@ impl FakeGoogle {
     }
 
     /// The `token_uri` a key file should name.
-    pub fn token_uri(&self) -> String {
+    pub(crate) fn token_uri(&self) -> String {
         format!("http://{}/token", self.addr)
     }
 
     /// The `api_base_url` to configure ("http://127.0.0.1:PORT/").
-    pub fn api_base_url(&self) -> String {
+    pub(crate) fn api_base_url(&self) -> String {
         format!("http://{}/", self.addr)
     }
 
     /// A service-account key file holding `pem`, for `client_email`, with this fake as token_uri.
-    pub fn key_json(&self, pem: &str, client_email: &str) -> String {
+    pub(crate) fn key_json(&self, pem: &str, client_email: &str) -> String {
         json!({
             "type": "service_account",
             "project_id": "test-project",
@@ -171,48 +171,48 @@ impl FakeGoogle {
     }
 
     /// Adds (or replaces) a spreadsheet, shared with the test service account.
-    pub fn add_spreadsheet(&self, id: &str, tabs: Vec<Tab>) {
+    pub(crate) fn add_spreadsheet(&self, id: &str, tabs: Vec<Tab>) {
         let readers = HashSet::from([CLIENT_EMAIL.to_owned()]);
         self.lock().spreadsheets.insert(id.to_owned(), Spreadsheet { tabs, readers });
     }
 
     /// Replaces the cells of a tab.
-    pub fn set_rows(&self, id: &str, title: &str, rows: Vec<Vec<Cell>>) {
+    pub(crate) fn set_rows(&self, id: &str, title: &str, rows: Vec<Vec<Cell>>) {
         let mut inner = self.lock();
         let ss = inner.spreadsheets.get_mut(id).expect("fake_google: no such spreadsheet");
         ss.tabs.iter_mut().find(|t| t.title == title).expect("fake_google: no such tab").rows = rows;
     }
 
-    pub fn unshare(&self, id: &str, email: &str) {
+    pub(crate) fn unshare(&self, id: &str, email: &str) {
         self.lock().spreadsheets.get_mut(id).expect("fake_google: no such spreadsheet").readers.remove(email);
     }
 
     /// The next Sheets API requests are answered with these statuses (503: unavailable).
-    pub fn fail_next(&self, statuses: &[u16]) {
+    pub(crate) fn fail_next(&self, statuses: &[u16]) {
         self.lock().fail_next = statuses.iter().rev().copied().collect();
     }
 
     /// How long the Sheets API waits before each answer.
-    pub fn set_latency(&self, latency: std::time::Duration) {
+    pub(crate) fn set_latency(&self, latency: std::time::Duration) {
         self.lock().latency = latency;
     }
 
     /// How many Sheets API requests have arrived, counting those not yet answered.
-    pub fn received(&self) -> usize {
+    pub(crate) fn received(&self) -> usize {
         self.lock().received
     }
 
     /// The Sheets API requests answered.
-    pub fn requests(&self) -> Vec<SheetsRequest> {
+    pub(crate) fn requests(&self) -> Vec<SheetsRequest> {
         self.lock().requests.clone()
     }
 
-    pub fn clear_requests(&self) {
+    pub(crate) fn clear_requests(&self) {
         self.lock().requests.clear();
     }
 
     /// An access token for the test account, as if the token endpoint had granted it.
-    pub fn issue_token(&self) -> String {
+    pub(crate) fn issue_token(&self) -> String {
         let mut inner = self.lock();
         let token = format!("ya29.fake-direct-{}", inner.tokens.len() + 1);
         inner.tokens.insert(token.clone(), CLIENT_EMAIL.to_owned());
@@ -220,11 +220,11 @@ impl FakeGoogle {
     }
 
     /// Every access token handed out (by the token endpoint or [`FakeGoogle::issue_token`]).
-    pub fn tokens(&self) -> Vec<String> {
+    pub(crate) fn tokens(&self) -> Vec<String> {
         self.lock().tokens.keys().cloned().collect()
     }
 
-    pub fn grants(&self) -> Vec<Grant> {
+    pub(crate) fn grants(&self) -> Vec<Grant> {
         self.lock().grants.clone()
     }
 
@@ -240,7 +240,7 @@ impl Drop for FakeGoogle {
 }
 
 fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    inner.lock().unwrap_or_else(|p| p.into_inner())
+    inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -321,14 +321,13 @@ fn token(shared: &Shared, body: &Bytes) -> Response {
     };
     let status = if outcome.is_ok() { 200 } else { 400 };
     inner.grants.push(Grant { assertion: jwt.clone(), claims, signature_ok, status });
-    match outcome {
-        Err((error, description)) => refuse(error, description),
-        Ok(()) => {
-            // Long and unique, so that a test can look for it in a log.
-            let token = format!("ya29.fake-{}-{:032x}", inner.tokens.len() + 1, rand_u128(&signed));
-            inner.tokens.insert(token.clone(), iss);
-            axum::Json(json!({"access_token": token, "expires_in": 3599, "token_type": "Bearer"})).into_response()
-        }
+    if let Err((error, description)) = outcome {
+        refuse(error, description)
+    } else {
+        // Long and unique, so that a test can look for it in a log.
+        let token = format!("ya29.fake-{}-{:032x}", inner.tokens.len() + 1, rand_u128(&signed));
+        inner.tokens.insert(token.clone(), iss);
+        axum::Json(json!({"access_token": token, "expires_in": 3599, "token_type": "Bearer"})).into_response()
     }
 }
 
@@ -534,12 +533,11 @@ fn bounds(cells: &str, grid_rows: usize, grid_cols: usize) -> Option<(usize, usi
         let row = if d.is_empty() { None } else { Some(d.parse::<usize>().ok().filter(|&r| r >= 1)?) };
         Some((col, row))
     };
-    let (start, end) = match cells.split_once(':') {
-        Some((a, b)) => (part(a)?, part(b)?),
-        None => {
-            let p = part(cells)?;
-            (p, p)
-        }
+    let (start, end) = if let Some((a, b)) = cells.split_once(':') {
+        (part(a)?, part(b)?)
+    } else {
+        let p = part(cells)?;
+        (p, p)
     };
     let r0 = start.1.unwrap_or(1);
     let c0 = start.0.unwrap_or(0);

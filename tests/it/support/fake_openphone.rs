@@ -34,10 +34,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 /// Where the OpenAPI spec is read from; the env var `OPENPHONE_SPEC` overrides it when set.
-pub const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openapi/openphone-public-api-v1.json");
+pub(crate) const SPEC_PATH: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openapi/openphone-public-api-v1.json");
 
 #[derive(Clone, Debug)]
-pub struct FakeOptions {
+pub(crate) struct FakeOptions {
     pub api_key: String,
     pub latency: Duration,
     pub rate_limit: Option<RateLimit>,
@@ -53,7 +54,7 @@ pub struct FakeOptions {
 
 /// The body of an error answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorEnvelope {
+pub(crate) enum ErrorEnvelope {
     /// What the live API answers: `{"error": {"message": "...", "key": "Unauthorized",
     /// "trace": "..."}}` (a 400's problems joined into the message as `path: message; ...`).
     Live,
@@ -63,7 +64,7 @@ pub enum ErrorEnvelope {
 
 /// How the fake's rate limit counts requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LimitKind {
+pub(crate) enum LimitKind {
     /// `per_second` requests in each one-second window, per API key (the windows of a key
     /// follow one another from its first request); past them, 429 until the window ends.
     /// `burst` is not used. The fields say `r` = requests left in the window, `t` = whole
@@ -92,7 +93,7 @@ impl Default for FakeOptions {
 impl PatchMode {
     /// [`PatchMode::Replace`], the live API's rule, unless `FAKE_PATCH_MODE=merge` asks for the
     /// June 2025 reading (`.ci/run` runs the sync, fault and drift tests under both).
-    pub fn from_env() -> PatchMode {
+    pub(crate) fn from_env() -> PatchMode {
         match std::env::var("FAKE_PATCH_MODE").as_deref() {
             Ok("merge") => PatchMode::Merge,
             Ok("replace") | Err(_) => PatchMode::Replace,
@@ -106,7 +107,7 @@ impl PatchMode {
 /// `per_second` up to `burst`). When `retry_after` is true a 429 carries `Retry-After: 1` too
 /// (the live API sends none).
 #[derive(Clone, Copy, Debug)]
-pub struct RateLimit {
+pub(crate) struct RateLimit {
     pub per_second: u32,
     pub burst: u32,
     pub retry_after: bool,
@@ -114,7 +115,7 @@ pub struct RateLimit {
 
 /// How a PATCH treats what its body leaves out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PatchMode {
+pub(crate) enum PatchMode {
     /// The live API today (the default): a PATCH replaces the contact. `emails`,
     /// `phoneNumbers` and `customFields` left out of the body are deleted, and so is every
     /// item or custom value a list sent leaves out; items sent with `id` keep that id. The
@@ -127,10 +128,10 @@ pub enum PatchMode {
 
 /// The most `externalIds` the live API takes in one request; past it, its query parser turns
 /// the repeated keys into an object and the API answers 400.
-pub const MAX_EXTERNAL_IDS: usize = 20;
+pub(crate) const MAX_EXTERNAL_IDS: usize = 20;
 
 #[derive(Clone, Debug)]
-pub struct CustomFieldDef {
+pub(crate) struct CustomFieldDef {
     pub name: String,
     pub key: String,
     /// address|boolean|date|multi-select|number|string|url
@@ -138,7 +139,7 @@ pub struct CustomFieldDef {
 }
 
 #[derive(Clone, Debug)]
-pub enum Fault {
+pub(crate) enum Fault {
     FailBeforeApply {
         status: u16,
     },
@@ -162,7 +163,7 @@ pub enum Fault {
 }
 
 #[derive(Clone, Debug)]
-pub struct FaultRule {
+pub(crate) struct FaultRule {
     pub method: Option<String>,
     pub path_prefix: Option<String>,
     pub fault: Fault,
@@ -173,7 +174,7 @@ pub struct FaultRule {
 /// One request as received. `status` is 0 while it is in flight, and stays 0 when no response
 /// was sent (lost reply, hang).
 #[derive(Clone, Debug)]
-pub struct RecordedRequest {
+pub(crate) struct RecordedRequest {
     pub method: String,
     pub path: String,
     pub query: Vec<(String, String)>,
@@ -227,14 +228,14 @@ fn specs() -> &'static Specs {
 
 /// What the spec's schema (formats included) says is wrong with a request body; empty when
 /// it is valid. Schema only: not the custom-field keys or reserved sources the fake adds.
-pub fn schema_violations(body: &Value, patch: bool) -> Vec<String> {
+pub(crate) fn schema_violations(body: &Value, patch: bool) -> Vec<String> {
     let sp = specs();
     let validator = if patch { &sp.patch } else { &sp.post };
     validator.iter_errors(body).map(|e| format!("{}: {e}", e.instance_path().as_str())).collect()
 }
 
 /// The official spec, as JSON.
-pub fn spec_document() -> Value {
+pub(crate) fn spec_document() -> Value {
     let path = std::env::var("OPENPHONE_SPEC").unwrap_or_else(|_| SPEC_PATH.to_string());
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read spec {path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("spec {path} is not JSON: {e}"))
@@ -271,11 +272,11 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
-pub struct FakeOpenPhone {
+pub(crate) struct FakeOpenPhone {
     shared: Arc<Shared>,
     addr: SocketAddr,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -283,12 +284,12 @@ pub struct FakeOpenPhone {
 
 impl FakeOpenPhone {
     /// Binds 127.0.0.1:0 and serves in a tokio task.
-    pub async fn start(opts: FakeOptions) -> FakeOpenPhone {
+    pub(crate) async fn start(opts: FakeOptions) -> FakeOpenPhone {
         FakeOpenPhone::start_on(0, opts).await
     }
 
     /// Like [`FakeOpenPhone::start`], on a chosen port of 127.0.0.1 (0: any free port).
-    pub async fn start_on(port: u16, opts: FakeOptions) -> FakeOpenPhone {
+    pub(crate) async fn start_on(port: u16, opts: FakeOptions) -> FakeOpenPhone {
         specs();
         let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("fake_openphone: bind");
         let addr = listener.local_addr().expect("fake_openphone: local_addr");
@@ -333,20 +334,20 @@ impl FakeOpenPhone {
     }
 
     /// "http://127.0.0.1:PORT", no trailing slash.
-    pub fn base_url(&self) -> String {
+    pub(crate) fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    pub fn api_key(&self) -> String {
+    pub(crate) fn api_key(&self) -> String {
         self.shared.lock().api_key.clone()
     }
 
     /// Every contact, API shape, sorted by createdAt then id.
-    pub fn contacts(&self) -> Vec<Value> {
+    pub(crate) fn contacts(&self) -> Vec<Value> {
         sorted_contacts(&self.shared.lock()).into_iter().cloned().collect()
     }
 
-    pub fn contacts_with_external_id(&self, external_id: &str) -> Vec<Value> {
+    pub(crate) fn contacts_with_external_id(&self, external_id: &str) -> Vec<Value> {
         let st = self.shared.lock();
         sorted_contacts(&st).into_iter().filter(|c| c["externalId"].as_str() == Some(external_id)).cloned().collect()
     }
@@ -354,7 +355,7 @@ impl FakeOpenPhone {
     /// Seeds a contact as if made in the app or by another tool, without validation. `contact`
     /// is in POST shape (may include `externalId`, `source`, even `id`); `source` defaults to
     /// null as for contacts made in the app. Returns the id.
-    pub fn insert_contact(&self, contact: Value) -> String {
+    pub(crate) fn insert_contact(&self, contact: Value) -> String {
         let mut st = self.shared.lock();
         let c = build_contact(&mut st, &contact, Value::Null);
         let id = c["id"].as_str().unwrap_or_default().to_string();
@@ -363,13 +364,13 @@ impl FakeOpenPhone {
     }
 
     /// Deleted in the app, behind the sync's back.
-    pub fn remove_contact(&self, id: &str) {
+    pub(crate) fn remove_contact(&self, id: &str) {
         self.shared.lock().contacts.remove(id);
     }
 
     /// Edited in the app: `f` gets the API-shape contact. Email/phone items without `id` get one;
     /// `updatedAt` is bumped unless `f` set it.
-    pub fn edit_contact(&self, id: &str, f: impl FnOnce(&mut Value)) {
+    pub(crate) fn edit_contact(&self, id: &str, f: impl FnOnce(&mut Value)) {
         let mut st = self.shared.lock();
         let Some(mut c) = st.contacts.get(id).cloned() else {
             panic!("fake_openphone: edit_contact: no contact {id}");
@@ -390,50 +391,50 @@ impl FakeOpenPhone {
     }
 
     /// Every request received, in order, including rejected ones.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
+    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().requests.iter().map(|(_, r)| r.clone()).collect()
     }
 
-    pub fn clear_requests(&self) {
+    pub(crate) fn clear_requests(&self) {
         self.shared.lock().requests.clear();
     }
 
     /// Every body/query that broke the spec, with the reason.
-    pub fn spec_violations(&self) -> Vec<String> {
+    pub(crate) fn spec_violations(&self) -> Vec<String> {
         self.shared.lock().violations.clone()
     }
 
-    pub fn clear_spec_violations(&self) {
+    pub(crate) fn clear_spec_violations(&self) {
         self.shared.lock().violations.clear();
     }
 
     /// Rules are checked in the order added. A rule with `times == 0` and no probability is
     /// ignored.
-    pub fn add_fault(&self, rule: FaultRule) {
+    pub(crate) fn add_fault(&self, rule: FaultRule) {
         if rule.times > 0 || rule.probability.is_some() {
             self.shared.lock().faults.push(rule);
         }
     }
 
     /// Seeds the draws of probabilistic faults (the order of concurrent requests still varies).
-    pub fn set_seed(&self, seed: u64) {
+    pub(crate) fn set_seed(&self, seed: u64) {
         self.shared.lock().rng = rand::SeedableRng::seed_from_u64(seed);
     }
 
-    pub fn clear_faults(&self) {
+    pub(crate) fn clear_faults(&self) {
         self.shared.lock().faults.clear();
     }
 
-    pub fn set_latency(&self, d: Duration) {
+    pub(crate) fn set_latency(&self, d: Duration) {
         self.shared.lock().latency = d;
     }
 
-    pub fn set_custom_fields(&self, defs: Vec<CustomFieldDef>) {
+    pub(crate) fn set_custom_fields(&self, defs: Vec<CustomFieldDef>) {
         self.shared.lock().custom_fields = defs;
     }
 
     /// Changes (or removes, with None) the rate limit; the bucket starts full.
-    pub fn set_rate_limit(&self, rate_limit: Option<RateLimit>) {
+    pub(crate) fn set_rate_limit(&self, rate_limit: Option<RateLimit>) {
         let mut st = self.shared.lock();
         st.tokens = rate_limit.map_or(0.0, |r| f64::from(r.burst));
         st.refilled_at = Instant::now();
@@ -441,12 +442,12 @@ impl FakeOpenPhone {
         st.windows.clear();
     }
 
-    pub fn set_error_envelope(&self, envelope: ErrorEnvelope) {
+    pub(crate) fn set_error_envelope(&self, envelope: ErrorEnvelope) {
         self.shared.lock().error_envelope = envelope;
     }
 
     /// Changes how the rate limit counts; every window and the bucket start afresh.
-    pub fn set_limit_kind(&self, kind: LimitKind) {
+    pub(crate) fn set_limit_kind(&self, kind: LimitKind) {
         let mut st = self.shared.lock();
         st.limit_kind = kind;
         st.windows.clear();
@@ -454,23 +455,23 @@ impl FakeOpenPhone {
         st.refilled_at = Instant::now();
     }
 
-    pub fn set_patch_mode(&self, mode: PatchMode) {
+    pub(crate) fn set_patch_mode(&self, mode: PatchMode) {
         self.shared.lock().patch_mode = mode;
     }
 
-    pub fn set_reject_duplicate_external_id(&self, reject: bool) {
+    pub(crate) fn set_reject_duplicate_external_id(&self, reject: bool) {
         self.shared.lock().reject_duplicate_external_id = reject;
     }
 
     /// Every 429 answered, by the rate limit or by a `Fault::RateLimited`.
-    pub fn count_429(&self) -> usize {
+    pub(crate) fn count_429(&self) -> usize {
         self.shared.lock().count_429
     }
 
     /// Stops accepting, drops every open connection and ends hung requests (unanswered).
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         let _ = self.shared.shutdown.send(true);
-        if let Some(task) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(task) = self.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
             task.abort();
         }
     }
@@ -811,7 +812,7 @@ fn raw_reply(sh: &Shared, seq: u64, status: StatusCode, body: String, content_ty
 async fn hang(sh: &Shared) {
     let mut down = sh.shutdown.subscribe();
     tokio::select! {
-        _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        () = tokio::time::sleep(Duration::from_hours(1)) => {}
         _ = down.wait_for(|v| *v) => {}
     }
 }
@@ -1095,17 +1096,16 @@ fn build_contact(st: &mut Inner, body: &Value, default_source: Value) -> Value {
 }
 
 fn custom_value(st: &Inner, key: &str, value: &Value) -> Value {
-    let (name, ty) = match st.custom_fields.iter().find(|d| d.key == key) {
-        Some(d) => (d.name.clone(), d.field_type.clone()),
-        None => {
-            let ty = match value {
-                Value::Array(_) => "multi-select",
-                Value::Bool(_) => "boolean",
-                Value::Number(_) => "number",
-                _ => "string",
-            };
-            (key.to_string(), ty.to_string())
-        }
+    let (name, ty) = if let Some(d) = st.custom_fields.iter().find(|d| d.key == key) {
+        (d.name.clone(), d.field_type.clone())
+    } else {
+        let ty = match value {
+            Value::Array(_) => "multi-select",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            _ => "string",
+        };
+        (key.to_string(), ty.to_string())
     };
     json!({"name": name, "key": key, "id": key, "type": ty, "value": value})
 }
@@ -1209,7 +1209,11 @@ fn list(st: &mut Inner, method: &str, path: &str, query: &[(String, String)]) ->
             "maxResults" => match v.parse::<u32>() {
                 Ok(n) if (1..=50).contains(&n) && max.is_none() => max = Some(n as usize),
                 _ => {
-                    errs.push(problem("/maxResults", &format!("maxResults {v:?} must be one integer 1..50"), "integer"))
+                    errs.push(problem(
+                        "/maxResults",
+                        &format!("maxResults {v:?} must be one integer 1..50"),
+                        "integer",
+                    ));
                 }
             },
             "pageToken" => token = Some(v.as_str()),

@@ -4,8 +4,8 @@
 
 #![allow(dead_code)]
 
-pub mod fake_google;
-pub mod fake_openphone;
+pub(crate) mod fake_google;
+pub(crate) mod fake_openphone;
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -17,13 +17,13 @@ use serde_json::Value;
 use fake_google::{Cell, FakeGoogle, text_row};
 use fake_openphone::{CustomFieldDef, FakeOpenPhone, FakeOptions};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_openphone-sync");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_openphone-sync");
 
 /// The key of the workspace's "Notes" custom field, which no mapping maps.
-pub const NOTES_FIELD: &str = "66aa00000000000000000006";
+pub(crate) const NOTES_FIELD: &str = "66aa00000000000000000006";
 
 /// The custom fields every test workspace has.
-pub fn standard_fields() -> Vec<CustomFieldDef> {
+pub(crate) fn standard_fields() -> Vec<CustomFieldDef> {
     let def =
         |name: &str, key: &str, ty: &str| CustomFieldDef { name: name.into(), key: key.into(), field_type: ty.into() };
     vec![
@@ -37,9 +37,9 @@ pub fn standard_fields() -> Vec<CustomFieldDef> {
     ]
 }
 
-pub const HEADER: &str = "ID,First Name,Last Name,Company,Email,Mobile,Source,VIP,Score,Renewal,Interests";
+pub(crate) const HEADER: &str = "ID,First Name,Last Name,Company,Email,Mobile,Source,VIP,Score,Renewal,Interests";
 
-pub const MAPPING: &str = r#"
+pub(crate) const MAPPING: &str = r#"
 external_id = "ID"
 
 [default_fields]
@@ -81,7 +81,7 @@ column = "Interests"
 
 /// [`MAPPING`] with `on_invalid = "skip_row"` on every email, phone and custom field: a bad
 /// value fails its row instead of being left out.
-pub fn strict_mapping() -> String {
+pub(crate) fn strict_mapping() -> String {
     let lines: Vec<String> = MAPPING
         .lines()
         .map(|l| if l.starts_with("column = ") { format!("{l}\non_invalid = \"skip_row\"") } else { l.to_owned() })
@@ -90,7 +90,7 @@ pub fn strict_mapping() -> String {
 }
 
 /// A row of the standard CSV for contact `n`: valid, distinct values.
-pub fn row(n: usize) -> String {
+pub(crate) fn row(n: usize) -> String {
     format!(
         "C-{n:04},First{n},Last{n},Company {n},user{n}@example.com,+1 201 555 {:04},Referral,yes,{n},2025-01-{:02},a;b",
         n % 10000,
@@ -99,20 +99,20 @@ pub fn row(n: usize) -> String {
 }
 
 /// A date cell for 2025-01-`day`, shown the way a US-locale sheet shows it.
-pub fn date_cell(day: u32, hours: f64) -> Cell {
+pub(crate) fn date_cell(day: u32, hours: f64) -> Cell {
     let days = (NaiveDate::from_ymd_opt(2025, 1, day).unwrap() - NaiveDate::from_ymd_opt(1899, 12, 30).unwrap())
         .num_days() as f64;
     Cell::Date { serial: days + hours / 24.0, shown: format!("1/{day}/2025") }
 }
 
 /// The standard header as a sheet row.
-pub fn header_cells() -> Vec<Cell> {
+pub(crate) fn header_cells() -> Vec<Cell> {
     text_row(&HEADER.split(',').collect::<Vec<_>>())
 }
 
 /// Contact `n` as a sheet user types it: the same data as [`row`], but the phone and
 /// the score typed as numbers, the renewal a date cell, VIP a checkbox.
-pub fn sheet_row(n: usize) -> Vec<Cell> {
+pub(crate) fn sheet_row(n: usize) -> Vec<Cell> {
     let text = |s: String| Cell::Text(s);
     vec![
         text(format!("C-{n:04}")),
@@ -131,7 +131,7 @@ pub fn sheet_row(n: usize) -> Vec<Cell> {
 
 /// Pins `text` as `tests/it/snapshots/<name>.snap` (insta), with what changes from run to run
 /// shown as placeholders: times (`[time]`) and OpenPhone contact ids (`contact [id]`).
-pub fn snapshot(name: &str, text: &str) {
+pub(crate) fn snapshot(name: &str, text: &str) {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", "[time]");
     settings.add_filter(r"contact [0-9a-f]{24}\b", "contact [id]");
@@ -143,7 +143,7 @@ pub fn snapshot(name: &str, text: &str) {
 /// Polls `cond` every 10 ms until it holds or `timeout` passes; returns whether it held.
 /// Tests wait for what they need this way (`assert!(wait_until(..).await, "what")`), never
 /// for a fixed time.
-pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+pub(crate) async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = std::time::Instant::now() + timeout;
     loop {
         if cond() {
@@ -158,7 +158,7 @@ pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bo
 
 /// The result of one run of the binary.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -176,7 +176,7 @@ impl Run {
     /// The JSON report on stdout. Every applied run's report is checked to account for
     /// each planned record once: applied, failed (with one error naming its action) or
     /// stopped; never both applied and failed.
-    pub fn report(&self) -> Value {
+    pub(crate) fn report(&self) -> Value {
         let report: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!("stdout is not a JSON report ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
         });
@@ -187,7 +187,7 @@ impl Run {
 
 /// planned = applied + already_in_sync + failed + stopped, counts and errors alike (apply
 /// mode, not refused).
-pub fn assert_accounts_for_every_record(report: &Value) {
+pub(crate) fn assert_accounts_for_every_record(report: &Value) {
     if report["mode"] != "apply" || report["outcome"] == "refused" {
         return;
     }
@@ -209,7 +209,7 @@ pub fn assert_accounts_for_every_record(report: &Value) {
 }
 
 /// A temporary folder with a config, a mapping and a CSV, wired to a fake workspace.
-pub struct Workspace {
+pub(crate) struct Workspace {
     pub dir: tempfile::TempDir,
     pub fake: FakeOpenPhone,
     pub api_key: String,
@@ -220,36 +220,36 @@ pub struct Workspace {
 impl Workspace {
     /// A fake workspace with the standard custom fields and no rate limit; the config
     /// points at it.
-    pub async fn new() -> Workspace {
+    pub(crate) async fn new() -> Workspace {
         Workspace::with(FakeOptions { custom_fields: standard_fields(), ..FakeOptions::default() }).await
     }
 
-    pub async fn with(opts: FakeOptions) -> Workspace {
+    pub(crate) async fn with(opts: FakeOptions) -> Workspace {
         let fake = FakeOpenPhone::start(opts).await;
         let dir = tempfile::tempdir().expect("tempdir");
-        let ws = Workspace { api_key: fake.api_key(), dir, fake, run_timeout: Duration::from_secs(120) };
+        let ws = Workspace { api_key: fake.api_key(), dir, fake, run_timeout: Duration::from_mins(2) };
         ws.write_config("");
         ws.write("mapping.toml", MAPPING);
         ws.write_rows(&[]);
         ws
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    pub fn write(&self, name: &str, text: &str) {
+    pub(crate) fn write(&self, name: &str, text: &str) {
         std::fs::write(self.path(name), text).expect("write");
     }
 
     /// Writes config.toml; `extra_openphone` goes into the [openphone] table (its keys
     /// replace the test defaults `timeout_seconds = 2`, `max_retries = 4`).
-    pub fn write_config(&self, extra_openphone: &str) {
+    pub(crate) fn write_config(&self, extra_openphone: &str) {
         self.write_config_with_source(extra_openphone, "type = \"csv\"\npath = \"contacts.csv\"\n");
     }
 
     /// Like [`Workspace::write_config`], with `source` as the body of the [source] table.
-    pub fn write_config_with_source(&self, extra_openphone: &str, source: &str) {
+    pub(crate) fn write_config_with_source(&self, extra_openphone: &str, source: &str) {
         let mut defaults = String::new();
         for (key, line) in [("timeout_seconds", "timeout_seconds = 2\n"), ("max_retries", "max_retries = 4\n")] {
             if !extra_openphone.contains(key) {
@@ -268,7 +268,7 @@ impl Workspace {
     /// Points the config at a Google Sheet served by `google`: writes `service-account.json`
     /// (the test key, `token_uri` at the fake) and a google_sheets [source] table;
     /// `extra_source` adds lines to that table.
-    pub fn use_sheet(&self, google: &FakeGoogle, spreadsheet_id: &str, range: &str, extra_source: &str) {
+    pub(crate) fn use_sheet(&self, google: &FakeGoogle, spreadsheet_id: &str, range: &str, extra_source: &str) {
         self.write("service-account.json", &google.key_json(fake_google::TEST_KEY_PEM, fake_google::CLIENT_EMAIL));
         self.write_config_with_source(
             "",
@@ -280,7 +280,7 @@ impl Workspace {
     }
 
     /// Appends `text` (whole tables, e.g. `[schedule]`) to config.toml.
-    pub fn append_config(&self, text: &str) {
+    pub(crate) fn append_config(&self, text: &str) {
         let mut config = std::fs::read_to_string(self.path("config.toml")).expect("config.toml");
         config.push('\n');
         config.push_str(text);
@@ -288,7 +288,7 @@ impl Workspace {
     }
 
     /// Writes contacts.csv: the standard header and these rows.
-    pub fn write_rows(&self, rows: &[String]) {
+    pub(crate) fn write_rows(&self, rows: &[String]) {
         let mut text = format!("{HEADER}\n");
         for r in rows {
             text.push_str(r);
@@ -298,21 +298,21 @@ impl Workspace {
     }
 
     /// Writes rows 1..=n.
-    pub fn write_n(&self, n: usize) {
+    pub(crate) fn write_n(&self, n: usize) {
         self.write_rows(&(1..=n).map(row).collect::<Vec<_>>());
     }
 
     /// Runs the binary with `args` (after `--config`), with the API key in the environment.
-    pub async fn run(&self, args: &[&str]) -> Run {
+    pub(crate) async fn run(&self, args: &[&str]) -> Run {
         self.run_with_key(args, Some(&self.api_key)).await
     }
 
-    pub async fn run_with_key(&self, args: &[&str], key: Option<&str>) -> Run {
+    pub(crate) async fn run_with_key(&self, args: &[&str], key: Option<&str>) -> Run {
         self.output(self.command(args, key)).await
     }
 
     /// Runs a command made by [`Workspace::command`] (and adjusted) to its end.
-    pub async fn output(&self, mut cmd: tokio::process::Command) -> Run {
+    pub(crate) async fn output(&self, mut cmd: tokio::process::Command) -> Run {
         let out = tokio::time::timeout(self.run_timeout, cmd.output())
             .await
             .expect("the binary finished within the run timeout")
@@ -320,7 +320,7 @@ impl Workspace {
         Run::from(out)
     }
 
-    pub fn command(&self, args: &[&str], key: Option<&str>) -> tokio::process::Command {
+    pub(crate) fn command(&self, args: &[&str], key: Option<&str>) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(BIN);
         cmd.arg("--config").arg(self.path("config.toml")).args(args);
         cmd.env_remove("OPENPHONE_API_KEY").env_remove("OPENPHONE_SYNC_CONFIG").env("RUST_LOG", "openphone_sync=debug");
@@ -332,7 +332,7 @@ impl Workspace {
     }
 
     /// `sync --output json`, asserting the exit code.
-    pub async fn sync(&self, expect_code: i32) -> Value {
+    pub(crate) async fn sync(&self, expect_code: i32) -> Value {
         let run = self.run(&["sync", "--output", "json"]).await;
         assert_eq!(run.code, expect_code, "exit code; stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
         run.report()
@@ -340,7 +340,7 @@ impl Workspace {
 
     /// [`snapshot`], with this workspace's folder shown as `[dir]`, the fake's address as
     /// `[fake]` and durations as `[n] s`, `[n] ms` or `"..._ms": [n]`.
-    pub fn snapshot(&self, name: &str, text: &str) {
+    pub(crate) fn snapshot(&self, name: &str, text: &str) {
         let mut settings = insta::Settings::clone_current();
         settings.add_filter(&regex::escape(&self.dir.path().display().to_string()), "[dir]");
         settings.add_filter(&regex::escape(self.fake.base_url().trim_end_matches('/')), "[fake]");
@@ -351,12 +351,12 @@ impl Workspace {
     }
 
     /// The contacts in the fake workspace with the given external id.
-    pub fn by_external_id(&self, id: &str) -> Vec<Value> {
+    pub(crate) fn by_external_id(&self, id: &str) -> Vec<Value> {
         self.fake.contacts_with_external_id(id)
     }
 
     /// Asserts that the workspace holds exactly one contact per external id in `ids`, and no other.
-    pub fn assert_exactly(&self, ids: &[String]) {
+    pub(crate) fn assert_exactly(&self, ids: &[String]) {
         let contacts = self.fake.contacts();
         let mut seen: Vec<String> =
             contacts.iter().map(|c| c["externalId"].as_str().unwrap_or("<none>").to_owned()).collect();
@@ -367,19 +367,19 @@ impl Workspace {
     }
 
     /// Asserts that the fake saw no request body that breaks the official spec.
-    pub fn assert_spec_clean(&self) {
+    pub(crate) fn assert_spec_clean(&self) {
         let v = self.fake.spec_violations();
         assert!(v.is_empty(), "requests that break the spec: {v:#?}");
     }
 
-    pub fn mirror_path(&self) -> PathBuf {
+    pub(crate) fn mirror_path(&self) -> PathBuf {
         self.path("mirror.sqlite3")
     }
 
     /// Asserts that the workspace holds exactly what one clean sync of the current source
     /// (same CSV, same mapping) gives in a fresh workspace with no fault: the same contacts
     /// with the same values, one per external id, nothing else.
-    pub async fn assert_workspace_equals_source(&self) {
+    pub(crate) async fn assert_workspace_equals_source(&self) {
         let reference = Workspace::with(FakeOptions {
             custom_fields: standard_fields(),
             rate_limit: None,
@@ -433,7 +433,7 @@ impl Workspace {
 }
 
 /// An email or phone list as sorted `(name, value)` pairs (ids left out).
-pub fn named_items(v: &Value) -> Vec<(String, String)> {
+pub(crate) fn named_items(v: &Value) -> Vec<(String, String)> {
     let mut list: Vec<(String, String)> = v
         .as_array()
         .map(|a| {
@@ -448,7 +448,7 @@ pub fn named_items(v: &Value) -> Vec<(String, String)> {
 
 /// Contacts by external id, without what OpenPhone assigns (ids, timestamps), items and
 /// custom fields in a stable order.
-pub fn normalized(contacts: &[Value]) -> std::collections::BTreeMap<String, Value> {
+pub(crate) fn normalized(contacts: &[Value]) -> std::collections::BTreeMap<String, Value> {
     contacts
         .iter()
         .map(|c| {
@@ -472,15 +472,14 @@ pub fn normalized(contacts: &[Value]) -> std::collections::BTreeMap<String, Valu
 }
 
 /// External ids C-0001..C-n.
-pub fn ids(range: impl IntoIterator<Item = usize>) -> Vec<String> {
+pub(crate) fn ids(range: impl IntoIterator<Item = usize>) -> Vec<String> {
     range.into_iter().map(|n| format!("C-{n:04}")).collect()
 }
 
 /// A custom field value of a contact, by key.
-pub fn custom(contact: &Value, key: &str) -> Value {
+pub(crate) fn custom(contact: &Value, key: &str) -> Value {
     contact["customFields"]
         .as_array()
         .and_then(|a| a.iter().find(|c| c["key"] == key))
-        .map(|c| c["value"].clone())
-        .unwrap_or(Value::Null)
+        .map_or(Value::Null, |c| c["value"].clone())
 }
