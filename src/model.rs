@@ -28,6 +28,96 @@ pub struct Unmapped {
     pub source_url: bool,
 }
 
+/// The single-valued fields of a contact, each named once: the four a mapping's
+/// `[default_fields]` map, and `source_url` (a sheet row's link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scalar {
+    FirstName,
+    LastName,
+    Company,
+    Role,
+    SourceUrl,
+}
+
+impl Scalar {
+    /// All five, in the order a change list and a report show them.
+    pub const ALL: [Scalar; 5] =
+        [Scalar::FirstName, Scalar::LastName, Scalar::Company, Scalar::Role, Scalar::SourceUrl];
+    /// The four `[default_fields]` maps (and gives a policy).
+    pub const DEFAULT_FIELDS: [Scalar; 4] = [Scalar::FirstName, Scalar::LastName, Scalar::Company, Scalar::Role];
+
+    /// The name a mapping file, a change and a report use.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Scalar::FirstName => "first_name",
+            Scalar::LastName => "last_name",
+            Scalar::Company => "company",
+            Scalar::Role => "role",
+            Scalar::SourceUrl => "source_url",
+        }
+    }
+
+    /// The field named `name`, if it is one of the five.
+    pub fn named(name: &str) -> Option<Scalar> {
+        Scalar::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// This field's value in `state`.
+    pub fn of(self, state: &ContactState) -> &Option<String> {
+        match self {
+            Scalar::FirstName => &state.first_name,
+            Scalar::LastName => &state.last_name,
+            Scalar::Company => &state.company,
+            Scalar::Role => &state.role,
+            Scalar::SourceUrl => &state.source_url,
+        }
+    }
+
+    /// This field's value in `state`, to change.
+    pub fn of_mut(self, state: &mut ContactState) -> &mut Option<String> {
+        match self {
+            Scalar::FirstName => &mut state.first_name,
+            Scalar::LastName => &mut state.last_name,
+            Scalar::Company => &mut state.company,
+            Scalar::Role => &mut state.role,
+            Scalar::SourceUrl => &mut state.source_url,
+        }
+    }
+
+    /// Whether the mapping leaves this field alone.
+    pub fn unmapped(self, u: Unmapped) -> bool {
+        match self {
+            Scalar::FirstName => u.first_name,
+            Scalar::LastName => u.last_name,
+            Scalar::Company => u.company,
+            Scalar::Role => u.role,
+            Scalar::SourceUrl => u.source_url,
+        }
+    }
+
+    /// Marks this field as left alone (or not) in `u`.
+    pub fn set_unmapped(self, u: &mut Unmapped, on: bool) {
+        match self {
+            Scalar::FirstName => u.first_name = on,
+            Scalar::LastName => u.last_name = on,
+            Scalar::Company => u.company = on,
+            Scalar::Role => u.role = on,
+            Scalar::SourceUrl => u.source_url = on,
+        }
+    }
+
+    /// This field's policy; `source_url` always follows the source.
+    pub fn policy(self, p: &Policies) -> Policy {
+        match self {
+            Scalar::FirstName => p.first_name,
+            Scalar::LastName => p.last_name,
+            Scalar::Company => p.company,
+            Scalar::Role => p.role,
+            Scalar::SourceUrl => Policy::Source,
+        }
+    }
+}
+
 /// The desired state of one contact: every field the mapping controls, nothing else.
 /// Fields not mapped are never read, written or compared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -11,7 +11,7 @@ use crate::exit::Exit;
 use crate::mapping::Warning;
 use crate::mapping::convert::shown;
 use crate::mapping::warning::group;
-use crate::model::{ContactState, FieldType};
+use crate::model::{ContactState, FieldType, Scalar};
 use crate::openphone::client::StatsSnapshot;
 use crate::outcome::{Mode, Outcome};
 use crate::plan::{Action, Applied, Plan, Planned, RecordError};
@@ -45,15 +45,8 @@ impl FieldValue {
         let text = |field: &str, v: &Option<String>| {
             v.as_ref().map(|v| FieldValue { field: field.to_owned(), value: v.clone().into(), field_type: None })
         };
-        let mut out: Vec<FieldValue> = [
-            text("first_name", &state.first_name),
-            text("last_name", &state.last_name),
-            text("company", &state.company),
-            text("role", &state.role),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let mut out: Vec<FieldValue> =
+            Scalar::DEFAULT_FIELDS.into_iter().filter_map(|s| text(s.name(), s.of(state))).collect();
         for (list, slots) in [("emails", &state.emails), ("phone_numbers", &state.phones)] {
             out.extend(slots.iter().filter_map(|s| text(&format!("{list}[{}]", s.label), &s.value)));
         }
@@ -62,7 +55,7 @@ impl FieldValue {
             value: value.clone(),
             field_type: types.get(key).map(|t| t.as_str()),
         }));
-        out.extend(text("source_url", &state.source_url));
+        out.extend(text(Scalar::SourceUrl.name(), &state.source_url));
         out
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{ContactState, FieldType, Policies, Policy};
+use crate::model::{ContactState, FieldType, Policies, Policy, Scalar};
 use crate::openphone::Client;
 use crate::openphone::merge::merge;
 use crate::plan::{Action, Plan};
@@ -106,12 +106,9 @@ fn policy_of(field: &str, policies: &Policies, desired: &ContactState) -> Policy
         let i = slots.iter().position(|s| s.label == label)?;
         list.get(i).copied()
     };
-    match field {
-        "first_name" => policies.first_name,
-        "last_name" => policies.last_name,
-        "company" => policies.company,
-        "role" => policies.role,
-        _ => slot("emails[", &desired.emails, &policies.emails)
+    match Scalar::named(field) {
+        Some(scalar) => scalar.policy(policies),
+        None => slot("emails[", &desired.emails, &policies.emails)
             .or_else(|| slot("phone_numbers[", &desired.phones, &policies.phones))
             .or_else(|| {
                 let key = field.strip_prefix("custom[")?.strip_suffix(']')?;

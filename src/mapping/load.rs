@@ -11,16 +11,20 @@ use super::file::{
     Mapping, OnInvalid,
 };
 use super::phone::Region;
-use crate::model::{FieldType, Policy};
+use crate::model::{FieldType, Policy, Scalar};
 use crate::toml_strict::{self, KeyLines, Kind, Problems};
 
-const POLICY_KEYS: &[(&str, Kind)] =
-    &[("first_name", Kind::Str), ("last_name", Kind::Str), ("company", Kind::Str), ("role", Kind::Str)];
+const POLICY_KEYS: &[(&str, Kind)] = &[
+    (Scalar::FirstName.name(), Kind::Str),
+    (Scalar::LastName.name(), Kind::Str),
+    (Scalar::Company.name(), Kind::Str),
+    (Scalar::Role.name(), Kind::Str),
+];
 const DEFAULT_FIELD_KEYS: &[(&str, Kind)] = &[
-    ("first_name", Kind::Str),
-    ("last_name", Kind::Str),
-    ("company", Kind::Str),
-    ("role", Kind::Str),
+    (Scalar::FirstName.name(), Kind::Str),
+    (Scalar::LastName.name(), Kind::Str),
+    (Scalar::Company.name(), Kind::Str),
+    (Scalar::Role.name(), Kind::Str),
     ("policy", Kind::Table(POLICY_KEYS)),
 ];
 const ITEM_KEYS: &[(&str, Kind)] = &[
@@ -152,12 +156,13 @@ fn build(path: &Path, mut raw: RawMapping, lines: KeyLines, problems: &mut Probl
     };
     let rp = std::mem::take(&mut raw.default_fields.policy);
     let mut default_policies = DefaultPolicies::default();
-    for (name, value, mapped, slot) in [
-        ("first_name", rp.first_name, raw.default_fields.first_name.is_some(), &mut default_policies.first_name),
-        ("last_name", rp.last_name, raw.default_fields.last_name.is_some(), &mut default_policies.last_name),
-        ("company", rp.company, raw.default_fields.company.is_some(), &mut default_policies.company),
-        ("role", rp.role, raw.default_fields.role.is_some(), &mut default_policies.role),
+    for (field, value, mapped, slot) in [
+        (Scalar::FirstName, rp.first_name, raw.default_fields.first_name.is_some(), &mut default_policies.first_name),
+        (Scalar::LastName, rp.last_name, raw.default_fields.last_name.is_some(), &mut default_policies.last_name),
+        (Scalar::Company, rp.company, raw.default_fields.company.is_some(), &mut default_policies.company),
+        (Scalar::Role, rp.role, raw.default_fields.role.is_some(), &mut default_policies.role),
     ] {
+        let name = field.name();
         let key = format!("default_fields.policy.{name}");
         if value.is_some() && !mapped {
             problem(&key, format!("a policy for {name}, which [default_fields] does not map"));

@@ -14,7 +14,7 @@
 use super::wire::{
     ApiContact, ApiItem, CustomValueBody, ItemBody, PatchBody, PatchDefaults, observed_state_kept, own_items_kept,
 };
-use crate::model::{ContactState, Policies, Policy, PushedState, Slot};
+use crate::model::{ContactState, Policies, Policy, PushedState, Scalar, Slot};
 
 use crate::plan::{FieldChange, diff};
 
@@ -84,14 +84,10 @@ pub fn hold(desired: &ContactState, observed: &PushedState, policies: &Policies)
             held.push(FieldChange { field, from: had, to: want });
         }
     };
-    for (name, policy, slot, had) in [
-        ("first_name", policies.first_name, &mut out.first_name, &was.first_name),
-        ("last_name", policies.last_name, &mut out.last_name, &was.last_name),
-        ("company", policies.company, &mut out.company, &was.company),
-        ("role", policies.role, &mut out.role, &was.role),
-    ] {
-        if policy.keeps(had.is_none()) {
-            note(name.to_owned(), had.clone(), std::mem::replace(slot, had.clone()));
+    for field in Scalar::DEFAULT_FIELDS {
+        let had = field.of(was);
+        if field.policy(policies).keeps(had.is_none()) {
+            note(field.name().to_owned(), had.clone(), std::mem::replace(field.of_mut(&mut out), had.clone()));
         }
     }
     let mut slots = |name: &str, list: &mut [Slot], had: &[Slot], policies: &[Policy]| {

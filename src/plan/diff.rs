@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{ContactState, PushedState, Slot};
+use crate::model::{ContactState, PushedState, Scalar, Slot};
 
 /// One changed field, for people: `first_name: "Ann" → "Anne"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,16 +40,12 @@ pub fn diff(desired: &ContactState, base: &PushedState) -> Diff {
     let mut d = Diff::default();
     let was = &base.state;
     let skip = desired.unmapped;
-    let mut scalar = |name: &str, unmapped: bool, want: &Option<String>, had: &Option<String>| {
-        if !unmapped && want != had {
-            d.changes.push(FieldChange { field: name.to_owned(), from: had.clone(), to: want.clone() });
+    for field in Scalar::ALL {
+        let (want, had) = (field.of(desired), field.of(was));
+        if !field.unmapped(skip) && want != had {
+            d.changes.push(FieldChange { field: field.name().to_owned(), from: had.clone(), to: want.clone() });
         }
-    };
-    scalar("first_name", skip.first_name, &desired.first_name, &was.first_name);
-    scalar("last_name", skip.last_name, &desired.last_name, &was.last_name);
-    scalar("company", skip.company, &desired.company, &was.company);
-    scalar("role", skip.role, &desired.role, &was.role);
-    scalar("source_url", skip.source_url, &desired.source_url, &was.source_url);
+    }
     items(&mut d.changes, "emails", &desired.emails, &was.emails);
     items(&mut d.changes, "phone_numbers", &desired.phones, &was.phones);
     for (key, want) in &desired.custom {

@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 use super::changes::{Create, Delete, Plan, Update};
 use super::diff::{Diff, FieldChange};
 use super::known::MirrorIndex;
-use crate::model::{ContactState, Digest, PushedState, Unmapped};
+use crate::model::{ContactState, Digest, PushedState, Scalar, Unmapped};
 use crate::source::{SourceError, SourceItem};
 
 /// The version of the plan file this build writes and reads.
@@ -397,25 +397,15 @@ fn plan_differences<'p>(saved: &'p Plan, now: &'p Plan) -> Vec<String> {
 
 /// The fields a mapping leaves alone, by name (the file keeps them: they decide what is sent).
 fn unmapped_names(u: Unmapped) -> Vec<String> {
-    let fields = [
-        ("first_name", u.first_name),
-        ("last_name", u.last_name),
-        ("company", u.company),
-        ("role", u.role),
-        ("source_url", u.source_url),
-    ];
-    fields.into_iter().filter(|(_, on)| *on).map(|(name, _)| name.to_owned()).collect()
+    Scalar::ALL.into_iter().filter(|s| s.unmapped(u)).map(|s| s.name().to_owned()).collect()
 }
 
 fn unmapped_from(names: &[String]) -> Unmapped {
-    let has = |n: &str| names.iter().any(|x| x == n);
-    Unmapped {
-        first_name: has("first_name"),
-        last_name: has("last_name"),
-        company: has("company"),
-        role: has("role"),
-        source_url: has("source_url"),
+    let mut u = Unmapped::default();
+    for s in names.iter().filter_map(|n| Scalar::named(n)) {
+        s.set_unmapped(&mut u, true);
     }
+    u
 }
 
 #[cfg(test)]
