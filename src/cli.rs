@@ -2,12 +2,16 @@
 //! dispatch, and the man page and shell completions generated from these definitions.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
 use crate::commands::{self, Output};
+use crate::engine::Stop;
+use crate::escape::ForPerson;
 use crate::exit::Exit;
 use crate::logging::{self, LogFormat};
 use crate::mirror::Select;
@@ -175,15 +179,10 @@ fn man_page() -> Vec<u8> {
 }
 
 /// `openphone-sync man`: the main page on stdout, or every page into `dir`.
-fn man(dir: Option<&Path>) -> Exit {
+fn man(dir: Option<&Path>) -> Result<Exit, Stop> {
     let Some(dir) = dir else { return print(&man_page()) };
-    match clap_mangen::generate_to(man_command(), dir) {
-        Ok(()) => Exit::Ok,
-        Err(e) => {
-            eprintln!("error: cannot write the man pages into {}: {e}", dir.display());
-            Exit::Unavailable
-        }
-    }
+    clap_mangen::generate_to(man_command(), dir).map_err(|error| Stop::ManPages { dir: dir.to_path_buf(), error })?;
+    Ok(Exit::Ok)
 }
 
 /// The binary's name, as the completion scripts register it.
@@ -251,37 +250,38 @@ fn fish_positional_values(cmd: &clap::Command) -> String {
     lines
 }
 
-/// Writes generated text to stdout; a closed pipe (`| head`) is not an error.
-fn print(bytes: &[u8]) -> Exit {
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(bytes) {
-        Ok(()) => Exit::Ok,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
-        Err(e) => {
-            eprintln!("error: cannot write to stdout: {e}");
-            Exit::Unavailable
+/// Writes generated text to stdout (a closed pipe, `| head`, is not an error: [`commands::written`]).
+fn print(bytes: &[u8]) -> Result<Exit, Stop> {
+    let mut out = std::io::stdout().lock();
+    commands::written(out.write_all(bytes).and_then(|()| out.flush()))?;
+    Ok(Exit::Ok)
+}
+
+/// The process: [`run`], and a [`Stop`] printed once, as `error: ...` on stderr (the one
+/// printer of a command's failure), ending with its exit code.
+pub fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(stop) => {
+            let _ = writeln!(ForPerson(std::io::stderr().lock()), "error: {stop}");
+            stop.exit().into()
         }
     }
 }
 
-pub fn main() -> std::process::ExitCode {
+/// Parses the command line and runs the command.
+pub fn run() -> Result<ExitCode, Stop> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { Exit::Config.into() } else { Exit::Ok.into() };
+            return Ok(if e.use_stderr() { Exit::Config.into() } else { Exit::Ok.into() });
         }
     };
     logging::init(cli.verbose, cli.quiet, cli.log_format);
     crate::fd_limit::raise();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return Exit::Unavailable.into();
-        }
-    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Stop::Runtime)?;
     let config = crate::config::resolve_path(cli.config.as_deref());
     let exit = runtime.block_on(async {
         match cli.command {
@@ -330,10 +330,9 @@ pub fn main() -> std::process::ExitCode {
                     (None, Some(t)) => match chrono::DateTime::parse_from_rfc3339(&t) {
                         Ok(t) => Select::Since(t.timestamp_millis()),
                         Err(e) => {
-                            eprintln!(
-                                "error: --all-since {t:?} is not an RFC 3339 time ({e}), e.g. 2026-12-01T00:00:00Z"
-                            );
-                            return Exit::Config;
+                            return Err(Stop::config(format!(
+                                "--all-since {t:?} is not an RFC 3339 time ({e}), e.g. 2026-12-01T00:00:00Z"
+                            )));
                         }
                     },
                     (None, None) => Select::Ids(external_ids),
@@ -349,5 +348,5 @@ pub fn main() -> std::process::ExitCode {
     // A run the daemon gave up on (its stop's grace ran out, or a second signal) may still be
     // blocked in its thread: the process does not wait for it (that is as safe as a kill).
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
-    exit.into()
+    Ok(exit?.into())
 }

@@ -23,19 +23,12 @@ use crate::source;
 
 use crate::engine::{Stop, setup};
 
-pub async fn run(config_path: &Path, offline: bool, no_source: bool, warnings: WarningView) -> Exit {
-    match check(config_path, offline, no_source, warnings).await {
-        Ok(lines) => {
-            let mut out = super::person();
-            let invalid = lines.iter().any(|(tag, _)| *tag == "invalid");
-            for (tag, l) in lines {
-                let _ = writeln!(out, "{tag:<7} {l}");
-            }
-            // A row that would not sync is a problem found: a script must not read it as 0.
-            if invalid { Exit::Partial } else { Exit::Ok }
-        }
-        Err(stop) => super::fail(stop),
-    }
+pub async fn run(config_path: &Path, offline: bool, no_source: bool, warnings: WarningView) -> Result<Exit, Stop> {
+    let lines = check(config_path, offline, no_source, warnings).await?;
+    let invalid = lines.iter().any(|(tag, _)| *tag == "invalid");
+    super::write_text(|out| lines.iter().try_for_each(|(tag, l)| writeln!(out, "{tag:<7} {l}")))?;
+    // A row that would not sync is a problem found: a script must not read it as 0.
+    Ok(if invalid { Exit::Partial } else { Exit::Ok })
 }
 
 /// The lines to print, each with its tag (`ok`, `invalid`, `warning`).

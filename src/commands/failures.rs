@@ -11,6 +11,7 @@ use crate::exit::Exit;
 use crate::mirror::history::Failure;
 
 use super::Output;
+use crate::engine::Stop;
 
 #[derive(Serialize)]
 struct Failures {
@@ -18,15 +19,14 @@ struct Failures {
     failing: Vec<Failure>,
 }
 
-pub fn run(config_path: &Path, output: Output) -> Exit {
-    let result = super::read_mirror(config_path).and_then(|(config, mirror)| {
-        let failing = match mirror {
-            Some(m) => m.failures().map_err(super::unreadable)?,
-            None => Vec::new(),
-        };
-        Ok(Failures { mirror: config.database.display().to_string(), failing })
-    });
-    super::print(result, output, |out, list| write_text(out, &list.failing))
+pub fn run(config_path: &Path, output: Output) -> Result<Exit, Stop> {
+    let (config, mirror) = super::read_mirror(config_path)?;
+    let failing = match mirror {
+        Some(m) => m.failures().map_err(super::unreadable)?,
+        None => Vec::new(),
+    };
+    let found = Failures { mirror: config.database.display().to_string(), failing };
+    super::print(&found, output, |out, list| write_text(out, &list.failing))
 }
 
 /// The list for people, oldest first.

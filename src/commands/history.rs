@@ -31,7 +31,7 @@ struct History {
     changes: Vec<HistoryEntry>,
 }
 
-pub fn run(config_path: &Path, subject: &Subject, output: Output) -> Exit {
+pub fn run(config_path: &Path, subject: &Subject, output: Output) -> Result<Exit, Stop> {
     let result = super::read_mirror(config_path).and_then(|(config, mirror)| {
         let err = super::unreadable;
         let mut h = History { external_id: None, run: None, kept_days: config.history_days, changes: vec![] };
@@ -45,20 +45,17 @@ pub fn run(config_path: &Path, subject: &Subject, output: Output) -> Exit {
             Subject::Run(n) => {
                 h.run = Some(*n);
                 let m = mirror.as_ref().filter(|m| m.run_exists(*n).unwrap_or(false)).ok_or_else(|| {
-                    Stop::new(
-                        Exit::Config,
-                        format!(
-                            "no run #{n} in the mirror {}: `status` lists the last runs",
-                            config.database.display()
-                        ),
-                    )
+                    Stop::config(format!(
+                        "no run #{n} in the mirror {}: `status` lists the last runs",
+                        config.database.display()
+                    ))
                 })?;
                 h.changes = m.history_of_run(*n).map_err(err)?;
             }
         }
         Ok(h)
     });
-    super::print(result, output, |out, h| match (&h.external_id, h.run) {
+    super::print(&result?, output, |out, h| match (&h.external_id, h.run) {
         (Some(id), _) => write_record(out, id, &h.changes, h.kept_days),
         (None, Some(run)) => write_run(out, run, &h.changes),
         (None, None) => Ok(()),

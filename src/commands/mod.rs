@@ -1,6 +1,7 @@
-//! The subcommands, one file each, and what they share: how a command that failed says so
-//! (once, as `error: ...` on stderr), how a report or a read-only command's findings are
-//! printed, and the read-only commands' start (the config and the mirror, read-only).
+//! The subcommands, one file each, and what they share: the one policy for writing stdout
+//! ([`written`]), how a report or a read-only command's findings are printed, and the
+//! read-only commands' start (the config and the mirror, read-only). Each command returns
+//! `Result<Exit, Stop>`; `cli` prints a [`Stop`] once, as `error: ...` on stderr.
 
 pub mod check;
 pub mod failures;
@@ -27,10 +28,33 @@ pub enum Output {
     Json,
 }
 
-/// Prints why a command stopped, once, to stderr, and returns its exit code.
-pub fn fail(stop: Stop) -> Exit {
-    let _ = writeln!(ForPerson(std::io::stderr().lock()), "error: {}", stop.message);
-    stop.exit
+/// The one policy for what a command writes to stdout: a reader that closed it early
+/// (`| head`: a broken pipe) is not an error, and the command's exit code stands; any other
+/// failure to write (a full disk) stops the command with exit 4.
+pub fn written(result: std::io::Result<()>) -> Result<(), Stop> {
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Stop::Stdout(e)),
+        _ => Ok(()),
+    }
+}
+
+/// `value` as pretty JSON and a line break on stdout, flushed.
+pub fn write_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), Stop> {
+    let mut out = std::io::stdout().lock();
+    written(
+        serde_json::to_writer_pretty(&mut out, value)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush()),
+    )
+}
+
+/// Lines for a person on stdout ([`person`]), written by `text`, then flushed.
+pub fn write_text(
+    text: impl FnOnce(&mut ForPerson<std::io::StdoutLock<'static>>) -> std::io::Result<()>,
+) -> Result<(), Stop> {
+    let mut out = person();
+    written(text(&mut out).and_then(|()| out.flush()))
 }
 
 /// Stdout for a person: what data holds is escaped ([`crate::escape`]).
@@ -39,11 +63,14 @@ pub fn person() -> ForPerson<std::io::StdoutLock<'static>> {
 }
 
 /// Prints a run's report to stdout, as text or JSON.
-pub fn print_report(report: &Report, output: Output, warnings: crate::report::WarningView) {
-    let _ = match output {
-        Output::Json => report.write_json(&mut std::io::stdout().lock()),
-        Output::Text => report.write_text_with(&mut person(), warnings),
-    };
+pub fn print_report(report: &Report, output: Output, warnings: crate::report::WarningView) -> Result<(), Stop> {
+    match output {
+        Output::Json => {
+            let mut out = std::io::stdout().lock();
+            written(report.write_json(&mut out).and_then(|()| out.flush()))
+        }
+        Output::Text => write_text(|out| report.write_text_with(out, warnings)),
+    }
 }
 
 /// The start of the read-only commands (`status`, `history`, `failures`): the config, and
@@ -58,28 +85,19 @@ pub fn read_mirror(
 
 /// A mirror that cannot be read stops a read-only command with exit 4.
 pub fn unreadable(e: crate::mirror::MirrorError) -> Stop {
-    Stop::new(Exit::Unavailable, e.to_string())
+    Stop::MirrorUnreadable(e)
 }
 
 /// The end of the read-only commands: prints what they found (as JSON, or as `text` writes
-/// it) and exits 0, or prints why they stopped.
+/// it) and exits 0.
 pub fn print<T: serde::Serialize>(
-    found: Result<T, Stop>,
+    found: &T,
     output: Output,
     text: impl FnOnce(&mut ForPerson<std::io::StdoutLock<'static>>, &T) -> std::io::Result<()>,
-) -> Exit {
-    let found = match found {
-        Ok(f) => f,
-        Err(stop) => return fail(stop),
-    };
-    let _ = match output {
-        Output::Json => {
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, &found)
-                .map_err(std::io::Error::from)
-                .and_then(|()| out.write_all(b"\n"))
-        }
-        Output::Text => text(&mut person(), &found),
-    };
-    Exit::Ok
+) -> Result<Exit, Stop> {
+    match output {
+        Output::Json => write_json(found)?,
+        Output::Text => write_text(|out| text(out, found))?,
+    }
+    Ok(Exit::Ok)
 }

@@ -22,7 +22,6 @@ use crate::openphone::{ApiError, lookup};
 use crate::plan::diff;
 
 use super::Output;
-use super::fail;
 use crate::engine::setup::concurrency;
 use crate::engine::{Stop, setup};
 
@@ -66,20 +65,16 @@ struct RestoreReport {
     fatal: Option<String>,
 }
 
-pub async fn run(config_path: &Path, args: &RestoreArgs) -> Exit {
-    match restore(config_path, args).await {
-        Ok(report) => {
-            print(&report, args.output);
-            if report.fatal.is_some() {
-                Exit::Unavailable
-            } else if report.failed.is_empty() && report.unmatched.is_empty() {
-                Exit::Ok
-            } else {
-                Exit::Partial
-            }
-        }
-        Err(stop) => fail(stop.nothing_written()),
-    }
+pub async fn run(config_path: &Path, args: &RestoreArgs) -> Result<Exit, Stop> {
+    let report = restore(config_path, args).await.map_err(Stop::nothing_written)?;
+    print(&report, args.output)?;
+    Ok(if report.fatal.is_some() {
+        Exit::Unavailable
+    } else if report.failed.is_empty() && report.unmatched.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Partial
+    })
 }
 
 async fn restore(config_path: &Path, args: &RestoreArgs) -> Result<RestoreReport, Stop> {
@@ -215,40 +210,40 @@ fn restored(t: &Tombstone, contact_id: Option<String>, adopted: bool, left_out: 
     }
 }
 
-fn print(report: &RestoreReport, output: Output) {
-    if output == Output::Json {
-        let mut out = std::io::stdout().lock();
-        let _ = serde_json::to_writer_pretty(&mut out, report);
-        let _ = writeln!(out);
-        return;
+fn print(report: &RestoreReport, output: Output) -> Result<(), Stop> {
+    match output {
+        Output::Json => super::write_json(report),
+        Output::Text => super::write_text(|out| write_text(out, report)),
     }
-    let mut out = super::person();
+}
+
+fn write_text(out: &mut impl Write, report: &RestoreReport) -> std::io::Result<()> {
     let verb = if report.dry_run { "would restore" } else { "restored" };
     for r in &report.restored {
         let run = r.run_id.map(|n| format!(" by run {n}")).unwrap_or_default();
         let how = if r.adopted { " (found in OpenPhone, linked)" } else { "" };
-        let _ = writeln!(out, "{verb} {} (deleted {}{run}){how}", r.external_id, r.deleted_at);
+        writeln!(out, "{verb} {} (deleted {}{run}){how}", r.external_id, r.deleted_at)?;
         for v in &r.left_out {
-            let _ = writeln!(out, "        left out {v}");
+            writeln!(out, "        left out {v}")?;
         }
     }
     for f in &report.failed {
-        let _ = writeln!(out, "error   {}: {}", f.external_id, f.message);
+        writeln!(out, "error   {}: {}", f.external_id, f.message)?;
     }
     for u in &report.unmatched {
-        let _ = writeln!(
+        writeln!(
             out,
             "error   {u}: matches no deleted contact kept for restore (never deleted by openphone-sync, already restored, or kept longer ago than keep_deleted_days)"
-        );
+        )?;
     }
-    let _ = writeln!(
+    writeln!(
         out,
         "{} {}, {} failed.{}",
         report.restored.len(),
         verb,
         report.failed.len(),
         if report.dry_run { " Dry run: nothing was written." } else { "" }
-    );
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -261,7 +256,7 @@ struct ForgetReport {
 
 /// `forget EXTERNAL_ID…`: the named restored contacts are no longer kept. From the next run
 /// on their rows count as missing again, and they are deleted once `delete_after` has passed.
-pub fn forget(config_path: &Path, ids: &[String], output: Output) -> Exit {
+pub fn forget(config_path: &Path, ids: &[String], output: Output) -> Result<Exit, Stop> {
     let run = || -> Result<ForgetReport, Stop> {
         let (config, _mapping) = setup::load(config_path)?;
         let _lock = RunLock::acquire(&config.database, Role::Sync)?;
@@ -276,26 +271,18 @@ pub fn forget(config_path: &Path, ids: &[String], output: Output) -> Exit {
         let not_kept = ids.iter().filter(|i| !forgotten.contains(i)).cloned().collect();
         Ok(ForgetReport { forgotten, not_kept })
     };
-    match run() {
-        Ok(report) => {
-            if output == Output::Json {
-                let mut out = std::io::stdout().lock();
-                let _ = serde_json::to_writer_pretty(&mut out, &report);
-                let _ = writeln!(out);
-            } else {
-                let mut out = super::person();
-                for id in &report.forgotten {
-                    let _ = writeln!(
-                        out,
-                        "forgot  {id}: no longer kept; deleted after delete_after if its row stays missing"
-                    );
-                }
-                for id in &report.not_kept {
-                    let _ = writeln!(out, "error   {id}: not a restored contact whose row is missing; nothing changed");
-                }
+    let report = run().map_err(Stop::nothing_written)?;
+    match output {
+        Output::Json => super::write_json(&report)?,
+        Output::Text => super::write_text(|out| {
+            for id in &report.forgotten {
+                writeln!(out, "forgot  {id}: no longer kept; deleted after delete_after if its row stays missing")?;
             }
-            if report.not_kept.is_empty() { Exit::Ok } else { Exit::Partial }
-        }
-        Err(stop) => fail(stop.nothing_written()),
+            for id in &report.not_kept {
+                writeln!(out, "error   {id}: not a restored contact whose row is missing; nothing changed")?;
+            }
+            Ok(())
+        })?,
     }
+    Ok(if report.not_kept.is_empty() { Exit::Ok } else { Exit::Partial })
 }

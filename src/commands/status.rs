@@ -66,7 +66,7 @@ struct ScheduleInfo {
     next_run_in_s: Option<i64>,
 }
 
-pub fn run(config_path: &Path, output: Output) -> Exit {
+pub fn run(config_path: &Path, output: Output) -> Result<Exit, Stop> {
     let result = (|| {
         let (config, mirror) = super::read_mirror(config_path)?;
         let mut status = Status {
@@ -111,7 +111,7 @@ pub fn run(config_path: &Path, output: Output) -> Exit {
         }
         Ok::<_, Stop>(status)
     })();
-    super::print(result, output, write_text)
+    super::print(&result?, output, write_text)
 }
 
 fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {

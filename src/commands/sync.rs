@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use crate::engine::saved_plan::PlanFile;
-use crate::engine::{self, Run, SyncArgs, record, setup};
+use crate::engine::{self, Run, Stop, SyncArgs, record, setup};
 use crate::exit::Exit;
 use crate::outcome::Mode;
 use crate::report::WarningView;
 
-use super::{Output, fail};
+use super::Output;
 
 /// `sync`'s command line.
 #[derive(Debug, Clone, Default)]
@@ -49,23 +49,16 @@ impl SyncCommand {
 }
 
 /// Runs one sync and prints its report. Returns the exit code.
-pub async fn run(config_path: &Path, cmd: &SyncCommand) -> Exit {
-    let (config, mapping) = match setup::load(config_path) {
-        Ok(loaded) => loaded,
-        Err(stop) => return fail(stop.nothing_written()),
-    };
+pub async fn run(config_path: &Path, cmd: &SyncCommand) -> Result<Exit, Stop> {
+    let (config, mapping) = setup::load(config_path).map_err(Stop::nothing_written)?;
     let args = cmd.args();
     let plan_file = cmd.plan_file();
     let run = Run { plan_file: plan_file.as_ref(), ..Run::new(&config, &mapping, &args) };
     if !run.dry() {
         crate::signals::stop_on_signal(run.stop.clone());
     }
-    match engine::sync(&run).await {
-        Ok(report) => {
-            record::log_summary(&report);
-            super::print_report(&report, cmd.output, cmd.warnings);
-            report.exit()
-        }
-        Err(stop) => fail(stop.nothing_written()),
-    }
+    let report = engine::sync(&run).await.map_err(Stop::nothing_written)?;
+    record::log_summary(&report);
+    super::print_report(&report, cmd.output, cmd.warnings)?;
+    Ok(report.exit())
 }

@@ -17,7 +17,6 @@ use chrono::{DateTime, Utc};
 use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::commands::fail;
 use crate::config::{Config, Problems};
 use crate::engine::{self, Run, Stop, SyncArgs, record, setup};
 use crate::exit::Exit;
@@ -108,34 +107,18 @@ struct Daemon {
 }
 
 /// Runs the daemon until SIGTERM/SIGINT. Returns the exit code.
-pub async fn run(config_path: &Path) -> Exit {
-    let loaded = match load(config_path) {
-        Ok(l) => l,
-        Err(problems) => return fail(Stop::from(problems).nothing_written()),
-    };
+pub async fn run(config_path: &Path) -> Result<Exit, Stop> {
+    let loaded = load(config_path).map_err(|problems| Stop::from(problems).nothing_written())?;
     // A mirror this user cannot write would fail every run, and a restart cannot fix it:
     // a config error (exit 2, which the units' RestartPreventExitStatus= does not restart).
-    if let Err(e) = writable::probe(&loaded.config.database) {
-        return fail(Stop::config(e.to_string()));
-    }
-    let _lock = match RunLock::acquire(&loaded.config.database, Role::Daemon) {
-        Ok(lock) => lock,
-        Err(e) => return fail(e.into()),
-    };
-    let mut signals = match Signals::new(true) {
-        Ok(s) => s,
-        Err(e) => return fail(Stop::new(Exit::Unavailable, format!("cannot listen for signals: {e}"))),
-    };
+    writable::probe(&loaded.config.database).map_err(|e| Stop::config(e.to_string()))?;
+    let _lock = RunLock::acquire(&loaded.config.database, Role::Daemon)?;
+    let mut signals = Signals::new(true).map_err(Stop::Signals)?;
     let metrics = Arc::new(Metrics::new());
     if let Some(addr) = loaded.config.metrics_listen {
         match metrics::http::start(addr, metrics.clone()).await {
             Ok(bound) => tracing::info!(address = %bound, path = "/metrics", "Serving Prometheus metrics"),
-            Err(e) => {
-                return fail(Stop::new(
-                    Exit::Config,
-                    format!("{}: `metrics.listen`: cannot listen on {addr}: {e}", loaded.config.path.display()),
-                ));
-            }
+            Err(error) => return Err(Stop::MetricsListen { config: loaded.config.path.clone(), addr, error }),
         }
     }
     let mut daemon = Daemon {
@@ -161,7 +144,7 @@ pub async fn run(config_path: &Path) -> Exit {
     daemon.reschedule(Utc::now());
     daemon.start_run("start");
     daemon.notifier.ready(&daemon.status_line());
-    daemon.main_loop(&mut signals).await
+    Ok(daemon.main_loop(&mut signals).await)
 }
 
 impl Daemon {
@@ -279,11 +262,12 @@ impl Daemon {
                 ));
             }
             Ok(Err(stop)) => {
-                let mut lines = stop.message.lines();
+                let message = stop.to_string();
+                let mut lines = message.lines();
                 let first = lines.next().unwrap_or("");
                 tracing::error!(
                     run = run.number,
-                    exit = stop.exit.code(),
+                    exit = stop.exit().code(),
                     duration_ms,
                     error = first,
                     "Sync failed; waiting for the next scheduled run"
@@ -291,7 +275,7 @@ impl Daemon {
                 for more in lines {
                     tracing::error!(run = run.number, "{more}");
                 }
-                self.metrics.run_failed(Outcome::of_stop(stop.exit), duration_ms, now);
+                self.metrics.run_failed(Outcome::of_stop(stop.exit()), duration_ms, now);
                 self.last = Some(format!("Last run {} failed: {first}", now.format("%Y-%m-%d %H:%M:%SZ")));
             }
             Err(e) => {

@@ -62,7 +62,7 @@ pub async fn sync(run: &Run<'_>) -> Result<Report, Stop> {
 /// catalog, verify's reads, the dry run's lookups), ends the run as `stopped`, not failed.
 fn stopped_on_request(run: &Run<'_>, run_id: Option<i64>, result: Result<Report, Stop>) -> Result<Report, Stop> {
     match result {
-        Err(stop) if stop.requested => {
+        Err(stop) if stop.requested() => {
             let mut report = Report::new(run.args.mode);
             report.run_id = run_id;
             let why = "stopped on request before anything was written; the next run does the work";

@@ -165,10 +165,10 @@ fn run_record(id: i64, r: &Report) -> RunRecord {
 /// The record of an apply-mode run that stopped before it had a report.
 fn stop_record(id: i64, stop: &Stop, started: Instant) -> RunRecord {
     RunRecord {
-        outcome: Some(Outcome::of_stop(stop.exit)),
-        exit_code: Some(i64::from(stop.exit.code())),
+        outcome: Some(Outcome::of_stop(stop.exit())),
+        exit_code: Some(i64::from(stop.exit().code())),
         duration_ms: Some(started.elapsed().as_millis() as u64),
-        first_error: Some(stop.headline().to_owned()),
+        first_error: Some(stop.headline()),
         ..RunRecord::new(id, Mode::Apply)
     }
 }

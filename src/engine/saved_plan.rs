@@ -6,7 +6,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::exit::Exit;
 use crate::plan::saved::{Identity, SavedPlan};
 use crate::secret::ApiKey;
 
@@ -35,17 +34,14 @@ pub fn identity(config: &Config, key: &ApiKey) -> Identity {
 /// Reads a plan file (exit 2 when it cannot be read or is not a plan).
 pub fn load(path: &Path) -> Result<SavedPlan, Stop> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Stop::new(Exit::Config, format!("{}: cannot read the plan file: {e}", path.display())))?;
+        .map_err(|e| Stop::config(format!("{}: cannot read the plan file: {e}", path.display())))?;
     serde_json::from_str(&text).map_err(|e| {
-        Stop::new(
-            Exit::Config,
-            format!(
-                "{}:{}:{}: not an openphone-sync plan file: {e}; make one with `sync --dry-run --save-plan FILE`",
-                path.display(),
-                e.line(),
-                e.column()
-            ),
-        )
+        Stop::config(format!(
+            "{}:{}:{}: not an openphone-sync plan file: {e}; make one with `sync --dry-run --save-plan FILE`",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
     })
 }
 
@@ -157,8 +153,7 @@ fn create_temp(path: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
 /// reader never sees half a plan. `path` is checked again first ([`check_target`]).
 pub fn save(path: &Path, plan: &SavedPlan, config: &Config) -> Result<(), Stop> {
     check_target(path, config)?;
-    let fail =
-        |e: std::io::Error| Stop::new(Exit::Unavailable, format!("{}: cannot write the plan: {e}", path.display()));
+    let fail = |error: std::io::Error| Stop::PlanUnwritable { path: path.to_path_buf(), error };
     let (tmp, mut file) = create_temp(path).map_err(fail)?;
     let written = serde_json::to_writer_pretty(&mut file, plan)
         .map_err(std::io::Error::from)

@@ -7,6 +7,7 @@ mod api_errors;
 mod chaos;
 mod check_exit;
 mod cli_errors;
+mod closed_stdout;
 mod daemon;
 mod deletes;
 mod drift;

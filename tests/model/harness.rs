@@ -338,7 +338,7 @@ impl Harness {
         self.set_clock();
         let (config, mapping) = match setup::load(&self.ws.path("config.toml")) {
             Ok(l) => l,
-            Err(stop) => return Ended::Stopped { exit: stop.exit as i32, message: stop.message },
+            Err(stop) => return Ended::Stopped { exit: stop.exit() as i32, message: stop.to_string() },
         };
         let args = SyncArgs { mode, allow_mass_delete: true, verify, limit: None, record: None, progress: false };
         let run = Run { plan_file: plan.as_ref(), ..Run::new(&config, &mapping, &args) };
@@ -365,7 +365,7 @@ impl Harness {
                 Ended::Killed
             }
             Some(Ok(report)) => Ended::Report(serde_json::to_value(&report).expect("report as JSON")),
-            Some(Err(stop)) => Ended::Stopped { exit: stop.exit as i32, message: stop.message },
+            Some(Err(stop)) => Ended::Stopped { exit: stop.exit() as i32, message: stop.to_string() },
         }
     }
 
