@@ -11,7 +11,7 @@ use rusqlite::{Connection, MAIN_DB, OpenFlags, OptionalExtension, params};
 
 use crate::clock;
 use crate::model::{CustomFieldDef, Digest, FieldType, PushedState};
-use crate::plan::{IndexEntry, MirrorIndex, Pending};
+use crate::plan::{IndexEntry, MirrorIndex, Pending, Presence};
 
 use super::error::{self, MirrorError};
 use super::{files, mark, migrate};
@@ -180,8 +180,15 @@ impl Mirror {
                         hash: text(2)?.and_then(Digest::parse),
                         pending: text(3)?.and_then(Pending::parse),
                         source_hash: text(4)?.and_then(Digest::parse),
-                        missing_since: text(5)?.map_or(0, clock::parse_millis),
-                        restored: r.get(6)?,
+                        presence: match (r.get::<_, bool>(6)?, text(5)?) {
+                            (true, _) => Presence::Restored,
+                            // An unreadable time counts as present (as 0 did): marked again.
+                            (false, Some(since)) => match clock::parse_millis(since) {
+                                0 => Presence::Present,
+                                ms => Presence::MissingSince(ms),
+                            },
+                            (false, None) => Presence::Present,
+                        },
                     },
                 ))
             })
@@ -488,8 +495,7 @@ mod tests {
                 hash: None,
                 pending: Some(Pending::Create),
                 source_hash: None,
-                missing_since: 0,
-                restored: false,
+                presence: Presence::Present,
             }
         );
         let pushed = PushedState {

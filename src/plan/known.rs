@@ -42,11 +42,21 @@ pub struct IndexEntry {
     pub pending: Option<Pending>,
     /// The digest of the source row last confirmed (see `Mapper::source_hash`).
     pub source_hash: Option<Digest>,
-    /// When its source row was first seen missing (Unix milliseconds); 0 while it is there.
-    pub missing_since: i64,
+    pub presence: Presence,
+}
+
+/// Whether a mirrored contact's source row is there, as the mirror last knew it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Presence {
+    /// Its row was there at the last run.
+    #[default]
+    Present,
+    /// Its row was first seen missing at this time (Unix milliseconds): deleted once
+    /// `delete_after` has passed, unless it comes back.
+    MissingSince(i64),
     /// Brought back by `restore` while its row is missing: not deleted again until the row
     /// comes back or `forget` names it.
-    pub restored: bool,
+    Restored,
 }
 
 /// Every mirrored contact by externalId. An `IndexMap`: its entries lie in one vector of

@@ -16,7 +16,7 @@ pub use action::{Action, Applied, Planned, RecordError};
 pub use changes::{Create, Delete, PendingDelete, Plan, Update};
 pub use diff::{Diff, FieldChange, diff};
 pub use guard::{Refusal, guard};
-pub use known::{IndexEntry, Marks, MirrorIndex, Pending};
+pub use known::{IndexEntry, Marks, MirrorIndex, Pending, Presence};
 
 use crate::model::{Digest, PushedState, Record};
 
@@ -114,7 +114,7 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
     for (id, e) in inputs.index {
         let present = (inputs.present)(id);
         if present {
-            if e.missing_since != 0 || e.restored {
+            if e.presence != Presence::Present {
                 plan.marks.returned.push(id.clone());
             }
             continue;
@@ -122,15 +122,16 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
         if !inputs.delete_missing {
             continue;
         }
-        if e.restored {
-            plan.kept_restored.push(id.clone());
-            continue;
-        }
-        let since = if e.missing_since == 0 {
-            plan.marks.missing.push(id.clone());
-            inputs.now_ms
-        } else {
-            e.missing_since
+        let since = match e.presence {
+            Presence::Restored => {
+                plan.kept_restored.push(id.clone());
+                continue;
+            }
+            Presence::Present => {
+                plan.marks.missing.push(id.clone());
+                inputs.now_ms
+            }
+            Presence::MissingSince(since) => since,
         };
         let due = since.saturating_add(inputs.delete_after_ms);
         if due <= inputs.now_ms {
@@ -165,8 +166,7 @@ mod tests {
             hash: Some(state.hash()),
             pending,
             source_hash: None,
-            missing_since: 0,
-            restored: false,
+            presence: Presence::Present,
         }
     }
 
@@ -232,10 +232,10 @@ mod tests {
         let old = rec(0, "x", "X").state;
         let mut index = MirrorIndex::new();
         index.insert("fresh".into(), entry("c1", &old, None));
-        index.insert("waiting".into(), IndexEntry { missing_since: 500, ..entry("c2", &old, None) });
-        index.insert("due".into(), IndexEntry { missing_since: 100, ..entry("c3", &old, None) });
-        index.insert("kept".into(), IndexEntry { restored: true, ..entry("c4", &old, None) });
-        index.insert("back".into(), IndexEntry { missing_since: 100, ..entry("c5", &old, None) });
+        index.insert("waiting".into(), IndexEntry { presence: Presence::MissingSince(500), ..entry("c2", &old, None) });
+        index.insert("due".into(), IndexEntry { presence: Presence::MissingSince(100), ..entry("c3", &old, None) });
+        index.insert("kept".into(), IndexEntry { presence: Presence::Restored, ..entry("c4", &old, None) });
+        index.insert("back".into(), IndexEntry { presence: Presence::MissingSince(100), ..entry("c5", &old, None) });
         let present = |id: &str| id == "back";
         let inputs = Inputs {
             records: &[],
