@@ -9,8 +9,7 @@ use serde::Serialize;
 use crate::exit::Exit;
 use crate::mirror::history::Failure;
 use crate::mirror::lock::{holder, lock_path};
-use crate::mirror::{Role, RunRecord};
-use crate::outcome::Outcome;
+use crate::mirror::{Role, RunRecord, VerifyCounts};
 use crate::plan::Action;
 
 use super::Output;
@@ -173,27 +172,29 @@ fn write_text(out: &mut impl Write, s: &Status) -> std::io::Result<()> {
     }
     writeln!(out, "Last runs (newest first):")?;
     for r in &s.runs {
+        let end = r.end.as_ref();
+        let work = end.and_then(|e| e.work.as_ref());
         let v = |x: Option<u64>| x.map_or_else(|| "-".into(), |n| n.to_string());
-        let applied = |a: Action| v(r.applied.map(|n| n.get(a)));
+        let applied = |a: Action| v(work.map(|w| w.applied.get(a)));
         writeln!(
             out,
             "  #{:<4} {}  {:<8} {:>7} ms  created {} updated {} deleted {} failed {} invalid {} (known {})  {} requests",
             r.id,
             r.started_at,
-            r.outcome.map_or("running/killed", Outcome::as_str),
-            v(r.duration_ms),
+            end.map_or("running/killed", |e| e.outcome.as_str()),
+            v(end.map(|e| e.duration_ms)),
             applied(Action::Create),
             applied(Action::Update),
             applied(Action::Delete),
-            v(r.failed),
-            v(r.invalid_rows),
-            v(r.known_invalid_rows),
-            v(r.api_requests)
+            v(work.map(|w| w.failed)),
+            v(work.map(|w| w.invalid_rows)),
+            v(work.and_then(|w| w.known_invalid_rows)),
+            v(work.map(|w| w.api_requests))
         )?;
-        if let Some([checked, drifted, missing]) = r.verify {
+        if let Some(VerifyCounts { checked, drifted, missing }) = work.and_then(|w| w.verify) {
             writeln!(out, "         verified {checked}: {drifted} edited in the app, {missing} deleted there")?;
         }
-        if let Some(e) = &r.first_error {
+        if let Some(e) = end.and_then(|e| e.first_error.as_ref()) {
             writeln!(out, "         first error: {e}")?;
         }
     }

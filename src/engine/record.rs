@@ -4,9 +4,9 @@
 
 use std::time::Instant;
 
-use crate::mirror::{Mirror, RunRecord};
+use crate::mirror::{Mirror, RunEnd, RunWork, VerifyCounts};
 use crate::openphone::Client;
-use crate::outcome::{Mode, Outcome};
+use crate::outcome::Outcome;
 use crate::report::Report;
 
 use super::apply::ApplyResult;
@@ -64,14 +64,14 @@ pub fn finish_run(
     started: Instant,
     history_days: u32,
 ) {
-    let record = match result {
+    let end = match result {
         Ok(report) => {
             keep_failures(mirror, report, history_days);
-            run_record(run_id, report)
+            report_end(report)
         }
-        Err(stop) => stop_record(run_id, stop, started),
+        Err(stop) => stop_end(stop, started),
     };
-    if let Err(e) = mirror.finish_run(&record) {
+    if let Err(e) = mirror.finish_run(run_id, &end) {
         tracing::warn!(error = %e, "Could not record the run in the mirror");
     }
 }
@@ -142,33 +142,39 @@ fn keep_failures(mirror: &mut Mirror, report: &Report, history_days: u32) {
     }
 }
 
-fn run_record(id: i64, r: &Report) -> RunRecord {
-    RunRecord {
-        id,
-        mode: r.mode,
-        outcome: Some(r.outcome),
-        exit_code: Some(i64::from(r.exit().code())),
-        source_rows: Some(r.source_rows),
-        invalid_rows: Some(r.invalid_rows),
-        known_invalid_rows: Some(r.known_invalid_rows),
-        planned: Some(r.planned),
-        applied: Some(r.applied),
-        failed: Some(r.failed),
-        api_requests: Some(r.api_requests),
-        duration_ms: Some(r.duration_ms),
+fn report_end(r: &Report) -> RunEnd {
+    let count = |n: usize| n as u64;
+    RunEnd {
+        finished_at: crate::clock::format_millis(crate::clock::now_millis()),
+        outcome: r.outcome,
+        exit_code: i64::from(r.exit().code()),
+        duration_ms: r.duration_ms,
         first_error: r.fatal.clone().or_else(|| r.errors.first().map(|e| e.message.clone())),
-        verify: r.verify.as_ref().map(|v| [v.checked as i64, v.drifted.len() as i64, v.missing.len() as i64]),
-        ..RunRecord::new(id, Mode::Apply)
+        work: Some(RunWork {
+            source_rows: r.source_rows,
+            invalid_rows: r.invalid_rows,
+            known_invalid_rows: Some(r.known_invalid_rows),
+            planned: r.planned,
+            applied: r.applied,
+            failed: r.failed,
+            api_requests: r.api_requests,
+            verify: r.verify.as_ref().map(|v| VerifyCounts {
+                checked: v.checked,
+                drifted: count(v.drifted.len()),
+                missing: count(v.missing.len()),
+            }),
+        }),
     }
 }
 
-/// The record of an apply-mode run that stopped before it had a report.
-fn stop_record(id: i64, stop: &Stop, started: Instant) -> RunRecord {
-    RunRecord {
-        outcome: Some(Outcome::of_stop(stop.exit())),
-        exit_code: Some(i64::from(stop.exit().code())),
-        duration_ms: Some(started.elapsed().as_millis() as u64),
+/// How an apply-mode run that stopped before it had a report ended.
+fn stop_end(stop: &Stop, started: Instant) -> RunEnd {
+    RunEnd {
+        finished_at: crate::clock::format_millis(crate::clock::now_millis()),
+        outcome: Outcome::of_stop(stop.exit()),
+        exit_code: i64::from(stop.exit().code()),
+        duration_ms: started.elapsed().as_millis() as u64,
         first_error: Some(stop.headline()),
-        ..RunRecord::new(id, Mode::Apply)
+        work: None,
     }
 }

@@ -23,5 +23,5 @@ pub mod writable;
 pub use error::MirrorError;
 pub use holder::{Holder, Role};
 pub use lock::RunLock;
-pub use rows::{DeleteStatus, RunRecord, Select, Tombstone};
+pub use rows::{DeleteStatus, RunEnd, RunRecord, RunWork, Select, Tombstone, VerifyCounts};
 pub use store::{DEFAULT_LOCK_TIMEOUT, Mirror};

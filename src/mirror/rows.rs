@@ -9,52 +9,81 @@ use crate::outcome::{Mode, Outcome};
 use crate::plan::{Applied, Planned};
 
 /// One row of the `runs` table.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {
     pub id: i64,
     pub started_at: String,
-    pub finished_at: Option<String>,
     pub mode: Mode,
-    /// `None` while it runs, or when it was killed.
-    pub outcome: Option<Outcome>,
-    pub exit_code: Option<i64>,
-    pub source_rows: Option<u64>,
-    pub invalid_rows: Option<u64>,
-    /// `None` when the run stopped before it had a plan.
-    pub planned: Option<Planned>,
-    pub applied: Option<Applied>,
-    pub failed: Option<u64>,
-    pub api_requests: Option<u64>,
-    pub duration_ms: Option<u64>,
-    pub first_error: Option<String>,
-    /// What the run's verify found: contacts read back, edited in the app, deleted there
-    /// (`None` when it did not verify).
-    pub verify: Option<[i64; 3]>,
-    /// How many of `invalid_rows` were invalid in the same way in the run before.
-    pub known_invalid_rows: Option<u64>,
+    /// How it ended: `None` while it runs, or when it was killed.
+    pub end: Option<RunEnd>,
 }
 
-impl RunRecord {
-    /// A run with nothing known yet but its id and mode.
-    pub fn new(id: i64, mode: Mode) -> RunRecord {
-        RunRecord {
-            id,
-            started_at: String::new(),
-            finished_at: None,
-            mode,
-            outcome: None,
-            exit_code: None,
-            source_rows: None,
-            invalid_rows: None,
-            planned: None,
-            applied: None,
-            failed: None,
-            api_requests: None,
-            duration_ms: None,
-            first_error: None,
-            verify: None,
-            known_invalid_rows: None,
-        }
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEnd {
+    pub finished_at: String,
+    pub outcome: Outcome,
+    pub exit_code: i64,
+    pub duration_ms: u64,
+    pub first_error: Option<String>,
+    /// What it did: `None` when it stopped before it had a report.
+    pub work: Option<RunWork>,
+}
+
+/// What a run that got as far as a report did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunWork {
+    pub source_rows: u64,
+    pub invalid_rows: u64,
+    /// How many of `invalid_rows` were invalid in the same way in the run before (`None`
+    /// for a run recorded before the mirror kept it).
+    pub known_invalid_rows: Option<u64>,
+    pub planned: Planned,
+    pub applied: Applied,
+    pub failed: u64,
+    pub api_requests: u64,
+    /// What the run's verify found (`None` when it did not verify).
+    pub verify: Option<VerifyCounts>,
+}
+
+/// What a run's verify found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyCounts {
+    /// Mirrored contacts read back.
+    pub checked: u64,
+    /// Of those, edited in the app.
+    pub drifted: u64,
+    /// Of those, deleted there.
+    pub missing: u64,
+}
+
+/// `status --output json` shows a run as one flat object, every field present (`null`
+/// when the run has not ended or did not get that far), `verify` as
+/// `[checked, drifted, missing]`: the shape docs/cli.md gives.
+impl Serialize for RunRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let end = self.end.as_ref();
+        let work = end.and_then(|e| e.work.as_ref());
+        let mut r = s.serialize_struct("RunRecord", 16)?;
+        r.serialize_field("id", &self.id)?;
+        r.serialize_field("started_at", &self.started_at)?;
+        r.serialize_field("finished_at", &end.map(|e| &e.finished_at))?;
+        r.serialize_field("mode", &self.mode)?;
+        r.serialize_field("outcome", &end.map(|e| e.outcome))?;
+        r.serialize_field("exit_code", &end.map(|e| e.exit_code))?;
+        r.serialize_field("source_rows", &work.map(|w| w.source_rows))?;
+        r.serialize_field("invalid_rows", &work.map(|w| w.invalid_rows))?;
+        r.serialize_field("planned", &work.map(|w| w.planned))?;
+        r.serialize_field("applied", &work.map(|w| w.applied))?;
+        r.serialize_field("failed", &work.map(|w| w.failed))?;
+        r.serialize_field("api_requests", &work.map(|w| w.api_requests))?;
+        r.serialize_field("duration_ms", &end.map(|e| e.duration_ms))?;
+        r.serialize_field("first_error", &end.and_then(|e| e.first_error.as_ref()))?;
+        let verify = work.and_then(|w| w.verify).map(|v| [v.checked, v.drifted, v.missing]);
+        r.serialize_field("verify", &verify)?;
+        r.serialize_field("known_invalid_rows", &work.and_then(|w| w.known_invalid_rows))?;
+        r.end()
     }
 }
 

@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use crate::outcome::{Mode, Outcome};
 use crate::plan::{Applied, Planned};
 
-use super::rows::RunRecord;
+use super::rows::{RunEnd, RunRecord, RunWork, VerifyCounts};
 
 use super::error::MirrorError;
 use super::store::{Mirror, now};
@@ -41,10 +41,12 @@ impl Mirror {
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// Completes a run record.
-    pub fn finish_run(&mut self, run: &RunRecord) -> Result<(), MirrorError> {
-        let p = run.planned;
-        let a = run.applied;
+    /// Completes run `id`'s record with how it ended.
+    pub fn finish_run(&mut self, id: i64, end: &RunEnd) -> Result<(), MirrorError> {
+        let work = end.work.as_ref();
+        let p = work.map(|w| w.planned);
+        let a = work.map(|w| w.applied);
+        let v = work.and_then(|w| w.verify);
         self.conn
             .execute(
                 "UPDATE runs SET finished_at = ?2, outcome = ?3, exit_code = ?4, source_rows = ?5, invalid_rows = ?6,
@@ -54,12 +56,12 @@ impl Mirror {
                  verify_checked = ?18, verify_drifted = ?19, verify_missing = ?20, known_invalid_rows = ?21
                  WHERE id = ?1",
                 params![
-                    run.id,
-                    now(),
-                    run.outcome.map(Outcome::as_str),
-                    run.exit_code,
-                    int(run.source_rows),
-                    int(run.invalid_rows),
+                    id,
+                    end.finished_at,
+                    end.outcome.as_str(),
+                    end.exit_code,
+                    int(work.map(|w| w.source_rows)),
+                    int(work.map(|w| w.invalid_rows)),
                     int(p.map(|p| p.create)),
                     int(p.map(|p| p.update)),
                     int(p.map(|p| p.delete)),
@@ -67,14 +69,14 @@ impl Mirror {
                     int(a.map(|a| a.create)),
                     int(a.map(|a| a.update)),
                     int(a.map(|a| a.delete)),
-                    int(run.failed),
-                    int(run.api_requests),
-                    int(run.duration_ms),
-                    run.first_error,
-                    run.verify.map(|v| v[0]),
-                    run.verify.map(|v| v[1]),
-                    run.verify.map(|v| v[2]),
-                    int(run.known_invalid_rows)
+                    int(work.map(|w| w.failed)),
+                    int(work.map(|w| w.api_requests)),
+                    int(Some(end.duration_ms)),
+                    end.first_error,
+                    int(v.map(|v| v.checked)),
+                    int(v.map(|v| v.drifted)),
+                    int(v.map(|v| v.missing)),
+                    int(work.and_then(|w| w.known_invalid_rows))
                 ],
             )
             .map(drop)
@@ -125,29 +127,91 @@ impl Mirror {
                     (Some(create), Some(update), Some(delete)) => Some(Applied { create, update, delete }),
                     _ => None,
                 };
+                let verify = match (n(19)?, n(20)?, n(21)?) {
+                    (Some(checked), Some(drifted), Some(missing)) => Some(VerifyCounts { checked, drifted, missing }),
+                    _ => None,
+                };
+                let work = match (n(6)?, n(7)?, planned, applied, n(15)?, n(16)?) {
+                    (Some(source_rows), Some(invalid_rows), Some(planned), Some(applied), Some(failed), Some(api)) => {
+                        Some(RunWork {
+                            source_rows,
+                            invalid_rows,
+                            known_invalid_rows: n(22)?,
+                            planned,
+                            applied,
+                            failed,
+                            api_requests: api,
+                            verify,
+                        })
+                    }
+                    _ => None,
+                };
+                let outcome = r.get::<_, Option<String>>(4)?.as_deref().and_then(Outcome::parse);
+                let end = match (r.get::<_, Option<String>>(2)?, outcome, r.get::<_, Option<i64>>(5)?, n(17)?) {
+                    (Some(finished_at), Some(outcome), Some(exit_code), Some(duration_ms)) => {
+                        Some(RunEnd { finished_at, outcome, exit_code, duration_ms, first_error: r.get(18)?, work })
+                    }
+                    _ => None,
+                };
                 Ok(RunRecord {
                     id: r.get(0)?,
                     started_at: r.get(1)?,
-                    finished_at: r.get(2)?,
                     mode: r.get::<_, String>(3).map(|m| Mode::parse(&m).unwrap_or(Mode::Apply))?,
-                    outcome: r.get::<_, Option<String>>(4)?.as_deref().and_then(Outcome::parse),
-                    exit_code: r.get(5)?,
-                    source_rows: n(6)?,
-                    invalid_rows: n(7)?,
-                    planned,
-                    applied,
-                    failed: n(15)?,
-                    api_requests: n(16)?,
-                    duration_ms: n(17)?,
-                    first_error: r.get(18)?,
-                    verify: match (r.get(19)?, r.get(20)?, r.get(21)?) {
-                        (Some(c), Some(d), Some(m)) => Some([c, d, m]),
-                        _ => None,
-                    },
-                    known_invalid_rows: n(22)?,
+                    end,
                 })
             })
             .map_err(|e| self.sql_err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DEFAULT_LOCK_TIMEOUT;
+
+    /// A run that has not ended, one that stopped before its report and one that finished
+    /// read back as `status --output json` shows them: one flat object, every field present.
+    #[test]
+    fn runs_read_back_in_the_flat_shape_status_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Mirror::open(&dir.path().join("m.sqlite3"), DEFAULT_LOCK_TIMEOUT).unwrap();
+        let (stopped, finished, running) =
+            (m.start_run(Mode::Apply).unwrap(), m.start_run(Mode::Apply).unwrap(), m.start_run(Mode::Apply).unwrap());
+        let end = |outcome, work| RunEnd {
+            finished_at: "2026-12-01T10:00:00.000Z".into(),
+            outcome,
+            exit_code: 4,
+            duration_ms: 12,
+            first_error: Some("the source is unreadable".into()),
+            work,
+        };
+        m.finish_run(stopped, &end(Outcome::Unavailable, None)).unwrap();
+        let work = RunWork {
+            source_rows: 5,
+            invalid_rows: 1,
+            known_invalid_rows: Some(0),
+            planned: Planned { create: 2, update: 1, delete: 1, unchanged: 1 },
+            applied: Applied { create: 2, update: 1, delete: 1 },
+            failed: 0,
+            api_requests: 6,
+            verify: Some(VerifyCounts { checked: 3, drifted: 1, missing: 0 }),
+        };
+        m.finish_run(finished, &end(Outcome::Partial, Some(work.clone()))).unwrap();
+        let runs = m.recent_runs(10).unwrap();
+        assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), [running, finished, stopped]);
+        assert_eq!(runs[0].end, None);
+        assert_eq!(runs[1].end.as_ref().and_then(|e| e.work.as_ref()), Some(&work));
+        let json = serde_json::to_value(&runs).unwrap();
+        let keys = |i: usize| json[i].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(0), keys(1));
+        assert_eq!(keys(0).len(), 16);
+        assert!(json[0]["finished_at"].is_null() && json[0]["outcome"].is_null() && json[0]["verify"].is_null());
+        assert_eq!(json[1]["verify"], serde_json::json!([3, 1, 0]));
+        assert_eq!(json[1]["planned"]["unchanged"], 1);
+        assert_eq!(json[2]["outcome"], "unavailable");
+        assert_eq!(json[2]["exit_code"], 4);
+        assert!(json[2]["source_rows"].is_null() && json[2]["applied"].is_null());
+        assert_eq!(json[2]["first_error"], "the source is unreadable");
     }
 }
