@@ -9,12 +9,14 @@
 //! [`commands`], [`daemon`] → [`cli`].
 //!
 //! - [`cli`]: command-line arguments, logging set-up ([`logging`]), dispatch to [`commands`].
-//! - [`commands`]: one file per subcommand: parse, call, print (errors once, as `error:`).
+//! - [`commands`]: one file per subcommand: parse, call, print; `cli` prints a failure once,
+//!   as `error:`.
 //! - [`daemon`]: `daemon`: the scheduled loop, reloads, graceful stop, systemd notifications.
 //! - [`schedule`]: `[schedule].cron` in its time zone; [`signals`]: SIGTERM/SIGINT/SIGHUP.
 //! - [`metrics`]: the Prometheus counters (`prometheus-client`) and the `/metrics` endpoint (hyper).
 //! - [`engine`]: one sync as its steps: catalog → source → verify → map → plan → guard →
-//!   apply (or list) → record, over one [`engine::Run`], failing with one [`engine::Stop`].
+//!   apply (or list) → report → record, over one [`engine::Run`], each step returning a value
+//!   and the report built from them at the end, failing with one [`engine::Stop`].
 //! - [`report`]: the run report (text and JSON) and the exit code it implies.
 //! - [`openphone`]: the HTTP client, lookups, wire types, the PATCH merge and typed API errors
 //!   (the only HTTP user).

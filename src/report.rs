@@ -151,6 +151,102 @@ pub struct Report {
     pub api: StatsSnapshot,
 }
 
+/// The plan as every report shows it: its counts, the deletes to come and the contacts
+/// kept after a restore.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanShown {
+    pub planned: Planned,
+    pub pending_deletion: Vec<PendingDeletion>,
+    pub kept_restored: Vec<String>,
+}
+
+impl PlanShown {
+    pub fn of(plan: &Plan) -> PlanShown {
+        let at = crate::clock::format_millis;
+        PlanShown {
+            planned: Planned {
+                create: plan.creates.len() as u64,
+                update: plan.updates.len() as u64,
+                delete: plan.deletes.len() as u64,
+                unchanged: plan.unchanged as u64,
+            },
+            pending_deletion: plan
+                .pending_deletes
+                .iter()
+                .map(|d| PendingDeletion {
+                    external_id: d.external_id.clone(),
+                    missing_since: at(d.missing_since),
+                    due: at(d.due),
+                })
+                .collect(),
+            kept_restored: plan.kept_restored.clone(),
+        }
+    }
+}
+
+/// The plan record by record (a dry run's, or the deletes a guard refused), with the notes
+/// that go with the listing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listing {
+    pub changes: Vec<PlannedChange>,
+    pub notes: Vec<String>,
+}
+
+impl Listing {
+    /// Lists the plan record by record.
+    pub fn of(plan: &Plan) -> Listing {
+        let c = plan.creates.iter().map(|c| PlannedChange {
+            action: Action::Create,
+            row: Some(c.row),
+            external_id: c.external_id.clone(),
+            changes: vec![],
+            fields: vec![],
+        });
+        let u = plan.updates.iter().map(|u| PlannedChange {
+            action: Action::Update,
+            row: Some(u.row),
+            external_id: u.external_id.clone(),
+            changes: if u.diff.is_empty() {
+                vec!["(re-read from OpenPhone first: an earlier write was not confirmed)".to_owned()]
+            } else {
+                u.diff.changes.iter().map(ToString::to_string).collect()
+            },
+            fields: vec![],
+        });
+        let d = plan.deletes.iter().map(|d| PlannedChange {
+            action: Action::Delete,
+            row: None,
+            external_id: d.external_id.clone(),
+            changes: vec![],
+            fields: vec![],
+        });
+        Listing { changes: c.chain(u).chain(d).collect(), notes: vec![] }
+    }
+
+    /// Shows each create of the listing as the contact it would send (dry run).
+    pub fn show_creates(&mut self, plan: &Plan, types: &BTreeMap<String, FieldType>) {
+        let creates = self.changes.iter_mut().filter(|c| c.action == Action::Create);
+        for (change, create) in creates.zip(&plan.creates) {
+            change.fields = FieldValue::of(&create.state, types);
+        }
+    }
+
+    /// Narrows the listing to one record (`--record`) and its first `limit` entries
+    /// (`--limit`); the counts stay those of the whole plan.
+    pub fn narrow(&mut self, limit: Option<usize>, record: Option<&str>) {
+        if let Some(id) = record {
+            self.changes.retain(|c| c.external_id == id);
+            if self.changes.is_empty() {
+                self.notes.push(format!("--record {id:?}: no change planned for this external id"));
+            }
+        }
+        if let Some(limit) = limit.filter(|l| *l < self.changes.len()) {
+            self.notes.push(format!("showing the first {limit} of {} planned changes (--limit)", self.changes.len()));
+            self.changes.truncate(limit);
+        }
+    }
+}
+
 impl Report {
     pub fn new(mode: Mode) -> Report {
         Report {
@@ -179,79 +275,6 @@ impl Report {
             pending_deletion: Vec::new(),
             kept_restored: Vec::new(),
             api: StatsSnapshot::default(),
-        }
-    }
-
-    pub fn set_plan(&mut self, plan: &Plan) {
-        self.planned = Planned {
-            create: plan.creates.len() as u64,
-            update: plan.updates.len() as u64,
-            delete: plan.deletes.len() as u64,
-            unchanged: plan.unchanged as u64,
-        };
-        let at = crate::clock::format_millis;
-        self.pending_deletion = plan
-            .pending_deletes
-            .iter()
-            .map(|d| PendingDeletion {
-                external_id: d.external_id.clone(),
-                missing_since: at(d.missing_since),
-                due: at(d.due),
-            })
-            .collect();
-        self.kept_restored.clone_from(&plan.kept_restored);
-    }
-
-    /// Lists the plan record by record (dry run).
-    pub fn list_plan(&mut self, plan: &Plan) {
-        let c = plan.creates.iter().map(|c| PlannedChange {
-            action: Action::Create,
-            row: Some(c.row),
-            external_id: c.external_id.clone(),
-            changes: vec![],
-            fields: vec![],
-        });
-        let u = plan.updates.iter().map(|u| PlannedChange {
-            action: Action::Update,
-            row: Some(u.row),
-            external_id: u.external_id.clone(),
-            changes: if u.diff.is_empty() {
-                vec!["(re-read from OpenPhone first: an earlier write was not confirmed)".to_owned()]
-            } else {
-                u.diff.changes.iter().map(ToString::to_string).collect()
-            },
-            fields: vec![],
-        });
-        let d = plan.deletes.iter().map(|d| PlannedChange {
-            action: Action::Delete,
-            row: None,
-            external_id: d.external_id.clone(),
-            changes: vec![],
-            fields: vec![],
-        });
-        self.changes = c.chain(u).chain(d).collect();
-    }
-
-    /// Shows each create of the listing as the contact it would send (dry run).
-    pub fn show_creates(&mut self, plan: &Plan, types: &BTreeMap<String, FieldType>) {
-        let creates = self.changes.iter_mut().filter(|c| c.action == Action::Create);
-        for (change, create) in creates.zip(&plan.creates) {
-            change.fields = FieldValue::of(&create.state, types);
-        }
-    }
-
-    /// Narrows the listing to one record (`--record`) and its first `limit` entries
-    /// (`--limit`); the counts stay those of the whole plan.
-    pub fn narrow(&mut self, limit: Option<usize>, record: Option<&str>) {
-        if let Some(id) = record {
-            self.changes.retain(|c| c.external_id == id);
-            if self.changes.is_empty() {
-                self.notes.push(format!("--record {id:?}: no change planned for this external id"));
-            }
-        }
-        if let Some(limit) = limit.filter(|l| *l < self.changes.len()) {
-            self.notes.push(format!("showing the first {limit} of {} planned changes (--limit)", self.changes.len()));
-            self.changes.truncate(limit);
         }
     }
 

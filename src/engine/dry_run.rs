@@ -8,32 +8,31 @@ use crate::model::{ContactState, FieldType, Policies, Policy, Scalar};
 use crate::openphone::Client;
 use crate::openphone::merge::merge;
 use crate::plan::{Action, Plan};
-use crate::report::Report;
+use crate::report::Listing;
 
 use super::run::Run;
 use super::setup;
 use super::stop::Stop;
 
-/// Fills the report's listing of `plan`.
+/// The listing of `plan`, record by record.
 pub(super) async fn list(
     run: &Run<'_>,
     plan: &Plan,
     custom_types: &BTreeMap<String, FieldType>,
     policies: &Policies,
     client: Option<&Client>,
-    report: &mut Report,
-) -> Result<(), Stop> {
-    report.list_plan(plan);
-    report.show_creates(plan, custom_types);
-    report.narrow(run.args.limit, run.args.record.as_deref());
+) -> Result<Listing, Stop> {
+    let mut listing = Listing::of(plan);
+    listing.show_creates(plan, custom_types);
+    listing.narrow(run.args.limit, run.args.record.as_deref());
     if let Some(c) = client {
-        note_existing(run, plan, c, policies, report).await
+        note_existing(run, plan, c, policies, &mut listing).await?;
     } else {
-        report.notes.push(
+        listing.notes.push(
             "no API key: creates were not looked up in OpenPhone (some may already exist and would be adopted)".into(),
         );
-        Ok(())
     }
+    Ok(listing)
 }
 
 /// Which creates would adopt a contact that already exists, and which changes of an update
@@ -43,7 +42,7 @@ async fn note_existing(
     plan: &Plan,
     client: &Client,
     policies: &Policies,
-    report: &mut Report,
+    listing: &mut Listing,
 ) -> Result<(), Stop> {
     let creates = plan.creates.iter().map(|c| c.external_id.as_str());
     let held_back = !policies.all_source();
@@ -55,7 +54,7 @@ async fn note_existing(
     let found = crate::openphone::lookup(client, &ids, setup::concurrency(run.config)).await.complete()?;
     let label = run.config.openphone.source_label.as_str();
     let mut adopted = 0;
-    for change in report.changes.iter_mut().filter(|c| c.action == Action::Create) {
+    for change in listing.changes.iter_mut().filter(|c| c.action == Action::Create) {
         let Some(existing) = found.get(&change.external_id) else { continue };
         adopted += 1;
         change.changes.push(match existing.iter().filter(|c| c.is_ours(label)).count() {
@@ -71,7 +70,7 @@ async fn note_existing(
             continue;
         };
         let merged = merge(current, &u.desired, u.base.as_ref(), policies);
-        let Some(change) = report.changes.iter_mut().find(|c| c.external_id == u.external_id) else { continue };
+        let Some(change) = listing.changes.iter_mut().find(|c| c.external_id == u.external_id) else { continue };
         for h in &merged.held {
             let prefix = format!("{}:", h.field);
             change.changes.retain(|line| !line.starts_with(&prefix));
@@ -91,7 +90,7 @@ async fn note_existing(
         }
     }
     if adopted > 0 {
-        report.notes.push(format!(
+        listing.notes.push(format!(
             "{adopted} of the {} creates already exist in OpenPhone with their externalId and would be adopted, not created again",
             plan.creates.len()
         ));

@@ -1,8 +1,10 @@
 //! The sync engine: one run of `sync` (the command and each tick of the daemon), as its
-//! steps in order: load the catalog → read the source → verify (if asked) → map → plan →
-//! guard → apply (or, in a dry run, list) → record. Every step takes the one [`Run`]
-//! value; every failure is a [`Stop`] (with `From` each step's error), and every run that
-//! gets as far as a plan ends with a [`Report`].
+//! steps in order: load the catalog → read the source → verify (if asked) → map → count
+//! the rows → plan → the plan file → guard → apply (or, in a dry run, list) → the report →
+//! record. Every step takes the one [`Run`] value and returns its own value, kept in a
+//! `record::Found`; the [`Report`] is built from those once, wherever the run ends. A dry
+//! and an applying run are a `Target` each; every failure is a [`Stop`] (with `From` each
+//! step's error).
 //!
 //! Invariant: nothing is written before the guard has passed; a dry run writes nothing;
 //! every apply-mode run, however it ends, is recorded in the mirror's `runs` table.
@@ -24,13 +26,16 @@ pub mod verify;
 use std::collections::HashMap;
 
 use crate::mirror::{Mirror, Role, RunLock};
+use crate::openphone::Client;
 use crate::outcome::{Mode, Outcome};
 use crate::plan::MirrorIndex;
 use crate::plan::{self, Inputs, Plan};
-use crate::report::Report;
+use crate::report::{Listing, PlanShown, Report};
 use crate::secret::ApiKey;
 
 use blocking::{blocking, drop_elsewhere};
+use prepare::PlanStep;
+use record::{End, Found};
 pub use run::{Run, SyncArgs};
 pub use stop::Stop;
 
@@ -43,19 +48,75 @@ pub async fn sync(run: &Run<'_>) -> Result<Report, Stop> {
     }
     // A plan for another config or workspace is refused before anything is read or recorded.
     let saved = prepare::saved_plan(run, key.as_ref())?;
-    if run.dry() {
-        let mut mirror = blocking(|| Mirror::open_read_only(&run.config.database, run.config.lock_timeout))?;
-        let result = steps(run, key, mirror.as_mut(), None, saved.as_ref()).await;
-        return stopped_on_request(run, None, result);
-    }
+    let key = match (run.dry(), key) {
+        (true, key) => {
+            let mirror = blocking(|| Mirror::open_read_only(&run.config.database, run.config.lock_timeout))?;
+            let client = key.map(|k| client(run, k)).transpose()?;
+            let result = steps(run, Target::Dry { client, mirror }, saved.as_ref()).await;
+            return stopped_on_request(run, None, result);
+        }
+        (false, Some(key)) => key,
+        (false, None) => setup::require_api_key(run.config)?,
+    };
     let _lock =
         if run.lock_held { None } else { Some(blocking(|| RunLock::acquire(&run.config.database, Role::Sync))?) };
     let mut mirror = blocking(|| Mirror::open(&run.config.database, run.config.lock_timeout))?;
     let run_id = blocking(|| mirror.start_run(Mode::Apply))?;
-    let result = steps(run, key, Some(&mut mirror), Some(run_id), saved.as_ref()).await;
+    let result = match client(run, key) {
+        Ok(client) => steps(run, Target::Apply { client, mirror: &mut mirror, run_id }, saved.as_ref()).await,
+        Err(stop) => Err(stop),
+    };
     let result = stopped_on_request(run, Some(run_id), result);
     blocking(|| record::finish_run(&mut mirror, run_id, &result, run.started, run.config.history_days));
     result
+}
+
+/// The run's OpenPhone client, which stops sending when the run is told to stop.
+fn client(run: &Run<'_>, key: ApiKey) -> Result<Client, Stop> {
+    Ok(setup::client(run.config, key)?.with_stop(run.stop.clone()))
+}
+
+/// Where a run's writes go: nowhere in a dry run, to OpenPhone and the mirror in an applying
+/// one. The steps both share read through [`Target::client`] and [`Target::mirror`].
+enum Target<'m> {
+    /// A dry run: OpenPhone is read when there is a key, the mirror when a sync made it
+    /// (opened read-only).
+    Dry { client: Option<Client>, mirror: Option<Mirror> },
+    /// An applying run: its client, its mirror (writable, under the run lock) and its row
+    /// in the mirror's `runs`.
+    Apply { client: Client, mirror: &'m mut Mirror, run_id: i64 },
+}
+
+impl Target<'_> {
+    fn client(&self) -> Option<&Client> {
+        match self {
+            Target::Dry { client, .. } => client.as_ref(),
+            Target::Apply { client, .. } => Some(client),
+        }
+    }
+
+    fn mirror(&self) -> Option<&Mirror> {
+        match self {
+            Target::Dry { mirror, .. } => mirror.as_ref(),
+            Target::Apply { mirror, .. } => Some(mirror),
+        }
+    }
+
+    /// The client to read with and the mirror to write what reading learns (a dry run's is
+    /// read-only).
+    fn parts(&mut self) -> (Option<&Client>, Option<&mut Mirror>) {
+        match self {
+            Target::Dry { client, mirror } => (client.as_ref(), mirror.as_mut()),
+            Target::Apply { client, mirror, .. } => (Some(client), Some(mirror)),
+        }
+    }
+
+    fn run_id(&self) -> Option<i64> {
+        match self {
+            Target::Dry { .. } => None,
+            Target::Apply { run_id, .. } => Some(*run_id),
+        }
+    }
 }
 
 /// A request refused because the run was told to stop, before anything was written (the
@@ -63,73 +124,76 @@ pub async fn sync(run: &Run<'_>) -> Result<Report, Stop> {
 fn stopped_on_request(run: &Run<'_>, run_id: Option<i64>, result: Result<Report, Stop>) -> Result<Report, Stop> {
     match result {
         Err(stop) if stop.requested() => {
-            let mut report = Report::new(run.args.mode);
-            report.run_id = run_id;
             let why = "stopped on request before anything was written; the next run does the work";
-            Ok(record::end(report, Outcome::Stopped, why, None, run.started))
+            let found = Found { run_id, ..Found::default() };
+            Ok(record::report(run.args.mode, found, End::early(Outcome::Stopped, why), None, run.started))
         }
         result => result,
     }
 }
 
-/// The steps, from the catalog to the report. `mirror` is writable in apply mode,
-/// read-only (or absent: no sync has made it yet) in a dry run.
-async fn steps(
-    run: &Run<'_>,
-    key: Option<ApiKey>,
-    mut mirror: Option<&mut Mirror>,
-    run_id: Option<i64>,
-    saved: Option<&prepare::PlanUse>,
-) -> Result<Report, Stop> {
+/// The steps, from the catalog to the report. Each returns its value, kept in [`Found`];
+/// the report is built from them once the run ends, wherever that is.
+async fn steps(run: &Run<'_>, mut target: Target<'_>, saved: Option<&prepare::PlanUse>) -> Result<Report, Stop> {
     let now_ms = crate::clock::now_millis();
-    let mut report = Report::new(run.args.mode);
-    report.run_id = run_id;
-    let client = key.map(|k| setup::client(run.config, k).map(|c| c.with_stop(run.stop.clone()))).transpose()?;
-    let client = client.as_ref();
+    let mut found = Found { run_id: target.run_id(), ..Found::default() };
+    let ended = |found: Found, end: End, target: &Target<'_>| {
+        record::report(run.args.mode, found, end, target.client(), run.started)
+    };
 
-    let catalog = catalog::load(run, client, mirror.as_deref_mut(), &mut report).await?;
-    let mut index = blocking(|| mirror.as_deref().map(Mirror::index).transpose())?.unwrap_or_default();
-    let Some(read) = read::read(run, client, &catalog, mirror.as_deref_mut(), &mut index).await? else {
+    let (client, mirror) = target.parts();
+    let (catalog, note) = catalog::load(run, client, mirror).await?;
+    found.catalog_note = note;
+    let mut index = blocking(|| target.mirror().map(Mirror::index).transpose())?.unwrap_or_default();
+    let (client, mirror) = target.parts();
+    let read = read::read(run, client, &catalog, mirror, &mut index).await?;
+    let Some(read) = read else {
         let why = "stopped on request while reading the source; nothing was written";
-        return Ok(record::end(report, Outcome::Stopped, why, client, run.started));
+        return Ok(ended(found, End::early(Outcome::Stopped, why), &target));
     };
-    report.verify = read.verified.as_ref().map(verify::Verified::summary);
-    let invalid = blocking(|| prepare::count_rows(&read, mirror.as_deref(), &mut report))?;
+    found.verify = read.verified.as_ref().map(verify::Verified::summary);
+    let rows = blocking(|| prepare::count_rows(&read, target.mirror()))?;
+    let invalid = std::mem::take(&mut found.rows.insert(rows).invalid);
 
-    let plan = blocking(|| make_plan(run, &read, mirror.as_deref(), &index, now_ms))?;
-    let plan = match blocking(|| prepare::saved_plan_step(run.config, saved, &read, &index, plan, &mut report))? {
-        Ok(plan) => plan,
-        Err(stale) => return Ok(record::end(report, Outcome::Refused, stale, client, run.started)),
+    let plan = blocking(|| make_plan(run, &read, target.mirror(), &index, now_ms))?;
+    let plan = match blocking(|| prepare::saved_plan_step(run.config, saved, &read, &index, plan))? {
+        PlanStep::Go { plan, note } => {
+            found.plan_note = note;
+            plan
+        }
+        PlanStep::Stale { plan, why } => {
+            found.plan = Some(PlanShown::of(&plan));
+            return Ok(ended(found, End::early(Outcome::Refused, why), &target));
+        }
     };
-    report.set_plan(&plan);
+    found.plan = Some(PlanShown::of(&plan));
     let mirrored = index.values().filter(|e| e.contact_id.is_some()).count();
     drop_elsewhere(index);
 
     let (fraction, allowed) = (run.config.sync.max_delete_fraction, run.args.allow_mass_delete);
     if let Err(refusal) = plan::guard(&plan, mirrored, read.mapped.valid(), fraction, allowed) {
-        report.list_plan(&Plan { creates: vec![], updates: vec![], ..plan });
-        return Ok(record::end(report, Outcome::Refused, refusal.to_string(), client, run.started));
+        found.listing = Some(Listing::of(&Plan { creates: vec![], updates: vec![], ..plan }));
+        return Ok(ended(found, End::early(Outcome::Refused, refusal.to_string()), &target));
     }
 
     let read::Read { mapped, policies, custom_types, verified, .. } = read;
     drop_elsewhere(mapped);
-    if run.dry() {
-        dry_run::list(run, &plan, &custom_types, &policies, client, &mut report).await?;
-        return Ok(record::close(report, client, run.started));
-    }
-    let (Some(client), Some(mirror)) = (client, mirror) else { unreachable!("apply mode has a client and a mirror") };
+    let Target::Apply { client, mirror, run_id } = &mut target else {
+        found.listing = Some(dry_run::list(run, &plan, &custom_types, &policies, target.client()).await?);
+        return Ok(ended(found, End::Finished, &target));
+    };
     if run.stop.is_cancelled() {
-        report.stopped = report.planned.create + report.planned.update + report.planned.delete;
+        let left = plan.creates.len() + plan.updates.len() + plan.deletes.len();
         let why = "stopped on request before anything was written; the next run applies the plan";
-        return Ok(record::end(report, Outcome::Stopped, why, Some(client), run.started));
+        let end = End::Early { outcome: Outcome::Stopped, why: why.into(), left: left as u64 };
+        return Ok(ended(found, end, &target));
     }
     blocking(|| prepare::before_apply(run, mirror, verified.as_ref(), &plan, &invalid, now_ms))?;
-    let opts = apply::ApplyOptions::new(run, run_id, policies);
+    let opts = apply::ApplyOptions::new(run, Some(*run_id), policies);
     let bar = progress::Bar::new(run.args.progress);
     let prefetched = verified.as_ref().map(verify::prefetched).unwrap_or_default();
-    let result = apply::apply(plan, prefetched, client, mirror, &opts, &bar).await?;
-    record::applied(&mut report, result);
-    Ok(record::close(report, Some(client), run.started))
+    found.applied = Some(apply::apply(plan, prefetched, client, mirror, &opts, &bar).await?);
+    Ok(ended(found, End::Finished, &target))
 }
 
 /// The plan: a pure function of the mapped source and what the mirror knows.

@@ -3,11 +3,11 @@
 //! source's row counts in the report, and the mirror writes that come just before the
 //! first request (what `--verify` learned, missing marks, old tombstones, invalid rows).
 
+use crate::mapping::Warning;
 use crate::mirror::Mirror;
 use crate::plan::MirrorIndex;
 use crate::plan::saved::{Made, SavedPlan, mirror_fingerprint};
 use crate::plan::{Plan, RecordError};
-use crate::report::Report;
 use crate::secret::ApiKey;
 
 use super::read::Read;
@@ -41,68 +41,86 @@ pub(super) fn saved_plan(run: &Run<'_>, key: Option<&ApiKey>) -> Result<Option<P
     }))
 }
 
-/// Saves this run's plan, or swaps it for the saved one if that is still current. The
-/// inner `Err` is why a saved plan is stale: the run is refused with the new plan shown.
+/// What the plan-file step decided.
+pub(super) enum PlanStep {
+    /// Go on with this plan (this run's, or the saved one it matches), with a note when the
+    /// plan was saved.
+    Go { plan: Plan, note: Option<String> },
+    /// The saved plan is stale (why): the run is refused, with this run's plan shown.
+    Stale { plan: Plan, why: String },
+}
+
+/// Saves this run's plan, or swaps it for the saved one if that is still current.
 pub(super) fn saved_plan_step(
     config: &crate::config::Config,
     saved: Option<&PlanUse>,
     read: &Read,
     index: &MirrorIndex,
     plan: Plan,
-    report: &mut Report,
-) -> Result<Result<Plan, String>, Stop> {
-    let (Some(saved), Some(source)) = (saved, read.source.as_ref()) else { return Ok(Ok(plan)) };
+) -> Result<PlanStep, Stop> {
+    let (Some(saved), Some(source)) = (saved, read.source.as_ref()) else {
+        return Ok(PlanStep::Go { plan, note: None });
+    };
     let mirror = mirror_fingerprint(index);
     match saved {
-        PlanUse::Apply(saved) => Ok(saved.check(source, &mirror, &plan).map_err(|stale| {
-            report.set_plan(&plan);
-            stale.to_string()
-        })),
+        PlanUse::Apply(saved) => Ok(match saved.check(source, &mirror, &plan) {
+            Ok(plan) => PlanStep::Go { plan, note: None },
+            Err(stale) => PlanStep::Stale { plan, why: stale.to_string() },
+        }),
         PlanUse::Save(path, identity) => {
             let made_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             let made = Made { identity: identity.clone(), source: source.clone(), mirror };
             saved_plan::save(path, &SavedPlan::new(&plan, made, made_at), config)?;
-            report.notes.push(format!(
+            let note = format!(
                 "plan saved to {}: `sync --plan {}` applies exactly it while the source and the mirror are unchanged",
                 path.display(),
                 path.display()
-            ));
-            Ok(Ok(plan))
+            );
+            Ok(PlanStep::Go { plan, note: Some(note) })
         }
     }
 }
 
-/// Counts the source's rows in the report, invalid and warned ones with their errors, and
-/// returns the invalid rows (external id or row number, and message) for the mirror.
-/// Invalid rows the last apply run reported the same way are known: they do not fail this
-/// run again (the daemon would otherwise exit 1 forever on the same few rows).
-pub(super) fn count_rows(
-    read: &Read,
-    mirror: Option<&Mirror>,
-    report: &mut Report,
-) -> Result<Vec<(String, String)>, Stop> {
+/// The source's rows as the report counts them.
+#[derive(Debug, Default)]
+pub(super) struct RowCounts {
+    pub source_rows: u64,
+    pub invalid_rows: u64,
+    pub known_invalid_rows: u64,
+    pub warning_rows: u64,
+    /// The invalid rows' errors.
+    pub errors: Vec<RecordError>,
+    pub warnings: Vec<Warning>,
+    pub hints: Vec<String>,
+    pub notes: Vec<String>,
+    /// The invalid rows (external id or row number, and message), for the mirror.
+    pub invalid: Vec<(String, String)>,
+}
+
+/// Counts the source's rows, invalid and warned ones with their errors. Invalid rows the
+/// last apply run reported the same way are known: they do not fail this run again (the
+/// daemon would otherwise exit 1 forever on the same few rows).
+pub(super) fn count_rows(read: &Read, mirror: Option<&Mirror>) -> Result<RowCounts, Stop> {
     let mapped = &read.mapped;
-    report.source_rows = mapped.rows as u64;
-    report.invalid_rows = mapped.errors.len() as u64;
-    report.errors.extend(mapped.errors.iter().map(RecordError::from_row));
     let invalid: Vec<(String, String)> = mapped
         .errors
         .iter()
         .map(|e| (e.external_id.clone().unwrap_or_else(|| format!("row {}", e.row)), e.message.clone()))
         .collect();
-    if let Some(m) = mirror {
-        let known = m.known_invalid()?;
-        report.known_invalid_rows = invalid.iter().filter(|k| known.contains(k)).count() as u64;
-    }
+    let known_invalid_rows = match mirror {
+        Some(m) => {
+            let known = m.known_invalid()?;
+            invalid.iter().filter(|k| known.contains(k)).count() as u64
+        }
+        None => 0,
+    };
+    let mut notes = Vec::new();
     if mapped.ids_kept_as_written > 0 {
-        report.notes.push(format!(
+        notes.push(format!(
             "{} rows keep the external id they were first synced with, which starts with Excel's apostrophe ('): new rows are read without it (docs/mapping.md, \"Identity\")",
             mapped.ids_kept_as_written
         ));
     }
-    report.warnings.extend(mapped.warnings.iter().cloned());
-    report.warning_rows = mapped.warning_rows() as u64;
-    report.hints.extend(mapped.region_hints.iter().cloned());
     // The report shows each warning (grouped for a person, every one in JSON); the log
     // repeats them only at -v (docs/cli.md, "Warnings").
     for w in &mapped.warnings {
@@ -115,7 +133,17 @@ pub(super) fn count_rows(
             "Value left out"
         );
     }
-    Ok(invalid)
+    Ok(RowCounts {
+        source_rows: mapped.rows as u64,
+        invalid_rows: mapped.errors.len() as u64,
+        known_invalid_rows,
+        warning_rows: mapped.warning_rows() as u64,
+        errors: mapped.errors.iter().map(RecordError::from_row).collect(),
+        warnings: mapped.warnings.clone(),
+        hints: mapped.region_hints.clone(),
+        notes,
+        invalid,
+    })
 }
 
 /// The mirror writes of an apply run that come just before its first request.

@@ -6,52 +6,106 @@ use std::time::Instant;
 
 use crate::mirror::{Mirror, RunEnd, RunWork, VerifyCounts};
 use crate::openphone::Client;
-use crate::outcome::Outcome;
-use crate::report::Report;
+use crate::outcome::{Mode, Outcome};
+use crate::report::{Listing, PlanShown, Report, VerifyReport};
 
 use super::apply::ApplyResult;
+use super::prepare::RowCounts;
 use super::stop::Stop;
 
-/// Closes the report: requests sent, time taken, and the outcome the counts imply.
-pub fn close(mut report: Report, client: Option<&Client>, started: Instant) -> Report {
+/// What the steps of a run found, each step's value, in the order they ran: the report is
+/// built from it at the end ([`report`]), however far the run got.
+#[derive(Debug, Default)]
+pub(super) struct Found {
+    /// The run's number in the mirror (apply mode).
+    pub run_id: Option<i64>,
+    /// The catalog step's note (what could not be checked without a key).
+    pub catalog_note: Option<String>,
+    /// What `--verify` found.
+    pub verify: Option<VerifyReport>,
+    /// The source's rows, counted.
+    pub rows: Option<RowCounts>,
+    /// The plan's counts, deletes to come and contacts kept.
+    pub plan: Option<PlanShown>,
+    /// The plan-file step's note (where the plan was saved).
+    pub plan_note: Option<String>,
+    /// The plan record by record (a dry run's, or the deletes a guard refused).
+    pub listing: Option<Listing>,
+    /// What the apply step did.
+    pub applied: Option<ApplyResult>,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub(super) enum End {
+    /// It walked every step: the counts decide between `ok` and `partial`, unless the apply
+    /// step stopped early (an outage, or a stop on request).
+    Finished,
+    /// It ended early with this outcome and why; `left` records were left for the next run.
+    Early { outcome: Outcome, why: String, left: u64 },
+}
+
+impl End {
+    pub(super) fn early(outcome: Outcome, why: impl Into<String>) -> End {
+        End::Early { outcome, why: why.into(), left: 0 }
+    }
+}
+
+/// The report of a run: what its steps found and how it ended, with the requests sent and
+/// the time taken.
+pub(super) fn report(mode: Mode, found: Found, end: End, client: Option<&Client>, started: Instant) -> Report {
+    let mut report = Report::new(mode);
+    report.run_id = found.run_id;
+    report.notes.extend(found.catalog_note);
+    report.verify = found.verify;
+    if let Some(rows) = found.rows {
+        report.source_rows = rows.source_rows;
+        report.invalid_rows = rows.invalid_rows;
+        report.known_invalid_rows = rows.known_invalid_rows;
+        report.warning_rows = rows.warning_rows;
+        report.errors = rows.errors;
+        report.warnings = rows.warnings;
+        report.hints = rows.hints;
+        report.notes.extend(rows.notes);
+    }
+    if let Some(plan) = found.plan {
+        report.planned = plan.planned;
+        report.pending_deletion = plan.pending_deletion;
+        report.kept_restored = plan.kept_restored;
+    }
+    report.notes.extend(found.plan_note);
+    if let Some(listing) = found.listing {
+        report.changes = listing.changes;
+        report.notes.extend(listing.notes);
+    }
+    if let Some(result) = found.applied {
+        report.applied = result.applied;
+        report.adopted = result.adopted;
+        report.already_in_sync = result.already_in_sync;
+        report.failed = result.failed;
+        report.stopped = result.stopped;
+        report.errors.extend(result.errors);
+        if let Some(fatal) = result.fatal {
+            report.outcome = Outcome::Unavailable;
+            report.fatal = Some(fatal.to_string());
+        } else if result.stopped > 0 {
+            report.outcome = Outcome::Stopped;
+            report.fatal = Some(format!(
+                "stopped on request: the writes in flight were finished and recorded; {} records were left for the next run",
+                result.stopped
+            ));
+        }
+    }
+    if let End::Early { outcome, why, left } = end {
+        report.outcome = outcome;
+        report.fatal = Some(why);
+        report.stopped += left;
+    }
     report.api_requests = client.map_or(0, Client::requests_sent);
     report.api = client.map(|c| c.stats().snapshot()).unwrap_or_default();
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.settle();
     report
-}
-
-/// A report that ends here: `outcome`, and why.
-pub fn end(
-    mut report: Report,
-    outcome: Outcome,
-    why: impl Into<String>,
-    client: Option<&Client>,
-    started: Instant,
-) -> Report {
-    report.outcome = outcome;
-    report.fatal = Some(why.into());
-    close(report, client, started)
-}
-
-/// What the apply step did, in the report; its outcome when it stopped early.
-pub fn applied(report: &mut Report, result: ApplyResult) {
-    report.applied = result.applied;
-    report.adopted = result.adopted;
-    report.already_in_sync = result.already_in_sync;
-    report.failed = result.failed;
-    report.stopped = result.stopped;
-    report.errors.extend(result.errors);
-    if let Some(fatal) = result.fatal {
-        report.outcome = Outcome::Unavailable;
-        report.fatal = Some(fatal.to_string());
-    } else if result.stopped > 0 {
-        report.outcome = Outcome::Stopped;
-        report.fatal = Some(format!(
-            "stopped on request: the writes in flight were finished and recorded; {} records were left for the next run",
-            result.stopped
-        ));
-    }
 }
 
 /// Records an apply run that ended (with a report or a stop) in the mirror: its row in
