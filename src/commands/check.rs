@@ -45,7 +45,7 @@ async fn check(
     ok.push(format!("mapping {}", mapping.path.display()));
     // A mirror this user cannot write fails every run: a config error, found before them.
     let database = &config.database;
-    match writable::probe(database).map_err(|e| Stop::config(e.to_string()))? {
+    match writable::probe(database).map_err(Stop::MirrorNotWritable)? {
         Writable::Existing => ok.push(format!("mirror {}: writable by this user", database.display())),
         Writable::ToCreate { folder } => ok.push(format!(
             "mirror {}: not made yet; the first run makes it ({} is writable by this user)",

@@ -44,12 +44,10 @@ pub fn run(config_path: &Path, subject: &Subject, output: Output) -> Result<Exit
             }
             Subject::Run(n) => {
                 h.run = Some(*n);
-                let m = mirror.as_ref().filter(|m| m.run_exists(*n).unwrap_or(false)).ok_or_else(|| {
-                    Stop::config(format!(
-                        "no run #{n} in the mirror {}: `status` lists the last runs",
-                        config.database.display()
-                    ))
-                })?;
+                let m = mirror
+                    .as_ref()
+                    .filter(|m| m.run_exists(*n).unwrap_or(false))
+                    .ok_or_else(|| Stop::NoSuchRun { run: *n, mirror: config.database.clone() })?;
                 h.changes = m.history_of_run(*n).map_err(err)?;
             }
         }

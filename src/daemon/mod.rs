@@ -111,7 +111,7 @@ pub async fn run(config_path: &Path) -> Result<Exit, Stop> {
     let loaded = load(config_path).map_err(|problems| Stop::from(problems).nothing_written())?;
     // A mirror this user cannot write would fail every run, and a restart cannot fix it:
     // a config error (exit 2, which the units' RestartPreventExitStatus= does not restart).
-    writable::probe(&loaded.config.database).map_err(|e| Stop::config(e.to_string()))?;
+    writable::probe(&loaded.config.database).map_err(Stop::MirrorNotWritable)?;
     let _lock = RunLock::acquire(&loaded.config.database, Role::Daemon)?;
     let mut signals = Signals::new(true).map_err(Stop::Signals)?;
     let metrics = Arc::new(Metrics::new());

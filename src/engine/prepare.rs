@@ -31,7 +31,9 @@ pub(super) fn saved_plan(run: &Run<'_>, key: Option<&ApiKey>) -> Result<Option<P
     Ok(Some(match file {
         PlanFile::Apply(path) => {
             let saved = saved_plan::load(path)?;
-            saved.check_identity(&identity).map_err(|e| Stop::config(format!("{}: {e}", path.display())))?;
+            saved
+                .check_identity(&identity)
+                .map_err(|refusal| Stop::PlanForElsewhere { path: path.clone(), refusal })?;
             PlanUse::Apply(saved)
         }
         PlanFile::Save(path) => {

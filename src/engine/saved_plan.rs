@@ -33,16 +33,9 @@ pub fn identity(config: &Config, key: &ApiKey) -> Identity {
 
 /// Reads a plan file (exit 2 when it cannot be read or is not a plan).
 pub fn load(path: &Path) -> Result<SavedPlan, Stop> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Stop::config(format!("{}: cannot read the plan file: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| {
-        Stop::config(format!(
-            "{}:{}:{}: not an openphone-sync plan file: {e}; make one with `sync --dry-run --save-plan FILE`",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })
+    let text =
+        std::fs::read_to_string(path).map_err(|error| Stop::PlanUnreadable { path: path.to_path_buf(), error })?;
+    serde_json::from_str(&text).map_err(|error| Stop::NotAPlan { path: path.to_path_buf(), error })
 }
 
 /// The files a plan may never be written over, whatever they hold: the config, the mapping,

@@ -31,13 +31,7 @@ pub fn api_key(config: &Config) -> Result<Option<ApiKey>, Stop> {
 
 /// The API key, required.
 pub fn require_api_key(config: &Config) -> Result<ApiKey, Stop> {
-    api_key(config)?.ok_or_else(|| {
-        Stop::config(format!(
-            "{}: no API key: set ${} or [openphone].api_key_file",
-            config.path.display(),
-            crate::config::API_KEY_ENV
-        ))
-    })
+    api_key(config)?.ok_or_else(|| Stop::NoApiKey { config: config.path.clone() })
 }
 
 pub fn client(config: &Config, key: ApiKey) -> Result<Client, Stop> {

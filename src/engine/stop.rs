@@ -23,6 +23,29 @@ pub enum Stop {
     /// The config, the command line or a plan file is wrong in one way (exit 2).
     #[error("{0}")]
     Config(String),
+    /// No API key where one is needed (exit 2).
+    #[error("{}: no API key: set ${} or [openphone].api_key_file", config.display(), crate::config::API_KEY_ENV)]
+    NoApiKey { config: PathBuf },
+    /// The mirror this user would write cannot be written (exit 2: a restart cannot fix it).
+    #[error(transparent)]
+    MirrorNotWritable(MirrorError),
+    /// A plan file that cannot be read (exit 2).
+    #[error("{}: cannot read the plan file: {error}", path.display())]
+    PlanUnreadable { path: PathBuf, error: std::io::Error },
+    /// A file that is not a plan saved by openphone-sync (exit 2).
+    #[error(
+        "{}:{}:{}: not an openphone-sync plan file: {error}; make one with `sync --dry-run --save-plan FILE`",
+        path.display(),
+        error.line(),
+        error.column()
+    )]
+    NotAPlan { path: PathBuf, error: serde_json::Error },
+    /// A plan made for another config or workspace (exit 2).
+    #[error("{}: {refusal}", path.display())]
+    PlanForElsewhere { path: PathBuf, refusal: crate::plan::saved::PlanRefusal },
+    /// `history --run N` names no run of the mirror (exit 2).
+    #[error("no run #{run} in the mirror {}: `status` lists the last runs", mirror.display())]
+    NoSuchRun { run: i64, mirror: PathBuf },
     /// The mirror: held by another run (exit 3), or unusable (4).
     #[error(transparent)]
     Mirror(MirrorError),
@@ -72,7 +95,15 @@ impl Stop {
     /// The exit code this cause ends the process with.
     pub fn exit(&self) -> Exit {
         match self {
-            Stop::Problems(_) | Stop::Config(_) | Stop::MetricsListen { .. } => Exit::Config,
+            Stop::Problems(_)
+            | Stop::Config(_)
+            | Stop::NoApiKey { .. }
+            | Stop::MirrorNotWritable(_)
+            | Stop::PlanUnreadable { .. }
+            | Stop::NotAPlan { .. }
+            | Stop::PlanForElsewhere { .. }
+            | Stop::NoSuchRun { .. }
+            | Stop::MetricsListen { .. } => Exit::Config,
             Stop::Mirror(MirrorError::Busy { .. }) => Exit::Refused,
             Stop::Source(e) if e.is_config() => Exit::Config,
             Stop::Mirror(_)
