@@ -39,6 +39,7 @@ pub fn applied(report: &mut Report, result: ApplyResult) {
     report.applied = result.applied;
     report.adopted = result.adopted;
     report.already_in_sync = result.already_in_sync;
+    report.already_gone = result.already_gone;
     report.failed = result.failed;
     report.stopped = result.stopped;
     report.errors.extend(result.errors);

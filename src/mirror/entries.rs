@@ -17,13 +17,16 @@ pub enum Event {
     Create,
     /// A PATCH OpenPhone confirmed.
     Update,
-    /// A delete (or the contact found gone already).
+    /// A DELETE OpenPhone confirmed.
     Delete,
     /// A create that found the contact of ours already in OpenPhone and linked it (with the
     /// PATCH it took, if any).
     Adopt,
     /// A planned update that found the contact already as wanted: nothing was sent.
     AlreadyInSync,
+    /// A planned delete that found the contact gone already (deleted in the app, or by a
+    /// run killed after its DELETE): nothing was sent.
+    AlreadyGone,
     /// `restore` created the contact again (or linked the one it found).
     Restore,
     /// `forget` ended the protection of a restored contact.
@@ -31,12 +34,13 @@ pub enum Event {
 }
 
 impl Event {
-    pub const ALL: [Event; 7] = [
+    pub const ALL: [Event; 8] = [
         Event::Create,
         Event::Update,
         Event::Delete,
         Event::Adopt,
         Event::AlreadyInSync,
+        Event::AlreadyGone,
         Event::Restore,
         Event::Forget,
     ];
@@ -49,6 +53,7 @@ impl Event {
             Event::Delete => "delete",
             Event::Adopt => "adopt",
             Event::AlreadyInSync => "already_in_sync",
+            Event::AlreadyGone => "already_gone",
             Event::Restore => "restore",
             Event::Forget => "forget",
         }
