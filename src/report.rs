@@ -128,8 +128,12 @@ pub struct Report {
     /// Creates that found their contact already in OpenPhone and adopted it.
     pub adopted: u64,
     /// Planned updates that found the contact already as wanted, so sent nothing: not
-    /// counted in `applied.update`. planned = applied + already_in_sync + failed + stopped.
+    /// counted in `applied.update`. planned = applied + already_in_sync + already_gone +
+    /// failed + stopped.
     pub already_in_sync: u64,
+    /// Planned deletes that found the contact gone already (deleted in the app, or by a run
+    /// killed after its DELETE), so sent nothing: not counted in `applied.delete`.
+    pub already_gone: u64,
     /// Checks this run could not make, and other things worth knowing.
     pub notes: Vec<String>,
     /// Settings the source suggests changing: a phone column whose numbers were mostly
@@ -268,6 +272,7 @@ impl Report {
             fatal: None,
             adopted: 0,
             already_in_sync: 0,
+            already_gone: 0,
             notes: Vec::new(),
             hints: Vec::new(),
             changes: Vec::new(),
@@ -388,9 +393,11 @@ impl Report {
             Mode::DryRun => writeln!(out, "Dry run: nothing was written to OpenPhone or the mirror.")?,
             Mode::Apply => {
                 let a = &self.applied;
-                let in_sync = match self.already_in_sync {
-                    0 => String::new(),
-                    n => format!(", {n} already in sync (nothing sent)"),
+                let in_sync = match (self.already_in_sync, self.already_gone) {
+                    (0, 0) => String::new(),
+                    (n, 0) => format!(", {n} already in sync (nothing sent)"),
+                    (0, g) => format!(", {g} already gone (nothing sent)"),
+                    (n, g) => format!(", {n} already in sync and {g} already gone (nothing sent)"),
                 };
                 writeln!(
                     out,

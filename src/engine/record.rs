@@ -82,6 +82,7 @@ pub(super) fn report(mode: Mode, found: Found, end: End, client: Option<&Client>
         report.applied = result.applied;
         report.adopted = result.adopted;
         report.already_in_sync = result.already_in_sync;
+        report.already_gone = result.already_gone;
         report.failed = result.failed;
         report.stopped = result.stopped;
         report.errors.extend(result.errors);

@@ -5,116 +5,12 @@
 //! Nothing here holds a credential: only contact values, ids and error messages.
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
+pub use super::entries::{Event, Failure, HistoryEntry, failure_key};
 use super::error::MirrorError;
 use super::store::{Mirror, now};
 use crate::model::PushedState;
-use crate::plan::FieldChange;
-use crate::plan::{Action, RecordError};
-
-/// What a history entry records happened to a record: derived from what was sent and
-/// answered, never from the plan alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// A create (POST) OpenPhone confirmed.
-    Create,
-    /// A PATCH OpenPhone confirmed.
-    Update,
-    /// A delete (or the contact found gone already).
-    Delete,
-    /// A create that found the contact of ours already in OpenPhone and linked it (with the
-    /// PATCH it took, if any).
-    Adopt,
-    /// A planned update that found the contact already as wanted: nothing was sent.
-    AlreadyInSync,
-    /// `restore` created the contact again (or linked the one it found).
-    Restore,
-    /// `forget` ended the protection of a restored contact.
-    Forget,
-}
-
-impl Event {
-    pub const ALL: [Event; 7] = [
-        Event::Create,
-        Event::Update,
-        Event::Delete,
-        Event::Adopt,
-        Event::AlreadyInSync,
-        Event::Restore,
-        Event::Forget,
-    ];
-
-    /// The word stored, shown and serialised.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Event::Create => "create",
-            Event::Update => "update",
-            Event::Delete => "delete",
-            Event::Adopt => "adopt",
-            Event::AlreadyInSync => "already_in_sync",
-            Event::Restore => "restore",
-            Event::Forget => "forget",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Event> {
-        Event::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-}
-
-impl Serialize for Event {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-/// One applied change, as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HistoryEntry {
-    pub run_id: Option<i64>,
-    /// RFC 3339, UTC.
-    pub at: String,
-    pub external_id: String,
-    pub action: Event,
-    /// The source row the record came from at the time; `None` for a delete.
-    pub row: Option<u64>,
-    pub contact_id: Option<String>,
-    /// Every field and item the write set or cleared, before (as the contact held it) →
-    /// after (as sent and confirmed); empty when nothing was sent.
-    pub changes: Vec<FieldChange>,
-}
-
-/// A record that failed, and keeps failing until it syncs or its row goes away.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Failure {
-    /// The external id, or `row N` for a row without one.
-    pub key: String,
-    pub external_id: Option<String>,
-    /// The source row of the last failure (`None` for a delete).
-    pub row: Option<u64>,
-    /// The write that failed; `None` for a row that could not be read or mapped.
-    pub action: Option<Action>,
-    /// RFC 3339, UTC.
-    pub first_failed: String,
-    pub last_failed: String,
-    /// Runs in which it failed.
-    pub attempts: u64,
-    pub last_error: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-}
-
-/// How a failing record is known from run to run: its external id, else its row.
-fn failure_key(e: &RecordError) -> String {
-    match (&e.external_id, e.row) {
-        (Some(id), _) => id.clone(),
-        (None, Some(row)) => format!("row {row}"),
-        (None, None) => "(unknown)".to_owned(),
-    }
-}
+use crate::plan::{Action, FieldChange, RecordError};
 
 type StoredChange = (String, Option<String>, Option<String>);
 

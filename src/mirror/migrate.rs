@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_invalid_rows.sql"),
     include_str!("../../migrations/0006_history.sql"),
     include_str!("../../migrations/0007_history_events.sql"),
+    include_str!("../../migrations/0008_history_already_gone.sql"),
 ];
 
 /// The schema version this build writes.

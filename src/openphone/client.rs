@@ -241,10 +241,12 @@ impl Client {
     /// `DELETE /v1/contacts/{id}`; `Ok(false)` when it was already gone (404).
     pub async fn delete_contact(&self, id: &str) -> Result<bool, ApiError> {
         let path = format!("v1/contacts/{}", encode(id));
-        match self.send(Method::DELETE, &path, &[], None::<&()>, Replay::Safe).await {
-            Ok(_) => Ok(true),
-            Err(ApiError::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e),
+        match self.send_attempts(Method::DELETE, &path, &[], None::<&()>, Replay::Safe).await {
+            (Ok(_), _) => Ok(true),
+            // A 404 to a retry whose first attempt may have been applied (its reply lost): the
+            // contact is gone by this run's DELETE, most likely.
+            (Err(ApiError::NotFound { .. }), earlier_maybe_applied) => Ok(earlier_maybe_applied),
+            (Err(e), _) => Err(e),
         }
     }
 
@@ -268,6 +270,33 @@ impl Client {
         query: &[(&str, &str)],
         body: Option<&impl Serialize>,
         replay: Replay,
+    ) -> Result<(StatusCode, bytes::Bytes), ApiError> {
+        self.send_attempts(method, path, query, body, replay).await.0
+    }
+
+    /// [`Client::send`], also telling whether an attempt before the answer may have been
+    /// applied (no reply, or a 5xx, then a retry).
+    async fn send_attempts(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&impl Serialize>,
+        replay: Replay,
+    ) -> (Result<(StatusCode, bytes::Bytes), ApiError>, bool) {
+        let mut maybe_applied_before = false;
+        let result = self.send_loop(method, path, query, body, replay, &mut maybe_applied_before).await;
+        (result, maybe_applied_before)
+    }
+
+    async fn send_loop(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&impl Serialize>,
+        replay: Replay,
+        maybe_applied_before: &mut bool,
     ) -> Result<(StatusCode, bytes::Bytes), ApiError> {
         let url = self.base.join(path).expect("a relative API path");
         let mut attempt = 0u32;
@@ -352,6 +381,7 @@ impl Client {
                         if retries_left && replay == Replay::Safe {
                             let wait = retry::server_delay(&headers).unwrap_or_else(|| retry::backoff(attempt));
                             tracing::debug!(%method, path, status = s, wait_ms = wait.as_millis() as u64, "OpenPhone failed; retrying");
+                            *maybe_applied_before = true;
                             self.sleep(wait).await;
                             continue;
                         }
@@ -376,6 +406,7 @@ impl Client {
                     if retries_left && (!maybe_applied || replay == Replay::Safe) {
                         let wait = retry::backoff(attempt);
                         tracing::debug!(%method, path, error = %message, wait_ms = wait.as_millis() as u64, "No reply from OpenPhone; retrying");
+                        *maybe_applied_before |= maybe_applied;
                         self.sleep(wait).await;
                         continue;
                     }

@@ -126,3 +126,55 @@ async fn a_write_openphone_refuses_is_a_failing_record_until_it_syncs() {
     let list: Value = serde_json::from_str(&ws.run(&["failures", "--output", "json"]).await.stdout).unwrap();
     assert_eq!(list["failing"], json!([]));
 }
+
+/// A delete that finds its contact gone already sends nothing, so it says so (found by the
+/// model test, MODEL_SEED=1001 with 10,000 cases: a run killed after its DELETE, then a run
+/// that found the contact gone, recorded a delete clearing every field and counted it as
+/// deleted). A DELETE whose reply was lost, retried and answered 404, did delete it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_that_finds_the_contact_gone_already_says_nothing_was_sent() {
+    use crate::support::fake_openphone::{Fault, FaultRule};
+    let ws = Workspace::new().await;
+    ws.write_rows(&(1..=6).map(row).collect::<Vec<_>>());
+    ws.sync(0).await;
+
+    // C-0005 deleted in the app; C-0006's DELETE reaches OpenPhone but its reply is lost.
+    let c5 = ws.by_external_id("C-0005")[0]["id"].as_str().unwrap().to_owned();
+    let c6 = ws.by_external_id("C-0006")[0]["id"].as_str().unwrap().to_owned();
+    ws.fake.remove_contact(&c5);
+    ws.fake.add_fault(FaultRule {
+        method: Some("DELETE".into()),
+        path_prefix: Some("/v1/contacts".into()),
+        fault: Fault::LoseReplyAfterApply,
+        times: 1,
+        probability: None,
+    });
+    ws.write_rows(&(1..=4).map(row).collect::<Vec<_>>());
+    ws.fake.clear_requests();
+    let text = ws.run(&["sync"]).await;
+    assert_eq!(text.code, 0, "{}\n{}", text.stdout, text.stderr);
+    ws.assert_exactly(&ids(1..=4));
+    let deletes: Vec<_> = ws.fake.requests().into_iter().filter(|r| r.method == "DELETE").map(|r| r.path).collect();
+    assert_eq!(deletes, vec![format!("/v1/contacts/{c6}"); 2], "the lost one, its retry");
+    assert!(text.stdout.contains("1 deleted, 1 already gone (nothing sent)"), "{}", text.stdout);
+
+    let (_, json) = history(&ws, &["C-0005"]).await;
+    let newest = &json["changes"][0];
+    assert_eq!(newest["action"], "already_gone", "{json:#}");
+    assert_eq!(newest["changes"], json!([]), "nothing was sent, nothing is listed: {json:#}");
+    let (_, json) = history(&ws, &["C-0006"]).await;
+    let newest = &json["changes"][0];
+    assert_eq!(newest["action"], "delete", "{json:#}");
+    assert!(!newest["changes"].as_array().unwrap().is_empty(), "a delete lists the fields it cleared: {json:#}");
+
+    // The JSON report counts the same way.
+    ws.write_rows(&(1..=3).map(row).collect::<Vec<_>>());
+    let c4 = ws.by_external_id("C-0004")[0]["id"].as_str().unwrap().to_owned();
+    ws.fake.remove_contact(&c4);
+    let report = ws.sync(0).await;
+    assert_eq!(
+        (report["applied"]["delete"].as_u64(), report["already_gone"].as_u64()),
+        (Some(0), Some(1)),
+        "{report:#}"
+    );
+}

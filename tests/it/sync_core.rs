@@ -276,12 +276,13 @@ async fn contacts_changed_in_the_app_are_repaired() {
     // C-0001 deleted in the app, then its row changes: it is created again.
     let id1 = ws.by_external_id("C-0001")[0]["id"].as_str().unwrap().to_owned();
     ws.fake.remove_contact(&id1);
-    // C-0003 deleted in the app, and its row is removed: the delete's 404 is fine.
+    // C-0003 deleted in the app, and its row is removed: found gone, nothing to send.
     let id3 = ws.by_external_id("C-0003")[0]["id"].as_str().unwrap().to_owned();
     ws.fake.remove_contact(&id3);
     ws.write_rows(&[row(1).replace("First1", "Again"), row(2)]);
     let report = ws.sync(0).await;
-    assert_eq!(report["applied"], json!({"create": 0, "update": 1, "delete": 1}));
+    assert_eq!(report["applied"], json!({"create": 0, "update": 1, "delete": 0}));
+    assert_eq!(report["already_gone"], 1, "{report:#}");
     ws.assert_exactly(&ids(1..=2));
     assert_eq!(ws.by_external_id("C-0001")[0]["defaultFields"]["firstName"], "Again");
     let report = ws.sync(0).await;

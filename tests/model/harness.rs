@@ -627,9 +627,20 @@ impl Harness {
             if in_sync.iter().any(|e| !e.changes.is_empty()) || !in_sync.is_empty() && writes.sent("PATCH", id) > 0 {
                 return Err(format!("{id}: an already_in_sync entry beside a PATCH, or listing changes: {new:#?}"));
             }
+            // A delete that found the contact gone already sent nothing: so it says.
+            let gone: Vec<_> = new.iter().filter(|e| e.action.as_str() == "already_gone").collect();
+            if gone.iter().any(|e| !e.changes.is_empty()) || !gone.is_empty() && writes.answered("DELETE", Some(id)) > 0
+            {
+                return Err(format!(
+                    "{id}: an already_gone entry beside an answered DELETE, or listing changes: {new:#?}"
+                ));
+            }
             let others = new
                 .iter()
-                .filter(|e| !["create", "update", "delete", "already_in_sync", "adopt"].contains(&e.action.as_str()))
+                .filter(|e| {
+                    !["create", "update", "delete", "already_in_sync", "already_gone", "adopt"]
+                        .contains(&e.action.as_str())
+                })
                 .count();
             if others > usize::from(allow_extra_entry) {
                 return Err(format!("{id}: {others} unexpected history entries: {new:#?}"));

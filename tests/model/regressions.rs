@@ -3,7 +3,7 @@
 //! property checked after every step. The seed that first found each is noted; a seed
 //! replays only the code it ran against, the sequence replays on any.
 
-use crate::harness::{AppEdit, Col, Op, PlanTarget, PolicyField};
+use crate::harness::{AppEdit, Col, FaultKind, Op, PlanTarget, PolicyField};
 use crate::reference::Policy;
 use crate::{run_sequence, serial};
 
@@ -112,5 +112,26 @@ fn an_adoption_that_patches_is_counted_once() {
         Op::KillAt { request: 5 },
         Op::AppEdit { id: 2, edit: AppEdit::WorkEmail("") },
         Op::Verify,
+    ]);
+}
+
+/// MODEL_SEED=1001, 10,000 cases: a run killed after its DELETE left the contact gone but the
+/// mirror unaware; the next run found it gone and recorded a delete clearing every field
+/// (and counted it deleted) although it sent nothing. Now `already_gone`, counted apart.
+#[test]
+fn a_delete_killed_after_its_request_is_found_gone_and_says_so() {
+    replay(&[
+        Op::AppEdit { id: 1, edit: AppEdit::AddAppPhone },
+        Op::Sync,
+        Op::EditRow { id: 2, col: Col::Lead, v: 1 },
+        Op::Sync,
+        Op::AppEdit { id: 0, edit: AppEdit::Lead("") },
+        Op::FaultySync { fault: FaultKind::FailBefore, method: "POST", seed: 13707066897516494466 },
+        Op::Sync,
+        Op::RemoveRow { id: 1 },
+        Op::FaultySync { fault: FaultKind::LoseReply, method: "DELETE", seed: 13981946861552330806 },
+        Op::TimePasses { minutes: 61 },
+        Op::KillAt { request: 3 },
+        Op::FaultySync { fault: FaultKind::FailBefore, method: "POST", seed: 3773670898582274136 },
     ]);
 }

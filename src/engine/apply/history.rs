@@ -1,7 +1,8 @@
 //! What a confirmed write changed, for the mirror's history: derived from what was sent
 //! and answered ([`Sent`]): the fields and items a create set, a PATCH changed (from the
 //! contact as read to what was sent), nothing for an update that found the contact already
-//! as wanted (`already_in_sync`); a delete clears the fields last confirmed.
+//! as wanted (`already_in_sync`); a delete clears the fields last confirmed; nothing for a
+//! delete that found the contact gone already (`already_gone`).
 
 use crate::mirror::history::Event;
 use crate::mirror::{Mirror, MirrorError};
@@ -37,9 +38,13 @@ pub(super) fn record(
             let (event, changes) = event(*adopted, sent);
             mirror.record_change(external_id, event, row, Some(contact_id), &changes)
         }
-        Effect::Gone => {
+        Effect::Gone { deleted: true } => {
             let cleared = changes(before.1.as_ref(), None);
             mirror.record_change(external_id, Event::Delete, row, before.0.as_deref(), &cleared)
+        }
+        // Nothing was sent, so nothing is listed as changed by this run.
+        Effect::Gone { deleted: false } => {
+            mirror.record_change(external_id, Event::AlreadyGone, row, before.0.as_deref(), &[])
         }
     }
 }

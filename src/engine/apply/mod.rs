@@ -40,6 +40,8 @@ pub struct ApplyResult {
     pub adopted: u64,
     /// Planned updates that found the contact already as wanted: nothing was sent.
     pub already_in_sync: u64,
+    /// Planned deletes that found the contact gone already: nothing sent.
+    pub already_gone: u64,
     pub failed: u64,
     pub errors: Vec<RecordError>,
     /// Why the run stopped early, if it did.
@@ -204,7 +206,9 @@ pub async fn apply(
                         result.adopted += u64::from(adopted);
                         result.applied.add(action);
                     }
-                    Effect::Gone => result.applied.add(action),
+                    Effect::Gone { deleted: true } => result.applied.add(action),
+                    // Found gone already: nothing was sent.
+                    Effect::Gone { deleted: false } => result.already_gone += 1,
                 }
                 tracing::debug!(external_id, ?action, "Applied");
             }
@@ -302,7 +306,7 @@ fn commit(
             Effect::Confirmed { contact_id, pushed, .. } => {
                 mirror.confirm(external_id, contact_id, pushed, source_hash)?;
             }
-            Effect::Gone => mirror.confirm_deleted(external_id)?,
+            Effect::Gone { .. } => mirror.confirm_deleted(external_id)?,
         }
         history::record(mirror, external_id, row, before, effect)
     })

@@ -74,8 +74,10 @@ pub enum Sent {
 pub enum Effect {
     /// The contact now holds `pushed` (the values sent, with the item ids OpenPhone answered).
     Confirmed { contact_id: String, pushed: Box<crate::model::PushedState>, adopted: bool, sent: Sent },
-    /// The contact is gone from OpenPhone.
-    Gone,
+    /// The contact is gone from OpenPhone: `deleted` when this run's DELETE removed it,
+    /// not when it was found gone already (deleted in the app, or by a run killed after its
+    /// DELETE): then nothing was sent.
+    Gone { deleted: bool },
 }
 
 /// Why a record failed.
@@ -332,12 +334,13 @@ async fn delete(client: &Client, opts: &ApplyOptions, d: &Delete, found: &[ApiCo
     if targets.is_empty() {
         tracing::info!(external_id = %d.external_id, "Contact was already gone");
     }
+    let mut deleted = false;
     for (_, c) in targets {
         match client.delete_contact(&c.id).await {
-            Ok(true) => {}
+            Ok(true) => deleted = true,
             Ok(false) => tracing::info!(external_id = %d.external_id, contact_id = %c.id, "Contact was already gone"),
             Err(e) => return Err(Failure::api("delete failed", e)),
         }
     }
-    Ok(Effect::Gone)
+    Ok(Effect::Gone { deleted })
 }

@@ -185,8 +185,8 @@ impl Run {
     }
 }
 
-/// planned = applied + already_in_sync + failed + stopped, counts and errors alike (apply
-/// mode, not refused).
+/// planned = applied + already_in_sync + already_gone + failed + stopped, counts and errors
+/// alike (apply mode, not refused).
 pub(crate) fn assert_accounts_for_every_record(report: &Value) {
     if report["mode"] != "apply" || report["outcome"] == "refused" {
         return;
@@ -195,11 +195,11 @@ pub(crate) fn assert_accounts_for_every_record(report: &Value) {
     let sum = |o: &Value| ["create", "update", "delete"].iter().map(|k| n(&o[*k])).sum::<u64>();
     let (planned, applied) = (sum(&report["planned"]), sum(&report["applied"]));
     let (failed, stopped) = (n(&report["failed"]), n(&report["stopped"]));
-    let in_sync = n(&report["already_in_sync"]);
+    let in_sync = n(&report["already_in_sync"]) + n(&report["already_gone"]);
     assert_eq!(
         planned,
         applied + in_sync + failed + stopped,
-        "planned ≠ applied + already_in_sync + failed + stopped: {report:#}"
+        "planned ≠ applied + already_in_sync + already_gone + failed + stopped: {report:#}"
     );
     let write_errors = report["errors"].as_array().unwrap().iter().filter(|e| !e["action"].is_null()).count();
     assert_eq!(write_errors as u64, failed, "one error per failed record: {report:#}");
