@@ -1,5 +1,6 @@
 //! The `[source]` table: [`SourceConfig`], one arm per kind of source, each holding its own
-//! checked settings: a CSV file ([`CsvConfig`]) or a Google Sheet ([`super::sheets`]).
+//! checked settings: a CSV file ([`CsvConfig`]), a Google Sheet ([`super::sheets`]) or a
+//! workbook ([`super::workbook`]).
 //! [`KINDS`] names every `type` and [`KEYS`] which keys each kind reads, so that a key set for
 //! another kind is reported with the kinds it is for.
 //!
@@ -11,19 +12,22 @@ use std::path::{Path, PathBuf};
 
 use super::ctx::Ctx;
 use super::encoding::TextEncoding;
+use super::header_row;
 use super::raw::RawSource;
 use super::sheets::{self, SheetsConfig};
+use super::workbook::{self, WorkbookConfig};
 use crate::toml_strict::Problems;
 
 /// Every `[source] type`, as written in the config.
-pub const KINDS: &[&str] = &["csv", "google_sheets"];
+pub const KINDS: &[&str] = &["csv", "google_sheets", "workbook"];
 
 /// Each key of `[source]` other than `type` and `null_values`, with the kinds that read it.
 pub const KEYS: &[(&str, &[&str])] = &[
-    ("path", &["csv"]),
+    ("path", &["csv", "workbook"]),
     ("delimiter", &["csv"]),
     ("encoding", &["csv"]),
-    ("header_row", &["csv"]),
+    ("header_row", &["csv", "workbook"]),
+    ("sheet", &["workbook"]),
     ("spreadsheet_id", &["google_sheets"]),
     ("range", &["google_sheets"]),
     ("service_account_key", &["google_sheets"]),
@@ -36,6 +40,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
 pub enum SourceConfig {
     Csv(CsvConfig),
     GoogleSheets(SheetsConfig),
+    Workbook(WorkbookConfig),
 }
 
 /// A validated CSV source.
@@ -54,6 +59,7 @@ impl SourceConfig {
         match self {
             SourceConfig::Csv(c) => c.path.display().to_string(),
             SourceConfig::GoogleSheets(s) => s.describe(),
+            SourceConfig::Workbook(w) => w.describe(),
         }
     }
 
@@ -62,6 +68,7 @@ impl SourceConfig {
         match self {
             SourceConfig::Csv(c) => vec![&c.path],
             SourceConfig::GoogleSheets(s) => vec![&s.service_account_key],
+            SourceConfig::Workbook(w) => vec![&w.path],
         }
     }
 }
@@ -79,6 +86,7 @@ fn set_keys(raw: &RawSource) -> Vec<&'static str> {
         ("api_base_url", raw.api_base_url.is_some()),
         ("link", raw.link.is_some()),
         ("allow_plain_http_to_remote_host", raw.allow_plain_http_to_remote_host.is_some()),
+        ("sheet", raw.sheet.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, set)| set.then_some(k))
@@ -108,18 +116,6 @@ fn foreign_keys(ctx: &Ctx<'_>, raw: &RawSource, kind: &str, problems: &mut Probl
     }
 }
 
-/// `header_row`, when set: a line or row number, 1 or more.
-pub(super) fn header_row(ctx: &Ctx<'_>, raw: &RawSource, problems: &mut Problems) -> Option<u64> {
-    match raw.header_row {
-        None => None,
-        Some(n) if n >= 1 => Some(n as u64),
-        Some(_) => {
-            ctx.problem(problems, "source.header_row", "must be a line number, 1 or more");
-            None
-        }
-    }
-}
-
 pub(super) fn build_source(ctx: &Ctx<'_>, raw: Option<RawSource>, problems: &mut Problems) -> SourceConfig {
     let placeholder = SourceConfig::Csv(CsvConfig {
         path: PathBuf::new(),
@@ -143,6 +139,7 @@ pub(super) fn build_source(ctx: &Ctx<'_>, raw: Option<RawSource>, problems: &mut
     match kind {
         "csv" => SourceConfig::Csv(build_csv(ctx, &raw, problems)),
         "google_sheets" => sheets::build(ctx, &raw, problems).map(SourceConfig::GoogleSheets).unwrap_or(placeholder),
+        "workbook" => SourceConfig::Workbook(workbook::build(ctx, &raw, problems)),
         _ => unreachable!("every kind in KINDS has an arm"),
     }
 }
@@ -172,5 +169,5 @@ fn build_csv(ctx: &Ctx<'_>, raw: &RawSource, problems: &mut Problems) -> CsvConf
             Default::default()
         }
     };
-    CsvConfig { path, delimiter, encoding, header_row: header_row(ctx, raw, problems) }
+    CsvConfig { path, delimiter, encoding, header_row: header_row::parse(ctx, raw, problems) }
 }

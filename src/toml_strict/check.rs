@@ -22,6 +22,8 @@ pub enum Kind {
     Strs,
     /// A string, or an array of strings.
     StrOrStrs,
+    /// A string, or an integer (a workbook's sheet: its name or its position).
+    StrOrInt,
     /// A string, or a table.
     StrOrTable(&'static [(&'static str, Kind)]),
     Table(&'static [(&'static str, Kind)]),
@@ -37,6 +39,7 @@ impl Kind {
             Kind::Bool => "true or false",
             Kind::Strs => "an array of strings",
             Kind::StrOrStrs => "a string or an array of strings",
+            Kind::StrOrInt => "a string or an integer",
             Kind::StrOrTable(_) => "a string or a table",
             Kind::Table(_) => "a table",
             Kind::ArrayOfTables(_) => "an array of tables ([[...]])",
@@ -150,7 +153,8 @@ fn walk_value(
         (Kind::Strs | Kind::StrOrStrs, DeValue::Array(items)) => {
             items.iter().all(|i| matches!(i.get_ref(), DeValue::String(_)))
         }
-        (Kind::StrOrStrs | Kind::StrOrTable(_), DeValue::String(_)) => true,
+        (Kind::StrOrStrs | Kind::StrOrTable(_) | Kind::StrOrInt, DeValue::String(_)) => true,
+        (Kind::StrOrInt, DeValue::Integer(_)) => true,
         (Kind::Table(schema) | Kind::StrOrTable(schema), DeValue::Table(t)) => {
             walk_table(file, text, t, schema, path, lines, problems);
             true

@@ -45,3 +45,4 @@ mod terminal_safety;
 mod torn_source;
 mod truthful_messages;
 mod warnings;
+mod workbook;
