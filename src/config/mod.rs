@@ -19,6 +19,7 @@ pub mod settings;
 pub mod sheets;
 pub mod source;
 pub mod source_label;
+pub mod vcard;
 pub mod workbook;
 
 pub use a1::A1Range;

@@ -1,6 +1,6 @@
 //! The `[source]` table: [`SourceConfig`], one arm per kind of source, each holding its own
 //! checked settings: a CSV file ([`CsvConfig`]), a Google Sheet ([`super::sheets`]) or a
-//! workbook ([`super::workbook`]).
+//! workbook ([`super::workbook`]) or vCards ([`super::vcard`]).
 //! [`KINDS`] names every `type` and [`KEYS`] which keys each kind reads, so that a key set for
 //! another kind is reported with the kinds it is for.
 //!
@@ -15,15 +15,16 @@ use super::encoding::TextEncoding;
 use super::header_row;
 use super::raw::RawSource;
 use super::sheets::{self, SheetsConfig};
+use super::vcard::{self, VcardConfig};
 use super::workbook::{self, WorkbookConfig};
 use crate::toml_strict::Problems;
 
 /// Every `[source] type`, as written in the config.
-pub const KINDS: &[&str] = &["csv", "google_sheets", "workbook"];
+pub const KINDS: &[&str] = &["csv", "google_sheets", "workbook", "vcard"];
 
 /// Each key of `[source]` other than `type` and `null_values`, with the kinds that read it.
 pub const KEYS: &[(&str, &[&str])] = &[
-    ("path", &["csv", "workbook"]),
+    ("path", &["csv", "workbook", "vcard"]),
     ("delimiter", &["csv"]),
     ("encoding", &["csv"]),
     ("header_row", &["csv", "workbook"]),
@@ -41,6 +42,7 @@ pub enum SourceConfig {
     Csv(CsvConfig),
     GoogleSheets(SheetsConfig),
     Workbook(WorkbookConfig),
+    Vcard(VcardConfig),
 }
 
 /// A validated CSV source.
@@ -60,6 +62,7 @@ impl SourceConfig {
             SourceConfig::Csv(c) => c.path.display().to_string(),
             SourceConfig::GoogleSheets(s) => s.describe(),
             SourceConfig::Workbook(w) => w.describe(),
+            SourceConfig::Vcard(v) => v.describe(),
         }
     }
 
@@ -69,6 +72,7 @@ impl SourceConfig {
             SourceConfig::Csv(c) => vec![&c.path],
             SourceConfig::GoogleSheets(s) => vec![&s.service_account_key],
             SourceConfig::Workbook(w) => vec![&w.path],
+            SourceConfig::Vcard(v) => vec![&v.path],
         }
     }
 }
@@ -140,6 +144,7 @@ pub(super) fn build_source(ctx: &Ctx<'_>, raw: Option<RawSource>, problems: &mut
         "csv" => SourceConfig::Csv(build_csv(ctx, &raw, problems)),
         "google_sheets" => sheets::build(ctx, &raw, problems).map(SourceConfig::GoogleSheets).unwrap_or(placeholder),
         "workbook" => SourceConfig::Workbook(workbook::build(ctx, &raw, problems)),
+        "vcard" => SourceConfig::Vcard(vcard::build(ctx, &raw, problems)),
         _ => unreachable!("every kind in KINDS has an arm"),
     }
 }

@@ -107,7 +107,7 @@ pub fn count_rows(read: &Read, mirror: Option<&Mirror>, report: &mut Report) -> 
             external_id = w.external_id.as_deref(),
             column = %w.column,
             reason = %w.reason,
-            value = %w.value,
+            value = %crate::escape::escape(&w.value),
             "Value left out"
         );
     }

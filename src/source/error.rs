@@ -37,6 +37,9 @@ pub enum SourceError {
     /// The file is not a workbook the reader understands, or is damaged (exit 2).
     #[error("{origin}: not a readable workbook: {message}")]
     BadWorkbook { origin: String, message: String },
+    /// A mapped column is not a vCard property selector (exit 2).
+    #[error("{origin}: the mapping's column {column:?} is not a vCard property: {why}")]
+    BadColumn { origin: String, column: String, why: String },
     /// A Google Sheet could not be read; [`SheetsError::is_config`] tells whose fault it is.
     #[error("{origin}: {error}")]
     Sheets { origin: String, error: SheetsError },
@@ -52,7 +55,8 @@ impl SourceError {
             | SourceError::Encoding { .. }
             | SourceError::UnclosedQuote { .. }
             | SourceError::NoSuchSheet { .. }
-            | SourceError::BadWorkbook { .. } => true,
+            | SourceError::BadWorkbook { .. }
+            | SourceError::BadColumn { .. } => true,
             SourceError::Unreadable { .. } | SourceError::Changed { .. } => false,
             SourceError::Sheets { error, .. } => error.is_config(),
         }

@@ -14,6 +14,7 @@ pub mod kind;
 pub mod open;
 pub mod row;
 pub mod stable;
+pub mod vcard;
 pub mod workbook;
 
 pub use cell::Cell;
