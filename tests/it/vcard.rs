@@ -1,9 +1,9 @@
 //! `[source] type = "vcard"`: the recipe of docs/mapping.md (`examples/recipes/vcard/`) synced
 //! from cards in the shapes iPhone/iCloud, Google Contacts, Outlook, Android and RFC 6350
 //! write (`tests/fixtures/vcards/`, its README names each shape), as one file and as a folder;
-//! a bad card reported by its number and first line while the rest sync; control characters in
-//! card data never reach the terminal raw; paths that are not vCards; a kill mid-run and a
-//! rerun.
+//! a bad card reported by its number and first line while the rest sync; the daemon picking
+//! up an edit; control characters in card data never reach the terminal raw; paths that are
+//! not vCards; a kill mid-run and a rerun.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -150,4 +150,33 @@ async fn a_killed_run_is_finished_by_the_next_with_no_duplicate() {
     ws.sync(0).await;
     ws.assert_exactly(&(1..=40).map(|i| format!("card-{i}")).collect::<Vec<_>>());
     assert_eq!(ws.sync(0).await["planned"]["unchanged"], 40);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_picks_up_a_card_edited_in_the_file() {
+    let ws = Workspace::new().await;
+    let write = |first: &str| {
+        let cards: String = (1..=3)
+            .map(|i| {
+                format!(
+                    "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:d-{i}\r\nN:Card;{first}{i};;;\r\nFN:{first}{i}\r\nEND:VCARD\r\n"
+                )
+            })
+            .collect();
+        ws.write("contacts.vcf.tmp", &cards);
+        std::fs::rename(ws.path("contacts.vcf.tmp"), ws.path("contacts.vcf")).unwrap();
+    };
+    write("First");
+    recipe(&ws, "contacts.vcf");
+    ws.append_config(crate::daemon::EVERY_SECOND);
+    let d = crate::daemon::Daemon::start(&ws, &[]).await;
+    d.wait_for("3 contacts", 10, |_| ws.fake.contacts().len() == 3).await;
+    write("Edited");
+    d.wait_for("the edited cards", 10, |_| {
+        ws.fake.contacts().iter().all(|c| c["defaultFields"]["firstName"].as_str().unwrap().starts_with("Edited"))
+    })
+    .await;
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+    ws.assert_exactly(&(1..=3).map(|i| format!("d-{i}")).collect::<Vec<_>>());
 }
