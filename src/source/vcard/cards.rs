@@ -141,9 +141,9 @@ impl CardRows {
                 external_id: None,
                 message: format!(
                     "card {row} ({}:{}, {:?}) has no END:VCARD: the file ends, or another card begins, inside it",
-                    raw.file,
+                    crate::escape::escape(&raw.file),
                     raw.line,
-                    crate::escape::escape(&raw.first)
+                    raw.first
                 ),
             });
         }
@@ -160,9 +160,9 @@ impl CardRows {
                     external_id: None,
                     message: format!(
                         "card {row} ({}:{}, {:?}) is not a vCard that can be read: {why}",
-                        raw.file,
+                        crate::escape::escape(&raw.file),
                         raw.line,
-                        crate::escape::escape(&raw.first)
+                        raw.first
                     ),
                 });
             }

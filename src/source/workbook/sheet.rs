@@ -97,7 +97,7 @@ impl SheetRows {
                         col_letters(self.first_col + col as u32),
                         self.row_number(offset)
                     );
-                    tracing::warn!(cell = %at, error = %error, "An error cell is read as an empty cell");
+                    tracing::warn!(cell = %crate::escape::escape(&at), error = %error, "An error cell is read as an empty cell");
                 }
                 cell.into_text()
             })
