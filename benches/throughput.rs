@@ -10,6 +10,7 @@
 #[path = "../tests/it/support/mod.rs"]
 mod support;
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -523,6 +524,94 @@ async fn sheet() {
     println!("\nThe sheet's own log line: {reading}");
 }
 
+/// Reading a workbook: BENCH_WORKBOOK_ROWS (default 100,000) rows × 11 columns in an .xlsx
+/// written by `rust_xlsxwriter`, typed as a user's workbook is (the rows of [`sheet`]: phone and
+/// score numbers, the renewal a date cell, VIP a boolean), read by `check --offline` and
+/// planned by `sync --dry-run`.
+async fn workbook() {
+    let n: usize = std::env::var("BENCH_WORKBOOK_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    println!("\n## Reading a workbook: {n} rows x 11 columns from an .xlsx\n");
+    let ws = workspace(0, "requests_per_second = 1000").await;
+    ws.fake.set_rate_limit(None);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Contacts").unwrap();
+    let date = rust_xlsxwriter::Format::new().set_num_format("m/d/yyyy");
+    let rows = std::iter::once(support::header_cells()).chain((1..=n).map(support::sheet_row));
+    for (r, cells) in rows.enumerate() {
+        for (c, cell) in cells.into_iter().enumerate() {
+            let (r, c) = (r as u32, c as u16);
+            match cell {
+                support::fake_google::Cell::Empty => {}
+                support::fake_google::Cell::Text(t) => {
+                    sheet.write_string(r, c, t).unwrap();
+                }
+                support::fake_google::Cell::Number(x) => {
+                    sheet.write_number(r, c, x).unwrap();
+                }
+                support::fake_google::Cell::Bool(b) => {
+                    sheet.write_boolean(r, c, b).unwrap();
+                }
+                support::fake_google::Cell::Date { serial, .. } => {
+                    sheet.write_number_with_format(r, c, serial, &date).unwrap();
+                }
+            }
+        }
+    }
+    book.save(ws.path("contacts.xlsx")).unwrap();
+    let mb = std::fs::metadata(ws.path("contacts.xlsx")).unwrap().len() as f64 / 1e6;
+    ws.write_config_with_source("requests_per_second = 1000", "type = \"workbook\"\npath = \"contacts.xlsx\"\n");
+    println!("| source | run | read | OpenPhone requests | wall s | peak MiB |");
+    println!("|--------|-----|------|--------------------|--------|----------|");
+    let runs: [(&str, &[&str]); 2] =
+        [("check --offline", &["check", "--offline"]), ("sync --dry-run", &["sync", "--dry-run", "--output", "json"])];
+    for (name, args) in runs {
+        let (stdout, _, wall, rss) = measure_output(&ws, args, "error");
+        println!(
+            "| workbook | {name} | {mb:.1} MB file | {} | {wall:.2} | {:.0} |",
+            api_requests(&stdout),
+            rss as f64 / 1024.0
+        );
+    }
+}
+
+/// Reading vCards: BENCH_VCARD_ROWS (default 100,000) vCard 3.0 cards in one .vcf file (name,
+/// organisation, title, two emails, two phones by type, a birthday, a note, a UID), read by
+/// `check --offline` and planned by `sync --dry-run`.
+async fn vcard() {
+    let n: usize = std::env::var("BENCH_VCARD_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    println!("\n## Reading vCards: {n} cards in one .vcf file\n");
+    let ws = workspace(0, "requests_per_second = 1000").await;
+    ws.fake.set_rate_limit(None);
+    let mut text = String::with_capacity(n * 400);
+    for i in 1..=n {
+        let _ = write!(
+            text,
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card-{i}\r\nN:Last{i};First{i};;;\r\nFN:First{i} Last{i}\r\nORG:Company {i};\r\nTITLE:Buyer\r\nitem1.EMAIL;type=INTERNET;type=pref:user{i}@example.com\r\nEMAIL;TYPE=INTERNET;TYPE=HOME:home{i}@example.com\r\nTEL;type=CELL;type=VOICE:+1 201 555 {:04}\r\nTEL;TYPE=WORK:+1 201 556 {:04}\r\nBDAY;value=date:1990-01-{:02}\r\nNOTE:Met at the fair\\, {i}\r\nEND:VCARD\r\n",
+            i % 10000,
+            i % 10000,
+            1 + i % 28
+        );
+    }
+    ws.write("contacts.vcf", &text);
+    let mb = text.len() as f64 / 1e6;
+    drop(text);
+    ws.write("mapping.toml", &std::fs::read_to_string("examples/recipes/vcard/mapping.toml").unwrap());
+    ws.write_config_with_source("requests_per_second = 1000", "type = \"vcard\"\npath = \"contacts.vcf\"\n");
+    println!("| source | run | read | OpenPhone requests | wall s | peak MiB |");
+    println!("|--------|-----|------|--------------------|--------|----------|");
+    let runs: [(&str, &[&str]); 2] =
+        [("check --offline", &["check", "--offline"]), ("sync --dry-run", &["sync", "--dry-run", "--output", "json"])];
+    for (name, args) in runs {
+        let (stdout, _, wall, rss) = measure_output(&ws, args, "error");
+        println!(
+            "| vcard | {name} | {mb:.1} MB file | {} | {wall:.2} | {:.0} |",
+            api_requests(&stdout),
+            rss as f64 / 1024.0
+        );
+    }
+}
+
 /// A JSON report's `api_requests`, or nothing for a run that prints no JSON (`check`).
 fn api_requests(stdout: &str) -> String {
     serde_json::from_str::<Value>(stdout).map(|r| r["api_requests"].to_string()).unwrap_or_default()
@@ -633,5 +722,11 @@ async fn main() {
     }
     if matches!(which.as_str(), "all" | "sheet") {
         sheet().await;
+    }
+    if matches!(which.as_str(), "all" | "workbook") {
+        workbook().await;
+    }
+    if matches!(which.as_str(), "all" | "vcard") {
+        vcard().await;
     }
 }

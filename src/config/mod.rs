@@ -8,6 +8,7 @@ pub mod api_key;
 mod ctx;
 pub mod defaults;
 pub mod encoding;
+mod header_row;
 pub mod key_file;
 mod load;
 pub mod locate;
@@ -18,6 +19,8 @@ pub mod settings;
 pub mod sheets;
 pub mod source;
 pub mod source_label;
+pub mod vcard;
+pub mod workbook;
 
 pub use a1::A1Range;
 pub use api_key::{API_KEY_CREDENTIAL, API_KEY_ENV, CREDENTIALS_DIRECTORY_ENV};

@@ -36,6 +36,7 @@ const SOURCE_KEYS: &[(&str, Kind)] = &[
     ("header_row", Kind::Int),
     ("null_values", Kind::Strs),
     ("allow_plain_http_to_remote_host", Kind::Bool),
+    ("sheet", Kind::StrOrInt),
 ];
 const SYNC_KEYS: &[(&str, Kind)] = &[
     ("mapping", Kind::Str),
@@ -113,6 +114,15 @@ pub(super) struct RawSource {
     pub(super) header_row: Option<i64>,
     pub(super) null_values: Option<Vec<String>>,
     pub(super) allow_plain_http_to_remote_host: Option<bool>,
+    pub(super) sheet: Option<RawSheet>,
+}
+
+/// A workbook's `sheet`: its name, or its position (1 is the first).
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawSheet {
+    Position(i64),
+    Name(String),
 }
 
 #[derive(Deserialize, Default)]

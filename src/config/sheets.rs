@@ -49,11 +49,6 @@ impl SheetsConfig {
 
 /// Checks the google_sheets keys of `raw`; `None` when a required one is missing or unusable.
 pub(super) fn build(ctx: &Ctx<'_>, raw: &RawSource, problems: &mut Problems) -> Option<SheetsConfig> {
-    for (key, set) in [("source.path", raw.path.is_some()), ("source.delimiter", raw.delimiter.is_some())] {
-        if set {
-            ctx.problem(problems, key, "only for type = \"csv\"");
-        }
-    }
     let spreadsheet_id = match raw.spreadsheet_id.as_deref().map(str::trim) {
         Some(id) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
             Some(id.to_owned())

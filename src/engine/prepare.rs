@@ -131,7 +131,7 @@ pub(super) fn count_rows(read: &Read, mirror: Option<&Mirror>) -> Result<RowCoun
             external_id = w.external_id.as_deref(),
             column = %w.column,
             reason = %w.reason,
-            value = %w.value,
+            value = %crate::escape::escape(&w.value),
             "Value left out"
         );
     }

@@ -42,10 +42,7 @@ pub fn load(path: &Path) -> Result<SavedPlan, Stop> {
 /// the source, the key files, and the mirror with its companions.
 fn protected(config: &Config) -> Vec<PathBuf> {
     let mut out = vec![config.path.clone(), config.sync.mapping.clone()];
-    match &config.source {
-        crate::config::SourceConfig::Csv { path, .. } => out.push(path.clone()),
-        crate::config::SourceConfig::GoogleSheets(s) => out.push(s.service_account_key.clone()),
-    }
+    out.extend(config.source.files().into_iter().map(Path::to_path_buf));
     out.extend(config.openphone.api_key_file.clone());
     let db = config.database.as_os_str();
     out.push(config.database.clone());

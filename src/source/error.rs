@@ -31,6 +31,15 @@ pub enum SourceError {
         "{origin}: not trusted: {detail}; it is being written while the sync reads it. Write exports to a temporary name and rename them into place"
     )]
     Changed { origin: String, detail: String },
+    /// The workbook has no sheet by that name or at that position (exit 2).
+    #[error("{origin}: no sheet {sheet}: its sheets are {}", sheets.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "))]
+    NoSuchSheet { origin: String, sheet: String, sheets: Vec<String> },
+    /// The file is not a workbook the reader understands, or is damaged (exit 2).
+    #[error("{origin}: not a readable workbook: {message}")]
+    BadWorkbook { origin: String, message: String },
+    /// A mapped column is not a vCard property selector (exit 2).
+    #[error("{origin}: the mapping's column {column:?} is not a vCard property: {why}")]
+    BadColumn { origin: String, column: String, why: String },
     /// A Google Sheet could not be read; [`SheetsError::is_config`] tells whose fault it is.
     #[error("{origin}: {error}")]
     Sheets { origin: String, error: SheetsError },
@@ -44,7 +53,10 @@ impl SourceError {
             SourceError::NoHeader { .. }
             | SourceError::DuplicateColumn { .. }
             | SourceError::Encoding { .. }
-            | SourceError::UnclosedQuote { .. } => true,
+            | SourceError::UnclosedQuote { .. }
+            | SourceError::NoSuchSheet { .. }
+            | SourceError::BadWorkbook { .. }
+            | SourceError::BadColumn { .. } => true,
             SourceError::Unreadable { .. } | SourceError::Changed { .. } => false,
             SourceError::Sheets { error, .. } => error.is_config(),
         }

@@ -1,5 +1,6 @@
 //! What a source yields: [`SourceRow`] (a row with its origin row number and link), or a
-//! [`RowError`] for a row it could not read; [`SourceData`] all of them at once.
+//! [`RowError`] for a row it could not read; [`SourceRows`] them one at a time after the
+//! header, as every source opens; [`SourceData`] all of them at once.
 
 /// One data row, with the 1-based row number where it starts in its source
 /// (the header is row 1 of a CSV file; a sheet's rows keep their numbers in the sheet).
@@ -33,4 +34,36 @@ pub struct SourceData {
     pub header: Vec<String>,
     pub rows: Vec<SourceRow>,
     pub errors: Vec<RowError>,
+}
+
+impl SourceData {
+    /// Data rows seen, read or not.
+    pub fn total_rows(&self) -> usize {
+        self.rows.len() + self.errors.len()
+    }
+}
+
+/// A source opened for reading: its header, then its rows one at a time. A source whose own
+/// consistency check fails (a file written while it was read) ends its rows with
+/// [`SourceError::Changed`](super::error::SourceError::Changed).
+pub struct SourceRows {
+    pub header: Vec<String>,
+    rows: Box<dyn Iterator<Item = Result<SourceItem, super::error::SourceError>> + Send>,
+}
+
+impl SourceRows {
+    pub fn new(
+        header: Vec<String>,
+        rows: impl Iterator<Item = Result<SourceItem, super::error::SourceError>> + Send + 'static,
+    ) -> SourceRows {
+        SourceRows { header, rows: Box::new(rows) }
+    }
+}
+
+impl Iterator for SourceRows {
+    type Item = Result<SourceItem, super::error::SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rows.next()
+    }
 }

@@ -1,4 +1,4 @@
-//! A CSV caught mid-write is never trusted. Exports are often rewritten in place by a cron
+//! A file caught mid-write is never trusted (the consistency check of the file sources). Exports are often rewritten in place by a cron
 //! job; a run that read half a file would delete the contacts of the rows not written yet.
 //! [`Stable`] wraps the rows of a file and, when they run out, checks that the file did not
 //! change while it was read (size and modification time before and after) and that it is
@@ -59,6 +59,27 @@ fn look(path: &Path) -> std::io::Result<Look> {
     })
 }
 
+/// Opens the file source at `path` (`open` reads its header and returns it with the rows)
+/// behind the guard, looked at before the header is read so that a write during the read
+/// shows. `text`: the file is text, so a last line without a line break after others that
+/// have one is a writer mid-line (a workbook's bytes have no lines).
+pub fn open_file<I>(
+    path: &Path,
+    text: bool,
+    open: impl FnOnce() -> Result<(Vec<String>, I), SourceError>,
+) -> Result<(Vec<String>, Stable<I>), SourceError> {
+    let guard = Stable::new((), path, path.display().to_string()).map(|g| Stable { text, ..g });
+    match (open(), guard) {
+        (Ok((header, rows)), Ok(guard)) => Ok((header, guard.wrap(rows))),
+        (Err(e), Ok(mut guard)) => Err(guard.excuse(e)),
+        // The file could not even be looked at: a writer in the middle of replacing it.
+        (Err(e), Err(_)) if e.is_config() => {
+            Err(SourceError::Changed { origin: path.display().to_string(), detail: e.to_string() })
+        }
+        (Err(e), Err(_)) | (Ok(_), Err(e)) => Err(e),
+    }
+}
+
 /// The rows of a file, checked for a concurrent write when they run out.
 pub struct Stable<I> {
     inner: I,
@@ -66,12 +87,13 @@ pub struct Stable<I> {
     origin: String,
     before: Option<Look>,
     done: bool,
+    text: bool,
 }
 
 impl Stable<()> {
     /// Puts the rows to check behind a look taken earlier.
     pub fn wrap<I>(self, inner: I) -> Stable<I> {
-        Stable { inner, path: self.path, origin: self.origin, before: self.before, done: false }
+        Stable { inner, path: self.path, origin: self.origin, before: self.before, done: false, text: self.text }
     }
 }
 
@@ -80,7 +102,7 @@ impl<I> Stable<I> {
     pub fn new(inner: I, path: &Path, origin: String) -> Result<Stable<I>, SourceError> {
         let before =
             look(path).map_err(|e| SourceError::Unreadable { origin: origin.clone(), message: e.to_string() })?;
-        Ok(Stable { inner, path: path.to_path_buf(), origin, before: Some(before), done: false })
+        Ok(Stable { inner, path: path.to_path_buf(), origin, before: Some(before), done: false, text: true })
     }
 
     /// A file error a half-written file would cause (no header yet, a quote not closed yet)
@@ -111,7 +133,7 @@ impl<I> Stable<I> {
             return Some(format!("it changed while it was read ({} bytes before, {} after)", before.len, after.len));
         }
         let fresh = after.modified.and_then(|m| m.elapsed().ok()).is_none_or(|age| age < SETTLE);
-        if fresh || (after.has_breaks && !after.ends_with_break) {
+        if fresh || (self.text && after.has_breaks && !after.ends_with_break) {
             // Perhaps a writer is mid-file; perhaps the file simply ends without a break.
             std::thread::sleep(SETTLE);
             match look(&self.path) {

@@ -22,6 +22,8 @@ pub enum Kind {
     Strs,
     /// A string, or an array of strings.
     StrOrStrs,
+    /// A string, or an integer (a workbook's sheet: its name or its position).
+    StrOrInt,
     /// A string, or a table.
     StrOrTable(&'static [(&'static str, Kind)]),
     Table(&'static [(&'static str, Kind)]),
@@ -37,6 +39,7 @@ impl Kind {
             Kind::Bool => "true or false",
             Kind::Strs => "an array of strings",
             Kind::StrOrStrs => "a string or an array of strings",
+            Kind::StrOrInt => "a string or an integer",
             Kind::StrOrTable(_) => "a string or a table",
             Kind::Table(_) => "a table",
             Kind::ArrayOfTables(_) => "an array of tables ([[...]])",
@@ -143,8 +146,8 @@ fn walk_value(
     problems: &mut Problems,
 ) {
     let ok = match (kind, value.get_ref()) {
-        (Kind::Str | Kind::StrOrStrs | Kind::StrOrTable(_), DeValue::String(_))
-        | (Kind::Int | Kind::Number, DeValue::Integer(_))
+        (Kind::Str | Kind::StrOrStrs | Kind::StrOrTable(_) | Kind::StrOrInt, DeValue::String(_))
+        | (Kind::Int | Kind::Number | Kind::StrOrInt, DeValue::Integer(_))
         | (Kind::Number, DeValue::Float(_))
         | (Kind::Bool, DeValue::Boolean(_)) => true,
         (Kind::Strs | Kind::StrOrStrs, DeValue::Array(items)) => {

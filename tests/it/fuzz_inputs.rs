@@ -8,7 +8,7 @@ use std::path::Path;
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 
-use openphone_sync::config::{Config, SourceConfig};
+use openphone_sync::config::Config;
 use openphone_sync::mapping::{FieldCatalog, Mapper, Mapping};
 use openphone_sync::model::{CustomFieldDef, FieldType};
 use openphone_sync::openphone::wire;
@@ -369,10 +369,7 @@ proptest! {
                 prop_assert_eq!(&config.path, &path);
                 prop_assert!(config.sync.mapping.is_file(), "{:?}", config.sync.mapping);
                 prop_assert!(config.database.is_absolute(), "{:?}", config.database);
-                let source = match &config.source {
-                    SourceConfig::Csv { path, .. } => path,
-                    SourceConfig::GoogleSheets(sheet) => &sheet.service_account_key,
-                };
+                let source = config.source.files()[0];
                 prop_assert!(source.is_absolute() && source.starts_with(dir.path()), "{:?}", source);
                 prop_assert!((1..=1000).contains(&config.openphone.requests_per_second));
                 prop_assert!((0.0..=1.0).contains(&config.sync.max_delete_fraction));

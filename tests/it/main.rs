@@ -45,4 +45,6 @@ mod template_unit;
 mod terminal_safety;
 mod torn_source;
 mod truthful_messages;
+mod vcard;
 mod warnings;
+mod workbook;

@@ -10,11 +10,13 @@
 //! header's last named column.
 //!
 //! This module only declares and re-exports: [`rows`] the reader, [`options`] how to read,
-//! [`lines`] the line numbers, [`transcode`] the bytes before the parser.
+//! [`lines`] the line numbers, [`transcode`] the bytes before the parser, [`source`] the file
+//! as a [`Source`](crate::source::kind::Source), behind the torn-file guard.
 
 pub mod lines;
 pub mod options;
 pub mod rows;
+pub mod source;
 #[cfg(test)]
 mod tests;
 pub mod transcode;
@@ -22,3 +24,4 @@ pub mod transcode;
 pub use lines::line_breaks;
 pub use options::{CsvOptions, HEADER_SEARCH, HeaderAt};
 pub use rows::{CsvRows, open_path, read, read_path, read_with};
+pub use source::CsvSource;

@@ -1,4 +1,4 @@
-//! Cells → text, and the grid → source rows.
+//! Cells → text (written as [`Cell`] writes them), and the grid → source rows.
 //!
 //! Values are read unformatted (`UNFORMATTED_VALUE`, dates as serial numbers), so what a cell
 //! holds does not depend on its display format or the spreadsheet's locale:
@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, TimeDelta};
 use serde_json::Value;
 
+use crate::source::cell::{Cell, float_text};
 use crate::source::row::{SourceItem, SourceRow};
 
 /// The `FORMATTED_STRING` rendering of the columns that hold numbers, by column offset in the
@@ -63,8 +64,7 @@ fn number_text(n: &serde_json::Number) -> String {
     if let Some(u) = n.as_u64() {
         return u.to_string();
     }
-    let f = n.as_f64().unwrap_or(0.0);
-    if f.fract() == 0.0 && f.abs() < 9.0e15 { (f as i64).to_string() } else { f.to_string() }
+    float_text(n.as_f64().unwrap_or(0.0))
 }
 
 /// A date serial number (days since 1899-12-30, the fraction being the time of day) as ISO 8601.
@@ -77,14 +77,7 @@ fn date_text(serial: f64) -> Option<String> {
     let ms = (serial * DAY_MS as f64).round() as i64;
     let epoch = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
     let at = epoch.checked_add_signed(TimeDelta::try_milliseconds(ms)?)?;
-    let format = if ms.rem_euclid(DAY_MS) == 0 {
-        "%Y-%m-%d"
-    } else if ms.rem_euclid(1000) == 0 {
-        "%Y-%m-%dT%H:%M:%S"
-    } else {
-        "%Y-%m-%dT%H:%M:%S%.3f"
-    };
-    Some(at.format(format).to_string())
+    Some(Cell::DateTime(at).into_text())
 }
 
 /// How rows are linked: the URL for a sheet row, if any.

@@ -21,6 +21,24 @@ pub use error::SheetsError;
 use crate::config::a1::{self, A1Range};
 use crate::config::service_account;
 use crate::config::sheets::{LinkMode, SheetsConfig};
+use crate::source::error::SourceError;
+use crate::source::kind::Source;
+use crate::source::row::SourceRows;
+
+/// A configured Google Sheet as a [`Source`]. Its rows come from one reply, so they cannot
+/// change while they are read.
+pub struct SheetSource<'a>(pub &'a SheetsConfig);
+
+impl Source for SheetSource<'_> {
+    async fn open(&self, _columns: &[String]) -> Result<SourceRows, SourceError> {
+        let origin = self.0.describe();
+        match open(self.0).await {
+            Ok(Some((header, rows))) => Ok(SourceRows::new(header, rows.map(Ok))),
+            Ok(None) => Err(SourceError::NoHeader { origin }),
+            Err(error) => Err(SourceError::Sheets { origin, error }),
+        }
+    }
+}
 
 /// Reads the sheet: its header and its rows (converted as they are iterated).
 pub async fn open(config: &SheetsConfig) -> Result<Option<(Vec<String>, GridRows)>, SheetsError> {

@@ -1,0 +1,184 @@
+//! `[source] type = "vcard"`: the recipe of docs/mapping.md (`examples/recipes/vcard/`) synced
+//! from cards in the shapes iPhone/iCloud, Google Contacts, Outlook, Android and RFC 6350
+//! write (`tests/fixtures/vcards/`, its README names each shape), as one file and as a folder;
+//! a bad card reported by its number and first line while the rest sync; the daemon picking
+//! up an edit; control characters in card data never reach the terminal raw; paths that are
+//! not vCards; a kill mid-run and a rerun.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{Workspace, wait_until};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const ORIGINS: &[&str] = &["android.vcf", "google.vcf", "iphone.vcf", "outlook.vcf", "rfc6350.vcf"];
+
+fn recipe(ws: &Workspace, path: &str) {
+    let dir = format!("{ROOT}/examples/recipes/vcard");
+    std::fs::copy(format!("{dir}/mapping.toml"), ws.path("mapping.toml")).expect("mapping");
+    let config = std::fs::read_to_string(format!("{dir}/config.toml")).unwrap();
+    let source = config.split("[source]\n").nth(1).unwrap().split("\n[").next().unwrap();
+    ws.write_config_with_source("", &format!("{}\n", source.replace("contacts.vcf", path)));
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{ROOT}/tests/fixtures/vcards/{name}")).unwrap()
+}
+
+fn named<'a>(contacts: &'a [Value], first: &str) -> &'a Value {
+    contacts.iter().find(|c| c["defaultFields"]["firstName"] == first).unwrap_or_else(|| panic!("no {first}"))
+}
+
+fn values(c: &Value, list: &str) -> Vec<String> {
+    c["defaultFields"][list].as_array().unwrap().iter().map(|p| p["value"].as_str().unwrap().into()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_recipe_syncs_cards_of_every_origin_from_a_file_and_a_folder() {
+    for folder in [false, true] {
+        let ws = Workspace::new().await;
+        if folder {
+            std::fs::create_dir(ws.path("cards")).unwrap();
+            for f in ORIGINS {
+                std::fs::copy(format!("{ROOT}/tests/fixtures/vcards/{f}"), ws.path(&format!("cards/{f}"))).unwrap();
+            }
+            recipe(&ws, "cards");
+        } else {
+            ws.write("contacts.vcf", &ORIGINS.iter().map(|f| fixture(f)).collect::<String>());
+            recipe(&ws, "contacts.vcf");
+        }
+        let offline = ws.run_with_key(&["check", "--offline"], None).await;
+        assert!(offline.code == 0 || offline.code == 1, "{}{}", offline.stdout, offline.stderr);
+        let dry = ws.run(&["sync", "--dry-run", "--output", "json"]).await;
+        assert_eq!(dry.report()["planned"]["create"], 6, "{}", dry.stdout);
+        assert!(ws.fake.contacts().is_empty());
+        let run = ws.run(&["sync", "--output", "json"]).await;
+        assert!(run.code == 0 || run.code == 1, "{}{}", run.stdout, run.stderr);
+        assert_eq!(run.report()["applied"]["create"], 6, "{}", run.stdout);
+        let contacts = ws.fake.contacts();
+        let ana = named(&contacts, "Ana");
+        assert_eq!(ana["defaultFields"]["company"], "Acme Corp");
+        assert_eq!(values(ana, "phoneNumbers"), ["+12015550111", "+12015550121"], "{ana:#}");
+        assert_eq!(values(ana, "emails"), ["ana@example.com"]);
+        let bo = named(&contacts, "Bo");
+        assert_eq!(values(bo, "emails"), ["bo@work.example.com", "bo@example.com"], "several values fill slots");
+        let jurgen = named(&contacts, "Jürgen");
+        assert_eq!(jurgen["defaultFields"]["lastName"], "Müller", "quoted-printable UTF-8 in vCard 2.1");
+        assert_eq!(values(jurgen, "phoneNumbers"), ["+4915123456789"]);
+        assert_eq!(named(&contacts, "Dee")["externalId"], "urn:uuid:4fbe8971-0bc3-424c-9c26-36c3e1eff6b1");
+        ws.assert_spec_clean();
+        let again = ws.run(&["sync", "--output", "json"]).await.report();
+        assert_eq!(again["planned"]["create"], 0, "{again:#}");
+        assert_eq!(again["planned"]["update"], 0, "{again:#}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_card_is_named_by_number_and_first_line_and_the_rest_sync() {
+    let ws = Workspace::new().await;
+    // Card 2 never ends: card 3 begins inside it.
+    let unended = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Broken\r\n";
+    ws.write("contacts.vcf", &format!("{}{unended}{}", fixture("iphone.vcf"), fixture("outlook.vcf")));
+    recipe(&ws, "contacts.vcf");
+    let run = ws.run(&["sync", "--output", "json"]).await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.report();
+    assert_eq!(report["applied"]["create"], 2, "{report:#}");
+    let text = report.to_string();
+    assert!(text.contains("card 2 (") && text.contains("contacts.vcf:17") && text.contains("no END:VCARD"), "{text}");
+    let names: Vec<String> =
+        ws.fake.contacts().iter().map(|c| c["defaultFields"]["firstName"].as_str().unwrap().to_owned()).collect();
+    assert!(names.contains(&"Ana".to_owned()) && names.contains(&"Cy".to_owned()), "{names:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn control_characters_in_card_data_never_reach_the_terminal_raw() {
+    let ws = Workspace::new().await;
+    let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:esc-1\r\nN:Evil\u{1b}[2J;Mal\u{7}\r\nFN:Mal\r\nEMAIL:not-an-email\u{1b}]0;owned\u{7}\r\nEND:VCARD\r\n";
+    ws.write("contacts.vcf", card);
+    recipe(&ws, "contacts.vcf");
+    for args in [&["check", "--offline"][..], &["sync", "--dry-run"][..], &["sync"][..]] {
+        let run = ws.run(args).await;
+        for (name, out) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{args:?} {name}: {out:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paths_that_are_not_vcards_and_columns_that_are_not_properties_are_config_errors() {
+    let ws = Workspace::new().await;
+    recipe(&ws, "missing.vcf");
+    let run = ws.run_with_key(&["check", "--offline"], None).await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("file not found") && run.stderr.contains("missing.vcf"), "{}", run.stderr);
+    let fifo = std::ffi::CString::new(ws.path("fifo.vcf").into_os_string().into_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    recipe(&ws, "fifo.vcf");
+    let run = ws.run_with_key(&["check", "--offline"], None).await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    ws.write("contacts.vcf", &fixture("google.vcf"));
+    recipe(&ws, "contacts.vcf");
+    let mapping = std::fs::read_to_string(ws.path("mapping.toml")).unwrap();
+    ws.write("mapping.toml", &mapping.replace("\"N.given\"", "\"First Name\""));
+    let run = ws.run_with_key(&["check", "--offline"], None).await;
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("\"First Name\" is not a vCard property"), "{}", run.stderr);
+    assert!(ws.fake.contacts().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_run_is_finished_by_the_next_with_no_duplicate() {
+    let ws = Workspace::new().await;
+    let cards = (1..=40)
+        .map(|i| format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:card-{i}\r\nFN:P{i}\r\nN:Card;P{i};;;\r\nTEL;TYPE=cell:+1 201 555 {i:04}\r\nEND:VCARD\r\n"))
+        .collect::<Vec<_>>()
+        .concat();
+    ws.write("contacts.vcf", &cards);
+    recipe(&ws, "contacts.vcf");
+    ws.fake.set_latency(Duration::from_millis(150));
+    let mut child =
+        ws.command(&["sync"], Some(&ws.api_key)).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    assert!(wait_until(Duration::from_secs(10), || ws.fake.contacts().len() >= 10).await, "no 10 creates in 10 s");
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let partial = ws.fake.contacts().len();
+    assert!((1..40).contains(&partial), "the kill should land mid-run ({partial} contacts)");
+    ws.fake.set_latency(Duration::ZERO);
+    ws.sync(0).await;
+    ws.assert_exactly(&(1..=40).map(|i| format!("card-{i}")).collect::<Vec<_>>());
+    assert_eq!(ws.sync(0).await["planned"]["unchanged"], 40);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_picks_up_a_card_edited_in_the_file() {
+    let ws = Workspace::new().await;
+    let write = |first: &str| {
+        let cards = (1..=3)
+            .map(|i| {
+                format!(
+                    "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:d-{i}\r\nN:Card;{first}{i};;;\r\nFN:{first}{i}\r\nEND:VCARD\r\n"
+                )
+            })
+            .collect::<Vec<_>>()
+            .concat();
+        ws.write("contacts.vcf.tmp", &cards);
+        std::fs::rename(ws.path("contacts.vcf.tmp"), ws.path("contacts.vcf")).unwrap();
+    };
+    write("First");
+    recipe(&ws, "contacts.vcf");
+    ws.append_config(crate::daemon::EVERY_SECOND);
+    let d = crate::daemon::Daemon::start(&ws, &[]);
+    d.wait_for("3 contacts", 10, |_| ws.fake.contacts().len() == 3).await;
+    write("Edited");
+    d.wait_for("the edited cards", 10, |_| {
+        ws.fake.contacts().iter().all(|c| c["defaultFields"]["firstName"].as_str().unwrap().starts_with("Edited"))
+    })
+    .await;
+    let (code, _, log) = d.stop().await;
+    assert_eq!(code, 0, "{log}");
+    ws.assert_exactly(&(1..=3).map(|i| format!("d-{i}")).collect::<Vec<_>>());
+}
