@@ -23,7 +23,12 @@ async fn the_quota_is_learned_from_the_policy_field() {
     ws.write_n(6);
     let report = ws.sync(0).await;
     assert_eq!(report["applied"]["create"], 6, "{report}");
-    assert_eq!(ws.fake.count_429(), 0, "{:?}", ws.fake.requests().iter().map(|r| r.status).collect::<Vec<_>>());
+    // Paced at the ceiling (10 a second) the 6 requests would meet three or four 429s. At most
+    // one is allowed: the client paces by when replies arrive, the fake counts by when
+    // requests do, and on a loaded machine a late reply can put two requests in one window
+    // (this test failed about 3 runs in 10 under load when it allowed none).
+    let statuses: Vec<u16> = ws.fake.requests().iter().map(|r| r.status).collect();
+    assert!(ws.fake.count_429() <= 1, "{statuses:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

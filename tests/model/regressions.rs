@@ -135,3 +135,15 @@ fn a_delete_killed_after_its_request_is_found_gone_and_says_so() {
         Op::FaultySync { fault: FaultKind::FailBefore, method: "POST", seed: 3773670898582274136 },
     ]);
 }
+
+/// MODEL_SEED=1001, 10,000 cases (a gap of the model, kept): a plan saved with nothing to
+/// write stays valid when a field's policy changes, as the plan the tool makes now is the same.
+#[test]
+fn a_saved_plan_outlives_a_policy_change_that_leaves_it_as_it_was() {
+    replay(&[
+        Op::Sync,
+        Op::SavePlan { target: PlanTarget::Fresh },
+        Op::SetPolicy { field: PolicyField::Company, policy: Policy::IfEmpty },
+        Op::ApplyPlan,
+    ]);
+}
