@@ -241,12 +241,13 @@ impl Client {
     /// `DELETE /v1/contacts/{id}`; `Ok(false)` when it was already gone (404).
     pub async fn delete_contact(&self, id: &str) -> Result<bool, ApiError> {
         let path = format!("v1/contacts/{}", encode(id));
-        match self.send_attempts(Method::DELETE, &path, &[], None::<&()>, Replay::Safe).await {
-            (Ok(_), _) => Ok(true),
+        let mut earlier_maybe_applied = false;
+        match self.send_loop(Method::DELETE, &path, &[], None::<&()>, Replay::Safe, &mut earlier_maybe_applied).await {
+            Ok(_) => Ok(true),
             // A 404 to a retry whose first attempt may have been applied (its reply lost): the
             // contact is gone by this run's DELETE, most likely.
-            (Err(ApiError::NotFound { .. }), earlier_maybe_applied) => Ok(earlier_maybe_applied),
-            (Err(e), _) => Err(e),
+            Err(ApiError::NotFound { .. }) => Ok(earlier_maybe_applied),
+            Err(e) => Err(e),
         }
     }
 
@@ -271,24 +272,11 @@ impl Client {
         body: Option<&impl Serialize>,
         replay: Replay,
     ) -> Result<(StatusCode, bytes::Bytes), ApiError> {
-        self.send_attempts(method, path, query, body, replay).await.0
+        self.send_loop(method, path, query, body, replay, &mut false).await
     }
 
-    /// [`Client::send`], also telling whether an attempt before the answer may have been
-    /// applied (no reply, or a 5xx, then a retry).
-    async fn send_attempts(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<&impl Serialize>,
-        replay: Replay,
-    ) -> (Result<(StatusCode, bytes::Bytes), ApiError>, bool) {
-        let mut maybe_applied_before = false;
-        let result = self.send_loop(method, path, query, body, replay, &mut maybe_applied_before).await;
-        (result, maybe_applied_before)
-    }
-
+    /// [`Client::send`]; `maybe_applied_before` is set when an attempt before the answer may
+    /// have been applied (no reply, or a 5xx, then a retry).
     async fn send_loop(
         &self,
         method: Method,
