@@ -61,20 +61,8 @@ async fn a_hung_request_times_out_and_the_run_still_converges() {
 async fn a_killed_run_is_finished_by_the_next_with_no_duplicate() {
     let ws = Workspace::new().await;
     ws.write_n(40);
-    ws.fake.set_latency(Duration::from_millis(150));
-    let mut child = ws
-        .command(&["sync", "--output", "json"], Some(&ws.api_key))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kill it mid-way through the creates.
-    assert!(wait_until(Duration::from_secs(10), || ws.fake.contacts().len() >= 10).await, "no 10 creates in 10 s");
-    child.start_kill().unwrap();
-    child.wait().await.unwrap();
-    let partial = ws.fake.contacts().len();
-    assert!((1..40).contains(&partial), "the kill should land mid-run ({partial} contacts)");
-    ws.fake.set_latency(Duration::ZERO);
+    // Killed mid-way through the creates.
+    ws.kill_sync_mid_run(40).await;
     let report = ws.sync(0).await;
     assert_eq!(report["planned"]["create"].as_u64().unwrap() + report["planned"]["unchanged"].as_u64().unwrap(), 40);
     ws.assert_exactly(&ids(1..=40));

@@ -5,12 +5,9 @@
 //! up an edit; control characters in card data never reach the terminal raw; paths that are
 //! not vCards; a kill mid-run and a rerun.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use serde_json::Value;
 
-use crate::support::{Workspace, wait_until};
+use crate::support::Workspace;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const ORIGINS: &[&str] = &["android.vcf", "google.vcf", "iphone.vcf", "outlook.vcf", "rfc6350.vcf"];
@@ -139,15 +136,8 @@ async fn a_killed_run_is_finished_by_the_next_with_no_duplicate() {
         .concat();
     ws.write("contacts.vcf", &cards);
     recipe(&ws, "contacts.vcf");
-    ws.fake.set_latency(Duration::from_millis(150));
-    let mut child =
-        ws.command(&["sync"], Some(&ws.api_key)).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    assert!(wait_until(Duration::from_secs(10), || ws.fake.contacts().len() >= 10).await, "no 10 creates in 10 s");
-    child.start_kill().unwrap();
-    child.wait().await.unwrap();
-    let partial = ws.fake.contacts().len();
-    assert!((1..40).contains(&partial), "the kill should land mid-run ({partial} contacts)");
-    ws.fake.set_latency(Duration::ZERO);
+    // Killed mid-way through the creates.
+    ws.kill_sync_mid_run(40).await;
     ws.sync(0).await;
     ws.assert_exactly(&(1..=40).map(|i| format!("card-{i}")).collect::<Vec<_>>());
     assert_eq!(ws.sync(0).await["planned"]["unchanged"], 40);

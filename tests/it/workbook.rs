@@ -6,13 +6,10 @@
 //! matches nothing, an empty workbook; a kill mid-run and a rerun. Workbooks the tests change
 //! between runs are written with `rust_xlsxwriter`.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::daemon::{Daemon, EVERY_SECOND};
-use crate::support::{Workspace, custom, wait_until};
+use crate::support::{Workspace, custom};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The keys of the standard custom fields the recipe maps.
@@ -124,19 +121,8 @@ async fn a_killed_run_is_finished_by_the_next_with_no_duplicate() {
     let ws = Workspace::new().await;
     write_book(&ws, "book.xlsx", 40, "First");
     use_book(&ws, "");
-    ws.fake.set_latency(Duration::from_millis(150));
-    let mut child = ws
-        .command(&["sync", "--output", "json"], Some(&ws.api_key))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(wait_until(Duration::from_secs(10), || ws.fake.contacts().len() >= 10).await, "no 10 creates in 10 s");
-    child.start_kill().unwrap();
-    child.wait().await.unwrap();
-    let partial = ws.fake.contacts().len();
-    assert!((1..40).contains(&partial), "the kill should land mid-run ({partial} contacts)");
-    ws.fake.set_latency(Duration::ZERO);
+    // Killed mid-way through the creates.
+    ws.kill_sync_mid_run(40).await;
     ws.sync(0).await;
     ws.assert_exactly(&book_ids(40));
     assert_eq!(ws.sync(0).await["planned"]["unchanged"], 40);

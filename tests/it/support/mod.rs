@@ -218,6 +218,28 @@ pub(crate) struct Workspace {
 }
 
 impl Workspace {
+    /// Starts `sync` with the fake slowed down, kills it once 10 contacts exist, and checks the
+    /// kill landed mid-run (some but not all of `total` created); the fake's latency is back to
+    /// zero after.
+    pub(crate) async fn kill_sync_mid_run(&self, total: usize) {
+        self.fake.set_latency(Duration::from_millis(150));
+        let mut child = self
+            .command(&["sync", "--output", "json"], Some(&self.api_key))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(
+            wait_until(Duration::from_secs(10), || self.fake.contacts().len() >= 10).await,
+            "no 10 creates in 10 s"
+        );
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+        let partial = self.fake.contacts().len();
+        assert!((1..total).contains(&partial), "the kill should land mid-run ({partial} contacts)");
+        self.fake.set_latency(Duration::ZERO);
+    }
+
     /// A fake workspace with the standard custom fields and no rate limit; the config
     /// points at it.
     pub(crate) async fn new() -> Workspace {
