@@ -6,8 +6,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use indexmap::IndexMap;
-
 use crate::model::{Digest, Record};
 use crate::source::{RowError, SourceError, SourceItem};
 
@@ -34,7 +32,7 @@ pub struct Mapped {
     /// (none of these is ever deleted), with the first row that carries it. An `IndexMap`
     /// (entries in one vector, positions in the hash table): a `HashMap` of a million ids is
     /// a table of two million slots.
-    pub present: IndexMap<String, FirstSeen>,
+    pub present: crate::model::IdMap<FirstSeen>,
     /// Data rows seen (valid or not).
     pub rows: usize,
     /// Rows whose contact was synced under the external id as written, with Excel's leading
@@ -104,7 +102,7 @@ pub fn map_items(
     items: impl IntoIterator<Item = Result<SourceItem, SourceError>>,
     check: &dyn SyncCheck,
 ) -> Result<Mapped, SourceError> {
-    let mut out = Mapped { present: IndexMap::with_capacity(check.expected_rows()), ..Mapped::default() };
+    let mut out = Mapped { present: crate::model::id_map(check.expected_rows()), ..Mapped::default() };
     // Every later row of an external id already seen.
     let mut repeats: HashMap<String, Vec<u64>> = HashMap::new();
     let mut tally = mapper.phone_tally();

@@ -157,7 +157,7 @@ impl Mirror {
         // holds the old and the new (a third more memory at the peak).
         let count: i64 =
             self.conn.query_row("SELECT COUNT(*) FROM contacts", [], |r| r.get(0)).map_err(|e| self.sql_err(e))?;
-        let mut index = MirrorIndex::with_capacity(usize::try_from(count).unwrap_or(0));
+        let mut index = crate::model::id_map(usize::try_from(count).unwrap_or(0));
         let mut stmt = self
             .conn
             .prepare(

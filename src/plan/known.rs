@@ -2,8 +2,6 @@
 //! missing marks a plan decides ([`Marks`]). The mirror builds and stores these; the plan
 //! only reads them, so it needs no database.
 
-use indexmap::IndexMap;
-
 use crate::model::Digest;
 
 use super::action::Action;
@@ -63,7 +61,7 @@ pub enum Presence {
 /// exactly their number, and the hash table holds only their positions, where a `HashMap`
 /// of a million contacts is a table of two million entries (half empty) of 88 bytes
 /// (docs/performance.md). Iteration follows the mirror's order.
-pub type MirrorIndex = IndexMap<String, IndexEntry>;
+pub type MirrorIndex = crate::model::IdMap<IndexEntry>;
 
 /// Changes to the missing marks that a run's plan decided.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -182,7 +182,7 @@ mod tests {
     #[test]
     fn classifies_and_orders() {
         let records = vec![rec(5, "new", "N"), rec(2, "same", "S"), rec(3, "changed", "C2"), rec(4, "new2", "M")];
-        let mut index = MirrorIndex::new();
+        let mut index = MirrorIndex::default();
         index.insert("same".into(), entry("c-same", &records[1].state, None));
         let old = rec(0, "changed", "C1").state;
         index.insert("changed".into(), entry("c-ch", &old, None));
@@ -217,7 +217,7 @@ mod tests {
     #[test]
     fn pending_writes_are_refreshed_even_when_the_hash_matches() {
         let records = vec![rec(2, "a", "A")];
-        let mut index = MirrorIndex::new();
+        let mut index = MirrorIndex::default();
         index.insert("a".into(), entry("c-a", &records[0].state, Some(Pending::Update)));
         assert_eq!(needs_base(&records, &index), vec!["a"]);
         let present = |id: &str| id == "a";
@@ -230,7 +230,7 @@ mod tests {
     #[test]
     fn a_missing_row_is_deleted_only_after_delete_after_and_its_return_costs_nothing() {
         let old = rec(0, "x", "X").state;
-        let mut index = MirrorIndex::new();
+        let mut index = MirrorIndex::default();
         index.insert("fresh".into(), entry("c1", &old, None));
         index.insert("waiting".into(), IndexEntry { presence: Presence::MissingSince(500), ..entry("c2", &old, None) });
         index.insert("due".into(), IndexEntry { presence: Presence::MissingSince(100), ..entry("c3", &old, None) });
