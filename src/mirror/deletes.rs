@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::error::MirrorError;
 use super::rows::{DeleteStatus, Select, Tombstone};
-use super::store::{Mirror, now};
+use super::store::Mirror;
 use crate::clock;
 use crate::model::PushedState;
 use crate::plan::Marks;
@@ -67,7 +67,7 @@ impl Mirror {
         self.conn
             .execute(
                 "UPDATE tombstones SET deleted_at = ?2 WHERE external_id = ?1 AND deleted_at IS NULL",
-                params![external_id, now()],
+                params![external_id, self.now()],
             )
             .map_err(sql)?;
         self.conn.execute("DELETE FROM contacts WHERE external_id = ?1", [external_id]).map(drop).map_err(sql)
@@ -146,7 +146,7 @@ impl Mirror {
         pushed: &PushedState,
     ) -> Result<(), MirrorError> {
         let json = serde_json::to_string(pushed).expect("a PushedState always serialises");
-        let (hash, now) = (pushed.state.hash().to_string(), now());
+        let (hash, now) = (pushed.state.hash().to_string(), self.now());
         let ext = tombstone.external_id.as_str();
         // Two statements; the caller runs them in one transaction with the history entry.
         let run = |conn: &rusqlite::Connection| -> rusqlite::Result<()> {

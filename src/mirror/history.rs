@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, params};
 
 pub use super::entries::{Event, Failure, HistoryEntry, failure_key};
 use super::error::MirrorError;
-use super::store::{Mirror, now};
+use super::store::Mirror;
 use crate::model::PushedState;
 use crate::plan::{Action, FieldChange, RecordError};
 
@@ -89,7 +89,7 @@ impl Mirror {
             .and_then(|mut s| {
                 s.execute(params![
                     self.run,
-                    now(),
+                    self.now(),
                     external_id,
                     action.as_str(),
                     row.map(|r| r as i64),
@@ -138,7 +138,7 @@ impl Mirror {
 
     /// Drops the changes of runs started more than `days` days ago. Returns how many.
     pub fn prune_history(&mut self, days: u32) -> Result<usize, MirrorError> {
-        let cutoff = (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
+        let cutoff = (self.clock().now() - chrono::Duration::days(i64::from(days)))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         // Two statements, each through the run_id index: no scan of the whole table.
         self.in_transaction(|tx| {
@@ -155,7 +155,7 @@ impl Mirror {
     /// was `complete` (every record was tried), the failures it did not see again are
     /// dropped: they synced, or their row went away.
     pub fn record_failures(&mut self, errors: &[RecordError], complete: bool) -> Result<(), MirrorError> {
-        let (now, run) = (now(), self.run);
+        let (now, run) = (self.now(), self.run);
         self.in_transaction(|tx| {
             let mut upsert = tx.prepare(
                 "INSERT INTO failures (key, external_id, row, action, first_failed, last_failed, attempts,

@@ -10,7 +10,7 @@ use crate::plan::{Applied, Planned};
 use super::rows::{RunEnd, RunRecord, RunWork, VerifyCounts};
 
 use super::error::MirrorError;
-use super::store::{Mirror, now};
+use super::store::Mirror;
 
 /// The outcomes of the runs that finished their work (`ok`, `partial`), as an SQL list.
 fn finished_outcomes(also: &[Outcome]) -> String {
@@ -35,7 +35,7 @@ impl Mirror {
     /// Starts a run record; returns its id.
     pub fn start_run(&mut self, mode: Mode) -> Result<i64, MirrorError> {
         self.conn
-            .execute("INSERT INTO runs (started_at, mode) VALUES (?1, ?2)", params![now(), mode.as_str()])
+            .execute("INSERT INTO runs (started_at, mode) VALUES (?1, ?2)", params![self.now(), mode.as_str()])
             .map_err(|e| self.sql_err(e))?;
         self.run = Some(self.conn.last_insert_rowid());
         Ok(self.conn.last_insert_rowid())
