@@ -3,9 +3,11 @@
 //! daemon a [`Clock::test`] it moves itself ("an hour later") or lets tokio's paused time move.
 //! Nothing else in the crate asks the system for the date.
 
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
 
 /// Where "now" comes from. Cloning shares it: moving a test clock moves every clone.
 #[derive(Debug, Clone, Default)]
@@ -72,16 +74,60 @@ impl Clock {
     pub fn now_millis(&self) -> i64 {
         self.now().timestamp_millis()
     }
+
+    /// Now, as the mirror records it.
+    pub fn timestamp(&self) -> Timestamp {
+        Timestamp::from_datetime(self.now())
+    }
 }
 
-/// RFC 3339 in UTC with milliseconds, as the mirror stores times.
+/// A moment as the mirror stores every time: Unix milliseconds, UTC (an SQLite INTEGER;
+/// migration 0009 converted the RFC 3339 text of older mirrors). Shown and serialised as
+/// RFC 3339 in UTC with milliseconds (`2026-12-01T10:00:00.000Z`), as the commands always
+/// showed times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    pub fn from_millis(ms: i64) -> Timestamp {
+        Timestamp(ms)
+    }
+
+    pub fn from_datetime(t: DateTime<Utc>) -> Timestamp {
+        Timestamp(t.timestamp_millis())
+    }
+
+    /// Unix milliseconds.
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.0).unwrap_or_default()
+    }
+
+    /// `ms` milliseconds later (saturating).
+    #[must_use]
+    pub fn plus_millis(self, ms: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(ms))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_millis(self.0))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// RFC 3339 in UTC with milliseconds, as the commands show times.
 pub fn format_millis(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// Reads a time the mirror stored (0 when unreadable).
-pub fn parse_millis(s: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(s).map_or(0, |t| t.timestamp_millis())
 }
 
 #[cfg(test)]
@@ -89,10 +135,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_round_trip() {
-        let t = parse_millis("2026-12-02T10:00:00.250Z");
-        assert_eq!(format_millis(t), "2026-12-02T10:00:00.250Z");
-        assert_eq!(parse_millis("yesterday"), 0);
+    fn a_timestamp_shows_and_serialises_as_rfc_3339_with_milliseconds() {
+        let t = Timestamp::from_datetime(utc("2026-12-01T10:00:00.25Z"));
+        assert_eq!(t.millis(), 1_796_119_200_250);
+        assert_eq!(t.to_string(), "2026-12-01T10:00:00.250Z");
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-12-01T10:00:00.250Z\"");
+        assert_eq!(t.plus_millis(3_600_000).to_datetime(), utc("2026-12-01T11:00:00.25Z"));
     }
 
     fn utc(s: &str) -> DateTime<Utc> {

@@ -25,7 +25,7 @@ use crate::engine::{self, Run, Stop, SyncArgs, record, setup};
 use crate::exit::Exit;
 use crate::mapping::Mapping;
 use crate::metrics::{self, Metrics};
-use crate::mirror::{Mirror, Role, RunLock, writable};
+use crate::mirror::{Mirror, Role, RunLock, Timestamp, writable};
 use crate::outcome::Mode;
 use crate::outcome::Outcome;
 use crate::report::Report;
@@ -357,17 +357,16 @@ impl Daemon {
         }
         if let Some(d) = facts.deletes {
             let after = i64::try_from(self.loaded.config.sync.delete_after.as_millis()).unwrap_or(i64::MAX);
-            self.metrics.set_pending_deletions(d.pending, d.oldest_missing_since.map(|t| t.saturating_add(after)));
+            self.metrics
+                .set_pending_deletions(d.pending, d.oldest_missing_since.map(|t| t.plus_millis(after).millis()));
         }
         if let Some((count, oldest)) = facts.failures {
-            let since = oldest.and_then(|f| DateTime::parse_from_rfc3339(&f.first_failed).ok());
-            self.metrics.set_failing(count, since.map(|t| t.with_timezone(&Utc)));
+            self.metrics.set_failing(count, oldest.map(|f| f.first_failed.to_datetime()));
         }
-        if at_start && let Some(t) = facts.last_success.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
-            self.metrics.set_last_success(t.with_timezone(&Utc));
+        if at_start && let Some(t) = facts.last_success {
+            self.metrics.set_last_success(t.to_datetime());
         }
-        if at_start && let Some(t) = facts.last_verified.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
-            let t = t.with_timezone(&Utc);
+        if at_start && let Some(t) = facts.last_verified.map(Timestamp::to_datetime) {
             self.metrics.set_last_verify(t);
             self.last_verified = Some(t);
         }
@@ -484,8 +483,8 @@ struct MirrorFacts {
     counts: Option<(u64, u64)>,
     deletes: Option<crate::mirror::DeleteStatus>,
     failures: Option<(u64, Option<crate::mirror::history::Failure>)>,
-    last_success: Option<String>,
-    last_verified: Option<String>,
+    last_success: Option<Timestamp>,
+    last_verified: Option<Timestamp>,
 }
 
 impl MirrorFacts {

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use crate::mirror::{Mirror, RunEnd, RunWork, VerifyCounts};
+use crate::mirror::{Mirror, RunEnd, RunWork, Timestamp, VerifyCounts};
 use crate::openphone::Client;
 use crate::outcome::{Mode, Outcome};
 use crate::report::{Listing, PlanShown, Report, VerifyReport};
@@ -197,7 +197,7 @@ fn keep_failures(mirror: &mut Mirror, report: &Report, history_days: u32) {
     }
 }
 
-fn report_end(r: &Report, finished_at: String) -> RunEnd {
+fn report_end(r: &Report, finished_at: Timestamp) -> RunEnd {
     let count = |n: usize| n as u64;
     RunEnd {
         finished_at,
@@ -223,7 +223,7 @@ fn report_end(r: &Report, finished_at: String) -> RunEnd {
 }
 
 /// How an apply-mode run that stopped before it had a report ended.
-fn stop_end(stop: &Stop, started: Instant, finished_at: String) -> RunEnd {
+fn stop_end(stop: &Stop, started: Instant, finished_at: Timestamp) -> RunEnd {
     RunEnd {
         finished_at,
         outcome: Outcome::of_stop(stop.exit()),

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, MAIN_DB, OpenFlags, OptionalExtension, params};
 
-use crate::clock::{self, Clock};
+use crate::clock::Clock;
 use crate::model::{CustomFieldDef, Digest, FieldType, PushedState};
 use crate::plan::{IndexEntry, MirrorIndex, Pending, Presence};
 
 use super::error::{self, MirrorError};
+use super::timestamp::Timestamp;
 use super::{files, mark, migrate};
 
 pub use crate::config::DEFAULT_LOCK_TIMEOUT;
@@ -50,8 +51,8 @@ impl Mirror {
     }
 
     /// Now, as the mirror stores times.
-    pub(crate) fn now(&self) -> String {
-        clock::format_millis(self.clock.now_millis())
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.timestamp()
     }
 
     /// Opens (creating it with mode 0600 if missing) and migrates the mirror for writing,
@@ -195,14 +196,12 @@ impl Mirror {
                         hash: text(2)?.and_then(Digest::parse),
                         pending: text(3)?.and_then(Pending::parse),
                         source_hash: text(4)?.and_then(Digest::parse),
-                        presence: match (r.get::<_, bool>(6)?, text(5)?) {
+                        presence: match (r.get::<_, bool>(6)?, r.get::<_, Option<Timestamp>>(5)?) {
                             (true, _) => Presence::Restored,
-                            // An unreadable time counts as present (as 0 did): marked again.
-                            (false, Some(since)) => match clock::parse_millis(since) {
-                                0 => Presence::Present,
-                                ms => Presence::MissingSince(ms),
-                            },
-                            (false, None) => Presence::Present,
+                            // The epoch is what an unreadable time became (migration 0009):
+                            // present, marked again.
+                            (false, Some(since)) if since.millis() != 0 => Presence::MissingSince(since.millis()),
+                            (false, _) => Presence::Present,
                         },
                     },
                 ))
