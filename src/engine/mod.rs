@@ -158,7 +158,7 @@ async fn steps(run: &Run<'_>, mut target: Target<'_>, saved: Option<&prepare::Pl
     let invalid = std::mem::take(&mut found.rows.insert(rows).invalid);
 
     let plan = blocking(|| make_plan(run, &read, target.mirror(), &index, now_ms))?;
-    let plan = match blocking(|| prepare::saved_plan_step(run.config, saved, &read, &index, plan))? {
+    let plan = match blocking(|| prepare::saved_plan_step(run, saved, &read, &index, plan))? {
         PlanStep::Go { plan, note } => {
             found.plan_note = note;
             plan

@@ -47,7 +47,8 @@ async fn syncs_at_start_then_on_its_schedule_and_picks_up_an_edit() {
     let d = start(&ws);
     d.until("the run at start", Duration::from_mins(1), |d| d.runs("ok") == 1.0).await;
     ws.assert_exactly(&ids(1..=3));
-    // The next run is the schedule's first time after the clock's start.
+    // The start and the next run are the daemon's clock's: the schedule's first time after it.
+    assert_eq!(d.metric("openphone_sync_start_time_seconds"), utc(T0).timestamp() as f64);
     assert_eq!(d.metric("openphone_sync_next_run_timestamp_seconds"), utc("2026-12-01T10:15:00Z").timestamp() as f64);
 
     let mut rows: Vec<String> = (1..=3).map(row).collect();

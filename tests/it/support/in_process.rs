@@ -77,7 +77,7 @@ impl InProcessDaemon {
     pub(crate) fn start(config: PathBuf, clock: Clock) -> InProcessDaemon {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let (signals, rx) = mpsc::channel(4);
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(Metrics::with_clock(clock.clone()));
         let inputs = DaemonInputs::in_process(config, clock.clone(), metrics.clone());
         let task = tokio::spawn(daemon::serve(inputs, rx));
         InProcessDaemon { signals, metrics, clock, task }
