@@ -4,6 +4,11 @@
 //! one has problems), stops on SIGTERM/SIGINT after the writes in flight are committed,
 //! and keeps systemd ([`notify`]) and the metrics up to date.
 //!
+//! [`serve`] takes everything from outside as inputs (mini-redis's `server::run(listener,
+//! shutdown)` shape): its signals on a channel, the [`Clock`] every time it reads comes from,
+//! its metrics and its systemd notifier; its waits are tokio timers. [`run`] wires in the OS
+//! signals and the system's clock; a test runs [`serve`] in-process on tokio's paused time.
+//!
 //! Invariant: only a config problem at start (exit 2, a mirror this user cannot write
 //! included) or another process holding the mirror (exit 3) stops the daemon; a failed run is logged and the next tick tries again.
 

@@ -118,6 +118,23 @@ fn the_times_of_a_version_8_mirror_are_the_same_moments_after_migration_9() {
     );
     let json = serde_json::to_value(&failures[0]).unwrap();
     assert_eq!(json["first_failed"], "2026-11-30T10:00:00.000Z");
+
+    // Opened again, nothing moves: the migration ran once.
+    drop(m);
+    let again = Mirror::open(&path, DEFAULT_LOCK_TIMEOUT).unwrap();
+    assert_eq!(again.delete_status().unwrap().oldest_missing_since, Some(at("2026-12-01T10:00:00Z")));
+    assert_eq!(again.recent_runs(1).unwrap()[0].started_at, at("2026-12-01T10:15:00Z"));
+}
+
+#[test]
+fn a_version_8_mirror_is_not_read_before_a_run_migrates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite3");
+    old_mirror(&path);
+    // `status` and a dry run only read: they say what to do, and write nothing.
+    let err = Mirror::open_read_only(&path, DEFAULT_LOCK_TIMEOUT).err().expect("refused");
+    assert!(err.to_string().contains("run a real sync first"), "{err}");
+    assert_eq!(version(&Connection::open(&path).unwrap()).unwrap(), 8);
 }
 
 #[test]
