@@ -34,7 +34,7 @@
 //! - [`exit`], [`secret`]: exit codes; the API key wrapper that never prints.
 //! - [`escape`]: the one rule for text printed for a person (terminal controls, bidi overrides).
 //! - [`fd_limit`]: the file-handle limit raised at start, and running out of handles recognised.
-//! - [`clock`]: the wall clock of deferred deletes and tombstones (`OPENPHONE_SYNC_NOW` sets it).
+//! - [`clock`]: the wall clock of deferred deletes, tombstones, the mirror and the daemon ([`clock::Clock`], set by tests).
 
 pub mod cli;
 pub mod clock;

@@ -204,7 +204,7 @@ fn restored(t: &Tombstone, contact_id: Option<String>, adopted: bool, left_out: 
         external_id: t.external_id.clone(),
         contact_id,
         adopted,
-        deleted_at: t.deleted_at.clone(),
+        deleted_at: t.deleted_at.to_string(),
         run_id: t.run_id,
         left_out,
     }

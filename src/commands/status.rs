@@ -26,7 +26,7 @@ struct Status {
     /// `[schedule]`, if set.
     schedule: Option<ScheduleInfo>,
     /// When a run last read the mirrored contacts back (`--verify`), RFC 3339.
-    last_verify: Option<String>,
+    last_verify: Option<crate::mirror::Timestamp>,
     /// Deletes to come and contacts kept by `restore`.
     deletes: Option<DeletesInfo>,
     /// Records that keep failing (`failures` lists them), and the one failing longest.
@@ -101,7 +101,7 @@ pub fn run(config_path: &Path, output: Output) -> Result<Exit, Stop> {
             let after = i64::try_from(config.sync.delete_after.as_millis()).unwrap_or(i64::MAX);
             status.deletes = Some(DeletesInfo {
                 pending: d.pending,
-                next_due: d.oldest_missing_since.map(|t| crate::clock::format_millis(t.saturating_add(after))),
+                next_due: d.oldest_missing_since.map(|t| t.plus_millis(after).to_string()),
                 delete_after_s: config.sync.delete_after.as_secs(),
                 kept_restored: d.restored_missing,
                 restorable: d.tombstones,

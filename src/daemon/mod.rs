@@ -4,6 +4,11 @@
 //! one has problems), stops on SIGTERM/SIGINT after the writes in flight are committed,
 //! and keeps systemd ([`notify`]) and the metrics up to date.
 //!
+//! [`serve`] takes everything from outside as inputs (mini-redis's `server::run(listener,
+//! shutdown)` shape): its signals on a channel, the [`Clock`] every time it reads comes from,
+//! its metrics and its systemd notifier; its waits are tokio timers. [`run`] wires in the OS
+//! signals and the system's clock; a test runs [`serve`] in-process on tokio's paused time.
+//!
 //! Invariant: only a config problem at start (exit 2, a mirror this user cannot write
 //! included) or another process holding the mirror (exit 3) stops the daemon; a failed run is logged and the next tick tries again.
 
@@ -11,18 +16,21 @@ pub mod notify;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinHandle};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::Clock;
 use crate::config::{Config, Problems};
 use crate::engine::{self, Run, Stop, SyncArgs, record, setup};
 use crate::exit::Exit;
 use crate::mapping::Mapping;
 use crate::metrics::{self, Metrics};
-use crate::mirror::{Mirror, Role, RunLock, writable};
+use crate::mirror::{Mirror, Role, RunLock, Timestamp, writable};
 use crate::outcome::Mode;
 use crate::outcome::Outcome;
 use crate::report::Report;
@@ -91,8 +99,38 @@ enum Event {
     Watchdog,
 }
 
+/// What the daemon runs on besides its config: where "now" comes from, the metrics it keeps
+/// (and serves when `[metrics].listen` is set) and what it tells systemd. Its schedule is the
+/// config's `[schedule]`, read against `clock`; its waits are tokio timers, so a runtime
+/// started paused runs a day of schedule in milliseconds.
+pub struct DaemonInputs {
+    pub config_path: PathBuf,
+    pub clock: Clock,
+    pub metrics: Arc<Metrics>,
+    pub notifier: Notifier,
+}
+
+impl DaemonInputs {
+    /// What `openphone-sync daemon` runs on: the system's clock, new metrics, and systemd
+    /// as `$NOTIFY_SOCKET` / `$WATCHDOG_USEC` say.
+    pub fn production(config_path: &Path) -> DaemonInputs {
+        DaemonInputs {
+            config_path: config_path.to_path_buf(),
+            clock: Clock::system(),
+            metrics: Arc::new(Metrics::new()),
+            notifier: Notifier::from_env(),
+        }
+    }
+
+    /// A daemon in a test's process: its clock and metrics, and no systemd.
+    pub fn in_process(config_path: PathBuf, clock: Clock, metrics: Arc<Metrics>) -> DaemonInputs {
+        DaemonInputs { config_path, clock, metrics, notifier: Notifier::disabled() }
+    }
+}
+
 struct Daemon {
     config_path: PathBuf,
+    clock: Clock,
     loaded: Loaded,
     metrics: Arc<Metrics>,
     notifier: Notifier,
@@ -103,18 +141,37 @@ struct Daemon {
     /// What the last run did, for systemd's STATUS.
     last: Option<String>,
     /// When a run last verified the mirror against OpenPhone (`[sync].verify_every_hours`).
-    last_verified: Option<Instant>,
+    last_verified: Option<DateTime<Utc>>,
 }
 
-/// Runs the daemon until SIGTERM/SIGINT. Returns the exit code.
+/// `openphone-sync daemon`: [`serve`] on the system's clock, driven by SIGTERM/SIGINT
+/// (stop) and SIGHUP (reload). Returns the exit code.
 pub async fn run(config_path: &Path) -> Result<Exit, Stop> {
+    let mut os = Signals::new(true).map_err(Stop::Signals)?;
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        loop {
+            let signal = os.recv().await;
+            if tx.send(signal).await.is_err() {
+                return;
+            }
+        }
+    });
+    serve(DaemonInputs::production(config_path), rx).await
+}
+
+/// Runs the daemon until a [`Signal::Stop`] comes on `signals` (or every sender is gone);
+/// a [`Signal::Reload`] reloads the config and mapping. A second stop during the stop's
+/// grace abandons the writes in flight. Returns the exit code, or the problem that kept it
+/// from starting (config, mirror not writable, another process holding the mirror).
+pub async fn serve(inputs: DaemonInputs, mut signals: mpsc::Receiver<Signal>) -> Result<Exit, Stop> {
+    let DaemonInputs { config_path, clock, metrics, notifier } = inputs;
+    let config_path = config_path.as_path();
     let loaded = load(config_path).map_err(|problems| Stop::from(problems).nothing_written())?;
     // A mirror this user cannot write would fail every run, and a restart cannot fix it:
     // a config error (exit 2, which the units' RestartPreventExitStatus= does not restart).
     writable::probe(&loaded.config.database).map_err(Stop::MirrorNotWritable)?;
     let _lock = RunLock::acquire(&loaded.config.database, Role::Daemon)?;
-    let mut signals = Signals::new(true).map_err(Stop::Signals)?;
-    let metrics = Arc::new(Metrics::new());
     if let Some(addr) = loaded.config.metrics_listen {
         match metrics::http::start(addr, metrics.clone()).await {
             Ok(bound) => tracing::info!(address = %bound, path = "/metrics", "Serving Prometheus metrics"),
@@ -123,9 +180,10 @@ pub async fn run(config_path: &Path) -> Result<Exit, Stop> {
     }
     let mut daemon = Daemon {
         config_path: config_path.to_path_buf(),
+        clock,
         loaded,
         metrics,
-        notifier: Notifier::from_env(),
+        notifier,
         running: None,
         runs: 0,
         next_tick: None,
@@ -141,14 +199,14 @@ pub async fn run(config_path: &Path) -> Result<Exit, Stop> {
         pid = std::process::id(),
         "Daemon started"
     );
-    daemon.reschedule(Utc::now());
+    daemon.reschedule(daemon.clock.now());
     daemon.start_run("start");
     daemon.notifier.ready(&daemon.status_line());
     Ok(daemon.main_loop(&mut signals).await)
 }
 
 impl Daemon {
-    async fn main_loop(&mut self, signals: &mut Signals) -> Exit {
+    async fn main_loop(&mut self, signals: &mut mpsc::Receiver<Signal>) -> Exit {
         let mut watchdog = self.notifier.watchdog_interval().map(|every| {
             tracing::info!(every_ms = every.as_millis() as u64, "Pinging the systemd watchdog");
             tokio::time::interval(every)
@@ -156,9 +214,9 @@ impl Daemon {
         loop {
             let wake = self.wake_at();
             let event = tokio::select! {
-                sig = signals.recv() => Event::Signal(sig),
+                sig = signals.recv() => Event::Signal(sig.unwrap_or(Signal::Stop("the end of the signal channel"))),
                 done = wait_run(&mut self.running) => Event::RunDone(Box::new(done)),
-                () = tokio::time::sleep_until(wake.into()) => Event::Wake,
+                () = tokio::time::sleep_until(wake) => Event::Wake,
                 () = tick(&mut watchdog) => Event::Watchdog,
             };
             match event {
@@ -174,14 +232,14 @@ impl Daemon {
     /// When to look at the clock again: the next tick, or sooner.
     fn wake_at(&self) -> Instant {
         let until_tick = match self.next_tick {
-            Some(t) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+            Some(t) => (t - self.clock.now()).to_std().unwrap_or(Duration::ZERO),
             None => MAX_SLEEP,
         };
         Instant::now() + until_tick.min(MAX_SLEEP)
     }
 
     fn on_wake(&mut self) {
-        let now = Utc::now();
+        let now = self.clock.now();
         let Some(tick) = self.next_tick.filter(|t| *t <= now) else { return };
         match &self.running {
             Some(r) => {
@@ -211,12 +269,9 @@ impl Daemon {
         self.runs += 1;
         let stop = CancellationToken::new();
         let (config, mapping) = (self.loaded.config.clone(), self.loaded.mapping.clone());
-        let verify = self
-            .loaded
-            .config
-            .sync
-            .verify_every
-            .is_some_and(|every| self.last_verified.is_none_or(|at| at.elapsed() >= every));
+        let verify = self.loaded.config.sync.verify_every.is_some_and(|every| {
+            self.last_verified.is_none_or(|at| (self.clock.now() - at).to_std().is_ok_and(|d| d >= every))
+        });
         let args = SyncArgs {
             mode: Mode::Apply,
             progress: false,
@@ -225,12 +280,12 @@ impl Daemon {
             limit: None,
             record: None,
         };
-        let token = stop.clone();
+        let (token, clock) = (stop.clone(), self.clock.clone());
         let handle = tokio::spawn(async move {
-            let run = Run { lock_held: true, stop: token, ..Run::new(&config, &mapping, &args) };
+            let run = Run { lock_held: true, stop: token, clock, ..Run::new(&config, &mapping, &args) };
             engine::sync(&run).await
         });
-        let started_at = Utc::now();
+        let started_at = self.clock.now();
         tracing::debug!(run = self.runs, trigger, "Sync started");
         self.metrics.run_started();
         self.running = Some(Running { number: self.runs, started_at, stop, handle });
@@ -238,14 +293,14 @@ impl Daemon {
 
     async fn finished(&mut self, done: Result<Result<Report, Stop>, JoinError>) {
         let Some(run) = self.running.take() else { return };
-        let now = Utc::now();
+        let now = self.clock.now();
         let duration_ms = (now - run.started_at).num_milliseconds().max(0) as u64;
         match done {
             Ok(Ok(report)) => {
                 record::log_warning_groups(&report);
                 record::log_summary(&report);
                 if report.verified() {
-                    self.last_verified = Some(Instant::now());
+                    self.last_verified = Some(now);
                 }
                 self.metrics.run_finished(&report, now);
                 let a = &report.applied;
@@ -307,19 +362,18 @@ impl Daemon {
         }
         if let Some(d) = facts.deletes {
             let after = i64::try_from(self.loaded.config.sync.delete_after.as_millis()).unwrap_or(i64::MAX);
-            self.metrics.set_pending_deletions(d.pending, d.oldest_missing_since.map(|t| t.saturating_add(after)));
+            self.metrics
+                .set_pending_deletions(d.pending, d.oldest_missing_since.map(|t| t.plus_millis(after).millis()));
         }
         if let Some((count, oldest)) = facts.failures {
-            let since = oldest.and_then(|f| DateTime::parse_from_rfc3339(&f.first_failed).ok());
-            self.metrics.set_failing(count, since.map(|t| t.with_timezone(&Utc)));
+            self.metrics.set_failing(count, oldest.map(|f| f.first_failed.to_datetime()));
         }
-        if at_start && let Some(t) = facts.last_success.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
-            self.metrics.set_last_success(t.with_timezone(&Utc));
+        if at_start && let Some(t) = facts.last_success {
+            self.metrics.set_last_success(t.to_datetime());
         }
-        if at_start && let Some(t) = facts.last_verified.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
-            let t = t.with_timezone(&Utc);
+        if at_start && let Some(t) = facts.last_verified.map(Timestamp::to_datetime) {
             self.metrics.set_last_verify(t);
-            self.last_verified = Instant::now().checked_sub((Utc::now() - t).to_std().unwrap_or_default());
+            self.last_verified = Some(t);
         }
     }
 
@@ -360,7 +414,7 @@ impl Daemon {
                     "Reloaded the config and mapping; the next run uses them"
                 );
                 self.loaded = new;
-                self.reschedule(Utc::now());
+                self.reschedule(self.clock.now());
                 self.metrics.reloaded(true);
             }
             Err(problems) => {
@@ -379,7 +433,7 @@ impl Daemon {
 
     /// SIGTERM/SIGINT: no new request; the writes in flight finish and are committed
     /// (for up to [`STOP_GRACE`]); a second signal stops at once.
-    async fn shutdown(&mut self, signal: &'static str, signals: &mut Signals) -> Exit {
+    async fn shutdown(&mut self, signal: &'static str, signals: &mut mpsc::Receiver<Signal>) -> Exit {
         tracing::info!(signal, "Stopping: no new requests; letting those in flight finish");
         self.notifier.stopping("Stopping: finishing the writes in flight");
         if let Some(run) = self.running.as_mut() {
@@ -394,7 +448,7 @@ impl Daemon {
                     );
                     None
                 }
-                Signal::Stop(again) = signals.recv() => {
+                Some(Signal::Stop(again)) = signals.recv() => {
                     tracing::warn!(signal = again, "Stopping at once; the next run checks the writes that were in flight");
                     None
                 }
@@ -434,8 +488,8 @@ struct MirrorFacts {
     counts: Option<(u64, u64)>,
     deletes: Option<crate::mirror::DeleteStatus>,
     failures: Option<(u64, Option<crate::mirror::history::Failure>)>,
-    last_success: Option<String>,
-    last_verified: Option<String>,
+    last_success: Option<Timestamp>,
+    last_verified: Option<Timestamp>,
 }
 
 impl MirrorFacts {

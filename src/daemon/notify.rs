@@ -10,12 +10,19 @@ use sd_notify::NotifyState;
 #[derive(Debug, Clone)]
 pub struct Notifier {
     watchdog: Option<Duration>,
+    /// `false`: every call does nothing (a daemon run in-process by a test).
+    enabled: bool,
 }
 
 impl Notifier {
     /// Reads `$WATCHDOG_USEC` (and `$WATCHDOG_PID`, when set, must be this process).
     pub fn from_env() -> Notifier {
-        Notifier { watchdog: sd_notify::watchdog_enabled() }
+        Notifier { watchdog: sd_notify::watchdog_enabled(), enabled: true }
+    }
+
+    /// Tells systemd nothing, whatever the environment says.
+    pub fn disabled() -> Notifier {
+        Notifier { watchdog: None, enabled: false }
     }
 
     /// How often to ping the watchdog: half its timeout, as sd_watchdog_enabled(3) advises.
@@ -24,31 +31,34 @@ impl Notifier {
     }
 
     pub fn ready(&self, status: &str) {
-        send(&[NotifyState::Ready, NotifyState::Status(status)]);
+        self.send(&[NotifyState::Ready, NotifyState::Status(status)]);
     }
 
     pub fn status(&self, status: &str) {
-        send(&[NotifyState::Status(status)]);
+        self.send(&[NotifyState::Status(status)]);
     }
 
     pub fn reloading(&self) {
         match NotifyState::monotonic_usec_now() {
-            Ok(now) => send(&[NotifyState::Reloading, now]),
-            Err(_) => send(&[NotifyState::Reloading]),
+            Ok(now) => self.send(&[NotifyState::Reloading, now]),
+            Err(_) => self.send(&[NotifyState::Reloading]),
         }
     }
 
     pub fn stopping(&self, status: &str) {
-        send(&[NotifyState::Stopping, NotifyState::Status(status)]);
+        self.send(&[NotifyState::Stopping, NotifyState::Status(status)]);
     }
 
     pub fn watchdog(&self) {
-        send(&[NotifyState::Watchdog]);
+        self.send(&[NotifyState::Watchdog]);
     }
-}
 
-fn send(states: &[NotifyState<'_>]) {
-    if let Err(e) = sd_notify::notify(states) {
-        tracing::warn!(error = %e, "Cannot notify systemd ($NOTIFY_SOCKET)");
+    fn send(&self, states: &[NotifyState<'_>]) {
+        if !self.enabled {
+            return;
+        }
+        if let Err(e) = sd_notify::notify(states) {
+            tracing::warn!(error = %e, "Cannot notify systemd ($NOTIFY_SOCKET)");
+        }
     }
 }

@@ -50,7 +50,8 @@ pub async fn sync(run: &Run<'_>) -> Result<Report, Stop> {
     let saved = prepare::saved_plan(run, key.as_ref())?;
     let key = match (run.dry(), key) {
         (true, key) => {
-            let mirror = blocking(|| Mirror::open_read_only(&run.config.database, run.config.lock_timeout))?;
+            let mirror = blocking(|| Mirror::open_read_only(&run.config.database, run.config.lock_timeout))?
+                .map(|m| m.with_clock(run.clock.clone()));
             let client = key.map(|k| client(run, k)).transpose()?;
             let result = steps(run, Target::Dry { client, mirror }, saved.as_ref()).await;
             return stopped_on_request(run, None, result);
@@ -60,7 +61,8 @@ pub async fn sync(run: &Run<'_>) -> Result<Report, Stop> {
     };
     let _lock =
         if run.lock_held { None } else { Some(blocking(|| RunLock::acquire(&run.config.database, Role::Sync))?) };
-    let mut mirror = blocking(|| Mirror::open(&run.config.database, run.config.lock_timeout))?;
+    let mut mirror =
+        blocking(|| Mirror::open(&run.config.database, run.config.lock_timeout))?.with_clock(run.clock.clone());
     let run_id = blocking(|| mirror.start_run(Mode::Apply))?;
     let result = match client(run, key) {
         Ok(client) => steps(run, Target::Apply { client, mirror: &mut mirror, run_id }, saved.as_ref()).await,
@@ -135,7 +137,7 @@ fn stopped_on_request(run: &Run<'_>, run_id: Option<i64>, result: Result<Report,
 /// The steps, from the catalog to the report. Each returns its value, kept in [`Found`];
 /// the report is built from them once the run ends, wherever that is.
 async fn steps(run: &Run<'_>, mut target: Target<'_>, saved: Option<&prepare::PlanUse>) -> Result<Report, Stop> {
-    let now_ms = crate::clock::now_millis();
+    let now_ms = run.clock.now_millis();
     let mut found = Found { run_id: target.run_id(), ..Found::default() };
     let ended = |found: Found, end: End, target: &Target<'_>| {
         record::report(run.args.mode, found, end, target.client(), run.started)
@@ -156,7 +158,7 @@ async fn steps(run: &Run<'_>, mut target: Target<'_>, saved: Option<&prepare::Pl
     let invalid = std::mem::take(&mut found.rows.insert(rows).invalid);
 
     let plan = blocking(|| make_plan(run, &read, target.mirror(), &index, now_ms))?;
-    let plan = match blocking(|| prepare::saved_plan_step(run.config, saved, &read, &index, plan))? {
+    let plan = match blocking(|| prepare::saved_plan_step(run, saved, &read, &index, plan))? {
         PlanStep::Go { plan, note } => {
             found.plan_note = note;
             plan

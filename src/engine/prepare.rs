@@ -54,7 +54,7 @@ pub(super) enum PlanStep {
 
 /// Saves this run's plan, or swaps it for the saved one if that is still current.
 pub(super) fn saved_plan_step(
-    config: &crate::config::Config,
+    run: &Run<'_>,
     saved: Option<&PlanUse>,
     read: &Read,
     index: &MirrorIndex,
@@ -63,6 +63,7 @@ pub(super) fn saved_plan_step(
     let (Some(saved), Some(source)) = (saved, read.source.as_ref()) else {
         return Ok(PlanStep::Go { plan, note: None });
     };
+    let (config, clock) = (run.config, &run.clock);
     let mirror = mirror_fingerprint(index);
     match saved {
         PlanUse::Apply(saved) => Ok(match saved.check(source, &mirror, &plan) {
@@ -70,7 +71,7 @@ pub(super) fn saved_plan_step(
             Err(stale) => PlanStep::Stale { plan, why: stale.to_string() },
         }),
         PlanUse::Save(path, identity) => {
-            let made_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let made_at = clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             let made = Made { identity: identity.clone(), source: source.clone(), mirror };
             saved_plan::save(path, &SavedPlan::new(&plan, made, made_at), config)?;
             let note = format!(

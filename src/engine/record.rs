@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use crate::mirror::{Mirror, RunEnd, RunWork, VerifyCounts};
+use crate::mirror::{Mirror, RunEnd, RunWork, Timestamp, VerifyCounts};
 use crate::openphone::Client;
 use crate::outcome::{Mode, Outcome};
 use crate::report::{Listing, PlanShown, Report, VerifyReport};
@@ -122,9 +122,9 @@ pub fn finish_run(
     let end = match result {
         Ok(report) => {
             keep_failures(mirror, report, history_days);
-            report_end(report)
+            report_end(report, mirror.now())
         }
-        Err(stop) => stop_end(stop, started),
+        Err(stop) => stop_end(stop, started, mirror.now()),
     };
     if let Err(e) = mirror.finish_run(run_id, &end) {
         tracing::warn!(error = %e, "Could not record the run in the mirror");
@@ -197,10 +197,10 @@ fn keep_failures(mirror: &mut Mirror, report: &Report, history_days: u32) {
     }
 }
 
-fn report_end(r: &Report) -> RunEnd {
+fn report_end(r: &Report, finished_at: Timestamp) -> RunEnd {
     let count = |n: usize| n as u64;
     RunEnd {
-        finished_at: crate::clock::format_millis(crate::clock::now_millis()),
+        finished_at,
         outcome: r.outcome,
         exit_code: i64::from(r.exit().code()),
         duration_ms: r.duration_ms,
@@ -223,9 +223,9 @@ fn report_end(r: &Report) -> RunEnd {
 }
 
 /// How an apply-mode run that stopped before it had a report ended.
-fn stop_end(stop: &Stop, started: Instant) -> RunEnd {
+fn stop_end(stop: &Stop, started: Instant, finished_at: Timestamp) -> RunEnd {
     RunEnd {
-        finished_at: crate::clock::format_millis(crate::clock::now_millis()),
+        finished_at,
         outcome: Outcome::of_stop(stop.exit()),
         exit_code: i64::from(stop.exit().code()),
         duration_ms: started.elapsed().as_millis() as u64,

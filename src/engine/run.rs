@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::mapping::Mapping;
 use crate::outcome::Mode;
@@ -41,6 +42,9 @@ pub struct Run<'a> {
     /// finish and are committed.
     pub stop: CancellationToken,
     pub started: Instant,
+    /// Where "now" comes from: when a missing row's delete is due, the times the mirror
+    /// records. The system's clock unless a test sets another.
+    pub clock: Clock,
 }
 
 impl<'a> Run<'a> {
@@ -53,6 +57,7 @@ impl<'a> Run<'a> {
             lock_held: false,
             stop: CancellationToken::new(),
             started: Instant::now(),
+            clock: Clock::system(),
         }
     }
 

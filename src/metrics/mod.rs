@@ -14,6 +14,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use crate::clock::Clock;
 use crate::outcome::Outcome;
 use crate::plan::Action;
 use crate::report::Report;
@@ -77,6 +78,8 @@ pub struct Metrics {
     /// When the record failing longest first failed (Unix milliseconds; 0: none): its age
     /// is computed when the metrics are rendered.
     oldest_failing_since: std::sync::atomic::AtomicI64,
+    /// The daemon's clock: the start time, and "now" for the oldest failure's age.
+    clock: Clock,
 }
 
 /// A reload's outcome label: `ok` (the run outcome's word), or `failed` (the old config kept).
@@ -99,13 +102,19 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Metrics on the system's clock.
     pub fn new() -> Metrics {
+        Metrics::with_clock(Clock::system())
+    }
+
+    /// Metrics whose times (the start, the oldest failure's age) come from `clock`.
+    pub fn with_clock(clock: Clock) -> Metrics {
         let mut registry = Registry::with_prefix(PREFIX);
         let build_info = Family::<Labels1, Gauge>::default();
         build_info.get_or_create(&[("version", env!("CARGO_PKG_VERSION"))]).set(1);
         registry.register("build_info", "The running version.", build_info);
         let started = Seconds::default();
-        started.set(seconds(Utc::now()));
+        started.set(seconds(clock.now()));
         registry.register("start_time_seconds", "When the daemon started, in Unix seconds.", started);
         let m = Metrics {
             runs: Family::default(),
@@ -132,6 +141,7 @@ impl Metrics {
             failing_records: Gauge::default(),
             oldest_failing_age: Seconds::default(),
             oldest_failing_since: std::sync::atomic::AtomicI64::new(0),
+            clock,
             registry,
         };
         m.register()
@@ -351,7 +361,7 @@ impl Metrics {
     /// Every metric, encoded by `prometheus-client` in `format`.
     pub fn render(&self, format: Format) -> String {
         let since = self.oldest_failing_since.load(std::sync::atomic::Ordering::Relaxed);
-        let age = if since == 0 { 0.0 } else { ((Utc::now().timestamp_millis() - since).max(0) / 1000) as f64 };
+        let age = if since == 0 { 0.0 } else { ((self.clock.now_millis() - since).max(0) / 1000) as f64 };
         self.oldest_failing_age.set(age);
         let mut out = String::with_capacity(8192);
         let encoded = match format {

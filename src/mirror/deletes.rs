@@ -6,13 +6,13 @@ use rusqlite::{OptionalExtension, params};
 
 use super::error::MirrorError;
 use super::rows::{DeleteStatus, Select, Tombstone};
-use super::store::{Mirror, now};
-use crate::clock;
+use super::store::Mirror;
+use super::timestamp::Timestamp;
 use crate::model::PushedState;
 use crate::plan::Marks;
 
 /// A `tombstones` row: id, external id, contact id, run, deleted at, contact, pushed.
-type TombRow = (i64, String, String, Option<i64>, String, String, Option<String>);
+type TombRow = (i64, String, String, Option<i64>, Timestamp, String, Option<String>);
 
 impl Mirror {
     /// Records the marks a plan decided, in one transaction.
@@ -20,7 +20,7 @@ impl Mirror {
         if marks.is_empty() {
             return Ok(());
         }
-        let since = clock::format_millis(now_ms);
+        let since = Timestamp::from_millis(now_ms);
         self.in_transaction(|tx| {
             let mut miss = tx.prepare_cached(
                 "UPDATE contacts SET missing_since = ?2 WHERE external_id = ?1 AND missing_since IS NULL",
@@ -67,7 +67,7 @@ impl Mirror {
         self.conn
             .execute(
                 "UPDATE tombstones SET deleted_at = ?2 WHERE external_id = ?1 AND deleted_at IS NULL",
-                params![external_id, now()],
+                params![external_id, self.now()],
             )
             .map_err(sql)?;
         self.conn.execute("DELETE FROM contacts WHERE external_id = ?1", [external_id]).map(drop).map_err(sql)
@@ -76,7 +76,7 @@ impl Mirror {
     /// Drops tombstones deleted before `before_ms`, and those whose delete never happened.
     /// Returns how many went.
     pub fn purge_tombstones(&mut self, before_ms: i64) -> Result<usize, MirrorError> {
-        let before = clock::format_millis(before_ms);
+        let before = Timestamp::from_millis(before_ms);
         self.in_transaction(|tx| {
             let old =
                 tx.execute("DELETE FROM tombstones WHERE deleted_at IS NOT NULL AND deleted_at < ?1", [before])?;
@@ -108,7 +108,7 @@ impl Mirror {
         };
         let rows: Vec<TombRow> = match select {
             Select::Run(run) => all("run_id = ?1", run)?,
-            Select::Since(ms) => all("deleted_at >= ?1", &clock::format_millis(*ms))?,
+            Select::Since(ms) => all("deleted_at >= ?1", &Timestamp::from_millis(*ms))?,
             Select::Ids(ids) => {
                 let mut stmt =
                     self.conn.prepare_cached(&format!("{NEWEST} AND external_id = ?1")).map_err(|e| self.sql_err(e))?;
@@ -146,7 +146,7 @@ impl Mirror {
         pushed: &PushedState,
     ) -> Result<(), MirrorError> {
         let json = serde_json::to_string(pushed).expect("a PushedState always serialises");
-        let (hash, now) = (pushed.state.hash().to_string(), now());
+        let (hash, now) = (pushed.state.hash().to_string(), self.now());
         let ext = tombstone.external_id.as_str();
         // Two statements; the caller runs them in one transaction with the history entry.
         let run = |conn: &rusqlite::Connection| -> rusqlite::Result<()> {
@@ -189,7 +189,7 @@ impl Mirror {
     /// The deletes to come and the kept restores, for `status` and the metrics.
     pub fn delete_status(&self) -> Result<DeleteStatus, MirrorError> {
         let sql = |e| self.sql_err(e);
-        let (pending, oldest): (i64, Option<String>) = self
+        let (pending, oldest): (i64, Option<Timestamp>) = self
             .conn
             .query_row("SELECT COUNT(missing_since), MIN(missing_since) FROM contacts WHERE restored = 0", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -211,7 +211,7 @@ impl Mirror {
             .map_err(sql)?;
         Ok(DeleteStatus {
             pending: pending as u64,
-            oldest_missing_since: oldest.as_deref().map(clock::parse_millis),
+            oldest_missing_since: oldest,
             restored_missing,
             tombstones: tombstones as u64,
         })

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use super::timestamp::Timestamp;
 use crate::plan::FieldChange;
 use crate::plan::{Action, RecordError};
 
@@ -74,8 +75,7 @@ impl Serialize for Event {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryEntry {
     pub run_id: Option<i64>,
-    /// RFC 3339, UTC.
-    pub at: String,
+    pub at: Timestamp,
     pub external_id: String,
     pub action: Event,
     /// The source row the record came from at the time; `None` for a delete.
@@ -96,9 +96,8 @@ pub struct Failure {
     pub row: Option<u64>,
     /// The write that failed; `None` for a row that could not be read or mapped.
     pub action: Option<Action>,
-    /// RFC 3339, UTC.
-    pub first_failed: String,
-    pub last_failed: String,
+    pub first_failed: Timestamp,
+    pub last_failed: Timestamp,
     /// Runs in which it failed.
     pub attempts: u64,
     pub last_error: String,

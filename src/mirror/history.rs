@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, params};
 
 pub use super::entries::{Event, Failure, HistoryEntry, failure_key};
 use super::error::MirrorError;
-use super::store::{Mirror, now};
+use super::store::Mirror;
 use crate::model::PushedState;
 use crate::plan::{Action, FieldChange, RecordError};
 
@@ -89,7 +89,7 @@ impl Mirror {
             .and_then(|mut s| {
                 s.execute(params![
                     self.run,
-                    now(),
+                    self.now(),
                     external_id,
                     action.as_str(),
                     row.map(|r| r as i64),
@@ -138,8 +138,7 @@ impl Mirror {
 
     /// Drops the changes of runs started more than `days` days ago. Returns how many.
     pub fn prune_history(&mut self, days: u32) -> Result<usize, MirrorError> {
-        let cutoff = (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let cutoff = self.now().plus_millis(-i64::from(days) * 86_400_000);
         // Two statements, each through the run_id index: no scan of the whole table.
         self.in_transaction(|tx| {
             let by_run = tx.execute(
@@ -155,7 +154,7 @@ impl Mirror {
     /// was `complete` (every record was tried), the failures it did not see again are
     /// dropped: they synced, or their row went away.
     pub fn record_failures(&mut self, errors: &[RecordError], complete: bool) -> Result<(), MirrorError> {
-        let (now, run) = (now(), self.run);
+        let (now, run) = (self.now(), self.run);
         self.in_transaction(|tx| {
             let mut upsert = tx.prepare(
                 "INSERT INTO failures (key, external_id, row, action, first_failed, last_failed, attempts,
@@ -263,7 +262,7 @@ mod tests {
         assert_eq!(h[1].run_id, Some(run));
         assert_eq!(m.history_of_run(run).unwrap().len(), 2);
         assert_eq!(m.prune_history(1).unwrap(), 0);
-        m.conn.execute("UPDATE runs SET started_at = '2000-01-01T00:00:00.000Z'", []).unwrap();
+        m.conn.execute("UPDATE runs SET started_at = 946684800000", []).unwrap();
         assert_eq!(m.prune_history(1).unwrap(), 2);
         assert!(m.history_of("A").unwrap().is_empty());
     }

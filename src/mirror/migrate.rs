@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The migrations, in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_source_hash.sql"),
     include_str!("../../migrations/0003_run_verify.sql"),
@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_history.sql"),
     include_str!("../../migrations/0007_history_events.sql"),
     include_str!("../../migrations/0008_history_already_gone.sql"),
+    include_str!("../../migrations/0009_times_as_unix_milliseconds.sql"),
 ];
 
 /// The schema version this build writes.

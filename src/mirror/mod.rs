@@ -16,9 +16,12 @@ mod holder;
 pub mod lock;
 pub mod mark;
 pub mod migrate;
+#[cfg(test)]
+mod migrate_tests;
 mod rows;
 mod runs;
 mod store;
+mod timestamp;
 pub mod writable;
 
 pub use error::MirrorError;
@@ -26,3 +29,4 @@ pub use holder::{Holder, Role};
 pub use lock::RunLock;
 pub use rows::{DeleteStatus, RunEnd, RunRecord, RunWork, Select, Tombstone, VerifyCounts};
 pub use store::{DEFAULT_LOCK_TIMEOUT, Mirror};
+pub use timestamp::Timestamp;

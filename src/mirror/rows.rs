@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::timestamp::Timestamp;
 use crate::model::PushedState;
 use crate::outcome::{Mode, Outcome};
 use crate::plan::{Applied, Planned};
@@ -12,7 +13,7 @@ use crate::plan::{Applied, Planned};
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {
     pub id: i64,
-    pub started_at: String,
+    pub started_at: Timestamp,
     pub mode: Mode,
     /// How it ended: `None` while it runs, or when it was killed.
     pub end: Option<RunEnd>,
@@ -21,7 +22,7 @@ pub struct RunRecord {
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunEnd {
-    pub finished_at: String,
+    pub finished_at: Timestamp,
     pub outcome: Outcome,
     pub exit_code: i64,
     pub duration_ms: u64,
@@ -94,7 +95,7 @@ pub struct Tombstone {
     pub external_id: String,
     pub contact_id: String,
     pub run_id: Option<i64>,
-    pub deleted_at: String,
+    pub deleted_at: Timestamp,
     /// The contact as read just before the delete (API JSON).
     #[serde(skip)]
     pub contact: serde_json::Value,
@@ -119,8 +120,8 @@ pub enum Select {
 pub struct DeleteStatus {
     /// Records whose row is missing, waiting for `delete_after`.
     pub pending: u64,
-    /// When the first of them is missing since (Unix milliseconds), if any.
-    pub oldest_missing_since: Option<i64>,
+    /// When the first of them is missing since, if any.
+    pub oldest_missing_since: Option<Timestamp>,
     /// Contacts `restore` brought back whose row is still missing (kept until `forget`).
     pub restored_missing: Vec<String>,
     /// Tombstones kept for `restore`.

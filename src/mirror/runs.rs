@@ -10,7 +10,8 @@ use crate::plan::{Applied, Planned};
 use super::rows::{RunEnd, RunRecord, RunWork, VerifyCounts};
 
 use super::error::MirrorError;
-use super::store::{Mirror, now};
+use super::store::Mirror;
+use super::timestamp::Timestamp;
 
 /// The outcomes of the runs that finished their work (`ok`, `partial`), as an SQL list.
 fn finished_outcomes(also: &[Outcome]) -> String {
@@ -35,7 +36,7 @@ impl Mirror {
     /// Starts a run record; returns its id.
     pub fn start_run(&mut self, mode: Mode) -> Result<i64, MirrorError> {
         self.conn
-            .execute("INSERT INTO runs (started_at, mode) VALUES (?1, ?2)", params![now(), mode.as_str()])
+            .execute("INSERT INTO runs (started_at, mode) VALUES (?1, ?2)", params![self.now(), mode.as_str()])
             .map_err(|e| self.sql_err(e))?;
         self.run = Some(self.conn.last_insert_rowid());
         Ok(self.conn.last_insert_rowid())
@@ -83,8 +84,8 @@ impl Mirror {
             .map_err(|e| self.sql_err(e))
     }
 
-    /// When the last run that finished its work (`ok` or `partial`) ended, RFC 3339.
-    pub fn last_success(&self) -> Result<Option<String>, MirrorError> {
+    /// When the last run that finished its work (`ok` or `partial`) ended.
+    pub fn last_success(&self) -> Result<Option<Timestamp>, MirrorError> {
         let sql = format!(
             "SELECT finished_at FROM runs WHERE outcome IN ({}) AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
             finished_outcomes(&[])
@@ -92,8 +93,8 @@ impl Mirror {
         self.conn.query_row(&sql, [], |r| r.get(0)).optional().map_err(|e| self.sql_err(e))
     }
 
-    /// When the last run that verified (and was not cut short by an outage) ended, RFC 3339.
-    pub fn last_verified(&self) -> Result<Option<String>, MirrorError> {
+    /// When the last run that verified (and was not cut short by an outage) ended.
+    pub fn last_verified(&self) -> Result<Option<Timestamp>, MirrorError> {
         let sql = format!(
             "SELECT finished_at FROM runs WHERE verify_checked IS NOT NULL AND finished_at IS NOT NULL
              AND outcome IN ({}) ORDER BY id DESC LIMIT 1",
@@ -147,7 +148,7 @@ impl Mirror {
                     _ => None,
                 };
                 let outcome = r.get::<_, Option<String>>(4)?.as_deref().and_then(Outcome::parse);
-                let end = match (r.get::<_, Option<String>>(2)?, outcome, r.get::<_, Option<i64>>(5)?, n(17)?) {
+                let end = match (r.get::<_, Option<Timestamp>>(2)?, outcome, r.get::<_, Option<i64>>(5)?, n(17)?) {
                     (Some(finished_at), Some(outcome), Some(exit_code), Some(duration_ms)) => {
                         Some(RunEnd { finished_at, outcome, exit_code, duration_ms, first_error: r.get(18)?, work })
                     }
@@ -179,7 +180,7 @@ mod tests {
         let (stopped, finished, running) =
             (m.start_run(Mode::Apply).unwrap(), m.start_run(Mode::Apply).unwrap(), m.start_run(Mode::Apply).unwrap());
         let end = |outcome, work| RunEnd {
-            finished_at: "2026-12-01T10:00:00.000Z".into(),
+            finished_at: Timestamp::from_millis(1_796_119_200_000),
             outcome,
             exit_code: 4,
             duration_ms: 12,

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, MAIN_DB, OpenFlags, OptionalExtension, params};
 
-use crate::clock;
+use crate::clock::Clock;
 use crate::model::{CustomFieldDef, Digest, FieldType, PushedState};
 use crate::plan::{IndexEntry, MirrorIndex, Pending, Presence};
 
 use super::error::{self, MirrorError};
+use super::timestamp::Timestamp;
 use super::{files, mark, migrate};
 
 pub use crate::config::DEFAULT_LOCK_TIMEOUT;
@@ -26,6 +27,8 @@ pub struct Mirror {
     lock_timeout: Duration,
     /// The run started by [`Mirror::start_run`]: the changes recorded are filed under it.
     pub(super) run: Option<i64>,
+    /// Where the times it records come from.
+    clock: Clock,
 }
 
 const CONFIRM_SQL: &str =
@@ -34,11 +37,24 @@ const CONFIRM_SQL: &str =
      ON CONFLICT(external_id) DO UPDATE SET
        contact_id = ?2, hash = ?3, pushed = ?4, pending = NULL, updated_at = ?5, source_hash = ?6";
 
-pub(crate) fn now() -> String {
-    clock::format_millis(clock::now_millis())
-}
-
 impl Mirror {
+    /// The same mirror, recording times read from `clock` (the system's by default).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Mirror {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock it records times with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Now, as the mirror stores times.
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.timestamp()
+    }
+
     /// Opens (creating it with mode 0600 if missing) and migrates the mirror for writing,
     /// waiting up to `lock_timeout` for another process's lock. An existing file is checked
     /// before anything is written to it: one that is read-only, damaged, not a database or
@@ -90,7 +106,7 @@ impl Mirror {
             migrate::MigrateError::Failed(message) => schema_err(message),
         })?;
         mark::mark(&conn).map_err(sql)?;
-        Ok(Mirror { conn, path: path.to_path_buf(), lock_timeout, run: None })
+        Ok(Mirror { conn, path: path.to_path_buf(), lock_timeout, run: None, clock: Clock::system() })
     }
 
     /// Opens an existing mirror read-only (dry run, status). `Ok(None)` when there is none.
@@ -127,7 +143,7 @@ impl Mirror {
                 ),
             });
         }
-        Ok(Some(Mirror { conn, path: path.to_path_buf(), lock_timeout, run: None }))
+        Ok(Some(Mirror { conn, path: path.to_path_buf(), lock_timeout, run: None, clock: Clock::system() }))
     }
 
     pub fn path(&self) -> &Path {
@@ -180,14 +196,12 @@ impl Mirror {
                         hash: text(2)?.and_then(Digest::parse),
                         pending: text(3)?.and_then(Pending::parse),
                         source_hash: text(4)?.and_then(Digest::parse),
-                        presence: match (r.get::<_, bool>(6)?, text(5)?) {
+                        presence: match (r.get::<_, bool>(6)?, r.get::<_, Option<Timestamp>>(5)?) {
                             (true, _) => Presence::Restored,
-                            // An unreadable time counts as present (as 0 did): marked again.
-                            (false, Some(since)) => match clock::parse_millis(since) {
-                                0 => Presence::Present,
-                                ms => Presence::MissingSince(ms),
-                            },
-                            (false, None) => Presence::Present,
+                            // The epoch is what an unreadable time became (migration 0009):
+                            // present, marked again.
+                            (false, Some(since)) if since.millis() != 0 => Presence::MissingSince(since.millis()),
+                            (false, _) => Presence::Present,
                         },
                     },
                 ))
@@ -231,7 +245,7 @@ impl Mirror {
         stop: &dyn Fn() -> bool,
     ) -> Result<bool, MirrorError> {
         const EVERY: usize = 4096;
-        let now = now();
+        let now = self.now();
         let err = |e| error::classify(&self.path, self.lock_timeout, e);
         let tx = self.conn.transaction().map_err(err)?;
         {
@@ -268,7 +282,7 @@ impl Mirror {
         source_hash: Option<Digest>,
     ) -> Result<(), MirrorError> {
         let json = serde_json::to_string(pushed).expect("a PushedState always serialises");
-        let now = now();
+        let now = self.now();
         self.conn
             .prepare_cached(CONFIRM_SQL)
             .and_then(|mut s| {
@@ -284,7 +298,7 @@ impl Mirror {
         &mut self,
         rows: impl IntoIterator<Item = (&'a str, &'a str, &'a PushedState, Option<Digest>)>,
     ) -> Result<(), MirrorError> {
-        let now = now();
+        let now = self.now();
         self.in_transaction(|tx| {
             let mut stmt = tx.prepare(CONFIRM_SQL)?;
             for (external_id, contact_id, pushed, source_hash) in rows {
@@ -310,7 +324,7 @@ impl Mirror {
             .prepare_cached(
                 "UPDATE contacts SET pushed = ?3, hash = ?4, updated_at = ?5 WHERE external_id = ?1 AND contact_id = ?2",
             )
-            .and_then(|mut s| s.execute(params![external_id, contact_id, json, hash, now()]))
+            .and_then(|mut s| s.execute(params![external_id, contact_id, json, hash, self.now()]))
             .map(drop)
             .map_err(|e| self.sql_err(e))
     }
@@ -387,7 +401,7 @@ impl Mirror {
 
     /// Remembers the workspace's custom fields (for offline dry runs).
     pub fn save_fields(&mut self, defs: &[CustomFieldDef]) -> Result<(), MirrorError> {
-        let now = now();
+        let now = self.now();
         self.in_transaction(|tx| {
             tx.execute("DELETE FROM custom_fields", [])?;
             for d in defs {

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -18,6 +17,7 @@ use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{ApiError, BodyKind, Refusal};
+use super::pace::Pace;
 use super::ratelimit;
 use super::retry::{self, Replay};
 use super::throttle::{Estimate, Throttle};
@@ -94,7 +94,7 @@ pub struct Client {
     http: reqwest::Client,
     base: url::Url,
     auth: HeaderValue,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    limiter: Arc<Pace>,
     /// Slows down after 429s, climbs back on success.
     throttle: Arc<Throttle>,
     max_retries: u32,
@@ -138,9 +138,7 @@ impl Client {
             http,
             base,
             auth,
-            // Evenly spaced, no burst: a server-side token bucket of the same rate then
-            // never runs dry, so a run at the limit sees no 429.
-            limiter: Arc::new(RateLimiter::direct(Quota::per_second(rps).allow_burst(NonZeroU32::MIN))),
+            limiter: Arc::new(Pace::per_second(rps)),
             throttle: Arc::new(Throttle::new(rps.get())),
             max_retries: opts.max_retries,
             stats: Arc::default(),

@@ -7,6 +7,7 @@ pub mod client;
 pub mod error;
 pub mod lookup;
 pub mod merge;
+mod pace;
 pub mod ratelimit;
 pub mod retry;
 pub mod throttle;

@@ -1,27 +1,31 @@
 //! Deletes a user can take back: a row missing from the source deletes its contact only
 //! after `[sync].delete_after`, every delete keeps the contact's complete state, and
-//! `restore` brings it back as it was (values added in the app included).
+//! `restore` brings it back as it was (values added in the app included). The runs that
+//! need another time run in-process with a [`Clock`] the test sets.
 
+use openphone_sync::clock::Clock;
+use openphone_sync::outcome::Mode;
 use serde_json::{Value, json};
 
-use crate::support::{MAPPING, NOTES_FIELD, Run, Workspace, custom, ids, row};
+use crate::support::in_process::{json, text, utc};
+use crate::support::{MAPPING, NOTES_FIELD, Workspace, custom, ids, row};
 
 const T0: &str = "2026-12-01T10:00:00Z";
 const T0_PLUS_59M: &str = "2026-12-01T10:59:00Z";
 const T0_PLUS_1H: &str = "2026-12-01T11:00:00Z";
 const T0_PLUS_2H: &str = "2026-12-01T12:00:00Z";
 
-/// Runs the binary as if the wall clock said `now`.
-async fn run_at(ws: &Workspace, args: &[&str], now: &str) -> Run {
-    let mut cmd = ws.command(args, Some(&ws.api_key));
-    cmd.env("OPENPHONE_SYNC_NOW", now);
-    ws.output(cmd).await
+/// A sync (`mode`) in-process as if the wall clock said `now`.
+async fn run_at(ws: &Workspace, mode: Mode, now: &str) -> openphone_sync::report::Report {
+    ws.sync_in_process(mode, &Clock::fixed(utc(now))).await.unwrap_or_else(|stop| panic!("the run stopped: {stop}"))
 }
 
+/// `sync --output json` in-process as if the wall clock said `now`, asserting the exit code.
 async fn sync_at(ws: &Workspace, now: &str, code: i32) -> Value {
-    let run = run_at(ws, &["sync", "--output", "json"], now).await;
-    assert_eq!(run.code, code, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
-    run.report()
+    let report = run_at(ws, Mode::Apply, now).await;
+    let report_json = json(&report);
+    assert_eq!(i32::from(report.exit().code()), code, "{report_json:#}");
+    report_json
 }
 
 fn set_delete_after(ws: &Workspace, value: &str) {
@@ -36,6 +40,8 @@ fn contact_id(ws: &Workspace, ext: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cut_sheet_deletes_nothing_until_delete_after_and_its_return_costs_nothing() {
     let ws = Workspace::new().await;
+    ws.write_config("");
+    ws.use_key_file();
     // No custom fields: a run with nothing to write then sends no request at all.
     ws.write("mapping.toml", &MAPPING[..MAPPING.find("[[custom_fields]]").unwrap()]);
     set_delete_after(&ws, "1h");
@@ -55,15 +61,14 @@ async fn a_cut_sheet_deletes_nothing_until_delete_after_and_its_return_costs_not
         ])
     );
     assert!(ws.fake.requests().is_empty(), "{:?}", ws.fake.requests());
-    let dry = run_at(&ws, &["sync", "--dry-run"], T0_PLUS_59M).await;
+    let dry = text(&run_at(&ws, Mode::DryRun, T0_PLUS_59M).await);
     assert!(
-        dry.stdout.contains(
+        dry.contains(
             "pending            C-0019 (row missing since 2026-12-01T10:00:00.000Z; deleted at 2026-12-01T11:00:00.000Z"
         ),
-        "{}",
-        dry.stdout
+        "{dry}"
     );
-    let status = run_at(&ws, &["status", "--output", "json"], T0_PLUS_59M).await;
+    let status = ws.run(&["status", "--output", "json"]).await;
     let deletes = &serde_json::from_str::<Value>(&status.stdout).unwrap()["deletes"];
     assert_eq!(
         (deletes["pending"].as_u64(), deletes["next_due"].as_str()),

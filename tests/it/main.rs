@@ -9,6 +9,7 @@ mod check_exit;
 mod cli_errors;
 mod closed_stdout;
 mod daemon;
+mod daemon_in_process;
 mod deletes;
 mod drift;
 mod etc_example;

@@ -5,9 +5,13 @@
 //! up an edit; control characters in card data never reach the terminal raw; paths that are
 //! not vCards; a kill mid-run and a rerun.
 
+use std::time::Duration;
+
+use openphone_sync::clock::Clock;
 use serde_json::Value;
 
 use crate::support::Workspace;
+use crate::support::in_process::{InProcessDaemon, utc};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const ORIGINS: &[&str] = &["android.vcf", "google.vcf", "iphone.vcf", "outlook.vcf", "rfc6350.vcf"];
@@ -143,7 +147,7 @@ async fn a_killed_run_is_finished_by_the_next_with_no_duplicate() {
     assert_eq!(ws.sync(0).await["planned"]["unchanged"], 40);
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(start_paused = true)]
 async fn the_daemon_picks_up_a_card_edited_in_the_file() {
     let ws = Workspace::new().await;
     let write = |first: &str| {
@@ -160,15 +164,15 @@ async fn the_daemon_picks_up_a_card_edited_in_the_file() {
     };
     write("First");
     recipe(&ws, "contacts.vcf");
-    ws.append_config(crate::daemon::EVERY_SECOND);
-    let d = crate::daemon::Daemon::start(&ws, &[]);
-    d.wait_for("3 contacts", 10, |_| ws.fake.contacts().len() == 3).await;
+    ws.use_key_file();
+    ws.append_config("[schedule]\ncron = \"0 */15 * * * *\"\n");
+    let d = InProcessDaemon::start(ws.path("config.toml"), Clock::test(utc("2026-12-01T10:00:00Z")));
+    d.until("3 contacts", Duration::from_mins(1), |_| ws.fake.contacts().len() == 3).await;
     write("Edited");
-    d.wait_for("the edited cards", 10, |_| {
+    d.until("the edited cards at the next tick", Duration::from_mins(16), |_| {
         ws.fake.contacts().iter().all(|c| c["defaultFields"]["firstName"].as_str().unwrap().starts_with("Edited"))
     })
     .await;
-    let (code, _, log) = d.stop().await;
-    assert_eq!(code, 0, "{log}");
+    assert!(matches!(d.stop().await, Ok(openphone_sync::exit::Exit::Ok)));
     ws.assert_exactly(&(1..=3).map(|i| format!("d-{i}")).collect::<Vec<_>>());
 }

@@ -6,9 +6,12 @@
 //! matches nothing, an empty workbook; a kill mid-run and a rerun. Workbooks the tests change
 //! between runs are written with `rust_xlsxwriter`.
 
+use std::time::Duration;
+
+use openphone_sync::clock::Clock;
 use serde_json::Value;
 
-use crate::daemon::{Daemon, EVERY_SECOND};
+use crate::support::in_process::{InProcessDaemon, utc};
 use crate::support::{Workspace, custom};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -128,22 +131,22 @@ async fn a_killed_run_is_finished_by_the_next_with_no_duplicate() {
     assert_eq!(ws.sync(0).await["planned"]["unchanged"], 40);
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(start_paused = true)]
 async fn the_daemon_picks_up_a_saved_workbook() {
     let ws = Workspace::new().await;
     write_book(&ws, "book.xlsx", 3, "First");
     use_book(&ws, "sheet = 1\n");
-    ws.append_config(EVERY_SECOND);
-    let d = Daemon::start(&ws, &[]);
-    d.wait_for("3 contacts", 10, |_| ws.fake.contacts().len() == 3).await;
+    ws.use_key_file();
+    ws.append_config("[schedule]\ncron = \"0 */15 * * * *\"\n");
+    let d = InProcessDaemon::start(ws.path("config.toml"), Clock::test(utc("2026-12-01T10:00:00Z")));
+    d.until("3 contacts", Duration::from_mins(1), |_| ws.fake.contacts().len() == 3).await;
     write_book(&ws, "book.xlsx", 4, "Edited");
-    d.wait_for("the edit and the new row", 10, |_| {
+    d.until("the edit and the new row at the next tick", Duration::from_mins(16), |_| {
         let c = ws.fake.contacts();
         c.len() == 4 && c.iter().all(|c| c["defaultFields"]["firstName"].as_str().unwrap().starts_with("Edited"))
     })
     .await;
-    let (code, _, log) = d.stop().await;
-    assert_eq!(code, 0, "{log}");
+    assert!(matches!(d.stop().await, Ok(openphone_sync::exit::Exit::Ok)));
     ws.assert_exactly(&book_ids(4));
 }
 

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use openphone_sync::clock::Clock;
 use openphone_sync::engine::saved_plan::PlanFile;
 use openphone_sync::engine::{self, Run, SyncArgs, setup};
 use openphone_sync::mirror::Mirror;
@@ -278,8 +279,8 @@ impl Harness {
         let mut h = Harness {
             rt,
             ws,
-            // The model's clock starts at the real time: `prune_history` compares run times
-            // with the wall clock, not with `OPENPHONE_SYNC_NOW` (a finding of this model).
+            // The model's clock starts at the real time: `restore` runs as the binary, which
+            // records its times on the system's clock.
             model: Model::new(chrono::Utc::now().timestamp_millis()),
             saved: None,
             history_len: BTreeMap::new(),
@@ -325,23 +326,20 @@ impl Harness {
         std::fs::File::options().write(true).open(self.ws.path("contacts.csv")).unwrap().set_modified(old).unwrap();
     }
 
-    fn set_clock(&self) {
-        let now = chrono::DateTime::from_timestamp_millis(self.model.now).unwrap().to_rfc3339();
-        // SAFETY: the model's tests run one at a time (`crate::serial`), and between two
-        // engine runs no other thread of this process reads the environment.
-        unsafe { std::env::set_var(openphone_sync::clock::NOW_ENV, now) };
+    /// The model's time, as the engine's clock.
+    fn clock(&self) -> Clock {
+        Clock::fixed(chrono::DateTime::from_timestamp_millis(self.model.now).unwrap())
     }
 
     /// One engine run in-process: apply (or dry run), optionally `--verify`, a plan file,
     /// and a kill (the run's future dropped) once the fake has received `kill_at` requests.
     fn engine(&self, mode: Mode, verify: bool, plan: Option<PlanFile>, kill_at: Option<usize>) -> Ended {
-        self.set_clock();
         let (config, mapping) = match setup::load(&self.ws.path("config.toml")) {
             Ok(l) => l,
             Err(stop) => return Ended::Stopped { exit: stop.exit() as i32, message: stop.to_string() },
         };
         let args = SyncArgs { mode, allow_mass_delete: true, verify, limit: None, record: None, progress: false };
-        let run = Run { plan_file: plan.as_ref(), ..Run::new(&config, &mapping, &args) };
+        let run = Run { plan_file: plan.as_ref(), clock: self.clock(), ..Run::new(&config, &mapping, &args) };
         let fake = &self.ws.fake;
         let start = fake.requests().len();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -710,7 +708,6 @@ impl Harness {
         if !never_deleted && !self.model.notes_field && lost_field && known(Hole::RestoreRemovedFieldFails) {
             return Ok(());
         }
-        self.set_clock();
         let run = self.rt.block_on(self.ws.run(&["restore", ext, "--output", "json"]));
         if never_deleted {
             // Issue 19 (5): an id that matches nothing is named, and the exit is 1.

@@ -7,8 +7,8 @@
 //! sequence to a short one.
 //!
 //! `MODEL_CASES=N` runs N cases (default [`DEFAULT_CASES`]); `MODEL_SEED=S` replays the run
-//! whose failure printed seed S. Its own test binary, because it moves the process's clock
-//! (`OPENPHONE_SYNC_NOW`), which no other test may see.
+//! whose failure printed seed S. Its own test binary (`cargo test --test model`): long, and
+//! its runs take the model's time as their [`openphone_sync::clock::Clock`].
 
 #[path = "../it/support/mod.rs"]
 mod support;
@@ -62,7 +62,8 @@ pub fn known(hole: Hole) -> bool {
     KNOWN_HOLES.contains(&hole) && !asked
 }
 
-/// One model test at a time: each moves the process's clock.
+/// One model test at a time: each starts a runtime, a fake and runs of the binary, and side
+/// by side on two cores they only slow each other down (and hit the per-run timeouts).
 static SERIAL: Mutex<()> = Mutex::new(());
 
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
