@@ -115,7 +115,9 @@ pub(super) fn build(ctx: &Ctx<'_>, raw: &RawSource, problems: &mut Problems) -> 
         }
     };
     let at = format!("source.{key}");
-    let (ssl, rewritten) = match ssl_mode(&text) {
+    // A file's (or a variable's) trailing newline is not part of the string.
+    let text = text.trim();
+    let (ssl, rewritten) = match ssl_mode(text) {
         Ok(v) => v,
         Err(why) => {
             ctx.problem(problems, &at, format!("the connection string in {from}: {why}"));
@@ -307,5 +309,28 @@ mod tests {
     fn the_target_names_no_password() {
         let c = tokio_postgres::Config::from_str("postgresql://app:s3cret@db.example.com:6543/crm").unwrap();
         assert_eq!(target(&c), "postgresql://db.example.com:6543/crm");
+    }
+
+    /// The config loaded from a file holding the connection string: `Debug` of it shows
+    /// neither the string nor its password; `redact` takes both out of a message.
+    #[test]
+    fn the_connection_string_never_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("m.toml", "external_id = \"id\"\n");
+        write("db-url", "postgresql://sync:Sup3r%2FSecret@db.example.com:6543/crm?sslmode=verify-full\n");
+        write(
+            "config.toml",
+            "[source]\ntype = \"postgres\"\nurl_file = \"db-url\"\nquery = \"SELECT 1 AS id\"\n[sync]\nmapping = \"m.toml\"\n",
+        );
+        let config = crate::config::Config::load(&dir.path().join("config.toml")).unwrap();
+        let crate::config::SourceConfig::Postgres(pg) = &config.source else { panic!("{:?}", config.source) };
+        assert_eq!(pg.ssl, SslMode::VerifyFull);
+        assert_eq!(pg.describe(), "postgresql://db.example.com:6543/crm");
+        assert_eq!(pg.file.as_deref(), Some(dir.path().join("db-url").as_path()));
+        let shown = format!("{config:?} {config:#?} {pg:?} {}", pg.url);
+        assert!(!shown.contains("Sup3r") && !shown.contains("Secret"), "{shown}");
+        let message = format!("failed: {} and Sup3r/Secret and Sup3r%2FSecret", pg.url.expose());
+        assert_eq!(pg.url.redact(&message), "failed: <redacted> and <redacted> and <redacted>");
     }
 }
