@@ -128,9 +128,9 @@ pub(super) fn build(ctx: &Ctx<'_>, raw: &RawSource, problems: &mut Problems) -> 
         Ok(c) => c,
         Err(e) => {
             // The parser names the option, never its value; redacted all the same.
-            let password = password_of(&text);
+            let password = password_of(text);
             let shown =
-                ConnectionString::new(&text, password).map_or_else(|| e.to_string(), |s| s.redact(&e.to_string()));
+                ConnectionString::new(text, password).map_or_else(|| e.to_string(), |s| s.redact(&e.to_string()));
             ctx.problem(problems, &at, format!("the connection string in {from} is not one PostgreSQL reads: {shown}"));
             return None;
         }
