@@ -495,3 +495,34 @@ async fn the_daemon_follows_the_table() {
     assert_eq!(code, 0, "{log}");
     ws.assert_exactly(&["1".to_owned(), "2".to_owned(), "3".to_owned(), "4".to_owned()]);
 }
+
+/// `sslmode` against the test server's self-signed certificate: `prefer` (unset) and
+/// `require` encrypt (the query sees its own connection in `pg_stat_ssl`), `disable` does
+/// not, `verify-ca` and `verify-full` refuse a certificate no system root vouches for (exit 4,
+/// saying what they accept).
+#[tokio::test(flavor = "multi_thread")]
+async fn sslmode_is_honoured() {
+    let db = db!();
+    if !server().is_some_and(|s| s.tls) {
+        eprintln!("no openssl: the test server has no TLS");
+        return;
+    }
+    let ws = Workspace::new().await;
+    let query = "SELECT 1 AS id, 'x' AS first_name, '+1 201 555 0101' AS phone WHERE (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())";
+    use_query(&ws, &db, query, STRICT);
+    let plain = db.url.replace("?sslmode=disable", "");
+    for (mode, code, want) in [
+        ("", 0, "1 rows"),
+        ("?sslmode=prefer", 0, "1 rows"),
+        ("?sslmode=require", 0, "1 rows"),
+        ("?sslmode=disable", 0, "0 rows"),
+        ("?sslmode=verify-ca", 4, "invalid peer certificate"),
+        ("?sslmode=verify-full", 4, "invalid peer certificate"),
+    ] {
+        ws.write("db-url", &format!("{plain}{mode}"));
+        let run = ws.run_with_key(&["check", "--offline"], None).await;
+        assert_eq!(run.code, code, "{mode}: {}{}", run.stdout, run.stderr);
+        assert!(run.stdout.contains(want) || run.stderr.contains(want), "{mode}: {}{}", run.stdout, run.stderr);
+        assert!(!run.stderr.contains(&db.password), "{mode}: {}", run.stderr);
+    }
+}

@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 /// The running cluster.
 pub(crate) struct Server {
     pub port: u16,
+    /// The server offers TLS (a self-signed certificate for `localhost`, made by `openssl`
+    /// where it is installed).
+    pub tls: bool,
     password: String,
     /// The pipe whose end stops the server (held, never written).
     _keeper: std::sync::Mutex<std::process::ChildStdin>,
@@ -110,6 +113,24 @@ fn start() -> Option<Server> {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // TLS with a self-signed certificate, where openssl can make one.
+    let tls = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args(["-keyout", "server.key", "-out", "server.crt"])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if tls {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        if root {
+            let status =
+                Command::new("chown").args(["nobody:nogroup", "server.key", "server.crt"]).current_dir(&dir).status();
+            assert!(status.is_ok_and(|s| s.success()), "chown the certificate");
+        }
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let server = as_server(&bin.join("postgres"));
     let mut args: Vec<String> = vec![server.get_program().to_string_lossy().into_owned()];
@@ -131,6 +152,12 @@ fn start() -> Option<Server> {
         ]
         .map(str::to_owned),
     );
+    if tls {
+        for (setting, file) in [("ssl_cert_file", "server.crt"), ("ssl_key_file", "server.key")] {
+            args.extend(["-c".to_owned(), format!("{setting}={}", dir.join(file).display())]);
+        }
+        args.extend(["-c".to_owned(), "ssl=on".to_owned()]);
+    }
     // The keeper: the server in the background, then a wait for this process's end (the pipe
     // closes), then a fast shutdown and the folder removed.
     let script = r#"dir="$1"; shift; "$@" >"$dir/log" 2>&1 & pid=$!; cat >/dev/null; kill -INT "$pid"; wait "$pid"; rm -rf "$dir""#;
@@ -154,13 +181,14 @@ fn start() -> Option<Server> {
             break;
         }
         let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+        assert!(!log.contains("FATAL"), "PostgreSQL did not start: {log}");
         assert!(started.elapsed() < Duration::from_mins(1), "PostgreSQL did not start in 60 s: {log}");
         if let Ok(Some(status)) = keeper.try_wait() {
             panic!("PostgreSQL ended at start ({status}): {log}");
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Some(Server { port, password, _keeper: std::sync::Mutex::new(stdin) })
+    Some(Server { port, tls, password, _keeper: std::sync::Mutex::new(stdin) })
 }
 
 impl Server {
