@@ -49,18 +49,16 @@ impl PgError {
 
     /// An error from connecting: refused (the login, the database) or unreachable.
     pub fn connecting(e: &tokio_postgres::Error, url: &ConnectionString) -> PgError {
-        match e.as_db_error() {
-            Some(db) => PgError::Refused(url.redact(&server_message(db, None))),
-            None => {
-                let mut message = chain(e);
-                if message.contains("invalid peer certificate") {
-                    message.push_str(
-                        " (sslmode=verify-ca and verify-full accept a certificate that leads to one of the system's root certificates, and verify-full one that names the host: add the server's CA to the system's store, or use sslmode=require to encrypt without checking)",
-                    );
-                }
-                PgError::Connect(url.redact(&escape(&message)))
-            }
+        if let Some(db) = e.as_db_error() {
+            return PgError::Refused(url.redact(&server_message(db, None)));
         }
+        let mut message = chain(e);
+        if message.contains("invalid peer certificate") {
+            message.push_str(
+                " (sslmode=verify-ca and verify-full accept a certificate that leads to one of the system's root certificates, and verify-full one that names the host: add the server's CA to the system's store, or use sslmode=require to encrypt without checking)",
+            );
+        }
+        PgError::Connect(url.redact(&escape(&message)))
     }
 
     /// An error from the query: the server's (with where in `query` it points), or the
