@@ -526,3 +526,34 @@ async fn sslmode_is_honoured() {
         assert!(!run.stderr.contains(&db.password), "{mode}: {}", run.stderr);
     }
 }
+
+/// The connection string from a systemd credential (`$CREDENTIALS_DIRECTORY/<name>`), in the
+/// `key=value` form, to the server's Unix socket.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_credential_and_a_unix_socket() {
+    let db = db!();
+    people(&db, 2).await;
+    let pg = server().unwrap();
+    let ws = Workspace::new().await;
+    use_query(&ws, &db, PEOPLE, STRICT);
+    std::fs::create_dir(ws.path("credentials")).unwrap();
+    let socket = format!(
+        "host={} port={} user={} password={} dbname={}\n",
+        pg.socket_dir.display(),
+        pg.port,
+        db.role,
+        db.password,
+        db.name
+    );
+    std::fs::write(ws.path("credentials/database-url"), socket).unwrap();
+    ws.write_config_with_source(
+        "",
+        &format!("type = \"postgres\"\nurl_credential = \"database-url\"\nquery = '{PEOPLE}'\n"),
+    );
+    let mut cmd = ws.command(&["sync", "--output", "json"], Some(&ws.api_key));
+    cmd.env("CREDENTIALS_DIRECTORY", ws.path("credentials"));
+    let run = ws.output(cmd).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    ws.assert_exactly(&["1".to_owned(), "2".to_owned()]);
+    assert!(!run.stderr.contains(&db.password), "{}", run.stderr);
+}

@@ -2,7 +2,7 @@
 //! ONLY` (one snapshot for the whole read, and nothing the query does can write), prepare the
 //! query (its columns become the header: a column of a type with no [`Decoder`] is an error
 //! before any row is read), then stream its rows (`query_raw`: one row in memory at a time,
-//! plus [`BUFFERED`] waiting for the mapper), numbered 1, 2, ... in the order the query
+//! plus `BUFFERED` waiting for the mapper), numbered 1, 2, ... in the order the query
 //! returns them. The thread runs its own current-thread runtime, so the rows can be taken
 //! from a plain iterator wherever the engine maps them; the mapper dropping the rows (a stop)
 //! ends the read and the connection.

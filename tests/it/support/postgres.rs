@@ -24,6 +24,8 @@ pub(crate) struct Server {
     /// The server offers TLS (a self-signed certificate for `localhost`, made by `openssl`
     /// where it is installed).
     pub tls: bool,
+    /// The folder of the server's Unix socket.
+    pub socket_dir: PathBuf,
     password: String,
     /// The pipe whose end stops the server (held, never written).
     _keeper: std::sync::Mutex<std::process::ChildStdin>,
@@ -32,6 +34,7 @@ pub(crate) struct Server {
 /// One test's database, owned by its own password-authenticated role.
 pub(crate) struct Db {
     pub name: String,
+    pub role: String,
     pub password: String,
     /// The role's connection string.
     pub url: String,
@@ -188,7 +191,7 @@ fn start() -> Option<Server> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Some(Server { port, tls, password, _keeper: std::sync::Mutex::new(stdin) })
+    Some(Server { port, tls, socket_dir: dir.clone(), password, _keeper: std::sync::Mutex::new(stdin) })
 }
 
 impl Server {
@@ -208,7 +211,7 @@ impl Server {
         admin.batch_execute(&format!("CREATE DATABASE {name} OWNER {role}")).await.expect("create the database");
         let url = self.url(&role, &password, &name);
         let client = connect(&url).await;
-        Db { name, password, url, client }
+        Db { name, role, password, url, client }
     }
 }
 
