@@ -307,6 +307,16 @@ async fn a_query_error_shows_the_servers_message_and_a_caret_where_it_is() {
     let run = ws.run(&["sync"]).await;
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("the query returns no columns"), "{}", run.stderr);
+    // The server quoting a control character of the query: escaped, in the message and the
+    // line shown (a TOML basic string can hold one as \u001b).
+    ws.write_config_with_source(
+        "",
+        "type = \"postgres\"\nurl_file = \"db-url\"\nquery = \"SELECT \\\"nope\\u001b[31m\\\" FROM people\"\n",
+    );
+    let run = ws.run(&["sync"]).await;
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(r#"column "nope\u{1b}[31m" does not exist"#), "{}", run.stderr);
+    assert!(!run.stderr.contains('\u{1b}'), "a control character reaches the terminal: {:?}", run.stderr);
     assert!(ws.fake.contacts().is_empty());
 }
 
@@ -348,6 +358,10 @@ async fn the_password_never_shows_in_errors_or_logs() {
             }
         }
     }
+    // `check --no-source` (the daemon's start check) connects to nothing: the closed port
+    // of the last case does not fail it.
+    let run = ws.run_with_key(&["check", "--offline", "--no-source"], None).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
