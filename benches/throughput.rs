@@ -4,7 +4,8 @@
 //!
 //! Scenarios are chosen with the first argument: `all` (default), `limit`, `waste` (also
 //! `sync --verify`), `curve`, `local`, `history`, `sheet` (reading a Google Sheet from the
-//! fake Sheets API), `one`, `shared-key` (the key's 10 a second shared: alone, beside a
+//! fake Sheets API), `workbook`, `vcard`, `postgres` (a query on the tests' private PostgreSQL
+//! server; `BENCH_POSTGRES_ROWS`), `one`, `shared-key` (the key's 10 a second shared: alone, beside a
 //! client spending 5 a second, two instances of this tool; `BENCH_SHARED_ROWS`, default 200).
 
 #[path = "../tests/it/support/mod.rs"]
@@ -367,7 +368,7 @@ fn measure_output(ws: &Workspace, args: &[&str], log: &str) -> (String, String, 
         .find_map(|l| l.strip_prefix("maxrss_kb="))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no maxrss in: {stderr}"));
-    assert!(out.status.success(), "{args:?} failed: {stderr}");
+    assert!(out.status.success(), "{args:?} failed: {stderr}{}", String::from_utf8_lossy(&out.stdout));
     (String::from_utf8_lossy(&out.stdout).into_owned(), stderr, wall, rss)
 }
 
@@ -612,6 +613,53 @@ async fn vcard() {
     }
 }
 
+/// Reading a PostgreSQL query: BENCH_POSTGRES_ROWS (default 100,000) rows of a table with the
+/// standard columns, typed as a database holds them (a bigint phone, a boolean, an integer
+/// score, a date), from the tests' private server (`support::postgres`), read by `check
+/// --offline` and planned by `sync --dry-run`.
+async fn postgres() {
+    let n: usize = std::env::var("BENCH_POSTGRES_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    println!("\n## Reading a PostgreSQL query: {n} rows x 11 columns\n");
+    let Some(server) = support::postgres::server() else {
+        println!("(skipped: no PostgreSQL server binaries)");
+        return;
+    };
+    let db = server.database().await;
+    db.client
+        .batch_execute(&format!(
+            "CREATE TABLE contacts AS SELECT i AS id, 'First' || i AS first_name, 'Last' || i AS last_name,
+                 'Company ' || i AS company, 'user' || i || '@example.com' AS email,
+                 (12015550000 + i % 10000)::bigint AS mobile, 'Referral'::text AS source, true AS vip,
+                 i AS score, DATE '2025-01-01' + (i % 28) AS renewal, 'a;b'::text AS interests
+             FROM generate_series(1, {n}) i; ANALYZE contacts;"
+        ))
+        .await
+        .unwrap();
+    let ws = workspace(0, "requests_per_second = 1000").await;
+    ws.fake.set_rate_limit(None);
+    ws.write("db-url", &db.url);
+    let query = r#"SELECT 'C-' || CASE WHEN id < 10000 THEN lpad(id::text, 4, '0') ELSE id::text END AS "ID", first_name AS "First Name", last_name AS "Last Name",
+  company AS "Company", email AS "Email", mobile AS "Mobile", source AS "Source", vip AS "VIP",
+  score AS "Score", renewal AS "Renewal", interests AS "Interests"
+FROM contacts ORDER BY id"#;
+    ws.write_config_with_source(
+        "requests_per_second = 1000",
+        &format!("type = \"postgres\"\nurl_file = \"db-url\"\nquery = '''\n{query}'''\n"),
+    );
+    println!("| source | run | read | OpenPhone requests | wall s | peak MiB |");
+    println!("|--------|-----|------|--------------------|--------|----------|");
+    let runs: [(&str, &[&str]); 2] =
+        [("check --offline", &["check", "--offline"]), ("sync --dry-run", &["sync", "--dry-run", "--output", "json"])];
+    for (name, args) in runs {
+        let (stdout, _, wall, rss) = measure_output(&ws, args, "error");
+        println!(
+            "| postgres | {name} | {n} rows | {} | {wall:.2} | {:.0} |",
+            api_requests(&stdout),
+            rss as f64 / 1024.0
+        );
+    }
+}
+
 /// A JSON report's `api_requests`, or nothing for a run that prints no JSON (`check`).
 fn api_requests(stdout: &str) -> String {
     serde_json::from_str::<Value>(stdout).map(|r| r["api_requests"].to_string()).unwrap_or_default()
@@ -728,5 +776,8 @@ async fn main() {
     }
     if matches!(which.as_str(), "all" | "vcard") {
         vcard().await;
+    }
+    if matches!(which.as_str(), "all" | "postgres") {
+        postgres().await;
     }
 }

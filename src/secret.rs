@@ -1,4 +1,5 @@
-//! [`ApiKey`]: the OpenPhone API key, which never appears in `Debug`, `Display` or logs; and
+//! [`ApiKey`]: the OpenPhone API key, and [`ConnectionString`]: a database's connection string
+//! (it holds a password), neither of which ever appears in `Debug`, `Display` or logs; and
 //! [`warn_if_shared`], the warning for a key file other users may read.
 
 use std::fmt;
@@ -29,6 +30,54 @@ impl fmt::Debug for ApiKey {
 }
 
 impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// A database's connection string (`postgresql://user:password@host/db`, or `host=... password=...`):
+/// it holds a password, so only [`ConnectionString::expose`] gives the text, and only the
+/// PostgreSQL source calls it, to connect. [`ConnectionString::redact`] takes it (and its
+/// password) out of a message that might quote it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConnectionString {
+    text: String,
+    password: Option<String>,
+}
+
+impl ConnectionString {
+    /// Wraps a connection string, trimming the whitespace and newline a file usually ends
+    /// with; `password` is the one it holds, to redact. `None` when nothing is left.
+    pub fn new(raw: &str, password: Option<String>) -> Option<ConnectionString> {
+        let text = raw.trim();
+        (!text.is_empty())
+            .then(|| ConnectionString { text: text.to_owned(), password: password.filter(|p| !p.is_empty()) })
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.text
+    }
+
+    /// `message` with the connection string and its password replaced by `<redacted>`.
+    pub fn redact(&self, message: &str) -> String {
+        let mut out = message.replace(&self.text, "<redacted>");
+        if let Some(p) = &self.password {
+            out = out.replace(p.as_str(), "<redacted>");
+            // A URL carries it percent-encoded.
+            let encoded = percent_encoding::utf8_percent_encode(p, percent_encoding::NON_ALPHANUMERIC).to_string();
+            out = out.replace(&encoded, "<redacted>");
+        }
+        out
+    }
+}
+
+impl fmt::Debug for ConnectionString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ConnectionString(<redacted>)")
+    }
+}
+
+impl fmt::Display for ConnectionString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
     }

@@ -13,6 +13,7 @@ pub mod key_file;
 mod load;
 pub mod locate;
 pub mod plain_http;
+pub mod postgres;
 mod raw;
 pub mod service_account;
 pub mod settings;

@@ -37,6 +37,10 @@ const SOURCE_KEYS: &[(&str, Kind)] = &[
     ("null_values", Kind::Strs),
     ("allow_plain_http_to_remote_host", Kind::Bool),
     ("sheet", Kind::StrOrInt),
+    ("query", Kind::Str),
+    ("url_env", Kind::Str),
+    ("url_file", Kind::Str),
+    ("url_credential", Kind::Str),
 ];
 const SYNC_KEYS: &[(&str, Kind)] = &[
     ("mapping", Kind::Str),
@@ -115,6 +119,10 @@ pub(super) struct RawSource {
     pub(super) null_values: Option<Vec<String>>,
     pub(super) allow_plain_http_to_remote_host: Option<bool>,
     pub(super) sheet: Option<RawSheet>,
+    pub(super) query: Option<String>,
+    pub(super) url_env: Option<String>,
+    pub(super) url_file: Option<String>,
+    pub(super) url_credential: Option<String>,
 }
 
 /// A workbook's `sheet`: its name, or its position (1 is the first).

@@ -1,6 +1,7 @@
 //! The `[source]` table: [`SourceConfig`], one arm per kind of source, each holding its own
 //! checked settings: a CSV file ([`CsvConfig`]), a Google Sheet ([`super::sheets`]) or a
-//! workbook ([`super::workbook`]) or vCards ([`super::vcard`]).
+//! workbook ([`super::workbook`]) or vCards ([`super::vcard`]) or a PostgreSQL query
+//! ([`super::postgres`]).
 //! [`KINDS`] names every `type` and [`KEYS`] which keys each kind reads, so that a key set for
 //! another kind is reported with the kinds it is for.
 //!
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use super::ctx::Ctx;
 use super::encoding::TextEncoding;
 use super::header_row;
+use super::postgres::{self, PostgresConfig};
 use super::raw::RawSource;
 use super::sheets::{self, SheetsConfig};
 use super::vcard::{self, VcardConfig};
@@ -20,7 +22,7 @@ use super::workbook::{self, WorkbookConfig};
 use crate::toml_strict::Problems;
 
 /// Every `[source] type`, as written in the config.
-pub const KINDS: &[&str] = &["csv", "google_sheets", "workbook", "vcard"];
+pub const KINDS: &[&str] = &["csv", "google_sheets", "workbook", "vcard", "postgres"];
 
 /// Each key of `[source]` other than `type` and `null_values`, with the kinds that read it.
 pub const KEYS: &[(&str, &[&str])] = &[
@@ -35,6 +37,10 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("api_base_url", &["google_sheets"]),
     ("link", &["google_sheets"]),
     ("allow_plain_http_to_remote_host", &["google_sheets"]),
+    ("query", &["postgres"]),
+    ("url_env", &["postgres"]),
+    ("url_file", &["postgres"]),
+    ("url_credential", &["postgres"]),
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +49,7 @@ pub enum SourceConfig {
     GoogleSheets(SheetsConfig),
     Workbook(WorkbookConfig),
     Vcard(VcardConfig),
+    Postgres(PostgresConfig),
 }
 
 /// A validated CSV source.
@@ -63,6 +70,7 @@ impl SourceConfig {
             SourceConfig::GoogleSheets(s) => s.describe(),
             SourceConfig::Workbook(w) => w.describe(),
             SourceConfig::Vcard(v) => v.describe(),
+            SourceConfig::Postgres(p) => p.describe(),
         }
     }
 
@@ -73,6 +81,7 @@ impl SourceConfig {
             SourceConfig::GoogleSheets(s) => vec![&s.service_account_key],
             SourceConfig::Workbook(w) => vec![&w.path],
             SourceConfig::Vcard(v) => vec![&v.path],
+            SourceConfig::Postgres(p) => p.file.iter().map(PathBuf::as_path).collect(),
         }
     }
 }
@@ -91,6 +100,10 @@ fn set_keys(raw: &RawSource) -> Vec<&'static str> {
         ("link", raw.link.is_some()),
         ("allow_plain_http_to_remote_host", raw.allow_plain_http_to_remote_host.is_some()),
         ("sheet", raw.sheet.is_some()),
+        ("query", raw.query.is_some()),
+        ("url_env", raw.url_env.is_some()),
+        ("url_file", raw.url_file.is_some()),
+        ("url_credential", raw.url_credential.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, set)| set.then_some(k))
@@ -145,6 +158,7 @@ pub(super) fn build_source(ctx: &Ctx<'_>, raw: Option<RawSource>, problems: &mut
         "google_sheets" => sheets::build(ctx, &raw, problems).map(SourceConfig::GoogleSheets).unwrap_or(placeholder),
         "workbook" => SourceConfig::Workbook(workbook::build(ctx, &raw, problems)),
         "vcard" => SourceConfig::Vcard(vcard::build(ctx, &raw, problems)),
+        "postgres" => postgres::build(ctx, &raw, problems).map(SourceConfig::Postgres).unwrap_or(placeholder),
         _ => unreachable!("every kind in KINDS has an arm"),
     }
 }

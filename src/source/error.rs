@@ -4,6 +4,7 @@
 use thiserror::Error;
 
 use super::google_sheets::error::SheetsError;
+use super::postgres::error::PgError;
 
 /// Why a source could not be read at all.
 #[derive(Debug, Error)]
@@ -43,6 +44,9 @@ pub enum SourceError {
     /// A Google Sheet could not be read; [`SheetsError::is_config`] tells whose fault it is.
     #[error("{origin}: {error}")]
     Sheets { origin: String, error: SheetsError },
+    /// A PostgreSQL query could not be read; [`PgError::is_config`] tells whose fault it is.
+    #[error("{origin}: {error}")]
+    Postgres { origin: String, error: PgError },
 }
 
 impl SourceError {
@@ -59,6 +63,7 @@ impl SourceError {
             | SourceError::BadColumn { .. } => true,
             SourceError::Unreadable { .. } | SourceError::Changed { .. } => false,
             SourceError::Sheets { error, .. } => error.is_config(),
+            SourceError::Postgres { error, .. } => error.is_config(),
         }
     }
 }

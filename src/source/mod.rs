@@ -12,6 +12,7 @@ pub mod error;
 pub mod google_sheets;
 pub mod kind;
 pub mod open;
+pub mod postgres;
 pub mod row;
 pub mod stable;
 pub mod vcard;

@@ -4,7 +4,7 @@
 use super::error::SourceError;
 use super::kind::Source;
 use super::row::{SourceData, SourceItem, SourceRows};
-use super::{csv, google_sheets, vcard, workbook};
+use super::{csv, google_sheets, postgres, vcard, workbook};
 use crate::config::source::SourceConfig;
 
 /// Opens the configured source: reads its header; the rows are read as they are iterated.
@@ -16,6 +16,7 @@ pub async fn open(config: &SourceConfig, columns: &[String]) -> Result<SourceRow
         SourceConfig::GoogleSheets(c) => google_sheets::SheetSource(c).open(columns).await,
         SourceConfig::Workbook(c) => workbook::WorkbookSource(c).open(columns).await,
         SourceConfig::Vcard(c) => vcard::VcardSource(c).open(columns).await,
+        SourceConfig::Postgres(c) => postgres::PostgresSource(c).open(columns).await,
     }
 }
 

@@ -30,6 +30,7 @@ mod multi_value_cells;
 mod outputs;
 mod ownership;
 mod plan_file_safety;
+mod postgres;
 mod recipes;
 mod restore_holes;
 mod saved_plan;

@@ -67,8 +67,8 @@ const RECIPES: &[Recipe] = &[
 ];
 
 /// The recipes for sources other than CSV, each run by its source's test file
-/// (`workbook.rs`, `vcard.rs`).
-const OTHER_SOURCES: &[&str] = &["excel-workbook", "vcard"];
+/// (`workbook.rs`, `vcard.rs`, `postgres.rs`).
+const OTHER_SOURCES: &[&str] = &["excel-workbook", "vcard", "postgres"];
 
 /// A workspace holding the recipe's mapping, its config's `[source]` table (when it has a
 /// config) and its sample as contacts.csv.
