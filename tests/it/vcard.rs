@@ -17,11 +17,16 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const ORIGINS: &[&str] = &["android.vcf", "google.vcf", "iphone.vcf", "outlook.vcf", "rfc6350.vcf"];
 
 fn recipe(ws: &Workspace, path: &str) {
+    recipe_with(ws, path, "");
+}
+
+/// The recipe with `extra` lines in `[openphone]`.
+fn recipe_with(ws: &Workspace, path: &str, extra: &str) {
     let dir = format!("{ROOT}/examples/recipes/vcard");
     std::fs::copy(format!("{dir}/mapping.toml"), ws.path("mapping.toml")).expect("mapping");
     let config = std::fs::read_to_string(format!("{dir}/config.toml")).unwrap();
     let source = config.split("[source]\n").nth(1).unwrap().split("\n[").next().unwrap();
-    ws.write_config_with_source("", &format!("{}\n", source.replace("contacts.vcf", path)));
+    ws.write_config_with_source(extra, &format!("{}\n", source.replace("contacts.vcf", path)));
 }
 
 fn fixture(name: &str) -> String {
@@ -175,4 +180,75 @@ async fn the_daemon_picks_up_a_card_edited_in_the_file() {
     .await;
     assert!(matches!(d.stop().await, Ok(openphone_sync::exit::Exit::Ok)));
     ws.assert_exactly(&(1..=3).map(|i| format!("d-{i}")).collect::<Vec<_>>());
+}
+
+fn card(i: usize) -> String {
+    format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card-{i}\r\nN:Last{i};First{i};;;\r\nFN:First{i} Last{i}\r\nTEL;type=CELL:+1 201 555 {:04}\r\nEND:VCARD\r\n",
+        i % 10000
+    )
+}
+
+/// The file guard covers each file of a folder: one file rewritten in place while runs read
+/// the folder never causes a delete, an update or a create from its partial text (before the
+/// guard covered folders, a run that caught `b.vcf` half-written deleted its missing cards).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_folder_file_rewritten_while_it_is_read_never_causes_a_write() {
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let ws = Workspace::new().await;
+    ws.fake.set_rate_limit(None);
+    std::fs::create_dir(ws.path("cards")).unwrap();
+    ws.write("cards/a.vcf", &(1..=100).map(card).collect::<String>());
+    let b_text: String = (101..=400).map(card).collect();
+    ws.write("cards/b.vcf", &b_text);
+    recipe_with(&ws, "cards", "requests_per_second = 500\n");
+    let first = ws.run(&["sync", "--output", "json"]).await;
+    assert_eq!(first.report()["applied"]["create"], 400, "{}{}", first.stdout, first.stderr);
+    ws.fake.clear_requests();
+
+    let path = ws.path("cards/b.vcf");
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (stop, path) = (stop.clone(), path.clone());
+        std::thread::spawn(move || {
+            let mut rewrites = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(&path).unwrap();
+                for chunk in b_text.as_bytes().chunks(997) {
+                    f.write_all(chunk).unwrap();
+                    f.flush().unwrap();
+                    std::thread::sleep(Duration::from_millis(4));
+                }
+                rewrites += 1;
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            rewrites
+        })
+    };
+    let started = std::time::Instant::now();
+    let (mut runs, mut refused) = (0, 0);
+    while started.elapsed() < Duration::from_secs(8) {
+        let run = ws.run(&["sync", "--output", "json"]).await;
+        runs += 1;
+        match run.code {
+            0 | 1 => {
+                let r = run.report();
+                assert_eq!(r["planned"]["unchanged"], 400, "a run trusted a partial file: {r}");
+            }
+            4 => {
+                assert!(run.stderr.contains("not trusted"), "{}", run.stderr);
+                refused += 1;
+            }
+            code => panic!("exit {code}: {}\n{}", run.stdout, run.stderr),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let rewrites = writer.join().unwrap();
+    assert!(refused > 0, "no run met the file mid-write ({runs} runs, {rewrites} rewrites): the test proves nothing");
+    let writes: Vec<String> =
+        ws.fake.requests().iter().filter(|r| r.method != "GET").map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert!(writes.is_empty(), "{runs} runs during {rewrites} rewrites wrote: {writes:?}");
+    assert_eq!(ws.fake.contacts().len(), 400);
 }

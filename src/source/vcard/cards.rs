@@ -45,6 +45,12 @@ pub struct CardRows {
 }
 
 impl CardRows {
+    /// Numbers the cards from `before + 1`: a folder's files are read one guarded file at a
+    /// time, and a card keeps the number it has in the whole folder.
+    pub fn numbered_after(self, before: u64) -> CardRows {
+        CardRows { number: before, ..self }
+    }
+
     /// `columns`: the mapping's columns, each a [`Selector`] (checked by the caller).
     pub fn new(files: Vec<PathBuf>, columns: Vec<Selector>) -> CardRows {
         let uid = columns.iter().position(|s| s.name == "UID" && s.part.is_none() && s.types.is_empty());

@@ -1,13 +1,16 @@
-//! [`VcardSource`]: the `.vcf` file (behind the file guard: a file written while it is read is
-//! not trusted) or the folder of `.vcf` files (in name order) as a [`Source`]. Its header is
+//! [`VcardSource`]: the `.vcf` file or the folder of `.vcf` files (in name order) as a
+//! [`Source`], each file behind the file guard (a file written while it is read is not
+//! trusted: in a folder, each file is looked at before and after its own read). Its header is
 //! the mapping's columns, each a property selector; one that is not is a config error.
+
+use std::path::PathBuf;
 
 use super::cards::CardRows;
 use super::select::Selector;
 use crate::config::vcard::VcardConfig;
 use crate::source::error::SourceError;
 use crate::source::kind::Source;
-use crate::source::row::SourceRows;
+use crate::source::row::{SourceItem, SourceRows};
 use crate::source::stable;
 
 /// A configured vCard file or folder.
@@ -43,6 +46,50 @@ impl Source for VcardSource<'_> {
             }
         }
         files.sort();
-        Ok(SourceRows::new(header, CardRows::new(files, selectors)))
+        let rows = FolderRows { files: files.into_iter(), selectors, current: None, cards: 0 };
+        Ok(SourceRows::new(header, rows))
+    }
+}
+
+/// The cards of a folder's files, one file at a time, each file behind its own guard (a file
+/// rewritten while the folder is read ends the rows with `SourceError::Changed`, as a single
+/// file's rewrite does). Cards are numbered through the whole folder.
+struct FolderRows {
+    files: std::vec::IntoIter<PathBuf>,
+    selectors: Vec<Selector>,
+    current: Option<stable::Stable<CardRows>>,
+    /// Cards read so far (one item a card, read or not).
+    cards: u64,
+}
+
+impl Iterator for FolderRows {
+    type Item = Result<SourceItem, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(rows) = &mut self.current {
+                match rows.next() {
+                    Some(Ok(item)) => {
+                        self.cards += 1;
+                        return Some(Ok(item));
+                    }
+                    Some(Err(e)) => {
+                        self.files = Vec::new().into_iter();
+                        self.current = None;
+                        return Some(Err(e));
+                    }
+                    None => self.current = None,
+                }
+            }
+            let path = self.files.next()?;
+            let cards = CardRows::new(vec![path.clone()], self.selectors.clone()).numbered_after(self.cards);
+            match stable::open_file(&path, true, || Ok((Vec::new(), cards))) {
+                Ok((_, rows)) => self.current = Some(rows),
+                Err(e) => {
+                    self.files = Vec::new().into_iter();
+                    return Some(Err(e));
+                }
+            }
+        }
     }
 }
