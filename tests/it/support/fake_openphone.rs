@@ -246,7 +246,9 @@ struct Inner {
     latency: Duration,
     rate_limit: Option<RateLimit>,
     tokens: f64,
-    refilled_at: Instant,
+    /// The limits count in tokio's time (real time, or a paused test's time, as the client's
+    /// pace does): a paused test's client must not meet a limit counted on the wall clock.
+    refilled_at: tokio::time::Instant,
     reject_duplicate_external_id: bool,
     patch_mode: PatchMode,
     custom_fields: Vec<CustomFieldDef>,
@@ -260,7 +262,7 @@ struct Inner {
     error_envelope: ErrorEnvelope,
     limit_kind: LimitKind,
     /// Per API key (as presented): the start of its current window and the requests in it.
-    windows: std::collections::HashMap<Vec<u8>, (Instant, u32)>,
+    windows: std::collections::HashMap<Vec<u8>, (tokio::time::Instant, u32)>,
     /// Draws for probabilistic faults; seeded by [`FakeOpenPhone::set_seed`].
     rng: rand::rngs::StdRng,
 }
@@ -301,7 +303,7 @@ impl FakeOpenPhone {
                 latency: opts.latency,
                 rate_limit: opts.rate_limit,
                 tokens: burst,
-                refilled_at: Instant::now(),
+                refilled_at: tokio::time::Instant::now(),
                 reject_duplicate_external_id: opts.reject_duplicate_external_id,
                 patch_mode: opts.patch_mode,
                 custom_fields: opts.custom_fields,
@@ -437,7 +439,7 @@ impl FakeOpenPhone {
     pub(crate) fn set_rate_limit(&self, rate_limit: Option<RateLimit>) {
         let mut st = self.shared.lock();
         st.tokens = rate_limit.map_or(0.0, |r| f64::from(r.burst));
-        st.refilled_at = Instant::now();
+        st.refilled_at = tokio::time::Instant::now();
         st.rate_limit = rate_limit;
         st.windows.clear();
     }
@@ -452,7 +454,7 @@ impl FakeOpenPhone {
         st.limit_kind = kind;
         st.windows.clear();
         st.tokens = st.rate_limit.map_or(0.0, |r| f64::from(r.burst));
-        st.refilled_at = Instant::now();
+        st.refilled_at = tokio::time::Instant::now();
     }
 
     pub(crate) fn set_patch_mode(&self, mode: PatchMode) {
@@ -749,7 +751,7 @@ fn rate_check(sh: &Shared, key: &[u8], authorized: bool) -> (Option<Reply>, Opti
         return (refused, Some(fields));
     }
     let mut st = sh.lock();
-    let now = Instant::now();
+    let now = tokio::time::Instant::now();
     let second = Duration::from_secs(1);
     let (start, used) = st.windows.entry(key.to_vec()).or_insert((now, 0));
     let passed = now.duration_since(*start);
@@ -820,7 +822,7 @@ async fn hang(sh: &Shared) {
 fn take_token(sh: &Shared) -> Option<Reply> {
     let mut st = sh.lock();
     let rl = st.rate_limit?;
-    let now = Instant::now();
+    let now = tokio::time::Instant::now();
     let elapsed = now.duration_since(st.refilled_at).as_secs_f64();
     st.tokens = (st.tokens + elapsed * f64::from(rl.per_second)).min(f64::from(rl.burst));
     st.refilled_at = now;
