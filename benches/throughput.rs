@@ -402,7 +402,7 @@ fn seed_mirror(ws: &Workspace) {
     /// The bench's mirror is empty: nothing is in sync, every record is kept.
     struct NoneInSync;
     impl SyncCheck for NoneInSync {
-        fn row_in_sync(&self, _: &str, _: openphone_sync::model::Digest) -> bool {
+        fn row_in_sync(&self, _: usize, _: openphone_sync::model::Digest) -> bool {
             false
         }
         fn record_in_sync(&self, _: &openphone_sync::model::Record) -> bool {

@@ -108,7 +108,7 @@ async fn check(
 struct ValidateOnly;
 
 impl SyncCheck for ValidateOnly {
-    fn row_in_sync(&self, _: &str, _: Digest) -> bool {
+    fn row_in_sync(&self, _: usize, _: Digest) -> bool {
         false
     }
     fn record_in_sync(&self, _: &Record) -> bool {

@@ -217,7 +217,7 @@ fn make_plan(
     let inputs = Inputs {
         records: &mapped.records,
         in_sync: mapped.in_sync,
-        present: &|id: &str| mapped.present.contains_key(id),
+        present: &|at: usize, _: &str| mapped.present.has_known(at),
         index,
         delete_missing: run.config.sync.delete_missing,
         delete_after_ms: i64::try_from(run.config.sync.delete_after.as_millis()).unwrap_or(i64::MAX),

@@ -2,6 +2,7 @@
 //! hashed into a stable id of [`HASHED_ID_LEN`] characters; and the cells no id is taken
 //! from (all empty, or a number Excel turned into scientific notation).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use sha2::{Digest as _, Sha256};
@@ -24,10 +25,17 @@ impl IdColumns {
         IdColumns { columns, hash }
     }
 
-    /// The id from the cells `cell` gives by column index, or why there is none.
-    pub fn id<'r>(&self, cell: impl Fn(usize) -> &'r str) -> Result<String, String> {
-        let cells: Vec<(&str, &str)> = self.columns.iter().map(|(i, c)| (cell(*i), c.as_str())).collect();
-        for (cell, column) in &cells {
+    /// The header positions of the id's columns.
+    pub fn positions(&self) -> impl Iterator<Item = usize> + '_ {
+        self.columns.iter().map(|(i, _)| *i)
+    }
+
+    /// The id from the cells `cell` gives by column index, or why there is none. Called for
+    /// every row (twice when a cell starts with Excel's text marker): an id of one column is
+    /// the cell itself, not a copy.
+    pub fn id<'r>(&self, cell: impl Fn(usize) -> &'r str) -> Result<Cow<'r, str>, String> {
+        let cells = || self.columns.iter().map(|(i, c)| (cell(*i), c.as_str()));
+        for (cell, column) in cells() {
             if looks_scientific(cell) {
                 return Err(format!(
                     "column {column:?}: {} is a number in scientific notation: Excel changed the id when it opened the file, and its last digits are lost; export the column as text from the original system",
@@ -35,8 +43,8 @@ impl IdColumns {
                 ));
             }
         }
-        let names = || cells.iter().map(|(_, c)| format!("{c:?}")).collect::<Vec<_>>().join(", ");
-        if cells.iter().all(|(c, _)| c.is_empty()) {
+        let names = || cells().map(|(_, c)| format!("{c:?}")).collect::<Vec<_>>().join(", ");
+        if cells().all(|(c, _)| c.is_empty()) {
             return Err(match &self.columns[..] {
                 [(_, column)] => format!("missing external id: column {column:?} is empty"),
                 _ => format!("missing external id: columns {} are all empty", names()),
@@ -44,7 +52,7 @@ impl IdColumns {
         }
         if self.hash {
             let mut h = Sha256::new();
-            for (cell, _) in &cells {
+            for (cell, _) in cells() {
                 h.update(cell.as_bytes());
                 h.update([0x1f]);
             }
@@ -52,17 +60,24 @@ impl IdColumns {
                 let _ = write!(s, "{b:02x}");
                 s
             });
-            return Ok(format!("h-{}", &hex[..HASHED_ID_LEN - 2]));
+            return Ok(Cow::Owned(format!("h-{}", &hex[..HASHED_ID_LEN - 2])));
         }
-        let id = cells.iter().map(|(c, _)| *c).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(" ");
         match &self.columns[..] {
-            [(_, column)] => limits::external_id_problem(&id, column).map_or(Ok(id), Err),
-            _ if id.chars().count() > EXTERNAL_ID_MAX => Err(format!(
-                "the external id built from {} is {} characters, over OpenPhone's limit of {EXTERNAL_ID_MAX}: set `hash = true` on external_id",
-                names(),
-                id.chars().count()
-            )),
-            _ => Ok(id),
+            [(i, column)] => {
+                let id = cell(*i);
+                limits::external_id_problem(id, column).map_or(Ok(Cow::Borrowed(id)), Err)
+            }
+            _ => {
+                let id = cells().map(|(c, _)| c).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(" ");
+                if id.chars().count() > EXTERNAL_ID_MAX {
+                    return Err(format!(
+                        "the external id built from {} is {} characters, over OpenPhone's limit of {EXTERNAL_ID_MAX}: set `hash = true` on external_id",
+                        names(),
+                        id.chars().count()
+                    ));
+                }
+                Ok(Cow::Owned(id))
+            }
         }
     }
 }

@@ -56,6 +56,10 @@ pub const SPEC_LIMITS: &[(&str, &str, Constraint, Enforced)] = &[
 
 /// Why `id` (the cell of `column`) cannot be an `externalId`, if it cannot.
 pub fn external_id_problem(id: &str, column: &str) -> Option<String> {
+    // No more bytes than the limit is no more characters (every row's id is checked).
+    if id.len() <= EXTERNAL_ID_MAX {
+        return None;
+    }
     let len = id.chars().count();
     (len > EXTERNAL_ID_MAX).then(|| {
         format!(

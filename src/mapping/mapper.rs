@@ -2,6 +2,7 @@
 //! [`super::bind`]); it turns one source row into a [`Record`], with the warnings of the
 //! values it left out (`on_invalid = "drop_value"`).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use sha2::{Digest as _, Sha256};
@@ -148,7 +149,7 @@ impl Mapper {
         let mut h = Sha256::new();
         h.update(self.fingerprint);
         for (i, _) in &self.mapped {
-            h.update(row.cells.get(*i).map(String::as_bytes).unwrap_or_default());
+            h.update(row.cells.get(*i).map(str::as_bytes).unwrap_or_default());
             h.update([0x1f]);
         }
         h.update(row.link.as_deref().unwrap_or_default().as_bytes());
@@ -168,7 +169,7 @@ impl Mapper {
     }
 
     /// The row's external id, if it is usable (for rows that fail otherwise).
-    pub fn external_id(&self, row: &SourceRow) -> Option<String> {
+    pub fn external_id<'r>(&self, row: &'r SourceRow) -> Option<Cow<'r, str>> {
         self.id_of(row).ok()
     }
 
@@ -176,12 +177,16 @@ impl Mapper {
     /// [`Mapper::external_id`]: read with Excel's text marker kept (`'6241140277432`). A
     /// contact synced under it keeps it (see `records::map_items`).
     pub fn external_id_as_written(&self, row: &SourceRow) -> Option<String> {
+        // Only a cell with the marker reads differently (the common case costs no id).
+        if !self.external_id.positions().any(|i| self.cell_as_written(row, i).starts_with('\'')) {
+            return None;
+        }
         let old = self.external_id.id(|i| self.cell_as_written(row, i)).ok()?;
-        (Some(&old) != self.external_id(row).as_ref()).then_some(old)
+        (Some(&old) != self.external_id(row).as_ref()).then(|| old.into_owned())
     }
 
     /// The row's external id from its column(s), or why it has none.
-    fn id_of(&self, row: &SourceRow) -> Result<String, String> {
+    fn id_of<'r>(&self, row: &'r SourceRow) -> Result<Cow<'r, str>, String> {
         self.external_id.id(|i| self.cell(row, i))
     }
 
@@ -216,7 +221,7 @@ impl Mapper {
                 ));
             }
         }
-        let external_id = self.id_of(row).map_err(|e| errors.push(e)).ok();
+        let external_id = self.id_of(row).map(Cow::into_owned).map_err(|e| errors.push(e)).ok();
         let mut state = ContactState {
             first_name: text(self.first_name),
             last_name: text(self.last_name),

@@ -51,7 +51,7 @@ fn catalog() -> FieldCatalog {
 }
 
 fn row(cells: [&str; 5]) -> SourceRow {
-    SourceRow { row: 7, cells: cells.map(String::from).to_vec(), link: None }
+    SourceRow { row: 7, cells: cells.to_vec().into(), link: None }
 }
 
 #[test]
@@ -72,8 +72,7 @@ fn source_hash_covers_mapped_cells_only() {
     let m = Mapper::new(&mapping(dir.path()), &header(), "t.csv", &catalog()).unwrap();
     let a = row(["C-1", "Ann", "ann@x.io", "", "yes"]);
     assert_eq!(m.source_hash(&a), m.source_hash(&a.clone()));
-    let mut b = a.clone();
-    b.cells[4] = "no".into();
+    let b = row(["C-1", "Ann", "ann@x.io", "", "no"]);
     assert_ne!(m.source_hash(&a), m.source_hash(&b));
     // Another catalog (a field's type changed) is another mapper.
     let other = FieldCatalog::Workspace(vec![CustomFieldDef {
@@ -86,10 +85,11 @@ fn source_hash_covers_mapped_cells_only() {
     // An unmapped column does not count.
     let wide: Vec<String> = header().into_iter().chain(["Notes".to_owned()]).collect();
     let m3 = Mapper::new(&mapping(dir.path()), &wide, "t.csv", &catalog()).unwrap();
-    let mut c = a.clone();
-    c.cells.push("x".into());
-    let mut d = a.clone();
-    d.cells.push("y".into());
+    let wider = |last: &str| {
+        let cells: Vec<&str> = a.cells.iter().chain([last]).collect();
+        SourceRow { cells: cells.into(), ..a.clone() }
+    };
+    let (c, d) = (wider("x"), wider("y"));
     assert_eq!(m3.source_hash(&c), m3.source_hash(&d));
 }
 
@@ -198,7 +198,7 @@ fn a_repeated_column_is_picked_by_occurrence() {
     let text = MAPPING.replace("column = \"Phone\"", "column = \"Phone\"\noccurrence = 2");
     let m = Mapper::new(&load(dir.path(), &text), &header, "t.csv", &catalog()).unwrap();
     let cells = ["C-1", "", "", "", "", "(201) 555-0123"].map(String::from).to_vec();
-    let r = m.map(&SourceRow { row: 2, cells, link: None }).unwrap();
+    let r = m.map(&SourceRow { row: 2, cells: cells.into(), link: None }).unwrap();
     assert_eq!(r.state.phones[0].value.as_deref(), Some("+12015550123"));
     let text = MAPPING.replace("column = \"Phone\"", "column = \"Phone\"\noccurrence = 3");
     let err = Mapper::new(&load(dir.path(), &text), &header, "t.csv", &catalog()).unwrap_err().to_string();

@@ -4,6 +4,7 @@
 //! externalId on several rows is reported on each and applied from none; every externalId
 //! seen in the source, valid or not, is kept so that it is never deleted.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::model::{Digest, Record};
@@ -29,10 +30,8 @@ pub struct Mapped {
     /// default_region`, naming the region that reads them ([`super::region_hint`]).
     pub region_hints: Vec<String>,
     /// Every external id in the source, including those of invalid and duplicated rows
-    /// (none of these is ever deleted), with the first row that carries it. An `IndexMap`
-    /// (entries in one vector, positions in the hash table): a `HashMap` of a million ids is
-    /// a table of two million slots.
-    pub present: crate::model::IdMap<FirstSeen>,
+    /// (none of these is ever deleted), with the first row that carries it.
+    pub present: Present,
     /// Data rows seen (valid or not).
     pub rows: usize,
     /// Rows whose contact was synced under the external id as written, with Excel's leading
@@ -52,6 +51,60 @@ impl Mapped {
     }
 }
 
+/// The external ids a source holds, each with its first row. An id the mirror knows is a
+/// slot at its position in the mirror's index (no copy of the id, no hashing: a million
+/// unchanged rows were a second table of a million ids, and the plan looked each mirrored
+/// contact up in it); the others are kept by id.
+#[derive(Debug, Default)]
+pub struct Present {
+    /// By position in the mirror's index: `None` while no row has carried that id.
+    known: Vec<Option<FirstSeen>>,
+    /// The ids the mirror does not know.
+    new: crate::model::IdMap<FirstSeen>,
+}
+
+impl Present {
+    fn new(known: usize) -> Present {
+        Present { known: vec![None; known], new: crate::model::IdMap::default() }
+    }
+
+    fn get(&self, at: Option<usize>, id: &str) -> Option<FirstSeen> {
+        match at {
+            Some(at) => self.known.get(at).copied().flatten(),
+            None => self.new.get(id).copied(),
+        }
+    }
+
+    fn insert(&mut self, at: Option<usize>, id: Cow<'_, str>, first: FirstSeen) {
+        match at.and_then(|at| self.known.get_mut(at)) {
+            Some(slot) => *slot = Some(first),
+            None => {
+                self.new.insert(id.into_owned(), first);
+            }
+        }
+    }
+
+    /// A row of the source carries the id of the mirror's record at this position of its
+    /// index (the position [`SyncCheck::position`] gave).
+    pub fn has_known(&self, position: usize) -> bool {
+        self.known.get(position).is_some_and(Option::is_some)
+    }
+
+    /// A row of the source carries this id, which the mirror does not know.
+    pub fn has_new(&self, id: &str) -> bool {
+        self.new.contains_key(id)
+    }
+
+    /// How many distinct external ids the source holds.
+    pub fn len(&self) -> usize {
+        self.known.iter().filter(|s| s.is_some()).count() + self.new.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// The first row of an external id, and what became of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FirstSeen {
@@ -68,29 +121,34 @@ enum Seen {
 
 /// How to tell that a record is already in OpenPhone as it is.
 pub trait SyncCheck {
-    /// The row with this external id and source digest is known in sync, unmapped.
-    fn row_in_sync(&self, external_id: &str, source_hash: Digest) -> bool;
-    /// The mapped record is in sync.
-    fn record_in_sync(&self, record: &Record) -> bool;
-    /// How many rows to expect (the mirror's size): the table of ids seen is made that big
-    /// at once, instead of growing through copies that briefly hold it twice.
-    fn expected_rows(&self) -> usize {
+    /// Where the mirror holds a record under this external id: its position in the index
+    /// (from 0 to [`SyncCheck::known`]), if it holds one.
+    fn position(&self, _external_id: &str) -> Option<usize> {
+        None
+    }
+    /// How many records the mirror holds.
+    fn known(&self) -> usize {
         0
     }
-    /// The mirror holds a record under this external id.
-    fn knows_id(&self, _external_id: &str) -> bool {
-        false
-    }
+    /// The mirror's record at `position` was last written from a row with this digest and
+    /// is in sync: the row need not be mapped.
+    fn row_in_sync(&self, position: usize, source_hash: Digest) -> bool;
+    /// The mapped record is in sync.
+    fn record_in_sync(&self, record: &Record) -> bool;
 }
 
 /// The row's external id: as [`Mapper::external_id`] reads it, unless the mirror knows the
 /// row's contact only under the id earlier builds read (Excel's apostrophe kept): then that
 /// one, so that no synced contact changes identity (it would be created again and the old
 /// one deleted).
-fn resolved_id(mapper: &Mapper, row: &crate::source::SourceRow, check: &dyn SyncCheck) -> (Option<String>, bool) {
+fn resolved_id<'r>(
+    mapper: &Mapper,
+    row: &'r crate::source::SourceRow,
+    check: &dyn SyncCheck,
+) -> (Option<Cow<'r, str>>, bool) {
     let Some(id) = mapper.external_id(row) else { return (None, false) };
     match mapper.external_id_as_written(row) {
-        Some(old) if !check.knows_id(&id) && check.knows_id(&old) => (Some(old), true),
+        Some(old) if check.position(&id).is_none() && check.position(&old).is_some() => (Some(Cow::Owned(old)), true),
         _ => (Some(id), false),
     }
 }
@@ -102,9 +160,9 @@ pub fn map_items(
     items: impl IntoIterator<Item = Result<SourceItem, SourceError>>,
     check: &dyn SyncCheck,
 ) -> Result<Mapped, SourceError> {
-    let mut out = Mapped { present: crate::model::id_map(check.expected_rows()), ..Mapped::default() };
-    // Every later row of an external id already seen.
-    let mut repeats: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut out = Mapped { present: Present::new(check.known()), ..Mapped::default() };
+    // Every later row of an external id already seen, with the id's position in the index.
+    let mut repeats: HashMap<String, (Option<usize>, Vec<u64>)> = HashMap::new();
     let mut tally = mapper.phone_tally();
     for item in items {
         let row = match item? {
@@ -116,21 +174,25 @@ pub fn map_items(
             }
         };
         out.rows += 1;
-        let (mut id, as_written) = resolved_id(mapper, &row, check);
+        let (id, as_written) = resolved_id(mapper, &row, check);
         if as_written {
             out.ids_kept_as_written += 1;
         }
+        let at = id.as_deref().and_then(|id| check.position(id));
+        let repeated = id.as_deref().is_some_and(|id| out.present.get(at, id).is_some());
         let source_hash = mapper.source_hash(&row);
-        // Moved into `present`, not copied: a million unchanged rows are a million ids.
-        if let Some(id) = id.take_if(|id| !out.present.contains_key(id) && check.row_in_sync(id, source_hash)) {
+        if let (Some(id), Some(position)) = (&id, at)
+            && !repeated
+            && check.row_in_sync(position, source_hash)
+        {
             out.in_sync += 1;
-            out.present.insert(id, FirstSeen { row: row.row, seen: Seen::InSync });
+            out.present.insert(at, Cow::Borrowed(id), FirstSeen { row: row.row, seen: Seen::InSync });
             continue;
         }
         let mapped = mapper.map_tallied(&row, &mut tally).map(|m| {
             let mut r = m.record;
             if let Some(id) = id.as_ref().filter(|_| as_written) {
-                r.external_id.clone_from(id);
+                r.external_id = id.to_string();
             }
             out.warnings
                 .extend(m.warnings.into_iter().map(|w| Warning { external_id: Some(r.external_id.clone()), ..w }));
@@ -141,9 +203,9 @@ pub fn map_items(
             out.errors.extend(mapped.err());
             continue;
         };
-        if out.present.contains_key(&id) {
+        if repeated {
             // Reported with the other rows of its id once all are known.
-            repeats.entry(id).or_default().push(row.row);
+            repeats.entry(id.into_owned()).or_insert_with(|| (at, Vec::new())).1.push(row.row);
             out.errors.extend(mapped.err());
             continue;
         }
@@ -161,7 +223,7 @@ pub fn map_items(
                 Seen::Invalid
             }
         };
-        out.present.insert(id, FirstSeen { row: row.row, seen });
+        out.present.insert(at, id, FirstSeen { row: row.row, seen });
     }
     if !repeats.is_empty() {
         resolve_duplicates(&mut out, repeats);
@@ -172,9 +234,10 @@ pub fn map_items(
 }
 
 /// Takes every record of a duplicated id out of the run and reports each of its valid rows.
-fn resolve_duplicates(out: &mut Mapped, repeats: HashMap<String, Vec<u64>>) {
-    for (id, later) in repeats {
-        let FirstSeen { row: first_row, seen: first_seen } = out.present[&id];
+fn resolve_duplicates(out: &mut Mapped, repeats: HashMap<String, (Option<usize>, Vec<u64>)>) {
+    for (id, (at, later)) in repeats {
+        // Every repeat was seen first (that is what made it a repeat).
+        let Some(FirstSeen { row: first_row, seen: first_seen }) = out.present.get(at, &id) else { continue };
         let mut rows = vec![first_row];
         rows.extend(&later);
         match first_seen {
@@ -217,7 +280,7 @@ mod tests {
 
     #[expect(clippy::unnecessary_wraps, reason = "the list of items also holds a bad row")]
     fn item(row: u64, cells: [&str; 3]) -> Result<SourceItem, SourceError> {
-        Ok(SourceItem::Row(SourceRow { row, cells: cells.map(String::from).to_vec(), link: None }))
+        Ok(SourceItem::Row(SourceRow { row, cells: cells.to_vec().into(), link: None }))
     }
 
     #[test]
@@ -236,7 +299,7 @@ mod tests {
         ];
         struct OnlyA;
         impl SyncCheck for OnlyA {
-            fn row_in_sync(&self, _: &str, _: Digest) -> bool {
+            fn row_in_sync(&self, _: usize, _: Digest) -> bool {
                 false
             }
             fn record_in_sync(&self, r: &Record) -> bool {
@@ -255,9 +318,8 @@ mod tests {
         assert!(errs[3].1.contains("also on row 5"), "{errs:#?}");
         assert!(errs[5].1.contains("also on row 7"), "{errs:#?}");
         assert_eq!(errs[6], (9, "ragged"));
-        let mut present: Vec<&str> = out.present.keys().map(String::as_str).collect();
-        present.sort_unstable();
-        assert_eq!(present, vec!["a", "b", "c", "d"]);
+        assert!(["a", "b", "c", "d"].iter().all(|id| out.present.has_new(id)), "{:?}", out.present);
+        assert_eq!(out.present.len(), 4);
         assert_eq!(out.valid(), 1);
     }
 }

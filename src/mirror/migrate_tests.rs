@@ -1,13 +1,14 @@
 //! Migration 0009 on a mirror the previous schema (version 8) wrote: every time, RFC 3339
 //! text then, is the same moment after it as INTEGER Unix milliseconds, read back through
 //! [`Timestamp`]: a deferred delete's mark and its due time, runs, tombstones, history,
-//! failures; an unreadable time becomes NULL or 0 as the migration says.
+//! failures; an unreadable time becomes NULL or 0 as the migration says. Migration 0010 on a
+//! version-9 mirror: read as it is until a run migrates it, then scanned through its index.
 
 use rusqlite::Connection;
 
 use super::migrate::{MIGRATIONS, SCHEMA_VERSION, version};
 use super::rows::Select;
-use super::store::Mirror;
+use super::store::{INDEX_SCAN, Mirror};
 use super::timestamp::Timestamp;
 use crate::config::DEFAULT_LOCK_TIMEOUT;
 use crate::plan::Presence;
@@ -153,4 +154,55 @@ fn a_migration_that_fails_leaves_the_version_8_mirror_as_it_was() {
         })
         .unwrap();
     assert_eq!((kind.as_str(), text.as_str()), ("text", "2026-12-01T10:00:00.000Z"));
+}
+
+/// A mirror as the build before 0010 left it: schema version 9, marked, two contacts (one
+/// with its stored JSON, one with an update pending and missing since a time).
+fn version_9_mirror(path: &std::path::Path) {
+    let mut conn = Connection::open(path).unwrap();
+    let tx = conn.transaction().unwrap();
+    for sql in &MIGRATIONS[..9] {
+        tx.execute_batch(sql).unwrap();
+    }
+    tx.pragma_update(None, "user_version", 9).unwrap();
+    tx.pragma_update(None, "application_id", super::mark::APPLICATION_ID).unwrap();
+    tx.execute_batch(
+        "INSERT INTO contacts (external_id, contact_id, hash, pushed, pending, created_at, updated_at, source_hash, missing_since, restored)
+         VALUES ('C-1', 'ct1', NULL, '{}', NULL, 1, 1, NULL, NULL, 0),
+                ('C-2', 'ct2', NULL, NULL, 'update', 1, 1, NULL, 5000, 0);",
+    )
+    .unwrap();
+    tx.commit().unwrap();
+}
+
+/// What SQLite says it will read for `sql`.
+fn query_plan(conn: &Connection, sql: &str) -> String {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let details: Vec<String> = stmt.query_map([], |r| r.get(3)).unwrap().collect::<Result<_, _>>().unwrap();
+    details.join("; ")
+}
+
+#[test]
+fn a_version_9_mirror_is_read_as_it_is_and_scanned_through_its_index_once_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite3");
+    version_9_mirror(&path);
+    // A dry run or `status` after the upgrade reads it without migrating it (0010 is an index).
+    let read = Mirror::open_read_only(&path, DEFAULT_LOCK_TIMEOUT).unwrap().expect("a mirror");
+    let before = read.index().unwrap();
+    assert_eq!(before.len(), 2);
+    assert_eq!(before["C-2"].presence, Presence::MissingSince(5000));
+    assert!(query_plan(&read.conn, INDEX_SCAN).starts_with("SCAN contacts"), "{}", query_plan(&read.conn, INDEX_SCAN));
+    drop(read);
+    assert_eq!(version(&Connection::open(&path).unwrap()).unwrap(), 9);
+
+    // A run migrates it: the same index, now read from `contacts_known` (the scan and the
+    // count before it), not from the table with its JSON.
+    let m = Mirror::open(&path, DEFAULT_LOCK_TIMEOUT).unwrap();
+    assert_eq!(version(&m.conn).unwrap(), SCHEMA_VERSION);
+    assert_eq!(m.index().unwrap(), before);
+    for sql in [INDEX_SCAN, "SELECT COUNT(*) FROM contacts"] {
+        let plan = query_plan(&m.conn, sql);
+        assert!(plan.contains("USING COVERING INDEX contacts_known"), "{sql}: {plan}");
+    }
 }

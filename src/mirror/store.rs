@@ -134,7 +134,7 @@ impl Mirror {
         if version > migrate::SCHEMA_VERSION {
             return Err(MirrorError::Newer { path: path.to_path_buf(), found: version, ours: migrate::SCHEMA_VERSION });
         }
-        if version != migrate::SCHEMA_VERSION {
+        if version < migrate::READS_FROM {
             return Err(MirrorError::Schema {
                 path: path.to_path_buf(),
                 message: format!(
@@ -174,12 +174,7 @@ impl Mirror {
         let count: i64 =
             self.conn.query_row("SELECT COUNT(*) FROM contacts", [], |r| r.get(0)).map_err(|e| self.sql_err(e))?;
         let mut index = crate::model::id_map(usize::try_from(count).unwrap_or(0));
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT external_id, contact_id, hash, pending, source_hash, missing_since, restored FROM contacts",
-            )
-            .map_err(|e| self.sql_err(e))?;
+        let mut stmt = self.conn.prepare(INDEX_SCAN).map_err(|e| self.sql_err(e))?;
         let rows = stmt
             .query_map([], |r| {
                 // Read in place (no `String` a column): a million rows made four million
@@ -431,6 +426,11 @@ impl Mirror {
         Ok((!defs.is_empty()).then_some(defs))
     }
 }
+
+/// What [`Mirror::index`] reads of every contact: the columns of the `contacts_known` index
+/// (migration 0010), so that SQLite reads that index and not the table with its JSON.
+pub(super) const INDEX_SCAN: &str =
+    "SELECT external_id, contact_id, hash, pending, source_hash, missing_since, restored FROM contacts";
 
 /// Why [`check_integrity`] refused a mirror.
 enum Integrity {

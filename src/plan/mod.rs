@@ -27,9 +27,10 @@ pub struct Inputs<'a> {
     pub records: &'a [Record],
     /// Records left out of `records` because they are in sync.
     pub in_sync: usize,
-    /// Whether an external id is in the source, valid or not (invalid and duplicated
-    /// rows included): none of these is deleted.
-    pub present: &'a dyn Fn(&str) -> bool,
+    /// Whether the mirror's record at this position of `index`, under this external id, has
+    /// a row in the source, valid or not (invalid and duplicated rows included): none of
+    /// these is deleted.
+    pub present: &'a dyn Fn(usize, &str) -> bool,
     pub index: &'a MirrorIndex,
     pub delete_missing: bool,
     /// How long a row must be missing before its contact is deleted (milliseconds; 0 at once).
@@ -47,21 +48,21 @@ pub fn in_sync(index: &MirrorIndex, record: &Record) -> bool {
 
 /// The mirror index answers "is this row or record in sync?" for the streaming mapper.
 impl crate::mapping::records::SyncCheck for MirrorIndex {
-    fn row_in_sync(&self, external_id: &str, source_hash: Digest) -> bool {
-        self.get(external_id)
-            .is_some_and(|e| e.contact_id.is_some() && e.pending.is_none() && e.source_hash == Some(source_hash))
+    fn position(&self, external_id: &str) -> Option<usize> {
+        self.get_index_of(external_id)
+    }
+
+    fn known(&self) -> usize {
+        self.len()
+    }
+
+    fn row_in_sync(&self, position: usize, source_hash: Digest) -> bool {
+        self.get_index(position)
+            .is_some_and(|(_, e)| e.contact_id.is_some() && e.pending.is_none() && e.source_hash == Some(source_hash))
     }
 
     fn record_in_sync(&self, record: &Record) -> bool {
         in_sync(self, record)
-    }
-
-    fn expected_rows(&self) -> usize {
-        self.len()
-    }
-
-    fn knows_id(&self, external_id: &str) -> bool {
-        self.get(external_id).is_some()
     }
 }
 
@@ -111,8 +112,8 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
             diff,
         });
     }
-    for (id, e) in inputs.index {
-        let present = (inputs.present)(id);
+    for (at, (id, e)) in inputs.index.iter().enumerate() {
+        let present = (inputs.present)(at, id);
         if present {
             if e.presence != Presence::Present {
                 plan.marks.returned.push(id.clone());
@@ -173,7 +174,7 @@ mod tests {
     /// Inputs with `delete_missing` on and `delete_after` 0: a missing row's contact goes now.
     fn deleting_at_once<'a>(
         records: &'a [Record],
-        present: &'a dyn Fn(&str) -> bool,
+        present: &'a dyn Fn(usize, &str) -> bool,
         index: &'a MirrorIndex,
     ) -> Inputs<'a> {
         Inputs { records, in_sync: 0, present, index, delete_missing: true, delete_after_ms: 0, now_ms: 1_000 }
@@ -197,7 +198,7 @@ mod tests {
         assert_eq!(needs_base(&records, &index), vec!["changed"]);
         let bases: HashMap<String, PushedState> =
             [("changed".to_owned(), PushedState { state: old.clone(), ..Default::default() })].into();
-        let present = |id: &str| present.contains(id);
+        let present = |_: usize, id: &str| present.contains(id);
         let inputs = deleting_at_once(&records, &present, &index);
         let p = plan(&inputs, &bases);
         assert_eq!(p.creates.iter().map(|c| c.row).collect::<Vec<_>>(), vec![4, 5]);
@@ -220,7 +221,7 @@ mod tests {
         let mut index = MirrorIndex::default();
         index.insert("a".into(), entry("c-a", &records[0].state, Some(Pending::Update)));
         assert_eq!(needs_base(&records, &index), vec!["a"]);
-        let present = |id: &str| id == "a";
+        let present = |_: usize, id: &str| id == "a";
         let inputs = deleting_at_once(&records, &present, &index);
         let p = plan(&inputs, &HashMap::new());
         assert_eq!(p.updates.len(), 1);
@@ -236,7 +237,7 @@ mod tests {
         index.insert("due".into(), IndexEntry { presence: Presence::MissingSince(100), ..entry("c3", &old, None) });
         index.insert("kept".into(), IndexEntry { presence: Presence::Restored, ..entry("c4", &old, None) });
         index.insert("back".into(), IndexEntry { presence: Presence::MissingSince(100), ..entry("c5", &old, None) });
-        let present = |id: &str| id == "back";
+        let present = |_: usize, id: &str| id == "back";
         let inputs = Inputs {
             records: &[],
             in_sync: 1,

@@ -145,11 +145,11 @@ pub struct SourceHasher {
 impl SourceHasher {
     pub fn new(header: &[String]) -> SourceHasher {
         let mut h = SourceHasher { sha: Sha256::new(), rows: 0 };
-        h.cells(header);
+        h.cells(header.iter().map(String::as_str));
         h
     }
 
-    fn cells(&mut self, cells: &[String]) {
+    fn cells<'c>(&mut self, cells: impl Iterator<Item = &'c str>) {
         for c in cells {
             self.sha.update(c.as_bytes());
             self.sha.update([0x1f]);
@@ -163,7 +163,7 @@ impl SourceHasher {
         match item {
             Ok(SourceItem::Row(r)) => {
                 self.sha.update(r.row.to_le_bytes());
-                self.cells(&r.cells);
+                self.cells(r.cells.iter());
             }
             Ok(SourceItem::Bad(e)) => {
                 self.sha.update(e.row.to_le_bytes());

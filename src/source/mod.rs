@@ -22,4 +22,4 @@ pub use cell::Cell;
 pub use error::{EncodingProblem, SourceError};
 pub use kind::Source;
 pub use open::{open, read};
-pub use row::{RowError, SourceData, SourceItem, SourceRow, SourceRows};
+pub use row::{Cells, RowError, SourceData, SourceItem, SourceRow, SourceRows};

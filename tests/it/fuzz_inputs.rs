@@ -201,7 +201,7 @@ proptest! {
     ) {
         thread_local!(static DIR: tempfile::TempDir = tempfile::tempdir().unwrap());
         let mapper = DIR.with(|d| mapper(d.path()));
-        let row = SourceRow { row: 42, cells, link };
+        let row = SourceRow { row: 42, cells: cells.into(), link };
         match mapper.map(&row) {
             Ok(record) => {
                 prop_assert_eq!(record.row, 42);

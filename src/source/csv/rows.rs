@@ -12,7 +12,7 @@ use super::options::{CsvOptions, HEADER_SEARCH, HeaderAt};
 use super::transcode::{PREFIX, Transcoded, UTF8_BOM, detect, read_prefix, sep_line};
 use crate::config::encoding::TextEncoding;
 use crate::source::error::{EncodingProblem, SourceError};
-use crate::source::row::{RowError, SourceData, SourceItem, SourceRow};
+use crate::source::row::{Cells, RowError, SourceData, SourceItem, SourceRow};
 
 /// Opens the CSV file at `path` and reads its header; the rows follow one at a time.
 pub fn open_path(path: &Path, options: &CsvOptions) -> Result<CsvRows<std::io::BufReader<std::fs::File>>, SourceError> {
@@ -224,15 +224,22 @@ impl<R: Read> CsvRows<R> {
                 continue;
             }
             let width = self.header.len();
-            let mut cells = match decode(&self.record) {
+            // The record's one buffer becomes the row's (no `String` a cell); the next row is
+            // read into a new one of the same size.
+            let fresh = ::csv::ByteRecord::with_capacity(self.record.as_slice().len(), self.record.len());
+            let mut cells = match Cells::from_csv(std::mem::replace(&mut self.record, fresh)) {
                 Ok(cells) => cells,
-                Err(field) => return Err(self.not_utf8(row, field)),
+                Err((record, field)) => {
+                    self.record = record;
+                    return Err(self.not_utf8(row, field));
+                }
             };
             // Empty cells past the header's last column (Excel's trailing delimiters) are nothing.
-            if cells.len() > width && cells[width..].iter().all(|c| c.trim().is_empty()) {
+            if cells.len() > width && cells.iter().skip(width).all(|c| c.trim().is_empty()) {
                 cells.truncate(width);
             }
-            return Ok(Some(match cells.iter().position(|c| c.contains('\0')) {
+            let nul = cells.iter().position(|c| c.contains('\0'));
+            return Ok(Some(match nul {
                 Some(field) => SourceItem::Bad(RowError {
                     row,
                     external_id: None,

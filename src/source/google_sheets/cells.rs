@@ -148,7 +148,7 @@ impl Iterator for GridRows {
             }
             cells.resize(self.width, String::new());
             let row = self.first_row + offset as u64;
-            return Some(SourceItem::Row(SourceRow { row, cells, link: (self.link)(row) }));
+            return Some(SourceItem::Row(SourceRow { row, cells: cells.into(), link: (self.link)(row) }));
         }
     }
 }
@@ -213,7 +213,7 @@ mod tests {
             })
             .collect();
         let got: Vec<(u64, Vec<&str>, Option<&str>)> =
-            rows.iter().map(|r| (r.row, r.cells.iter().map(String::as_str).collect(), r.link.as_deref())).collect();
+            rows.iter().map(|r| (r.row, r.cells.iter().collect(), r.link.as_deref())).collect();
         assert_eq!(
             got,
             vec![

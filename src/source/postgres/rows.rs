@@ -135,7 +135,7 @@ fn decode(row: &tokio_postgres::Row, decoders: &[Decoder], number: u64) -> Sourc
             }
         }
     }
-    SourceItem::Row(SourceRow { row: number, cells, link: None })
+    SourceItem::Row(SourceRow { row: number, cells: cells.into(), link: None })
 }
 
 /// A value's bytes as the server sent them (`None`: NULL), for [`Decoder::text`].

@@ -189,7 +189,7 @@ impl CardRows {
                 s
             });
         }
-        SourceItem::Row(SourceRow { row, cells, link: None })
+        SourceItem::Row(SourceRow { row, cells: cells.into(), link: None })
     }
 }
 
@@ -251,7 +251,7 @@ mod tests {
             .collect();
         let rows: Vec<_> = CardRows::new(files, selectors)
             .map(|r| match r.unwrap() {
-                SourceItem::Row(r) => (r.row, r.cells),
+                SourceItem::Row(r) => (r.row, r.cells.iter().map(str::to_owned).collect::<Vec<_>>()),
                 SourceItem::Bad(e) => panic!("{e:?}"),
             })
             .collect();

@@ -170,7 +170,11 @@ impl Iterator for SheetRows {
                 continue;
             }
             cells.resize(self.width, String::new());
-            return Some(Ok(SourceItem::Row(SourceRow { row: self.row_number(offset), cells, link: None })));
+            return Some(Ok(SourceItem::Row(SourceRow {
+                row: self.row_number(offset),
+                cells: cells.into(),
+                link: None,
+            })));
         }
         None
     }
@@ -187,7 +191,7 @@ mod tests {
 
     fn rows(rows: SheetRows) -> Vec<(u64, Vec<String>)> {
         rows.map(|i| match i.unwrap() {
-            SourceItem::Row(r) => (r.row, r.cells),
+            SourceItem::Row(r) => (r.row, r.cells.iter().map(str::to_owned).collect()),
             SourceItem::Bad(e) => panic!("{e:?}"),
         })
         .collect()
