@@ -1,7 +1,7 @@
 #!/bin/bash
 # Times two (or more) builds of openphone-sync on the same bench workspace, alternately, in
 # one session (a shared machine's load moves between runs: ratios taken this way hold).
-# Use it as the bench's BENCH_WRAP; it runs each of $CMP_BINS twice on every measured command,
+# Use it as the bench's BENCH_WRAP; it runs each of $CMP_BINS $CMP_ROUNDS times (default 2) on every measured command,
 # appends "binary args | wall s peak KiB | load average" lines to $CMP_LOG, then runs the
 # first of $CMP_BINS for the bench's own table. With PERF=1 that last run is also recorded by
 # `perf record` into /tmp/perf.<n>.data. Example (docs/performance.md, issue 22):
@@ -13,7 +13,7 @@ set -u
 time_cmd=$1 f=$2 fmt=$3
 shift 4
 out=$(mktemp)
-for round in 1 2; do
+for round in $(seq "${CMP_ROUNDS:-2}"); do
   for b in $CMP_BINS; do
     /usr/bin/time -f "%e %M" -o "$out" "$b" "$@" > /dev/null 2>&1
     echo "$(basename "$b") $* | $(tail -1 "$out") | load $(cut -d' ' -f1 /proc/loadavg)" >> "$CMP_LOG"

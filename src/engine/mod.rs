@@ -53,7 +53,7 @@ pub async fn sync(run: &Run<'_>) -> Result<Report, Stop> {
             let mirror = blocking(|| Mirror::open_read_only(&run.config.database, run.config.lock_timeout))?
                 .map(|m| m.with_clock(run.clock.clone()));
             let client = key.map(|k| client(run, k)).transpose()?;
-            let result = steps(run, Target::Dry { client, mirror }, saved.as_ref()).await;
+            let result = steps(run, Target::Dry { client, mirror }, None, saved.as_ref()).await;
             return stopped_on_request(run, None, result);
         }
         (false, Some(key)) => key,
@@ -61,11 +61,15 @@ pub async fn sync(run: &Run<'_>) -> Result<Report, Stop> {
     };
     let _lock =
         if run.lock_held { None } else { Some(blocking(|| RunLock::acquire(&run.config.database, Role::Sync))?) };
-    let mut mirror =
-        blocking(|| Mirror::open(&run.config.database, run.config.lock_timeout))?.with_clock(run.clock.clone());
+    // The index is read as the mirror is checked (two threads), before anything is written.
+    let (mirror, index) = blocking(|| Mirror::open_with_index(&run.config.database, run.config.lock_timeout))?;
+    let mut mirror = mirror.with_clock(run.clock.clone());
     let run_id = blocking(|| mirror.start_run(Mode::Apply))?;
     let result = match client(run, key) {
-        Ok(client) => steps(run, Target::Apply { client, mirror: &mut mirror, run_id }, saved.as_ref()).await,
+        Ok(client) => {
+            let target = Target::Apply { client, mirror: &mut mirror, run_id };
+            steps(run, target, Some(index), saved.as_ref()).await
+        }
         Err(stop) => Err(stop),
     };
     let result = stopped_on_request(run, Some(run_id), result);
@@ -135,8 +139,14 @@ fn stopped_on_request(run: &Run<'_>, run_id: Option<i64>, result: Result<Report,
 }
 
 /// The steps, from the catalog to the report. Each returns its value, kept in [`Found`];
-/// the report is built from them once the run ends, wherever that is.
-async fn steps(run: &Run<'_>, mut target: Target<'_>, saved: Option<&prepare::PlanUse>) -> Result<Report, Stop> {
+/// the report is built from them once the run ends, wherever that is. `index`: the mirror's,
+/// when it was read as the mirror was opened (else it is read here).
+async fn steps(
+    run: &Run<'_>,
+    mut target: Target<'_>,
+    index: Option<MirrorIndex>,
+    saved: Option<&prepare::PlanUse>,
+) -> Result<Report, Stop> {
     let now_ms = run.clock.now_millis();
     let mut found = Found { run_id: target.run_id(), ..Found::default() };
     let ended = |found: Found, end: End, target: &Target<'_>| {
@@ -146,7 +156,10 @@ async fn steps(run: &Run<'_>, mut target: Target<'_>, saved: Option<&prepare::Pl
     let (client, mirror) = target.parts();
     let (catalog, note) = catalog::load(run, client, mirror).await?;
     found.catalog_note = note;
-    let mut index = blocking(|| target.mirror().map(Mirror::index).transpose())?.unwrap_or_default();
+    let mut index = match index {
+        Some(index) => index,
+        None => blocking(|| target.mirror().map(Mirror::index).transpose())?.unwrap_or_default(),
+    };
     let (client, mirror) = target.parts();
     let read = read::read(run, client, &catalog, mirror, &mut index).await?;
     let Some(read) = read else {
