@@ -62,23 +62,19 @@ impl IdColumns {
             });
             return Ok(Cow::Owned(format!("h-{}", &hex[..HASHED_ID_LEN - 2])));
         }
-        match &self.columns[..] {
-            [(i, column)] => {
-                let id = cell(*i);
-                limits::external_id_problem(id, column).map_or(Ok(Cow::Borrowed(id)), Err)
-            }
-            _ => {
-                let id = cells().map(|(c, _)| c).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(" ");
-                if id.chars().count() > EXTERNAL_ID_MAX {
-                    return Err(format!(
-                        "the external id built from {} is {} characters, over OpenPhone's limit of {EXTERNAL_ID_MAX}: set `hash = true` on external_id",
-                        names(),
-                        id.chars().count()
-                    ));
-                }
-                Ok(Cow::Owned(id))
-            }
+        if let [(i, column)] = &self.columns[..] {
+            let id = cell(*i);
+            return limits::external_id_problem(id, column).map_or(Ok(Cow::Borrowed(id)), Err);
         }
+        let id = cells().map(|(c, _)| c).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(" ");
+        if id.chars().count() > EXTERNAL_ID_MAX {
+            return Err(format!(
+                "the external id built from {} is {} characters, over OpenPhone's limit of {EXTERNAL_ID_MAX}: set `hash = true` on external_id",
+                names(),
+                id.chars().count()
+            ));
+        }
+        Ok(Cow::Owned(id))
     }
 }
 

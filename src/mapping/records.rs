@@ -6,9 +6,10 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::SyncSender;
 
 use crate::model::{Digest, Record};
-use crate::source::{RowError, SourceError, SourceItem};
+use crate::source::{RowError, SourceError, SourceItem, SourceRow};
 
 use super::mapper::Mapper;
 use super::warning::Warning;
@@ -141,11 +142,7 @@ pub trait SyncCheck {
 /// row's contact only under the id earlier builds read (Excel's apostrophe kept): then that
 /// one, so that no synced contact changes identity (it would be created again and the old
 /// one deleted).
-fn resolved_id<'r>(
-    mapper: &Mapper,
-    row: &'r crate::source::SourceRow,
-    check: &dyn SyncCheck,
-) -> (Option<Cow<'r, str>>, bool) {
+fn resolved_id<'r>(mapper: &Mapper, row: &'r SourceRow, check: &dyn SyncCheck) -> (Option<Cow<'r, str>>, bool) {
     let Some(id) = mapper.external_id(row) else { return (None, false) };
     match mapper.external_id_as_written(row) {
         Some(old) if check.position(&id).is_none() && check.position(&old).is_some() => (Some(Cow::Owned(old)), true),
@@ -153,11 +150,75 @@ fn resolved_id<'r>(
     }
 }
 
+/// Rows a chunk of [`read_ahead`] holds.
+const CHUNK: usize = 256;
+/// Chunks read ahead of the mapper at most.
+const CHUNKS_AHEAD: usize = 16;
+
+/// A row read ahead: the row with its digest ([`Mapper::source_hash`]), or why it could not
+/// be read.
+enum Ahead {
+    Row(SourceRow, Digest),
+    Bad(RowError),
+}
+
 /// Maps `items` (a source's rows), dropping the records `check` finds in sync: first by the
-/// row's digest (no mapping needed), else by the mapped record.
-pub fn map_items(
+/// row's digest (no mapping needed), else by the mapped record. The rows are read (parsed,
+/// decoded, checked by the source's guard) and digested on a second thread, in chunks, a
+/// few chunks ahead of the mapping on this one: the two halves of the work take about as
+/// long, and a machine has two cores.
+pub fn map_items<I>(mapper: &Mapper, items: I, check: &dyn SyncCheck) -> Result<Mapped, SourceError>
+where
+    I: IntoIterator<Item = Result<SourceItem, SourceError>>,
+    I::IntoIter: Send,
+{
+    let items = items.into_iter();
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
+        std::thread::Builder::new()
+            .name("read".into())
+            .spawn_scoped(s, move || read_ahead(mapper, items, &tx))
+            .map_err(|e| SourceError::Unreadable {
+                origin: "the source".into(),
+                message: format!("cannot start the thread that reads it: {e}"),
+            })?;
+        // Ends when the reader has sent its last chunk (or an error); returning early drops
+        // `rx`, which ends the reader at its next chunk.
+        map_ahead(mapper, rx.into_iter().flatten(), check)
+    })
+}
+
+/// Reads `items` into chunks of [`Ahead`] rows and sends them; stops after an error, or
+/// when the mapper has stopped listening.
+fn read_ahead(
     mapper: &Mapper,
-    items: impl IntoIterator<Item = Result<SourceItem, SourceError>>,
+    items: impl Iterator<Item = Result<SourceItem, SourceError>>,
+    tx: &SyncSender<Vec<Result<Ahead, SourceError>>>,
+) {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for item in items {
+        let failed = item.is_err();
+        chunk.push(item.map(|item| match item {
+            SourceItem::Row(row) => {
+                let digest = mapper.source_hash(&row);
+                Ahead::Row(row, digest)
+            }
+            SourceItem::Bad(e) => Ahead::Bad(e),
+        }));
+        if failed {
+            break;
+        }
+        if chunk.len() == CHUNK && tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err() {
+            return;
+        }
+    }
+    let _ = tx.send(chunk);
+}
+
+/// The mapping half of [`map_items`], over the rows read ahead.
+fn map_ahead(
+    mapper: &Mapper,
+    items: impl Iterator<Item = Result<Ahead, SourceError>>,
     check: &dyn SyncCheck,
 ) -> Result<Mapped, SourceError> {
     let mut out = Mapped { present: Present::new(check.known()), ..Mapped::default() };
@@ -165,9 +226,9 @@ pub fn map_items(
     let mut repeats: HashMap<String, (Option<usize>, Vec<u64>)> = HashMap::new();
     let mut tally = mapper.phone_tally();
     for item in items {
-        let row = match item? {
-            SourceItem::Row(row) => row,
-            SourceItem::Bad(e) => {
+        let (row, source_hash) = match item? {
+            Ahead::Row(row, digest) => (row, digest),
+            Ahead::Bad(e) => {
                 out.rows += 1;
                 out.errors.push(e);
                 continue;
@@ -180,7 +241,6 @@ pub fn map_items(
         }
         let at = id.as_deref().and_then(|id| check.position(id));
         let repeated = id.as_deref().is_some_and(|id| out.present.get(at, id).is_some());
-        let source_hash = mapper.source_hash(&row);
         if let (Some(id), Some(position)) = (&id, at)
             && !repeated
             && check.row_in_sync(position, source_hash)
@@ -268,7 +328,6 @@ fn resolve_duplicates(out: &mut Mapped, repeats: HashMap<String, (Option<usize>,
 mod tests {
     use super::*;
     use crate::mapping::{FieldCatalog, Mapping};
-    use crate::source::SourceRow;
 
     fn mapper(dir: &std::path::Path) -> Mapper {
         let p = dir.join("m.toml");
