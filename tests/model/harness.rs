@@ -137,12 +137,20 @@ pub enum Op {
     ForeignMirror,
     /// The workspace's "Notes" custom field is removed (values go with it).
     RemoveNotesField,
+    /// The source's rows are written in another order (`seed`; 0: by external id, the
+    /// mirror's order), as an export sorted by another column is: nothing changes in
+    /// OpenPhone, and a plan saved before is stale (its source changed).
+    ReorderRows {
+        seed: u64,
+    },
 }
 
 /// What the last saved plan was made from.
 #[derive(Clone, Debug)]
 struct Saved {
     rows: BTreeMap<String, Row>,
+    /// The rows' order then (`Harness::order`).
+    order: u64,
     policies: crate::reference::Policies,
 }
 
@@ -161,6 +169,8 @@ pub(crate) struct Harness {
     saved: Option<Saved>,
     history_len: BTreeMap<String, usize>,
     csv_writes: u64,
+    /// The order of the source's rows: 0 by external id, else shuffled by this seed.
+    order: u64,
     pub steps: Vec<String>,
 }
 
@@ -285,6 +295,7 @@ impl Harness {
             saved: None,
             history_len: BTreeMap::new(),
             csv_writes: 0,
+            order: 0,
             steps: vec![],
         };
         for (i, id) in IDS.iter().take(3).enumerate() {
@@ -317,7 +328,17 @@ impl Harness {
     /// settle pause (docs/deletes-and-ownership.md) never costs a case 0.2 s.
     fn write_source(&mut self) {
         let mut text = String::from("ID,First Name,Company,Email,Mobile,Source\n");
-        for (id, r) in &self.model.rows {
+        let mut rows: Vec<(&String, &Row)> = self.model.rows.iter().collect();
+        if self.order != 0 {
+            let order = self.order;
+            rows.sort_by_cached_key(|(id, _)| {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                (order, id.as_str()).hash(&mut h);
+                h.finish()
+            });
+        }
+        for (id, r) in rows {
             let _ = writeln!(text, "{id},{},{},{},{},{}", r.first, r.company, r.email, r.phone, r.lead);
         }
         self.ws.write("contacts.csv", &text);
@@ -549,6 +570,13 @@ impl Harness {
                 }
             }
             Op::ForeignMirror => self.foreign_mirror()?,
+            Op::ReorderRows { seed } => {
+                if seed == self.order {
+                    return Ok(());
+                }
+                self.order = seed;
+                self.write_source();
+            }
             Op::RemoveNotesField => {
                 if !self.model.notes_field {
                     return Ok(());
@@ -772,7 +800,8 @@ impl Harness {
         if target == PlanTarget::Fresh {
             match ended {
                 Ended::Report(r) if r["outcome"] == "ok" => {
-                    self.saved = Some(Saved { rows: self.model.rows.clone(), policies: self.model.policies });
+                    self.saved =
+                        Some(Saved { rows: self.model.rows.clone(), order: self.order, policies: self.model.policies });
                     Ok(())
                 }
                 Ended::Report(r) => Err(format!("saving a plan did not end ok: {r:#}")),
@@ -793,7 +822,7 @@ impl Harness {
     /// plan was saved; otherwise refused or applied as a clean sync.
     fn apply_plan(&mut self) -> Result<Option<Value>, String> {
         let Some(saved) = self.saved.clone() else { return Ok(None) };
-        let source_changed = saved.rows != self.model.rows;
+        let source_changed = saved.rows != self.model.rows || saved.order != self.order;
         let stale = source_changed || saved.policies != self.model.policies;
         let start = self.ws.fake.requests().len();
         let ended = self.engine(Mode::Apply, false, Some(PlanFile::Apply(self.plan_path(PlanTarget::Fresh))), None);

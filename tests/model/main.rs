@@ -132,6 +132,7 @@ impl ReferenceStateMachine for Machine {
             1 => Just(Op::ApplyPlan),
             1 => Just(Op::ForeignMirror),
             1 => Just(Op::RemoveNotesField),
+            2 => prop_oneof![Just(0u64), 1..4u64].prop_map(|seed| Op::ReorderRows { seed }),
         ]
         .boxed()
     }
