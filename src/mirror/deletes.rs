@@ -14,6 +14,12 @@ use crate::plan::Marks;
 /// A `tombstones` row: id, external id, contact id, run, deleted at, contact, pushed.
 type TombRow = (i64, String, String, Option<i64>, Timestamp, String, Option<String>);
 
+/// Drops the tombstones whose delete never happened (the contact is still mirrored), asked
+/// tombstone by tombstone: `external_id IN (SELECT external_id FROM contacts)` walked every
+/// contact of the table (650 MB for a million) in every run.
+pub(super) const UNCONFIRMED_TOMBSTONES: &str = "DELETE FROM tombstones WHERE deleted_at IS NULL
+   AND EXISTS (SELECT 1 FROM contacts c WHERE c.external_id = tombstones.external_id)";
+
 impl Mirror {
     /// Records the marks a plan decided, in one transaction.
     pub fn apply_marks(&mut self, marks: &Marks, now_ms: i64) -> Result<(), MirrorError> {
@@ -81,11 +87,7 @@ impl Mirror {
             let old =
                 tx.execute("DELETE FROM tombstones WHERE deleted_at IS NOT NULL AND deleted_at < ?1", [before])?;
             // A tombstone written for a delete that then failed: the contact still exists.
-            let unconfirmed = tx.execute(
-                "DELETE FROM tombstones WHERE deleted_at IS NULL
-                   AND external_id IN (SELECT external_id FROM contacts)",
-                [],
-            )?;
+            let unconfirmed = tx.execute(UNCONFIRMED_TOMBSTONES, [])?;
             Ok(old + unconfirmed)
         })
     }

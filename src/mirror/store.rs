@@ -531,6 +531,39 @@ mod tests {
     }
 
     #[test]
+    fn a_tombstone_whose_delete_never_happened_is_dropped_by_asking_for_its_contact_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Mirror::open(&dir.path().join("m.sqlite3"), DEFAULT_LOCK_TIMEOUT).unwrap();
+        assert!(m.mark_pending(&["kept", "failed"], &[], &|| false).unwrap());
+        let doomed: Vec<(String, String, serde_json::Value)> =
+            ["kept", "failed"].iter().map(|id| ((*id).to_owned(), format!("c-{id}"), serde_json::json!({}))).collect();
+        m.save_tombstones(None, &doomed).unwrap();
+        // "kept" was deleted (it leaves the mirror); the DELETE of "failed" never happened.
+        m.confirm_deleted("kept").unwrap();
+        assert_eq!(m.purge_tombstones(0).unwrap(), 1);
+        let left: Vec<String> = m
+            .conn
+            .prepare("SELECT external_id FROM tombstones")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(left, ["kept"]);
+        // Every run purges: contacts are only looked up by key, never walked (a million).
+        let plan: Vec<String> = m
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", super::super::deletes::UNCONFIRMED_TOMBSTONES))
+            .unwrap()
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let contacts: Vec<&String> = plan.iter().filter(|p| p.contains(" c ") || p.contains("contacts")).collect();
+        assert_eq!(contacts, ["SEARCH c USING PRIMARY KEY (external_id=?)"], "{plan:?}");
+    }
+
+    #[test]
     fn pending_confirm_forget_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.sqlite3");
