@@ -1,7 +1,8 @@
 //! The sync engine: one run of `sync` (the command and each tick of the daemon), as its
 //! steps in order: load the catalog → read the source → verify (if asked) → map → count
 //! the rows → plan → the plan file → guard → apply (or, in a dry run, list) → the report →
-//! record. Every step takes the one [`Run`] value and returns its own value, kept in a
+//! record. An applying run has read the mirror's index as it opened the mirror (during the
+//! integrity check, `Mirror::open_with_index`); a dry run reads it after the catalog. Every step takes the one [`Run`] value and returns its own value, kept in a
 //! `record::Found`; the [`Report`] is built from those once, wherever the run ends. A dry
 //! and an applying run are a `Target` each; every failure is a [`Stop`] (with `From` each
 //! step's error).
