@@ -20,14 +20,9 @@ fn at(rfc3339: &str) -> Timestamp {
 /// A mirror as the build before 0009 left it: schema version 8, marked, times as text (as
 /// `format_millis` wrote them, and one with an offset and more digits, as RFC 3339 allows).
 fn old_mirror(path: &std::path::Path) {
-    let mut conn = Connection::open(path).unwrap();
-    let tx = conn.transaction().unwrap();
-    for sql in &MIGRATIONS[..8] {
-        tx.execute_batch(sql).unwrap();
-    }
-    tx.pragma_update(None, "user_version", 8).unwrap();
-    tx.pragma_update(None, "application_id", super::mark::APPLICATION_ID).unwrap();
-    tx.execute_batch(
+    mirror_at(
+        path,
+        8,
         "INSERT INTO contacts (external_id, contact_id, hash, pushed, pending, created_at, updated_at, missing_since, restored)
          VALUES ('C-1', 'ct1', NULL, NULL, NULL, '2026-11-01T08:00:00.000Z', '2026-11-02T08:00:00.000Z', '2026-12-01T10:00:00.000Z', 0),
                 ('C-2', 'ct2', NULL, NULL, NULL, '2026-11-01T08:00:00.000Z', '2026-11-01T08:00:00.000Z', NULL, 0),
@@ -44,9 +39,7 @@ fn old_mirror(path: &std::path::Path) {
          INSERT INTO failures (key, external_id, row, action, first_failed, last_failed, attempts, last_error, last_run)
          VALUES ('C-5', 'C-5', 5, 'create', '2026-11-30T10:00:00.000Z', '2026-12-01T10:00:00.000Z', 2, 'HTTP 400', 1);
          INSERT INTO custom_fields (key, name, type, fetched_at) VALUES ('k', 'Notes', 'string', '2026-12-01T09:59:01.000Z');",
-    )
-    .unwrap();
-    tx.commit().unwrap();
+    );
 }
 
 #[test]
@@ -159,19 +152,26 @@ fn a_migration_that_fails_leaves_the_version_8_mirror_as_it_was() {
 /// A mirror as the build before 0010 left it: schema version 9, marked, two contacts (one
 /// with its stored JSON, one with an update pending and missing since a time).
 fn version_9_mirror(path: &std::path::Path) {
-    let mut conn = Connection::open(path).unwrap();
-    let tx = conn.transaction().unwrap();
-    for sql in &MIGRATIONS[..9] {
-        tx.execute_batch(sql).unwrap();
-    }
-    tx.pragma_update(None, "user_version", 9).unwrap();
-    tx.pragma_update(None, "application_id", super::mark::APPLICATION_ID).unwrap();
-    tx.execute_batch(
+    mirror_at(
+        path,
+        9,
         "INSERT INTO contacts (external_id, contact_id, hash, pushed, pending, created_at, updated_at, source_hash, missing_since, restored)
          VALUES ('C-1', 'ct1', NULL, '{}', NULL, 1, 1, NULL, NULL, 0),
                 ('C-2', 'ct2', NULL, NULL, 'update', 1, 1, NULL, 5000, 0);",
-    )
-    .unwrap();
+    );
+}
+
+/// A mirror as the build of schema `version` left it: marked, its migrations run (none
+/// after), and `rows` written, in one transaction.
+fn mirror_at(path: &std::path::Path, version: usize, rows: &str) {
+    let mut conn = Connection::open(path).unwrap();
+    let tx = conn.transaction().unwrap();
+    for sql in &MIGRATIONS[..version] {
+        tx.execute_batch(sql).unwrap();
+    }
+    tx.pragma_update(None, "user_version", i64::try_from(version).unwrap()).unwrap();
+    tx.pragma_update(None, "application_id", super::mark::APPLICATION_ID).unwrap();
+    tx.execute_batch(rows).unwrap();
     tx.commit().unwrap();
 }
 
