@@ -381,4 +381,45 @@ mod tests {
         assert_eq!(out.present.len(), 4);
         assert_eq!(out.valid(), 1);
     }
+
+    /// Ids the mirror knows are kept by their position in its index: a row of a known id in
+    /// sync, its duplicate, a known id with no row, and a new id twice.
+    #[test]
+    fn known_ids_are_slots_by_position_and_their_duplicates_are_taken_out_too() {
+        /// A mirror holding these ids at positions 0, 1, 2; `true`: in sync by row digest.
+        struct Knows([(&'static str, bool); 3]);
+        impl SyncCheck for Knows {
+            fn position(&self, id: &str) -> Option<usize> {
+                self.0.iter().position(|(known, _)| *known == id)
+            }
+            fn known(&self) -> usize {
+                self.0.len()
+            }
+            fn row_in_sync(&self, position: usize, _: Digest) -> bool {
+                self.0[position].1
+            }
+            fn record_in_sync(&self, _: &Record) -> bool {
+                false
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let m = mapper(dir.path());
+        let items = vec![
+            item(2, ["x", "X", ""]),  // known, in sync
+            item(3, ["y", "Y", ""]),  // known, in sync
+            item(4, ["x", "X2", ""]), // duplicate of a known id in sync
+            item(5, ["n", "N", ""]),  // new
+            item(6, ["n", "N", ""]),  // duplicate of a new id
+        ];
+        let out = map_items(&m, items, &Knows([("x", true), ("y", true), ("z", false)])).unwrap();
+        assert_eq!((out.rows, out.in_sync, out.records.len()), (5, 1, 0));
+        let rows: Vec<u64> = out.errors.iter().map(|e| e.row).collect();
+        assert_eq!(rows, [2, 4, 5, 6]);
+        assert!(out.errors[0].message.contains("also on row 4"), "{:?}", out.errors);
+        // x and y have rows (none is deleted), z has none; n is kept by id.
+        let known: Vec<bool> = (0..3).map(|at| out.present.has_known(at)).collect();
+        assert_eq!(known, [true, true, false]);
+        assert!(out.present.has_new("n") && !out.present.has_new("x"));
+        assert_eq!(out.present.len(), 3);
+    }
 }
