@@ -237,5 +237,5 @@ fn make_plan(
         delete_after_ms: i64::try_from(run.config.sync.delete_after.as_millis()).unwrap_or(i64::MAX),
         now_ms,
     };
-    Ok(plan::plan(&inputs, &bases))
+    Ok(plan::plan(&inputs, bases))
 }

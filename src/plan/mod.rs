@@ -76,7 +76,7 @@ pub fn needs_base<'a>(records: &'a [Record], index: &MirrorIndex) -> Vec<&'a str
 }
 
 /// Builds the plan. `bases` holds the last confirmed states named by [`needs_base`].
-pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
+pub fn plan(inputs: &Inputs<'_>, mut bases: HashMap<String, PushedState>) -> Plan {
     let mut plan = Plan { unchanged: inputs.in_sync, ..Plan::default() };
     for r in inputs.records {
         let entry = inputs.index.get(&r.external_id);
@@ -94,7 +94,8 @@ pub fn plan(inputs: &Inputs<'_>, bases: &HashMap<String, PushedState>) -> Plan {
             continue;
         }
         let pending = entry.pending.is_some();
-        let base = bases.get(&r.external_id).cloned();
+        // Moved into the update, not copied (a changed record's base is a few KiB).
+        let base = bases.remove(&r.external_id);
         let refresh = pending || base.is_none() || entry.pending == Some(Pending::Create);
         let diff = base.as_ref().map(|b| diff(&r.state, b)).unwrap_or_default();
         if !refresh && diff.is_empty() {
@@ -200,7 +201,7 @@ mod tests {
             [("changed".to_owned(), PushedState { state: old.clone(), ..Default::default() })].into();
         let present = |_: usize, id: &str| present.contains(id);
         let inputs = deleting_at_once(&records, &present, &index);
-        let p = plan(&inputs, &bases);
+        let p = plan(&inputs, bases.clone());
         assert_eq!(p.creates.iter().map(|c| c.row).collect::<Vec<_>>(), vec![4, 5]);
         assert_eq!(p.unchanged, 1);
         assert_eq!(p.updates.len(), 1);
@@ -210,9 +211,9 @@ mod tests {
             p.deletes.iter().map(|d| (d.external_id.as_str(), d.contact_id.as_deref())).collect();
         assert_eq!(deletes, vec![("gone", Some("c-gone")), ("half", None)]);
         // Same inputs, same plan; no deletes when delete_missing is off.
-        assert_eq!(plan(&inputs, &bases), p);
+        assert_eq!(plan(&inputs, bases.clone()), p);
         let keep = Inputs { delete_missing: false, ..inputs };
-        assert!(plan(&keep, &bases).deletes.is_empty());
+        assert!(plan(&keep, bases).deletes.is_empty());
     }
 
     #[test]
@@ -223,7 +224,7 @@ mod tests {
         assert_eq!(needs_base(&records, &index), vec!["a"]);
         let present = |_: usize, id: &str| id == "a";
         let inputs = deleting_at_once(&records, &present, &index);
-        let p = plan(&inputs, &HashMap::new());
+        let p = plan(&inputs, HashMap::new());
         assert_eq!(p.updates.len(), 1);
         assert!(p.updates[0].refresh);
     }
@@ -247,7 +248,7 @@ mod tests {
             delete_after_ms: 1_000,
             now_ms: 1_200,
         };
-        let p = plan(&inputs, &HashMap::new());
+        let p = plan(&inputs, HashMap::new());
         assert_eq!(p.deletes.iter().map(|d| d.external_id.as_str()).collect::<Vec<_>>(), ["due"]);
         let pending: Vec<(&str, i64, i64)> =
             p.pending_deletes.iter().map(|d| (d.external_id.as_str(), d.missing_since, d.due)).collect();
@@ -256,7 +257,7 @@ mod tests {
         assert_eq!(p.marks, Marks { missing: vec!["fresh".into()], returned: vec!["back".into()] });
         // delete_after = 0: today's behaviour, every missing row's contact goes now.
         let now = Inputs { delete_after_ms: 0, ..inputs };
-        let p = plan(&now, &HashMap::new());
+        let p = plan(&now, HashMap::new());
         assert_eq!(p.deletes.len(), 3);
         assert!(p.pending_deletes.is_empty());
     }
