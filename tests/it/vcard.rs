@@ -228,10 +228,15 @@ async fn a_folder_file_rewritten_while_it_is_read_never_causes_a_write() {
         })
     };
     let started = std::time::Instant::now();
-    let (mut runs, mut refused) = (0, 0);
+    // A run that meets the file mid-write reads it again (up to three times, waiting 1 s, then
+    // 2 s) and gives up only if every read was torn: either counts as having met it.
+    let (mut runs, mut met) = (0, 0);
     while started.elapsed() < Duration::from_secs(8) {
         let run = ws.run(&["sync", "--output", "json"]).await;
         runs += 1;
+        if run.stderr.contains("reading it again") {
+            met += 1;
+        }
         match run.code {
             0 | 1 => {
                 let r = run.report();
@@ -239,14 +244,13 @@ async fn a_folder_file_rewritten_while_it_is_read_never_causes_a_write() {
             }
             4 => {
                 assert!(run.stderr.contains("not trusted"), "{}", run.stderr);
-                refused += 1;
             }
             code => panic!("exit {code}: {}\n{}", run.stdout, run.stderr),
         }
     }
     stop.store(true, Ordering::Relaxed);
     let rewrites = writer.join().unwrap();
-    assert!(refused > 0, "no run met the file mid-write ({runs} runs, {rewrites} rewrites): the test proves nothing");
+    assert!(met > 0, "no run met the file mid-write ({runs} runs, {rewrites} rewrites): the test proves nothing");
     let writes: Vec<String> =
         ws.fake.requests().iter().filter(|r| r.method != "GET").map(|r| format!("{} {}", r.method, r.path)).collect();
     assert!(writes.is_empty(), "{runs} runs during {rewrites} rewrites wrote: {writes:?}");
