@@ -1,11 +1,9 @@
 //! A source caught mid-write is never trusted: a CSV rewritten in place while runs read it
 //! never causes a delete, an update or a create from a partial file.
 
-use std::io::Write;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::rewriter::SlowRewriter;
 use crate::support::{HEADER, Workspace, ids, row};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -22,24 +20,7 @@ async fn a_csv_rewritten_while_it_is_read_never_causes_a_write() {
     // with a pause between rewrites (a run may then find the file whole).
     let text = format!("{HEADER}\n{}\n", rows.join("\n"));
     let path = ws.path("contacts.csv");
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (stop, path) = (stop.clone(), path.clone());
-        std::thread::spawn(move || {
-            let mut rewrites = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(&path).unwrap();
-                for chunk in text.as_bytes().chunks(997) {
-                    f.write_all(chunk).unwrap();
-                    f.flush().unwrap();
-                    std::thread::sleep(Duration::from_millis(4));
-                }
-                rewrites += 1;
-                std::thread::sleep(Duration::from_millis(300));
-            }
-            rewrites
-        })
-    };
+    let writer = SlowRewriter::start(path, text);
     let started = Instant::now();
     let (mut runs, mut refused) = (0, 0);
     while started.elapsed() < Duration::from_secs(8) {
@@ -57,8 +38,7 @@ async fn a_csv_rewritten_while_it_is_read_never_causes_a_write() {
             code => panic!("exit {code}: {}\n{}", run.stdout, run.stderr),
         }
     }
-    stop.store(true, Ordering::Relaxed);
-    let rewrites = writer.join().unwrap();
+    let rewrites = writer.stop();
     let writes: Vec<String> =
         ws.fake.requests().iter().filter(|r| r.method != "GET").map(|r| format!("{} {}", r.method, r.path)).collect();
     assert!(writes.is_empty(), "{runs} runs during {rewrites} rewrites wrote: {writes:?}");

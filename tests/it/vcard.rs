@@ -194,9 +194,7 @@ fn card(i: usize) -> String {
 /// guard covered folders, a run that caught `b.vcf` half-written deleted its missing cards).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_folder_file_rewritten_while_it_is_read_never_causes_a_write() {
-    use std::io::Write;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use crate::support::rewriter::SlowRewriter;
     let ws = Workspace::new().await;
     ws.fake.set_rate_limit(None);
     std::fs::create_dir(ws.path("cards")).unwrap();
@@ -209,24 +207,7 @@ async fn a_folder_file_rewritten_while_it_is_read_never_causes_a_write() {
     ws.fake.clear_requests();
 
     let path = ws.path("cards/b.vcf");
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (stop, path) = (stop.clone(), path.clone());
-        std::thread::spawn(move || {
-            let mut rewrites = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(&path).unwrap();
-                for chunk in b_text.as_bytes().chunks(997) {
-                    f.write_all(chunk).unwrap();
-                    f.flush().unwrap();
-                    std::thread::sleep(Duration::from_millis(4));
-                }
-                rewrites += 1;
-                std::thread::sleep(Duration::from_millis(300));
-            }
-            rewrites
-        })
-    };
+    let writer = SlowRewriter::start(path, b_text);
     let started = std::time::Instant::now();
     // A run that meets the file mid-write reads it again (up to three times, waiting 1 s, then
     // 2 s) and gives up only if every read was torn: either counts as having met it.
@@ -248,8 +229,7 @@ async fn a_folder_file_rewritten_while_it_is_read_never_causes_a_write() {
             code => panic!("exit {code}: {}\n{}", run.stdout, run.stderr),
         }
     }
-    stop.store(true, Ordering::Relaxed);
-    let rewrites = writer.join().unwrap();
+    let rewrites = writer.stop();
     assert!(met > 0, "no run met the file mid-write ({runs} runs, {rewrites} rewrites): the test proves nothing");
     let writes: Vec<String> =
         ws.fake.requests().iter().filter(|r| r.method != "GET").map(|r| format!("{} {}", r.method, r.path)).collect();

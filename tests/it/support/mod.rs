@@ -8,6 +8,7 @@ pub(crate) mod fake_google;
 pub(crate) mod fake_openphone;
 pub(crate) mod in_process;
 pub(crate) mod postgres;
+pub(crate) mod rewriter;
 
 use std::path::PathBuf;
 use std::process::Output;
