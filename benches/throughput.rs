@@ -562,18 +562,7 @@ async fn workbook() {
     book.save(ws.path("contacts.xlsx")).unwrap();
     let mb = std::fs::metadata(ws.path("contacts.xlsx")).unwrap().len() as f64 / 1e6;
     ws.write_config_with_source("requests_per_second = 1000", "type = \"workbook\"\npath = \"contacts.xlsx\"\n");
-    println!("| source | run | read | OpenPhone requests | wall s | peak MiB |");
-    println!("|--------|-----|------|--------------------|--------|----------|");
-    let runs: [(&str, &[&str]); 2] =
-        [("check --offline", &["check", "--offline"]), ("sync --dry-run", &["sync", "--dry-run", "--output", "json"])];
-    for (name, args) in runs {
-        let (stdout, _, wall, rss) = measure_output(&ws, args, "error");
-        println!(
-            "| workbook | {name} | {mb:.1} MB file | {} | {wall:.2} | {:.0} |",
-            api_requests(&stdout),
-            rss as f64 / 1024.0
-        );
-    }
+    source_table(&ws, "workbook", &format!("{mb:.1} MB file"));
 }
 
 /// Reading vCards: BENCH_VCARD_ROWS (default 100,000) vCard 3.0 cards in one .vcf file (name,
@@ -599,18 +588,7 @@ async fn vcard() {
     drop(text);
     ws.write("mapping.toml", &std::fs::read_to_string("examples/recipes/vcard/mapping.toml").unwrap());
     ws.write_config_with_source("requests_per_second = 1000", "type = \"vcard\"\npath = \"contacts.vcf\"\n");
-    println!("| source | run | read | OpenPhone requests | wall s | peak MiB |");
-    println!("|--------|-----|------|--------------------|--------|----------|");
-    let runs: [(&str, &[&str]); 2] =
-        [("check --offline", &["check", "--offline"]), ("sync --dry-run", &["sync", "--dry-run", "--output", "json"])];
-    for (name, args) in runs {
-        let (stdout, _, wall, rss) = measure_output(&ws, args, "error");
-        println!(
-            "| vcard | {name} | {mb:.1} MB file | {} | {wall:.2} | {:.0} |",
-            api_requests(&stdout),
-            rss as f64 / 1024.0
-        );
-    }
+    source_table(&ws, "vcard", &format!("{mb:.1} MB file"));
 }
 
 /// Reading a PostgreSQL query: BENCH_POSTGRES_ROWS (default 100,000) rows of a table with the
@@ -646,17 +624,19 @@ FROM contacts ORDER BY id"#;
         "requests_per_second = 1000",
         &format!("type = \"postgres\"\nurl_file = \"db-url\"\nquery = '''\n{query}'''\n"),
     );
+    source_table(&ws, "postgres", &format!("{n} rows"));
+}
+
+/// The table of a source bench: `check --offline` and a dry run on `ws`, `read` saying what
+/// was read (shared by the workbook, vCard and PostgreSQL benches).
+fn source_table(ws: &Workspace, source: &str, read: &str) {
     println!("| source | run | read | OpenPhone requests | wall s | peak MiB |");
     println!("|--------|-----|------|--------------------|--------|----------|");
     let runs: [(&str, &[&str]); 2] =
         [("check --offline", &["check", "--offline"]), ("sync --dry-run", &["sync", "--dry-run", "--output", "json"])];
     for (name, args) in runs {
-        let (stdout, _, wall, rss) = measure_output(&ws, args, "error");
-        println!(
-            "| postgres | {name} | {n} rows | {} | {wall:.2} | {:.0} |",
-            api_requests(&stdout),
-            rss as f64 / 1024.0
-        );
+        let (stdout, _, wall, rss) = measure_output(ws, args, "error");
+        println!("| {source} | {name} | {read} | {} | {wall:.2} | {:.0} |", api_requests(&stdout), rss as f64 / 1024.0);
     }
 }
 
