@@ -176,7 +176,7 @@ fn mirror_at(path: &std::path::Path, version: usize, rows: &str) {
 }
 
 /// What SQLite says it will read for `sql`.
-fn query_plan(conn: &Connection, sql: &str) -> String {
+pub(super) fn query_plan(conn: &Connection, sql: &str) -> String {
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
     let details: Vec<String> = stmt.query_map([], |r| r.get(3)).unwrap().collect::<Result<_, _>>().unwrap();
     details.join("; ")
